@@ -1,0 +1,16 @@
+//! hookhub's wire types: what the REST API reads and writes, shared by the
+//! server and the console. Serde only, so that it builds for wasm32 too.
+
+mod envelope;
+mod session;
+mod webhook;
+
+pub use envelope::{Data, ErrorBody, ErrorDetail, List};
+pub use session::{Health, LoginIn, Me, Role, TokenOut};
+pub use webhook::{
+    Auth, AuthIn, Author, DeliveryMethod, Permissions, SecretOut, WebhookHealth, WebhookIn,
+    WebhookOut,
+};
+
+/// The actions the built-in object store emits, in the order the console shows them.
+pub const OBJECT_ACTIONS: [&str; 3] = ["create", "update", "delete"];

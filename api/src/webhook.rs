@@ -1,0 +1,175 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The HTTP method a webhook is delivered with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DeliveryMethod {
+    #[default]
+    Post,
+    Put,
+    Patch,
+}
+
+impl DeliveryMethod {
+    pub const ALL: [DeliveryMethod; 3] = [Self::Post, Self::Put, Self::Patch];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+        }
+    }
+}
+
+/// Authentication as written by a client. A missing password or token on
+/// update keeps the stored one, so that a form can be saved without retyping it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum AuthIn {
+    None,
+    Basic {
+        username: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+    Bearer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+}
+
+/// Authentication as the API shows it: credentials never leave the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Auth {
+    None,
+    Basic {
+        username: String,
+        password_set: bool,
+    },
+    Bearer {
+        token_set: bool,
+    },
+}
+
+/// The writable fields of a webhook. `POST` needs `name` and `url`; `PATCH`
+/// takes any subset. Field types are checked by serde, values by the server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookIn {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, alias = "uri", skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, alias = "triggers", skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<DeliveryMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthIn>,
+    /// Absent: unchanged. `null` or `""`: none. `"root/result"`: nest there.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub data_location: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the caller may do with this resource.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Permissions {
+    pub edit: bool,
+    pub delete: bool,
+}
+
+/// How deliveries to a webhook have been going.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookHealth {
+    /// Share of recent attempts that succeeded, 0.0–1.0; `null` before the first.
+    pub success_rate: Option<f64>,
+    pub consecutive_failures: u32,
+    /// Why hookhub switched the webhook off, if it did.
+    pub disabled_reason: Option<String>,
+}
+
+/// A webhook as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookOut {
+    pub id: String,
+    pub content_type: String,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    pub method: DeliveryMethod,
+    pub auth: Auth,
+    pub data_location: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub author: Author,
+    pub permissions: Permissions,
+    pub created_at: String,
+    pub updated_at: String,
+    pub health: WebhookHealth,
+}
+
+/// `GET /api/webhooks/{id}/secret`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretOut {
+    pub secret: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_data_location_differs_from_a_missing_one() {
+        let missing: WebhookIn = serde_json::from_str("{}").unwrap();
+        let null: WebhookIn = serde_json::from_str(r#"{"data_location": null}"#).unwrap();
+        assert_eq!(missing.data_location, None);
+        assert_eq!(null.data_location, Some(None));
+    }
+
+    #[test]
+    fn uri_and_triggers_are_aliases() {
+        let w: WebhookIn =
+            serde_json::from_str(r#"{"uri": "https://x.test", "triggers": ["a.create"]}"#).unwrap();
+        assert_eq!(w.url.as_deref(), Some("https://x.test"));
+        assert_eq!(w.events, Some(vec!["a.create".to_string()]));
+    }
+
+    #[test]
+    fn auth_shows_that_a_password_is_set_without_showing_it() {
+        let auth = Auth::Basic {
+            username: "u".into(),
+            password_set: true,
+        };
+        assert_eq!(
+            serde_json::to_value(auth).unwrap(),
+            serde_json::json!({"type": "basic", "username": "u", "password_set": true})
+        );
+    }
+}

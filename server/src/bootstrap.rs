@@ -1,0 +1,57 @@
+//! What a fresh database needs before anyone can log in.
+
+use anyhow::{Context, bail};
+use api::Role;
+
+use crate::config::Config;
+use crate::security::{TokenHash, hash_password, random_password};
+use crate::store::{NewUser, Store, TokenKind};
+
+/// Tokens given with `--admin-token` must be at least this long.
+const MIN_ADMIN_TOKEN: usize = 16;
+
+pub async fn prepare(store: &Store, config: &Config) -> anyhow::Result<()> {
+    if store.user_count().await? == 0 {
+        create_first_admin(store, config.admin_password.clone()).await?;
+    }
+    if let Some(token) = &config.admin_token {
+        if token.len() < MIN_ADMIN_TOKEN {
+            bail!("--admin-token must be at least {MIN_ADMIN_TOKEN} characters");
+        }
+        let admin = store
+            .first_admin()
+            .await?
+            .context("no active administrator to own --admin-token")?;
+        store
+            .insert_token(TokenHash::of(token), &admin, TokenKind::Api)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn create_first_admin(store: &Store, password: Option<String>) -> anyhow::Result<()> {
+    let chosen = password.is_some();
+    let password = password.unwrap_or_else(random_password);
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password)).await??
+    };
+    store
+        .create_user(NewUser {
+            username: "admin",
+            password_hash: &hash,
+            role: Role::Admin,
+        })
+        .await?;
+    if chosen {
+        tracing::info!("created user `admin` with the password from HOOKHUB_ADMIN_PASSWORD");
+    } else {
+        // Printed once to the terminal, deliberately not through tracing, so
+        // that the password does not end up in collected logs.
+        eprintln!(
+            "\n  hookhub: created user `admin` with the one-time password\n\n      {password}\n\n  \
+             It is shown only now. Log in at the console and keep it safe.\n"
+        );
+    }
+    Ok(())
+}

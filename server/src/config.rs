@@ -1,0 +1,156 @@
+//! Command line and environment: every flag has a `HOOKHUB_` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "hookhub", version, about = "A self-hosted webhook hub")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the API, the console and the delivery workers.
+    Serve(Config),
+}
+
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOOKHUB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// `sqlite://path/to/file.db` (default) or, later, `postgres://...`.
+    #[arg(
+        long,
+        env = "HOOKHUB_DATABASE_URL",
+        default_value = "sqlite://data/hookhub.db"
+    )]
+    pub database_url: String,
+
+    /// Ensures an administrator API token with this value exists (automation, tests).
+    #[arg(long, env = "HOOKHUB_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Password of the `admin` user created on a fresh database; random and printed once if unset.
+    #[arg(long, env = "HOOKHUB_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Permit loopback and private-range target URLs (off: SSRF guard).
+    #[arg(
+        long,
+        env = "HOOKHUB_ALLOW_PRIVATE_TARGETS",
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true"
+    )]
+    pub allow_private_targets: bool,
+
+    /// Delays between delivery attempts, e.g. `1s,2s,5s`.
+    #[arg(
+        long,
+        env = "HOOKHUB_RETRY_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h",
+        value_parser = parse_schedule
+    )]
+    pub retry_schedule: RetrySchedule,
+
+    /// How long one delivery attempt may take, connection included.
+    #[arg(long, env = "HOOKHUB_DELIVERY_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub delivery_timeout: Duration,
+
+    /// Deactivate a webhook that has failed without one success for this long.
+    #[arg(long, env = "HOOKHUB_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
+    pub disable_after: Duration,
+
+    /// The key that encrypts stored credentials; created (mode 0600) on first start if absent.
+    #[arg(
+        long,
+        env = "HOOKHUB_SECRET_KEY_FILE",
+        default_value = "data/secret.key"
+    )]
+    pub secret_key_file: PathBuf,
+
+    /// The built console (`index.html` and `pkg/`).
+    #[arg(long, env = "HOOKHUB_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+}
+
+/// The waits between attempts: attempt n+1 comes `delays[n]` after attempt n fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<Duration>);
+
+/// Parses `500ms`, `5s`, `5m`, `2h` or `5d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` needs a unit: ms, s, m, h or d"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("`{unit}` is not a unit: use ms, s, m, h or d")),
+    };
+    number
+        .checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+/// Parses a comma-separated list of durations; an empty list means no retries.
+pub fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
+    if text.trim().is_empty() {
+        return Ok(RetrySchedule(Vec::new()));
+    }
+    text.split(',')
+        .map(parse_duration)
+        .collect::<Result<_, _>>()
+        .map(RetrySchedule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_every_unit() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("5d"), Ok(Duration::from_secs(432_000)));
+    }
+
+    #[test]
+    fn durations_without_a_known_unit_are_refused() {
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("-5s").is_err());
+    }
+
+    #[test]
+    fn the_default_schedule_has_seven_steps() {
+        let schedule = parse_schedule("5s,5m,30m,2h,5h,10h,10h").unwrap();
+        assert_eq!(schedule.0.len(), 7);
+        assert_eq!(schedule.0[6], Duration::from_secs(36_000));
+    }
+
+    #[test]
+    fn a_schedule_with_a_bad_step_is_refused() {
+        assert!(parse_schedule("1s,,2s").is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! The REST API under `/api`, and the console around it.
+
+mod auth;
+mod console;
+mod health;
+pub mod json;
+mod session;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::security::Cipher;
+use crate::store::Store;
+
+pub use auth::Admin;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub cipher: Cipher,
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::router())
+        .merge(session::router())
+        .merge(webhooks::router())
+        .fallback(async || AppError::NotFound("route"))
+        .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
+        .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
+    Router::new()
+        .nest("/api", api)
+        .merge(console::router(&state.config.static_dir))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Unix milliseconds as RFC 3339 in UTC, as every timestamp of the API reads.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,70 @@
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use api::{Data, LoginIn, Me, TokenOut};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::json::Json;
+use crate::error::{AppError, Result};
+use crate::security::{TokenHash, hash_password, new_token, random_password, verify_password};
+use crate::store::{Caller, TokenKind, now_ms};
+
+/// How long a console login lasts.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(login))
+        .route("/me", get(me))
+}
+
+/// Verified against when the username is unknown, so that a wrong name takes
+/// as long as a wrong password and timing does not reveal which users exist.
+static DECOY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password(&random_password()).expect("hashing a random password"));
+
+/// `POST /api/session`: a bearer token for a username and password.
+async fn login(
+    State(state): State<AppState>,
+    Json(input): Json<LoginIn>,
+) -> Result<Json<Data<TokenOut>>> {
+    let details = state.store.login_details(&input.username).await?;
+    let (user_id, hash) = match details {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, DECOY_HASH.clone()),
+    };
+    let password = input.password;
+    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(user_id) = user_id.filter(|_| verified) else {
+        return Err(AppError::InvalidCredentials);
+    };
+    let token = new_token();
+    let expires_at = now_ms() + SESSION_LIFETIME.as_millis() as i64;
+    state
+        .store
+        .insert_token(
+            TokenHash::of(&token),
+            &user_id,
+            TokenKind::Session { expires_at },
+        )
+        .await?;
+    Ok(Json(Data {
+        data: TokenOut { token },
+    }))
+}
+
+/// `GET /api/me`: the caller.
+async fn me(caller: Caller) -> Json<Data<Me>> {
+    Json(Data {
+        data: Me {
+            id: caller.id,
+            username: caller.username,
+            role: caller.role,
+        },
+    })
+}

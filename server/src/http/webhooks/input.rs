@@ -1,0 +1,334 @@
+//! From what a client wrote (`WebhookIn`) to validated, sealed settings.
+
+use std::collections::BTreeMap;
+
+use api::{AuthIn, WebhookIn};
+use axum::http::{HeaderName, HeaderValue};
+
+use crate::error::{AppError, FieldErrors};
+use crate::events::is_event_pattern;
+use crate::security::Cipher;
+use crate::store::{Sealed, StoredAuth, WebhookSettings};
+
+const MAX_NAME: usize = 200;
+const MAX_URL: usize = 2048;
+const MAX_EVENTS: usize = 256;
+const MAX_HEADERS: usize = 50;
+const MAX_HEADER_VALUE: usize = 4096;
+const MAX_CREDENTIAL: usize = 4096;
+
+/// Headers hookhub sets itself, or that belong to the connection, not the request.
+const RESERVED_HEADERS: [&str; 14] = [
+    "authorization",
+    "connection",
+    "content-length",
+    "content-type",
+    "host",
+    "keep-alive",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "webhook-id",
+    "webhook-signature",
+    "webhook-timestamp",
+];
+
+/// Applies `input` to `base` (the stored settings on update, none on create)
+/// and checks every field; all problems are reported at once.
+pub fn settings(
+    input: WebhookIn,
+    base: Option<&WebhookSettings>,
+    cipher: &Cipher,
+) -> Result<WebhookSettings, AppError> {
+    let mut errors = FieldErrors::new();
+    let mut required = |field: &str, value: Option<String>, base: Option<&String>| {
+        value.or_else(|| base.cloned()).unwrap_or_else(|| {
+            errors.insert(field.into(), "is required".into());
+            String::new()
+        })
+    };
+    let name = required("name", input.name, base.map(|b| &b.name));
+    let url = required("url", input.url, base.map(|b| &b.url));
+    let name = name.trim().to_string();
+    // `check` keeps the first problem of a field: "is required" wins over "must not be empty".
+    check(&mut errors, "name", name_problem(&name));
+    check(&mut errors, "url", url_problem(&url));
+
+    let events = match input.events {
+        Some(events) => dedup(events),
+        None => base.map(|b| b.events.clone()).unwrap_or_default(),
+    };
+    check(&mut errors, "events", events_problem(&events));
+
+    let data_location = match input.data_location {
+        Some(location) => location
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty()),
+        None => base.and_then(|b| b.data_location.clone()),
+    };
+    if let Some(location) = &data_location {
+        check(
+            &mut errors,
+            "data_location",
+            data_location_problem(location),
+        );
+    }
+
+    let headers = input
+        .headers
+        .or_else(|| base.map(|b| b.headers.clone()))
+        .unwrap_or_default();
+    check(&mut errors, "headers", headers_problem(&headers));
+
+    let auth = match input.auth {
+        Some(auth) => seal_auth(auth, base.map(|b| &b.auth), cipher, &mut errors),
+        None => base.map_or(StoredAuth::None, |b| b.auth.clone()),
+    };
+
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(WebhookSettings {
+        name,
+        url,
+        events,
+        active: input.active.or(base.map(|b| b.active)).unwrap_or(true),
+        method: input.method.or(base.map(|b| b.method)).unwrap_or_default(),
+        auth,
+        data_location,
+        headers,
+    })
+}
+
+fn check(errors: &mut FieldErrors, field: &str, problem: Option<String>) {
+    if let Some(problem) = problem {
+        errors.entry(field.into()).or_insert(problem);
+    }
+}
+
+fn dedup(events: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    events
+        .into_iter()
+        .filter(|event| seen.insert(event.clone()))
+        .collect()
+}
+
+fn name_problem(name: &str) -> Option<String> {
+    let length = name.chars().count();
+    if length == 0 {
+        Some("must not be empty".into())
+    } else if length > MAX_NAME {
+        Some(format!("must be at most {MAX_NAME} characters"))
+    } else {
+        None
+    }
+}
+
+fn url_problem(text: &str) -> Option<String> {
+    if text.len() > MAX_URL {
+        return Some(format!("must be at most {MAX_URL} characters"));
+    }
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        Err(error) => return Some(format!("is not an absolute URL ({error})")),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Some("must start with http:// or https://".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Some("must name a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("must not hold credentials: use auth instead".into());
+    }
+    None
+}
+
+fn events_problem(events: &[String]) -> Option<String> {
+    if events.len() > MAX_EVENTS {
+        return Some(format!("at most {MAX_EVENTS} event types"));
+    }
+    let bad: Vec<&str> = events
+        .iter()
+        .map(String::as_str)
+        .filter(|event| !is_event_pattern(event))
+        .collect();
+    (!bad.is_empty()).then(|| {
+        format!(
+            "`{}`: use module.action (lowercase letters, digits, _ and -), module.* or *",
+            bad.join("`, `")
+        )
+    })
+}
+
+/// `root/result`: segments of letters, digits, `_` and `-`.
+fn data_location_problem(location: &str) -> Option<String> {
+    let segments: Vec<&str> = location.split('/').collect();
+    let valid = segments.len() <= 8
+        && segments.iter().all(|segment| {
+            !segment.is_empty()
+                && segment.len() <= 64
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+    (!valid).then(|| {
+        "must be up to 8 names joined by /, such as root/result (letters, digits, _ and -)".into()
+    })
+}
+
+fn headers_problem(headers: &BTreeMap<String, String>) -> Option<String> {
+    if headers.len() > MAX_HEADERS {
+        return Some(format!("at most {MAX_HEADERS} headers"));
+    }
+    headers.iter().find_map(|(name, value)| {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            Some(format!("`{name}` is not a valid header name"))
+        } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str())
+            || name.to_ascii_lowercase().starts_with("proxy-")
+        {
+            Some(format!(
+                "`{name}` is set by hookhub and cannot be overridden"
+            ))
+        } else if value.len() > MAX_HEADER_VALUE || HeaderValue::from_str(value).is_err() {
+            Some(format!("the value of `{name}` is not a valid header value"))
+        } else {
+            None
+        }
+    })
+}
+
+/// Seals a new credential, or keeps the stored one when the client left it out
+/// and the auth type is unchanged.
+fn seal_auth(
+    auth: AuthIn,
+    base: Option<&StoredAuth>,
+    cipher: &Cipher,
+    errors: &mut FieldErrors,
+) -> StoredAuth {
+    let mut credential = |field: &str, given: Option<String>, kept: Option<&Sealed>| {
+        match given {
+            Some(value) if value.is_empty() => {
+                errors.insert(field.into(), "must not be empty".into());
+            }
+            Some(value) if value.len() > MAX_CREDENTIAL => {
+                errors.insert(
+                    field.into(),
+                    format!("must be at most {MAX_CREDENTIAL} bytes"),
+                );
+            }
+            Some(value) if value.chars().any(char::is_control) => {
+                errors.insert(field.into(), "must not contain control characters".into());
+            }
+            Some(value) => return Sealed(cipher.seal(&value)),
+            None => match kept {
+                Some(sealed) => return sealed.clone(),
+                None => {
+                    errors.insert(field.into(), "is required".into());
+                }
+            },
+        }
+        Sealed(Vec::new())
+    };
+    match auth {
+        AuthIn::None => StoredAuth::None,
+        AuthIn::Basic { username, password } => {
+            let kept = match base {
+                Some(StoredAuth::Basic { password, .. }) => Some(password),
+                _ => None,
+            };
+            let password = credential("auth.password", password, kept);
+            if username.is_empty()
+                || username.contains(':')
+                || username.chars().any(char::is_control)
+            {
+                errors.insert(
+                    "auth.username".into(),
+                    "must be non-empty, without `:` or control characters".into(),
+                );
+            }
+            StoredAuth::Basic { username, password }
+        }
+        AuthIn::Bearer { token } => {
+            let kept = match base {
+                Some(StoredAuth::Bearer { token }) => Some(token),
+                _ => None,
+            };
+            StoredAuth::Bearer {
+                token: credential("auth.token", token, kept),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_absolute_http_without_credentials() {
+        assert_eq!(url_problem("https://example.com/hook"), None);
+        assert_eq!(url_problem("http://127.0.0.1:9000"), None);
+        assert!(url_problem("example.com/hook").is_some());
+        assert!(url_problem("ftp://example.com").is_some());
+        assert!(url_problem("https://user:pw@example.com").is_some());
+    }
+
+    #[test]
+    fn data_locations_are_slash_separated_names() {
+        assert_eq!(data_location_problem("root/result"), None);
+        assert_eq!(data_location_problem("data"), None);
+        assert!(data_location_problem("root//result").is_some());
+        assert!(data_location_problem("/root").is_some());
+        assert!(data_location_problem("root/re sult").is_some());
+    }
+
+    #[test]
+    fn headers_hookhub_sets_are_refused() {
+        let ok = BTreeMap::from([("X-Team".to_string(), "billing".to_string())]);
+        assert_eq!(headers_problem(&ok), None);
+        for name in ["Content-Type", "webhook-signature", "Host", "bad name"] {
+            let headers = BTreeMap::from([(name.to_string(), "x".to_string())]);
+            assert!(headers_problem(&headers).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_update_without_a_password_keeps_the_stored_one() {
+        let cipher = Cipher::new(&[1; 32]);
+        let stored = StoredAuth::Basic {
+            username: "u".into(),
+            password: Sealed(cipher.seal("pw")),
+        };
+        let mut errors = FieldErrors::new();
+        let auth = AuthIn::Basic {
+            username: "v".into(),
+            password: None,
+        };
+        let StoredAuth::Basic { username, password } =
+            seal_auth(auth, Some(&stored), &cipher, &mut errors)
+        else {
+            panic!("basic auth expected");
+        };
+        assert!(errors.is_empty());
+        assert_eq!(username, "v");
+        assert_eq!(cipher.open(&password.0).unwrap(), "pw");
+    }
+
+    #[test]
+    fn a_new_basic_auth_needs_a_password() {
+        let mut errors = FieldErrors::new();
+        let auth = AuthIn::Basic {
+            username: "u".into(),
+            password: None,
+        };
+        seal_auth(auth, None, &Cipher::new(&[1; 32]), &mut errors);
+        assert_eq!(
+            errors.get("auth.password").map(String::as_str),
+            Some("is required")
+        );
+    }
+}

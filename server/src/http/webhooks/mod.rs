@@ -1,0 +1,202 @@
+//! `/api/webhooks`: administrators manage where events go.
+
+mod input;
+
+use std::time::Duration;
+
+use api::{Auth, Author, Data, List, Permissions, SecretOut, WebhookHealth, WebhookIn, WebhookOut};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use base64::Engine;
+use rand::RngCore;
+
+use super::json::Json;
+use super::{Admin, AppState, rfc3339};
+use crate::error::{AppError, Result};
+use crate::store::{Caller, Sealed, StoredAuth, Webhook, now_ms};
+
+/// After a rotation the old signing secret keeps signing this long, so that
+/// receivers can switch without dropping deliveries.
+const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list).post(create))
+        .route("/webhooks/{id}", get(show).patch(update).delete(remove))
+        .route("/webhooks/{id}/secret", get(secret))
+        .route("/webhooks/{id}/secret/rotate", post(rotate_secret))
+}
+
+/// `POST /api/webhooks`: 201 with the webhook and its `Location`.
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(input): Json<WebhookIn>,
+) -> Result<impl IntoResponse> {
+    let settings = input::settings(input, None, &state.cipher)?;
+    let secret = Sealed(state.cipher.seal(&new_signing_secret()));
+    let webhook = state
+        .store
+        .create_webhook(&settings, &caller.id, &secret)
+        .await?;
+    let location = format!("/api/webhooks/{}", webhook.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(Data {
+            data: webhook_out(webhook, &caller),
+        }),
+    ))
+}
+
+/// `GET /api/webhooks`: all of them, oldest first.
+async fn list(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+) -> Result<Json<List<WebhookOut>>> {
+    let webhooks = state.store.webhooks().await?;
+    Ok(Json(List {
+        data: webhooks
+            .into_iter()
+            .map(|w| webhook_out(w, &caller))
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<WebhookOut>>> {
+    let webhook = find(&state, &id).await?;
+    Ok(Json(Data {
+        data: webhook_out(webhook, &caller),
+    }))
+}
+
+/// `PATCH /api/webhooks/{id}`: any subset of the writable fields; 204.
+async fn update(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    Json(input): Json<WebhookIn>,
+) -> Result<StatusCode> {
+    let webhook = find(&state, &id).await?;
+    let settings = input::settings(input, Some(&webhook.settings), &state.cipher)?;
+    if !state.store.update_webhook(&id, &settings).await? {
+        return Err(AppError::NotFound("webhook"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if !state.store.delete_webhook(&id).await? {
+        return Err(AppError::NotFound("webhook"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/webhooks/{id}/secret`: the signing secret receivers verify with.
+async fn secret(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<SecretOut>>> {
+    let sealed = state
+        .store
+        .signing_secret(&id)
+        .await?
+        .ok_or(AppError::NotFound("webhook"))?;
+    Ok(Json(Data {
+        data: SecretOut {
+            secret: state.cipher.open(&sealed.0)?,
+        },
+    }))
+}
+
+/// `POST /api/webhooks/{id}/secret/rotate`: a new secret; the old one signs too for 24 h.
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<SecretOut>>> {
+    let secret = new_signing_secret();
+    let previous_until = now_ms() + ROTATION_OVERLAP.as_millis() as i64;
+    let sealed = Sealed(state.cipher.seal(&secret));
+    if !state
+        .store
+        .rotate_secret(&id, &sealed, previous_until)
+        .await?
+    {
+        return Err(AppError::NotFound("webhook"));
+    }
+    Ok(Json(Data {
+        data: SecretOut { secret },
+    }))
+}
+
+async fn find(state: &AppState, id: &str) -> Result<Webhook> {
+    state
+        .store
+        .webhook(id)
+        .await?
+        .ok_or(AppError::NotFound("webhook"))
+}
+
+/// `whsec_` and 32 random bytes in base64, as Standard Webhooks verifiers expect.
+fn new_signing_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
+}
+
+fn webhook_out(webhook: Webhook, caller: &Caller) -> WebhookOut {
+    let settings = webhook.settings;
+    let auth = match settings.auth {
+        StoredAuth::None => Auth::None,
+        StoredAuth::Basic { username, .. } => Auth::Basic {
+            username,
+            password_set: true,
+        },
+        StoredAuth::Bearer { .. } => Auth::Bearer { token_set: true },
+    };
+    WebhookOut {
+        id: webhook.id,
+        content_type: "webhook".into(),
+        name: settings.name,
+        url: settings.url,
+        events: settings.events,
+        active: settings.active,
+        method: settings.method,
+        auth,
+        data_location: settings.data_location,
+        headers: settings.headers,
+        author: Author {
+            id: webhook.author_id,
+            name: webhook.author_name,
+        },
+        permissions: Permissions {
+            edit: caller.is_admin(),
+            delete: caller.is_admin(),
+        },
+        created_at: rfc3339(webhook.created_at),
+        updated_at: rfc3339(webhook.updated_at),
+        health: WebhookHealth {
+            // No deliveries are recorded yet, so there is no rate to show.
+            success_rate: None,
+            consecutive_failures: webhook.consecutive_failures,
+            disabled_reason: webhook.disabled_reason,
+        },
+    }
+}

@@ -1,0 +1,148 @@
+use anyhow::Context;
+use api::Role;
+use sqlx::Row;
+
+use super::{Store, new_id, now_ms};
+use crate::security::TokenHash;
+
+/// The user behind a request's bearer token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Viewer => "viewer",
+    }
+}
+
+fn parse_role(text: &str) -> anyhow::Result<Role> {
+    match text {
+        "admin" => Ok(Role::Admin),
+        "viewer" => Ok(Role::Viewer),
+        other => anyhow::bail!("unknown role `{other}` in the database"),
+    }
+}
+
+/// Where a token came from: a login (expires) or `--admin-token` (does not).
+#[derive(Debug, Clone, Copy)]
+pub enum TokenKind {
+    Session { expires_at: i64 },
+    Api,
+}
+
+impl Store {
+    pub async fn user_count(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    pub async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<String> {
+        let id = new_id("usr");
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, active, created_at)
+             VALUES (?, ?, ?, ?, 1, ?)",
+        )
+        .bind(&id)
+        .bind(user.username)
+        .bind(user.password_hash)
+        .bind(role_text(user.role))
+        .bind(now_ms())
+        .execute(&self.writer)
+        .await
+        .context("creating a user")?;
+        Ok(id)
+    }
+
+    /// The id and password hash of an active user, for logging in.
+    pub async fn login_details(&self, username: &str) -> anyhow::Result<Option<(String, String)>> {
+        let row =
+            sqlx::query("SELECT id, password_hash FROM users WHERE username = ? AND active = 1")
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.map(|row| (row.get("id"), row.get("password_hash"))))
+    }
+
+    pub async fn insert_token(
+        &self,
+        hash: TokenHash,
+        user_id: &str,
+        kind: TokenKind,
+    ) -> anyhow::Result<()> {
+        let (kind, expires_at) = match kind {
+            TokenKind::Session { expires_at } => ("session", Some(expires_at)),
+            TokenKind::Api => ("api", None),
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, kind, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(hash.0.as_slice())
+        .bind(user_id)
+        .bind(kind)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await
+        .context("storing a token")?;
+        Ok(())
+    }
+
+    /// The oldest active administrator, who owns `--admin-token`.
+    pub async fn first_admin(&self) -> anyhow::Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    /// The active user a live token belongs to.
+    pub async fn caller_for_token(&self, token: &str) -> anyhow::Result<Option<Caller>> {
+        let hash = TokenHash::of(token);
+        let row = sqlx::query(
+            "SELECT t.token_hash, u.id, u.username, u.role
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ? AND u.active = 1
+               AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        )
+        .bind(hash.0.as_slice())
+        .bind(now_ms())
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        // The index found the row by hash; compare once more in constant time
+        // so that no code path compares token material with early exit.
+        let stored: Vec<u8> = row.get("token_hash");
+        let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+            return Ok(None);
+        };
+        if !TokenHash(stored).matches(token) {
+            return Ok(None);
+        }
+        Ok(Some(Caller {
+            id: row.get("id"),
+            username: row.get("username"),
+            role: parse_role(row.get("role"))?,
+        }))
+    }
+}

@@ -1,0 +1,61 @@
+use reqwest::Method;
+
+use crate::helpers::{assert_error, spawn_app};
+
+#[tokio::test]
+async fn without_a_built_console_the_root_says_how_to_build_it() {
+    let app = spawn_app().await;
+    let response = app.request(Method::GET, "/", None, None).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("scripts/build-console"), "{page}");
+    // and the API still answers
+    let health = app.request(Method::GET, "/api/health", None, None).await;
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn a_built_console_serves_client_routes_and_nothing_outside_its_folder() {
+    let app = spawn_app().await;
+    let dist = app.dir.path().join("dist");
+    std::fs::create_dir_all(dist.join("pkg")).unwrap();
+    std::fs::write(dist.join("index.html"), "<title>console</title>").unwrap();
+    std::fs::write(dist.join("pkg/app.js"), "// app").unwrap();
+    std::fs::write(app.dir.path().join("outside.txt"), "private").unwrap();
+    // The console is looked up at start: restart on the same directory.
+    let app = crate::helpers::restart(app).await;
+
+    for path in ["/", "/webhooks", "/webhooks/wh_1/edit"] {
+        let page = app
+            .request(Method::GET, path, None, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("<title>console</title>"), "{path}: {page}");
+    }
+    let js = app.request(Method::GET, "/pkg/app.js", None, None).await;
+    assert_eq!(js.text().await.unwrap(), "// app");
+    for path in [
+        "/../outside.txt",
+        "/%2e%2e/outside.txt",
+        "/pkg/..%2f..%2foutside.txt",
+    ] {
+        let text = app
+            .request(Method::GET, path, None, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!text.contains("private"), "{path} leaked a file");
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_routes_and_methods_answer_in_the_error_shape() {
+    let app = spawn_app().await;
+    let missing = app.admin(Method::GET, "/api/nothing-here", None).await;
+    assert_error(missing, 404, "not_found").await;
+    let wrong_method = app.admin(Method::PUT, "/api/webhooks", None).await;
+    assert_error(wrong_method, 405, "method_not_allowed").await;
+}

@@ -1,0 +1,421 @@
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_error, spawn_app};
+
+fn minimal() -> Value {
+    json!({"name": "Orders", "url": "https://example.com/hooks/orders"})
+}
+
+#[tokio::test]
+async fn creating_a_webhook_answers_201_with_its_location_and_defaults() {
+    let app = spawn_app().await;
+    let response = app
+        .admin(Method::POST, "/api/webhooks", Some(minimal()))
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let webhook = response.json::<Value>().await.unwrap()["data"].clone();
+    let id = webhook["id"].as_str().unwrap();
+    assert_eq!(location, format!("/api/webhooks/{id}"));
+    assert_eq!(webhook["content_type"], "webhook");
+    assert_eq!(webhook["name"], "Orders");
+    assert_eq!(webhook["url"], "https://example.com/hooks/orders");
+    assert_eq!(webhook["events"], json!([]));
+    assert_eq!(webhook["active"], true);
+    assert_eq!(webhook["method"], "POST");
+    assert_eq!(webhook["auth"], json!({"type": "none"}));
+    assert_eq!(webhook["data_location"], Value::Null);
+    assert_eq!(webhook["headers"], json!({}));
+    assert_eq!(webhook["author"]["name"], "admin");
+    assert_eq!(
+        webhook["permissions"],
+        json!({"edit": true, "delete": true})
+    );
+    assert!(webhook["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(webhook["health"]["consecutive_failures"], 0);
+    assert_eq!(app.webhook(id).await, webhook);
+}
+
+#[tokio::test]
+async fn every_writable_field_is_stored_and_shown() {
+    let app = spawn_app().await;
+    let webhook = app
+        .create_webhook(json!({
+            "name": "Tickets",
+            "url": "http://receiver.example:9000/in",
+            "events": ["ticket.create", "ticket.update", "unit.*"],
+            "active": false,
+            "method": "PATCH",
+            "auth": {"type": "basic", "username": "hook", "password": "pa55word"},
+            "data_location": "root/result",
+            "headers": {"X-Team": "support"}
+        }))
+        .await;
+    assert_eq!(
+        webhook["events"],
+        json!(["ticket.create", "ticket.update", "unit.*"])
+    );
+    assert_eq!(webhook["active"], false);
+    assert_eq!(webhook["method"], "PATCH");
+    assert_eq!(
+        webhook["auth"],
+        json!({"type": "basic", "username": "hook", "password_set": true})
+    );
+    assert_eq!(webhook["data_location"], "root/result");
+    assert_eq!(webhook["headers"], json!({"X-Team": "support"}));
+}
+
+#[tokio::test]
+async fn uri_and_triggers_are_accepted_as_aliases() {
+    let app = spawn_app().await;
+    let webhook = app
+        .create_webhook(
+            json!({"name": "A", "uri": "https://a.example", "triggers": ["object.create"]}),
+        )
+        .await;
+    assert_eq!(webhook["url"], "https://a.example");
+    assert_eq!(webhook["events"], json!(["object.create"]));
+}
+
+#[tokio::test]
+async fn the_list_shows_every_webhook_in_creation_order() {
+    let app = spawn_app().await;
+    for name in ["first", "second", "third"] {
+        app.create_webhook(json!({"name": name, "url": "https://example.com"}))
+            .await;
+    }
+    let body: Value = app
+        .admin(Method::GET, "/api/webhooks", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["first", "second", "third"]);
+    assert_eq!(body["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_patch_changes_only_the_fields_it_names() {
+    let app = spawn_app().await;
+    let created = app
+        .create_webhook(json!({
+            "name": "Orders", "url": "https://example.com", "events": ["order.create"],
+            "data_location": "root/result"
+        }))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let response = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/webhooks/{id}"),
+            Some(json!({"active": false, "method": "PUT"})),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let updated = app.webhook(id).await;
+    assert_eq!(updated["active"], false);
+    assert_eq!(updated["method"], "PUT");
+    assert_eq!(updated["name"], "Orders");
+    assert_eq!(updated["events"], json!(["order.create"]));
+    assert_eq!(updated["data_location"], "root/result");
+
+    let cleared = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/webhooks/{id}"),
+            Some(json!({"data_location": null})),
+        )
+        .await;
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.webhook(id).await["data_location"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_edit_without_the_password_keeps_it_set() {
+    let app = spawn_app().await;
+    let created = app
+        .create_webhook(json!({
+            "name": "B", "url": "https://example.com",
+            "auth": {"type": "bearer", "token": "tok-123"}
+        }))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let response = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/webhooks/{id}"),
+            Some(json!({"name": "B2", "auth": {"type": "bearer"}})),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        app.webhook(id).await["auth"],
+        json!({"type": "bearer", "token_set": true})
+    );
+
+    // switching type needs the new credential
+    let response = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/webhooks/{id}"),
+            Some(json!({"auth": {"type": "basic", "username": "u"}})),
+        )
+        .await;
+    let error = assert_error(response, 422, "validation_failed").await;
+    assert_eq!(error["fields"]["auth.password"], "is required");
+}
+
+#[tokio::test]
+async fn a_deleted_webhook_is_gone() {
+    let app = spawn_app().await;
+    let id = app.create_webhook(minimal()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/webhooks/{id}");
+    assert_eq!(app.admin(Method::DELETE, &path, None).await.status(), 204);
+    assert_error(app.admin(Method::GET, &path, None).await, 404, "not_found").await;
+    assert_error(
+        app.admin(Method::DELETE, &path, None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(app.webhook_count().await, 0);
+}
+
+#[tokio::test]
+async fn unknown_webhooks_are_404_on_every_route() {
+    let app = spawn_app().await;
+    for (method, path, body) in [
+        (Method::GET, "/api/webhooks/wh_missing", None),
+        (
+            Method::PATCH,
+            "/api/webhooks/wh_missing",
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, "/api/webhooks/wh_missing", None),
+        (Method::GET, "/api/webhooks/wh_missing/secret", None),
+        (Method::POST, "/api/webhooks/wh_missing/secret/rotate", None),
+    ] {
+        assert_error(app.admin(method, path, body).await, 404, "not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_naming_each_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let cases = [
+        (json!({}), vec!["name", "url"]),
+        (
+            json!({"name": "", "url": "https://example.com"}),
+            vec!["name"],
+        ),
+        (
+            json!({"name": "x".repeat(201), "url": "https://example.com"}),
+            vec!["name"],
+        ),
+        (json!({"name": "a", "url": "not a url"}), vec!["url"]),
+        (
+            json!({"name": "a", "url": "ftp://example.com"}),
+            vec!["url"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "events": ["Ticket.Create"]}),
+            vec!["events"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "method": "GET"}),
+            vec!["method"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "active": "yes"}),
+            vec!["active"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "auth": {"type": "basic", "username": "u"}}),
+            vec!["auth.password"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "auth": {"type": "bearer", "token": ""}}),
+            vec!["auth.token"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "auth": {"type": "digest"}}),
+            vec!["auth.type"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "data_location": "root//x"}),
+            vec!["data_location"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "headers": {"Content-Type": "text/plain"}}),
+            vec!["headers"],
+        ),
+        (
+            json!({"name": "a", "url": "https://e.com", "colour": "red"}),
+            vec!["colour"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let response = app
+            .admin(Method::POST, "/api/webhooks", Some(body.clone()))
+            .await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        let named: Vec<&String> = error["fields"].as_object().unwrap().keys().collect();
+        assert_eq!(named, fields, "{body}");
+    }
+    assert_eq!(app.webhook_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_rejected_patch_changes_nothing() {
+    let app = spawn_app().await;
+    let created = app.create_webhook(minimal()).await;
+    let path = format!("/api/webhooks/{}", created["id"].as_str().unwrap());
+    let response = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"name": "new name", "url": "nope"})),
+        )
+        .await;
+    assert_error(response, 422, "validation_failed").await;
+    assert_eq!(app.webhook(created["id"].as_str().unwrap()).await, created);
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/webhooks"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 400, "bad_request").await;
+    assert_eq!(app.webhook_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_over_10_mib_is_413() {
+    let app = spawn_app().await;
+    let padding = "x".repeat(10 * 1024 * 1024);
+    let body = json!({"name": "big", "url": "https://example.com", "headers": {"X-Pad": padding}});
+    let response = app.admin(Method::POST, "/api/webhooks", Some(body)).await;
+    assert_error(response, 413, "payload_too_large").await;
+    assert_eq!(app.webhook_count().await, 0);
+}
+
+#[tokio::test]
+async fn credentials_are_never_returned_and_not_stored_in_plaintext() {
+    let app = spawn_app().await;
+    let password = "plaintext-password-4f9d";
+    let token = "plaintext-bearer-token-8a1c";
+    let basic = app
+        .create_webhook(json!({"name": "a", "url": "https://e.com",
+            "auth": {"type": "basic", "username": "u", "password": password}}))
+        .await;
+    let bearer = app
+        .create_webhook(json!({"name": "b", "url": "https://e.com",
+            "auth": {"type": "bearer", "token": token}}))
+        .await;
+    let secret = app
+        .admin(
+            Method::GET,
+            &format!("/api/webhooks/{}/secret", basic["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let listed = app
+        .admin(Method::GET, "/api/webhooks", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for shown in [basic.to_string(), bearer.to_string(), listed] {
+        assert!(!shown.contains(password) && !shown.contains(token) && !shown.contains(&secret));
+    }
+    let files = app.database_files();
+    assert!(!files.is_empty());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for plaintext in [password, token, secret.as_str()] {
+            assert!(
+                !bytes
+                    .windows(plaintext.len())
+                    .any(|w| w == plaintext.as_bytes()),
+                "{} holds a credential in plaintext",
+                file.display()
+            );
+        }
+    }
+}
+
+async fn secret_of(app: &crate::helpers::TestApp, id: &str) -> String {
+    let response = app
+        .admin(Method::GET, &format!("/api/webhooks/{id}/secret"), None)
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["data"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn each_webhook_has_its_own_whsec_signing_secret() {
+    let app = spawn_app().await;
+    let a = app.create_webhook(minimal()).await;
+    let b = app.create_webhook(minimal()).await;
+    let secret_a = secret_of(&app, a["id"].as_str().unwrap()).await;
+    let secret_b = secret_of(&app, b["id"].as_str().unwrap()).await;
+    assert_ne!(secret_a, secret_b);
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret_a.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    assert!(key.len() >= 24);
+}
+
+#[tokio::test]
+async fn rotating_a_secret_replaces_it() {
+    let app = spawn_app().await;
+    let id = app.create_webhook(minimal()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = secret_of(&app, &id).await;
+    let response = app
+        .admin(
+            Method::POST,
+            &format!("/api/webhooks/{id}/secret/rotate"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let rotated = response.json::<Value>().await.unwrap()["data"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(rotated.starts_with("whsec_"));
+    assert_ne!(rotated, before);
+    assert_eq!(secret_of(&app, &id).await, rotated);
+}
