@@ -1,0 +1,139 @@
+//! One async function per REST call. The console speaks to hookhub only here.
+
+use std::collections::BTreeMap;
+
+use api::{Data, ErrorBody, List, LoginIn, Me, SecretOut, TokenOut, WebhookIn, WebhookOut};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+
+const TOKEN_KEY: &str = "hookhub.token";
+
+/// What went wrong with a call, ready to show: a message and, for 422, the fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientError {
+    pub status: u16,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl ClientError {
+    fn network(error: gloo_net::Error) -> Self {
+        Self {
+            status: 0,
+            message: format!("hookhub cannot be reached: {error}"),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == 401
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+pub fn token() -> Option<String> {
+    storage()?.get_item(TOKEN_KEY).ok()?
+}
+
+pub fn forget_token() {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(TOKEN_KEY);
+    }
+}
+
+fn authorized(builder: RequestBuilder) -> RequestBuilder {
+    match token() {
+        Some(token) => builder.header("Authorization", &format!("Bearer {token}")),
+        None => builder,
+    }
+}
+
+async fn error_of(response: Response) -> ClientError {
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => ClientError {
+            status,
+            message: body.error.message,
+            fields: body.error.fields,
+        },
+        Err(_) => ClientError {
+            status,
+            message: format!("hookhub answered {status} {}", response.status_text()),
+            fields: BTreeMap::new(),
+        },
+    }
+}
+
+/// Sends and returns the response if it is a success, the API's error otherwise.
+async fn send(request: std::result::Result<Request, gloo_net::Error>) -> Result<Response> {
+    let response = request
+        .map_err(ClientError::network)?
+        .send()
+        .await
+        .map_err(ClientError::network)?;
+    if response.ok() {
+        Ok(response)
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T> {
+    response.json().await.map_err(ClientError::network)
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T> {
+    read(send(authorized(Request::get(path)).build()).await?).await
+}
+
+/// Logs in and keeps the token for the next calls.
+pub async fn login(username: String, password: String) -> Result<()> {
+    let request = Request::post("/api/session").json(&LoginIn { username, password });
+    let TokenOut { token } = read::<Data<TokenOut>>(send(request).await?).await?.data;
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(TOKEN_KEY, &token);
+    }
+    Ok(())
+}
+
+pub async fn me() -> Result<Me> {
+    Ok(get::<Data<Me>>("/api/me").await?.data)
+}
+
+pub async fn webhooks() -> Result<Vec<WebhookOut>> {
+    Ok(get::<List<WebhookOut>>("/api/webhooks").await?.data)
+}
+
+pub async fn webhook(id: String) -> Result<WebhookOut> {
+    Ok(get::<Data<WebhookOut>>(&format!("/api/webhooks/{id}")).await?.data)
+}
+
+pub async fn create_webhook(input: WebhookIn) -> Result<WebhookOut> {
+    let request = authorized(Request::post("/api/webhooks")).json(&input);
+    Ok(read::<Data<WebhookOut>>(send(request).await?).await?.data)
+}
+
+pub async fn update_webhook(id: String, input: WebhookIn) -> Result<()> {
+    let request = authorized(Request::patch(&format!("/api/webhooks/{id}"))).json(&input);
+    send(request).await.map(drop)
+}
+
+pub async fn delete_webhook(id: String) -> Result<()> {
+    let request = authorized(Request::delete(&format!("/api/webhooks/{id}"))).build();
+    send(request).await.map(drop)
+}
+
+pub async fn webhook_secret(id: String) -> Result<String> {
+    Ok(get::<Data<SecretOut>>(&format!("/api/webhooks/{id}/secret")).await?.data.secret)
+}

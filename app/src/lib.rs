@@ -1,0 +1,30 @@
+//! hookhub's console: **Toolbox → Webhooks** in the browser. It speaks only
+//! the public REST API, through [`client`].
+
+pub mod client;
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use components::Shell;
+use pages::{EditWebhook, Login, NewWebhook, NotFound, Webhooks};
+
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=Login />
+                <ParentRoute path=path!("") view=Shell>
+                    <Route path=path!("") view=|| view! { <Redirect path="/webhooks" /> } />
+                    <Route path=path!("webhooks") view=Webhooks />
+                    <Route path=path!("webhooks/new") view=NewWebhook />
+                    <Route path=path!("webhooks/:id") view=EditWebhook />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

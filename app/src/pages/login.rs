@@ -1,0 +1,48 @@
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::client;
+use crate::components::ErrorNote;
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let username = RwSignal::new(String::from("admin"));
+    let password = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    let login = Action::new_local(move |(username, password): &(String, String)| {
+        client::login(username.clone(), password.clone())
+    });
+    Effect::new(move || {
+        if let Some(Ok(())) = login.value().get() {
+            navigate("/webhooks", Default::default());
+        }
+    });
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        login.dispatch((username.get_untracked(), password.get_untracked()));
+    };
+    view! {
+        <main class="login">
+            <form class="card" on:submit=submit>
+                <h1>"hookhub"</h1>
+                <p class="muted">"Log in to manage webhooks."</p>
+                <label for="username">"Username"</label>
+                <input id="username" name="username" autocomplete="username" required bind:value=username />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    bind:value=password
+                />
+                {move || login.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error /> })}
+                <button type="submit" class="primary" disabled=move || login.pending().get()>
+                    {move || if login.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </form>
+        </main>
+    }
+}

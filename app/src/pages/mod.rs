@@ -1,0 +1,19 @@
+mod login;
+mod webhook_form;
+mod webhooks;
+
+pub use login::Login;
+pub use webhook_form::{EditWebhook, NewWebhook};
+pub use webhooks::Webhooks;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <main class="content narrow">
+            <h1>"Page not found"</h1>
+            <p><a href="/webhooks">"Back to Webhooks"</a></p>
+        </main>
+    }
+}

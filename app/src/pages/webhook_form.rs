@@ -1,0 +1,409 @@
+//! One form for creating and editing a webhook, with every writable field.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use api::{Auth, AuthIn, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::client::{self, ClientError};
+use crate::components::{CopyButton, ErrorNote, FieldError};
+
+/// The grid's columns: the object store's actions and "any action" (`module.*`).
+const GRID_ACTIONS: [&str; 4] = [OBJECT_ACTIONS[0], OBJECT_ACTIONS[1], OBJECT_ACTIONS[2], "*"];
+
+#[component]
+pub fn NewWebhook() -> impl IntoView {
+    let existing = LocalResource::new(client::webhooks);
+    view! {
+        <h1>"Create Webhook"</h1>
+        {move || match existing.get() {
+            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
+            Some(Ok(all)) => view! { <WebhookForm initial=None known_modules=modules_of(&all) /> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+pub fn EditWebhook() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let loaded = LocalResource::new(move || {
+        let id = id();
+        async move {
+            let webhook = client::webhook(id).await?;
+            let all = client::webhooks().await?;
+            Ok::<_, ClientError>((webhook, modules_of(&all)))
+        }
+    });
+    view! {
+        <h1>"Edit Webhook"</h1>
+        {move || match loaded.get() {
+            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
+            Some(Ok((webhook, modules))) => view! {
+                <WebhookForm initial=Some(webhook.clone()) known_modules=modules />
+                <SigningSecret id=webhook.id />
+            }.into_any(),
+        }}
+    }
+}
+
+/// Modules named in any webhook's events, for the grid's suggestions.
+fn modules_of(webhooks: &[WebhookOut]) -> Vec<String> {
+    let mut modules: BTreeSet<String> = webhooks
+        .iter()
+        .flat_map(|w| w.events.iter())
+        .filter_map(|event| event.split_once('.').map(|(module, _)| module.to_string()))
+        .collect();
+    modules.insert("object".into());
+    modules.into_iter().collect()
+}
+
+/// Splits events into what the grid shows (`module.create`, `module.*`, ...) and the rest.
+fn split_events(events: &[String]) -> (BTreeSet<String>, Vec<String>) {
+    let in_grid = |event: &String| {
+        event
+            .split_once('.')
+            .is_some_and(|(_, action)| GRID_ACTIONS.contains(&action))
+    };
+    let grid = events.iter().filter(|e| in_grid(e)).cloned().collect();
+    let other = events.iter().filter(|e| !in_grid(e)).cloned().collect();
+    (grid, other)
+}
+
+#[component]
+fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl IntoView {
+    let editing = initial.as_ref().map(|w| w.id.clone());
+    let init = initial.clone();
+    let (grid_events, other_events) = split_events(init.as_ref().map_or(&[][..], |w| &w.events));
+    let mut grid_modules: Vec<String> = grid_events
+        .iter()
+        .filter_map(|e| e.split_once('.').map(|(m, _)| m.to_string()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if grid_modules.is_empty() {
+        grid_modules.push(known_modules.first().cloned().unwrap_or_else(|| "object".into()));
+    }
+
+    let name = RwSignal::new(init.as_ref().map(|w| w.name.clone()).unwrap_or_default());
+    let url = RwSignal::new(init.as_ref().map(|w| w.url.clone()).unwrap_or_default());
+    let method = RwSignal::new(init.as_ref().map(|w| w.method).unwrap_or_default());
+    let active = RwSignal::new(init.as_ref().is_none_or(|w| w.active));
+    let events = RwSignal::new(grid_events);
+    let modules = RwSignal::new(grid_modules);
+    let new_module = RwSignal::new(String::new());
+    let other = RwSignal::new(other_events.join(", "));
+    let data_location = RwSignal::new(init.as_ref().and_then(|w| w.data_location.clone()).unwrap_or_default());
+    let (auth_type, username, secret_set) = match init.as_ref().map(|w| &w.auth) {
+        Some(Auth::Basic { username, password_set }) => ("basic", username.clone(), *password_set),
+        Some(Auth::Bearer { token_set }) => ("bearer", String::new(), *token_set),
+        _ => ("none", String::new(), false),
+    };
+    let auth_type = RwSignal::new(auth_type.to_string());
+    let username = RwSignal::new(username);
+    let password = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let header_rows = RwSignal::new(
+        init.as_ref()
+            .map(|w| w.headers.clone().into_iter().enumerate().map(|(i, (k, v))| (i, k, v)).collect())
+            .unwrap_or_else(Vec::new),
+    );
+    let next_row = StoredValue::new(header_rows.with_untracked(Vec::len));
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+
+    let navigate = use_navigate();
+    let save = Action::new_local(move |(id, input): &(Option<String>, WebhookIn)| {
+        let (id, input) = (id.clone(), input.clone());
+        async move {
+            match id {
+                Some(id) => client::update_webhook(id, input).await,
+                None => client::create_webhook(input).await.map(drop),
+            }
+        }
+    });
+    let general_error = RwSignal::new(None::<ClientError>);
+    Effect::new(move || match save.value().get() {
+        Some(Ok(())) => navigate("/webhooks", Default::default()),
+        Some(Err(error)) => {
+            let fields = error.fields.clone();
+            let shown: [&str; 11] = [
+                "name", "url", "method", "events", "active", "auth.type", "auth.username",
+                "auth.password", "auth.token", "data_location", "headers",
+            ];
+            let unshown = fields.keys().any(|f| !shown.contains(&f.as_str()));
+            general_error.set((fields.is_empty() || unshown).then_some(error));
+            errors.set(fields);
+        }
+        None => {}
+    });
+
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        let mut chosen: Vec<String> = events.get_untracked().into_iter().collect();
+        chosen.extend(
+            other
+                .get_untracked()
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from),
+        );
+        let given = |signal: RwSignal<String>| Some(signal.get_untracked()).filter(|v| !v.is_empty());
+        let auth = match auth_type.get_untracked().as_str() {
+            "basic" => AuthIn::Basic {
+                username: username.get_untracked(),
+                password: given(password),
+            },
+            "bearer" => AuthIn::Bearer { token: given(token) },
+            _ => AuthIn::None,
+        };
+        let input = WebhookIn {
+            name: Some(name.get_untracked()),
+            url: Some(url.get_untracked()),
+            events: Some(chosen),
+            active: Some(active.get_untracked()),
+            method: Some(method.get_untracked()),
+            auth: Some(auth),
+            data_location: Some(given(data_location)),
+            headers: Some(
+                header_rows
+                    .get_untracked()
+                    .into_iter()
+                    .filter(|(_, k, _)| !k.trim().is_empty())
+                    .map(|(_, k, v)| (k.trim().to_string(), v))
+                    .collect(),
+            ),
+        };
+        save.dispatch((editing.clone(), input));
+    };
+
+    let add_module = move || {
+        let module = new_module.get_untracked().trim().to_lowercase();
+        if !module.is_empty() && !modules.with_untracked(|m| m.contains(&module)) {
+            modules.update(|m| m.push(module));
+        }
+        new_module.set(String::new());
+    };
+
+    view! {
+        <form class="webhook-form card" on:submit=submit novalidate>
+            {move || general_error.get().map(|error| view! { <ErrorNote error /> })}
+            <div class="field">
+                <label for="name">"Name"</label>
+                <input id="name" bind:value=name maxlength="200" />
+                <FieldError errors field="name" />
+            </div>
+            <div class="field">
+                <label for="url">"URL"</label>
+                <input id="url" type="url" bind:value=url placeholder="https://example.com/hooks" />
+                <FieldError errors field="url" />
+            </div>
+            <div class="field-row">
+                <div class="field">
+                    <label for="method">"Method"</label>
+                    <select
+                        id="method"
+                        on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            if let Some(m) = DeliveryMethod::ALL.into_iter().find(|m| m.as_str() == value) {
+                                method.set(m);
+                            }
+                        }
+                    >
+                        {DeliveryMethod::ALL.into_iter().map(|m| view! {
+                            <option value=m.as_str() selected=move || method.get() == m>{m.as_str()}</option>
+                        }).collect_view()}
+                    </select>
+                    <FieldError errors field="method" />
+                </div>
+                <div class="field checkbox">
+                    <label><input id="active" type="checkbox" bind:checked=active />" Active"</label>
+                </div>
+            </div>
+
+            <fieldset class="field">
+                <legend>"Events"</legend>
+                <table class="event-grid">
+                    <thead>
+                        <tr>
+                            <th>"Module"</th>
+                            {GRID_ACTIONS.iter().map(|a| view! {
+                                <th>{if *a == "*" { "any" } else { a }}</th>
+                            }).collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || modules.get() key=|m| m.clone() let:module>
+                            <tr>
+                                <th scope="row">{module.clone()}</th>
+                                {GRID_ACTIONS.iter().map(|action| {
+                                    let event = format!("{module}.{action}");
+                                    let label = format!("{module} {}", if *action == "*" { "any" } else { action });
+                                    let toggled = event.clone();
+                                    view! {
+                                        <td>
+                                            <input
+                                                type="checkbox"
+                                                aria-label=label
+                                                prop:checked=move || events.with(|e| e.contains(&event))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    events.update(|e| {
+                                                        if on { e.insert(toggled.clone()); } else { e.remove(&toggled); }
+                                                    });
+                                                }
+                                            />
+                                        </td>
+                                    }
+                                }).collect_view()}
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+                <div class="inline">
+                    <label for="new-module" class="visually-hidden">"Module"</label>
+                    <input
+                        id="new-module"
+                        list="known-modules"
+                        placeholder="module, e.g. ticket"
+                        bind:value=new_module
+                        on:keydown=move |ev| {
+                            if ev.key() == "Enter" {
+                                ev.prevent_default();
+                                add_module();
+                            }
+                        }
+                    />
+                    <datalist id="known-modules">
+                        {known_modules.into_iter().map(|m| view! { <option value=m /> }).collect_view()}
+                    </datalist>
+                    <button type="button" on:click=move |_| add_module()>"Add module"</button>
+                </div>
+                <label for="other-events">"Other event types"</label>
+                <input id="other-events" bind:value=other placeholder="weather.report, *" />
+                <p class="hint">"Comma-separated: module.action, module.* or * for every event."</p>
+                <FieldError errors field="events" />
+            </fieldset>
+
+            <fieldset class="field">
+                <legend>"Authentication"</legend>
+                <label for="auth-type">"Authentication type"</label>
+                <select id="auth-type" on:change=move |ev| auth_type.set(event_target_value(&ev))>
+                    {[("none", "None"), ("basic", "Basic"), ("bearer", "Bearer token")].into_iter().map(|(value, text)| view! {
+                        <option value=value selected=move || auth_type.get() == value>{text}</option>
+                    }).collect_view()}
+                </select>
+                <FieldError errors field="auth.type" />
+                <Show when=move || auth_type.get() == "basic">
+                    <label for="auth-username">"Username"</label>
+                    <input id="auth-username" autocomplete="off" bind:value=username />
+                    <FieldError errors field="auth.username" />
+                    <label for="auth-password">"Password"</label>
+                    <input
+                        id="auth-password"
+                        type="password"
+                        autocomplete="new-password"
+                        placeholder=if secret_set { "set — leave empty to keep" } else { "" }
+                        bind:value=password
+                    />
+                    <FieldError errors field="auth.password" />
+                </Show>
+                <Show when=move || auth_type.get() == "bearer">
+                    <label for="auth-token">"Token"</label>
+                    <input
+                        id="auth-token"
+                        type="password"
+                        autocomplete="off"
+                        placeholder=if secret_set { "set — leave empty to keep" } else { "" }
+                        bind:value=token
+                    />
+                    <FieldError errors field="auth.token" />
+                </Show>
+            </fieldset>
+
+            <div class="field">
+                <label for="data-location">"Data location"</label>
+                <input id="data-location" bind:value=data_location placeholder="root/result" />
+                <p class="hint">"Optional. The object is nested there in the body; the event type then travels in the webhook-event header."</p>
+                <FieldError errors field="data_location" />
+            </div>
+
+            <fieldset class="field">
+                <legend>"Extra headers"</legend>
+                <For each=move || header_rows.get() key=|(i, _, _)| *i let:row>
+                    <div class="inline header-row">
+                        <input
+                            aria-label="Header name"
+                            placeholder="X-Header"
+                            prop:value=row.1.clone()
+                            on:input=move |ev| {
+                                let value = event_target_value(&ev);
+                                header_rows.update(|rows| if let Some(r) = rows.iter_mut().find(|r| r.0 == row.0) { r.1 = value; });
+                            }
+                        />
+                        <input
+                            aria-label="Header value"
+                            placeholder="value"
+                            prop:value=row.2.clone()
+                            on:input=move |ev| {
+                                let value = event_target_value(&ev);
+                                header_rows.update(|rows| if let Some(r) = rows.iter_mut().find(|r| r.0 == row.0) { r.2 = value; });
+                            }
+                        />
+                        <button type="button" on:click=move |_| header_rows.update(|rows| rows.retain(|r| r.0 != row.0))>
+                            "Remove"
+                        </button>
+                    </div>
+                </For>
+                <button
+                    type="button"
+                    on:click=move |_| {
+                        let i = next_row.get_value();
+                        next_row.set_value(i + 1);
+                        header_rows.update(|rows| rows.push((i, String::new(), String::new())));
+                    }
+                >
+                    "Add header"
+                </button>
+                <FieldError errors field="headers" />
+            </fieldset>
+
+            <div class="form-actions">
+                <A href="/webhooks" attr:class="button">"Cancel"</A>
+                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// The `whsec_` secret receivers verify signatures with, revealed on demand.
+#[component]
+fn SigningSecret(id: String) -> impl IntoView {
+    let reveal = Action::new_local(move |_: &()| client::webhook_secret(id.clone()));
+    let secret = Signal::derive(move || reveal.value().get().and_then(Result::ok).unwrap_or_default());
+    view! {
+        <section class="card secret">
+            <h2>"Signing secret"</h2>
+            <p class="hint">"Receivers check the webhook-signature header with it (Standard Webhooks)."</p>
+            {move || match reveal.value().get() {
+                None => view! {
+                    <button type="button" on:click=move |_| { reveal.dispatch(()); }>"Reveal secret"</button>
+                }.into_any(),
+                Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
+                Some(Ok(value)) => view! {
+                    <div class="inline">
+                        <code class="secret-value">{value}</code>
+                        <CopyButton text=secret label="Copy signing secret" />
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,133 @@
+use api::{WebhookIn, WebhookOut};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::client::{self, ClientError};
+use crate::components::{ConfirmDialog, ErrorNote};
+
+/// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
+#[component]
+pub fn Webhooks() -> impl IntoView {
+    let webhooks = LocalResource::new(client::webhooks);
+    let problem = RwSignal::new(None::<ClientError>);
+    let to_delete = RwSignal::new(None::<WebhookOut>);
+
+    let set_active = move |id: String, active: bool| {
+        leptos::task::spawn_local(async move {
+            let input = WebhookIn {
+                active: Some(active),
+                ..Default::default()
+            };
+            problem.set(client::update_webhook(id, input).await.err());
+            webhooks.refetch();
+        });
+    };
+    let delete = Callback::new(move |()| {
+        let Some(webhook) = to_delete.get_untracked() else { return };
+        to_delete.set(None);
+        leptos::task::spawn_local(async move {
+            problem.set(client::delete_webhook(webhook.id).await.err());
+            webhooks.refetch();
+        });
+    });
+
+    view! {
+        <div class="page-header">
+            <h1>"Webhooks"</h1>
+            <div class="actions">
+                <A href="/webhooks/new" attr:class="button primary">"Create Webhook"</A>
+            </div>
+        </div>
+        {move || problem.get().map(|error| view! { <ErrorNote error /> })}
+        {move || match webhooks.get() {
+            None => view! { <p class="loading">"Loading webhooks…"</p> }.into_any(),
+            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
+            Some(Ok(list)) if list.is_empty() => view! {
+                <div class="empty">
+                    <p>"No webhooks yet."</p>
+                    <p class="muted">"Create one to send events to a URL of your choice."</p>
+                </div>
+            }.into_any(),
+            Some(Ok(list)) => view! {
+                <table class="webhooks">
+                    <thead>
+                        <tr>
+                            <th>"Name"</th>
+                            <th>"URL"</th>
+                            <th>"Events"</th>
+                            <th>"Method"</th>
+                            <th>"Active"</th>
+                            <th><span class="visually-hidden">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {list.into_iter().map(|webhook| view! {
+                            <WebhookRow webhook set_active to_delete />
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any(),
+        }}
+        {move || to_delete.get().map(|webhook| view! {
+            <ConfirmDialog
+                title=format!("Delete “{}”?", webhook.name)
+                message="Events stop going to its URL at once. This cannot be undone.".to_string()
+                confirm_label="Delete"
+                on_confirm=delete
+                on_cancel=Callback::new(move |()| to_delete.set(None))
+            />
+        })}
+    }
+}
+
+#[component]
+fn WebhookRow(
+    webhook: WebhookOut,
+    set_active: impl Fn(String, bool) + Copy + 'static,
+    to_delete: RwSignal<Option<WebhookOut>>,
+) -> impl IntoView {
+    let id = webhook.id.clone();
+    let edit = format!("/webhooks/{}", webhook.id);
+    let events = if webhook.events.is_empty() {
+        view! { <span class="muted">"none"</span> }.into_any()
+    } else {
+        webhook
+            .events
+            .iter()
+            .map(|event| view! { <span class="chip">{event.clone()}</span> })
+            .collect_view()
+            .into_any()
+    };
+    let active = webhook.active;
+    let name = webhook.name.clone();
+    let url = webhook.url.clone();
+    let method = webhook.method.as_str();
+    let switch_label = format!("Active: {name}");
+    let link_text = name.clone();
+    view! {
+        <tr data-webhook=name>
+            <td><A href=edit.clone()>{link_text}</A></td>
+            <td class="url">{url}</td>
+            <td>{events}</td>
+            <td>{method}</td>
+            <td>
+                <label class="switch">
+                    <input
+                        type="checkbox"
+                        role="switch"
+                        aria-label=switch_label
+                        prop:checked=active
+                        on:change=move |ev| set_active(id.clone(), event_target_checked(&ev))
+                    />
+                    <span class="slider"></span>
+                </label>
+            </td>
+            <td class="row-actions">
+                <A href=edit attr:class="button">"Edit"</A>
+                <button class="danger" on:click=move |_| to_delete.set(Some(webhook.clone()))>
+                    "Delete"
+                </button>
+            </td>
+        </tr>
+    }
+}

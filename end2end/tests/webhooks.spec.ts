@@ -1,0 +1,136 @@
+import { expect, test } from "@playwright/test";
+import { logIn, snap } from "./helpers";
+
+test("a wrong password is refused on the login page", async ({ page }) => {
+  await page.goto("/webhooks");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toContainText("wrong username or password");
+  await snap(page, "login-refused");
+});
+
+test("the admin logs in and lands on an empty Toolbox → Webhooks", async ({ page }) => {
+  await logIn(page);
+  await expect(page.getByRole("navigation", { name: "Toolbox" })).toContainText("Webhooks");
+  await expect(page.getByText("No webhooks yet.")).toBeVisible();
+  await expect(page.getByRole("link", { name: "Create Webhook" })).toBeVisible();
+  await snap(page, "webhooks-empty");
+});
+
+test("a webhook is created, edited, switched off and deleted", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await logIn(page);
+
+  // create, with every field
+  await page.getByRole("link", { name: "Create Webhook" }).click();
+  await page.getByLabel("Name", { exact: true }).fill("Orders");
+  await page.getByLabel("URL").fill("https://example.com/hooks/orders");
+  await page.getByLabel("Method").selectOption("PUT");
+  await page.getByPlaceholder("module, e.g. ticket").fill("ticket");
+  await page.getByRole("button", { name: "Add module" }).click();
+  await page.getByRole("checkbox", { name: "ticket create" }).check();
+  await page.getByRole("checkbox", { name: "ticket update" }).check();
+  await page.getByLabel("Other event types").fill("weather.report");
+  await page.getByLabel("Authentication type").selectOption("basic");
+  await page.getByLabel("Username").fill("hook-user");
+  await page.getByLabel("Password").fill("hook-password-123");
+  await page.getByLabel("Data location").fill("root/result");
+  await page.getByRole("button", { name: "Add header" }).click();
+  await page.getByLabel("Header name").fill("X-Team");
+  await page.getByLabel("Header value").fill("billing");
+  await snap(page, "webhook-form-filled");
+  await page.getByRole("button", { name: "Save" }).click();
+
+  // it is in the table
+  const row = page.locator("tr", { hasText: "Orders" });
+  await expect(row).toBeVisible();
+  await expect(row).toContainText("https://example.com/hooks/orders");
+  await expect(row).toContainText("ticket.create");
+  await expect(row).toContainText("ticket.update");
+  await expect(row).toContainText("weather.report");
+  await expect(row).toContainText("PUT");
+  await expect(row.getByRole("switch")).toBeChecked();
+  await expect(page.locator("body")).not.toContainText("hook-password-123");
+  await snap(page, "webhooks-table");
+
+  // edit: the form comes back filled, the password only as "set"
+  await row.getByRole("link", { name: "Orders" }).click();
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Orders");
+  await expect(page.getByRole("checkbox", { name: "ticket update" })).toBeChecked();
+  await expect(page.getByLabel("Data location")).toHaveValue("root/result");
+  await expect(page.getByLabel("Header value")).toHaveValue("billing");
+  await expect(page.getByLabel("Password")).toHaveValue("");
+  await expect(page.getByLabel("Password")).toHaveAttribute("placeholder", /set/);
+
+  // the signing secret, on demand, with copy
+  await page.getByRole("button", { name: "Reveal secret" }).click();
+  const secret = page.locator(".secret-value");
+  await expect(secret).toContainText("whsec_");
+  await page.getByRole("button", { name: "Copy signing secret" }).click();
+  await expect(page.getByRole("button", { name: "Copy signing secret" })).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await secret.textContent());
+  await snap(page, "webhook-edit");
+
+  await page.getByLabel("Name", { exact: true }).fill("Orders (EU)");
+  await page.getByRole("checkbox", { name: "ticket update" }).uncheck();
+  await page.getByRole("button", { name: "Save" }).click();
+  const edited = page.locator("tr", { hasText: "Orders (EU)" });
+  await expect(edited).toBeVisible();
+  await expect(edited).not.toContainText("ticket.update");
+
+  // switch it off in its row; it stays off after a reload
+  await edited.getByRole("switch").uncheck();
+  await page.waitForResponse((r) => r.url().endsWith("/api/webhooks") && r.request().method() === "GET");
+  await page.reload();
+  await expect(page.locator("tr", { hasText: "Orders (EU)" }).getByRole("switch")).not.toBeChecked();
+  await snap(page, "webhooks-switched-off");
+
+  // delete asks first; Cancel keeps it, Delete removes it
+  await page.locator("tr", { hasText: "Orders (EU)" }).getByRole("button", { name: "Delete" }).click();
+  const dialog = page.getByRole("alertdialog");
+  await expect(dialog).toContainText("Delete “Orders (EU)”?");
+  await snap(page, "webhook-delete-confirm");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.locator("tr", { hasText: "Orders (EU)" })).toBeVisible();
+  await page.locator("tr", { hasText: "Orders (EU)" }).getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
+  await expect(page.locator("tr", { hasText: "Orders (EU)" })).toHaveCount(0);
+  await expect(page.getByText("No webhooks yet.")).toBeVisible();
+});
+
+test("a bad URL is explained next to the URL field", async ({ page }) => {
+  await logIn(page);
+  await page.getByRole("link", { name: "Create Webhook" }).click();
+  await page.getByLabel("Name", { exact: true }).fill("Broken");
+  await page.getByLabel("URL").fill("not a url");
+  await page.getByRole("button", { name: "Save" }).click();
+  const error = page.locator('.field-error[data-field="url"]');
+  await expect(error).toContainText("is not an absolute URL");
+  await expect(page.locator('.field-error[data-field="name"]')).toHaveCount(0);
+  // the error sits right under the URL input
+  const inputBox = await page.getByLabel("URL").boundingBox();
+  const errorBox = await error.boundingBox();
+  expect(errorBox!.y).toBeGreaterThan(inputBox!.y);
+  expect(errorBox!.y - (inputBox!.y + inputBox!.height)).toBeLessThan(30);
+  await snap(page, "webhook-bad-url");
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await expect(page.getByText("No webhooks yet.")).toBeVisible();
+});
+
+test("the delete dialog is keyboard-usable: Escape cancels", async ({ page }) => {
+  await logIn(page);
+  await page.getByRole("link", { name: "Create Webhook" }).click();
+  await page.getByLabel("Name", { exact: true }).fill("Keyboard");
+  await page.getByLabel("URL").fill("https://example.com/k");
+  await page.getByLabel("URL").press("Enter");
+  const row = page.locator("tr", { hasText: "Keyboard" });
+  await row.getByRole("button", { name: "Delete" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("alertdialog")).toBeVisible();
+  await expect(page.getByRole("alertdialog").getByRole("button", { name: "Delete" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("alertdialog")).toHaveCount(0);
+  await expect(row).toBeVisible();
+});
