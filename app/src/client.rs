@@ -116,7 +116,9 @@ pub async fn webhooks() -> Result<Vec<WebhookOut>> {
 }
 
 pub async fn webhook(id: String) -> Result<WebhookOut> {
-    Ok(get::<Data<WebhookOut>>(&format!("/api/webhooks/{id}")).await?.data)
+    Ok(get::<Data<WebhookOut>>(&format!("/api/webhooks/{id}"))
+        .await?
+        .data)
 }
 
 pub async fn create_webhook(input: WebhookIn) -> Result<WebhookOut> {
@@ -135,5 +137,10 @@ pub async fn delete_webhook(id: String) -> Result<()> {
 }
 
 pub async fn webhook_secret(id: String) -> Result<String> {
-    Ok(get::<Data<SecretOut>>(&format!("/api/webhooks/{id}/secret")).await?.data.secret)
+    Ok(
+        get::<Data<SecretOut>>(&format!("/api/webhooks/{id}/secret"))
+            .await?
+            .data
+            .secret,
+    )
 }

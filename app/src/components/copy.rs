@@ -5,8 +5,13 @@ use leptos::prelude::*;
 pub fn CopyButton(#[prop(into)] text: Signal<String>, label: &'static str) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy = move |_| {
-        let Some(window) = web_sys::window() else { return };
-        let promise = window.navigator().clipboard().write_text(&text.get_untracked());
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let promise = window
+            .navigator()
+            .clipboard()
+            .write_text(&text.get_untracked());
         leptos::task::spawn_local(async move {
             let done = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
             copied.set(done);

@@ -26,10 +26,15 @@ pub fn ErrorNote(error: ClientError) -> impl IntoView {
 
 /// The API's complaint about one field, shown under it.
 #[component]
-pub fn FieldError(errors: RwSignal<std::collections::BTreeMap<String, String>>, field: &'static str) -> impl IntoView {
+pub fn FieldError(
+    errors: RwSignal<std::collections::BTreeMap<String, String>>,
+    field: &'static str,
+) -> impl IntoView {
     move || {
-        errors.with(|errors| errors.get(field).cloned()).map(|message| {
-            view! { <p class="field-error" data-field=field>{message}</p> }
-        })
+        errors
+            .with(|errors| errors.get(field).cloned())
+            .map(|message| {
+                view! { <p class="field-error" data-field=field>{message}</p> }
+            })
     }
 }

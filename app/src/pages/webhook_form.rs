@@ -87,7 +87,12 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         .into_iter()
         .collect();
     if grid_modules.is_empty() {
-        grid_modules.push(known_modules.first().cloned().unwrap_or_else(|| "object".into()));
+        grid_modules.push(
+            known_modules
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "object".into()),
+        );
     }
 
     let name = RwSignal::new(init.as_ref().map(|w| w.name.clone()).unwrap_or_default());
@@ -98,9 +103,16 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let modules = RwSignal::new(grid_modules);
     let new_module = RwSignal::new(String::new());
     let other = RwSignal::new(other_events.join(", "));
-    let data_location = RwSignal::new(init.as_ref().and_then(|w| w.data_location.clone()).unwrap_or_default());
+    let data_location = RwSignal::new(
+        init.as_ref()
+            .and_then(|w| w.data_location.clone())
+            .unwrap_or_default(),
+    );
     let (auth_type, username, secret_set) = match init.as_ref().map(|w| &w.auth) {
-        Some(Auth::Basic { username, password_set }) => ("basic", username.clone(), *password_set),
+        Some(Auth::Basic {
+            username,
+            password_set,
+        }) => ("basic", username.clone(), *password_set),
         Some(Auth::Bearer { token_set }) => ("bearer", String::new(), *token_set),
         _ => ("none", String::new(), false),
     };
@@ -110,8 +122,15 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let token = RwSignal::new(String::new());
     let header_rows = RwSignal::new(
         init.as_ref()
-            .map(|w| w.headers.clone().into_iter().enumerate().map(|(i, (k, v))| (i, k, v)).collect())
-            .unwrap_or_else(Vec::new),
+            .map(|w| {
+                w.headers
+                    .clone()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (k, v))| (i, k, v))
+                    .collect()
+            })
+            .unwrap_or_default(),
     );
     let next_row = StoredValue::new(header_rows.with_untracked(Vec::len));
     let errors = RwSignal::new(BTreeMap::<String, String>::new());
@@ -132,8 +151,17 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         Some(Err(error)) => {
             let fields = error.fields.clone();
             let shown: [&str; 11] = [
-                "name", "url", "method", "events", "active", "auth.type", "auth.username",
-                "auth.password", "auth.token", "data_location", "headers",
+                "name",
+                "url",
+                "method",
+                "events",
+                "active",
+                "auth.type",
+                "auth.username",
+                "auth.password",
+                "auth.token",
+                "data_location",
+                "headers",
             ];
             let unshown = fields.keys().any(|f| !shown.contains(&f.as_str()));
             general_error.set((fields.is_empty() || unshown).then_some(error));
@@ -153,13 +181,16 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 .filter(|e| !e.is_empty())
                 .map(String::from),
         );
-        let given = |signal: RwSignal<String>| Some(signal.get_untracked()).filter(|v| !v.is_empty());
+        let given =
+            |signal: RwSignal<String>| Some(signal.get_untracked()).filter(|v| !v.is_empty());
         let auth = match auth_type.get_untracked().as_str() {
             "basic" => AuthIn::Basic {
                 username: username.get_untracked(),
                 password: given(password),
             },
-            "bearer" => AuthIn::Bearer { token: given(token) },
+            "bearer" => AuthIn::Bearer {
+                token: given(token),
+            },
             _ => AuthIn::None,
         };
         let input = WebhookIn {
@@ -387,7 +418,13 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
 #[component]
 fn SigningSecret(id: String) -> impl IntoView {
     let reveal = Action::new_local(move |_: &()| client::webhook_secret(id.clone()));
-    let secret = Signal::derive(move || reveal.value().get().and_then(Result::ok).unwrap_or_default());
+    let secret = Signal::derive(move || {
+        reveal
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    });
     view! {
         <section class="card secret">
             <h2>"Signing secret"</h2>

@@ -23,7 +23,9 @@ pub fn Webhooks() -> impl IntoView {
         });
     };
     let delete = Callback::new(move |()| {
-        let Some(webhook) = to_delete.get_untracked() else { return };
+        let Some(webhook) = to_delete.get_untracked() else {
+            return;
+        };
         to_delete.set(None);
         leptos::task::spawn_local(async move {
             problem.set(client::delete_webhook(webhook.id).await.err());
