@@ -1,10 +1,14 @@
 //! hookhub's wire types: what the REST API reads and writes, shared by the
 //! server and the console. Serde only, so that it builds for wasm32 too.
 
+mod delivery;
 mod envelope;
 mod session;
 mod webhook;
 
+pub use delivery::{
+    AttemptOut, AttemptRequest, AttemptResponse, EventAccepted, EventBatchIn, EventIn,
+};
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};
 pub use webhook::{

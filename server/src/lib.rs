@@ -3,21 +3,28 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod objects;
 pub mod security;
 pub mod store;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 pub use config::Config;
 
-/// Serves until `shutdown` completes, then finishes in-flight requests and returns.
+/// The longest SIGTERM waits for attempts in flight before handing them back.
+const MAX_DRAIN: Duration = Duration::from_secs(30);
+
+/// Serves and delivers until `shutdown` completes; then stops taking work,
+/// lets attempts in flight finish (or hands them back), and returns.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -26,17 +33,29 @@ pub async fn run(
     let store = store::Store::open(&config.database_url).await?;
     let cipher = security::Cipher::load_or_create(&config.secret_key_file)?;
     bootstrap::prepare(&store, &config).await?;
+    let settings = delivery::Settings::from_config(&config);
+    let drain = settings.timeout.min(MAX_DRAIN);
+    let deliverer = delivery::Deliverer::new(store.clone(), cipher.clone(), settings);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(delivery::run_workers(deliverer.clone(), stopping, drain));
+
     let address = listener.local_addr()?;
     let state = http::AppState {
         store: store.clone(),
         cipher,
         config: Arc::new(config),
+        deliverer,
     };
     tracing::info!(%address, "hookhub is listening");
+    let stop_workers = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stop_workers)
         .await
         .context("serving HTTP")?;
+    workers.await.context("the delivery workers")?;
     store.close().await;
     tracing::info!("hookhub stopped");
     Ok(())

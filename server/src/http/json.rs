@@ -35,17 +35,7 @@ where
                 })?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|error| AppError::BadRequest(format!("malformed JSON: {error}")))?;
-        serde_path_to_error::deserialize(value)
-            .map(Json)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let field = if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                };
-                AppError::field(field, error.into_inner().to_string())
-            })
+        from_value(value).map(Json)
     }
 }
 
@@ -53,4 +43,17 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// Reads a typed value out of JSON; a mismatch is a 422 naming the field's path.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        AppError::field(field, error.into_inner().to_string())
+    })
 }

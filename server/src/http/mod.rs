@@ -2,8 +2,10 @@
 
 mod auth;
 mod console;
+mod events;
 mod health;
 pub mod json;
+mod objects;
 mod session;
 mod webhooks;
 
@@ -14,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::delivery::Deliverer;
 use crate::error::AppError;
 use crate::security::Cipher;
 use crate::store::Store;
@@ -25,6 +28,7 @@ pub struct AppState {
     pub store: Store,
     pub cipher: Cipher,
     pub config: Arc<Config>,
+    pub deliverer: Deliverer,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -32,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(session::router())
         .merge(webhooks::router())
+        .merge(objects::router())
+        .merge(events::router())
         .fallback(async || AppError::NotFound("route"))
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));

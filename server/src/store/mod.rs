@@ -2,6 +2,8 @@
 //! SQLite specifics stay in this module, so that PostgreSQL can come in behind
 //! the same methods.
 
+mod deliveries;
+mod outbox;
 mod users;
 mod webhooks;
 
@@ -13,6 +15,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use deliveries::{AttemptRecord, Job, Next, Outcome, SigningSecrets};
+pub use outbox::{NewEvent, Updated};
 pub use users::{Caller, NewUser, TokenKind};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
 

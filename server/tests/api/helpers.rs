@@ -116,6 +116,26 @@ impl TestApp {
         response.json::<Value>().await.unwrap()["data"].clone()
     }
 
+    /// The webhook's `whsec_` signing secret.
+    pub async fn secret(&self, id: &str) -> String {
+        let response = self
+            .admin(Method::GET, &format!("/api/webhooks/{id}/secret"), None)
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["data"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Publishes one event; returns the answer's `data`.
+    pub async fn publish(&self, event_type: &str, data: Value) -> Value {
+        let body = serde_json::json!({"type": event_type, "data": data});
+        let response = self.admin(Method::POST, "/api/events", Some(body)).await;
+        assert_eq!(response.status(), 202, "{:?}", response.text().await);
+        response.json::<Value>().await.unwrap()["data"].clone()
+    }
+
     pub async fn webhook_count(&self) -> usize {
         let response = self.admin(Method::GET, "/api/webhooks", None).await;
         let body: Value = response.json().await.unwrap();

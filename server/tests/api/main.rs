@@ -1,6 +1,9 @@
 //! hookhub's API through its real router, a real SQLite file and port 0.
 
 mod console;
+mod delivery;
 mod helpers;
+mod objects;
+mod receiver;
 mod session;
 mod webhooks;

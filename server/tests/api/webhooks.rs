@@ -370,24 +370,13 @@ async fn credentials_are_never_returned_and_not_stored_in_plaintext() {
     }
 }
 
-async fn secret_of(app: &crate::helpers::TestApp, id: &str) -> String {
-    let response = app
-        .admin(Method::GET, &format!("/api/webhooks/{id}/secret"), None)
-        .await;
-    assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["data"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn each_webhook_has_its_own_whsec_signing_secret() {
     let app = spawn_app().await;
     let a = app.create_webhook(minimal()).await;
     let b = app.create_webhook(minimal()).await;
-    let secret_a = secret_of(&app, a["id"].as_str().unwrap()).await;
-    let secret_b = secret_of(&app, b["id"].as_str().unwrap()).await;
+    let secret_a = app.secret(a["id"].as_str().unwrap()).await;
+    let secret_b = app.secret(b["id"].as_str().unwrap()).await;
     assert_ne!(secret_a, secret_b);
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret_a.strip_prefix("whsec_").unwrap())
@@ -402,7 +391,7 @@ async fn rotating_a_secret_replaces_it() {
         .as_str()
         .unwrap()
         .to_string();
-    let before = secret_of(&app, &id).await;
+    let before = app.secret(&id).await;
     let response = app
         .admin(
             Method::POST,
@@ -417,5 +406,5 @@ async fn rotating_a_secret_replaces_it() {
         .to_string();
     assert!(rotated.starts_with("whsec_"));
     assert_ne!(rotated, before);
-    assert_eq!(secret_of(&app, &id).await, rotated);
+    assert_eq!(app.secret(&id).await, rotated);
 }

@@ -4,7 +4,10 @@ mod input;
 
 use std::time::Duration;
 
-use api::{Auth, Author, Data, List, Permissions, SecretOut, WebhookHealth, WebhookIn, WebhookOut};
+use api::{
+    AttemptOut, Auth, Author, Data, List, Permissions, SecretOut, WebhookHealth, WebhookIn,
+    WebhookOut,
+};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -28,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}", get(show).patch(update).delete(remove))
         .route("/webhooks/{id}/secret", get(secret))
         .route("/webhooks/{id}/secret/rotate", post(rotate_secret))
+        .route("/webhooks/{id}/test", post(test))
 }
 
 /// `POST /api/webhooks`: 201 with the webhook and its `Location`.
@@ -141,6 +145,18 @@ async fn rotate_secret(
     Ok(Json(Data {
         data: SecretOut { secret },
     }))
+}
+
+/// `POST /api/webhooks/{id}/test`: sends a `webhook.test` event now, even to
+/// an inactive webhook, and answers with the attempt.
+async fn test(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<AttemptOut>>> {
+    find(&state, &id).await?;
+    let attempt = state.deliverer.test(&id).await?;
+    Ok(Json(Data { data: attempt }))
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Webhook> {

@@ -1,0 +1,59 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/events`: one event a host application publishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub data: serde_json::Value,
+}
+
+/// `POST /api/events` with `{"events": [...]}`: all accepted or none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatchIn {
+    pub events: Vec<EventIn>,
+}
+
+/// An accepted event and how many deliveries it queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventAccepted {
+    pub id: String,
+    pub deliveries: usize,
+}
+
+/// One HTTP request hookhub sent, credentials masked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// What the receiver answered; the body is cut at 64 KiB.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptResponse {
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    pub body_truncated: bool,
+}
+
+/// One try at delivering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptOut {
+    pub delivery_id: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub request: AttemptRequest,
+    pub response: Option<AttemptResponse>,
+    /// `timeout`, `connect`, `dns`, `tls`, `refused-private-target` or `http-status`.
+    pub error_class: Option<String>,
+    pub error: Option<String>,
+}

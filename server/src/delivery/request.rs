@@ -1,0 +1,229 @@
+//! What hookhub sends: the body and the headers of one attempt. Pure, so that
+//! the worker, Test and (later) the request preview build requests one way.
+
+use std::collections::BTreeMap;
+
+use api::DeliveryMethod;
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use super::signing::signature_header;
+
+pub const USER_AGENT: &str = concat!("hookhub/", env!("CARGO_PKG_VERSION"));
+
+/// An accepted event, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub event_type: String,
+    pub data: Value,
+    /// Updates only: the fields that changed and their old values.
+    pub change: Option<(Vec<String>, Map<String, Value>)>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// Target authentication with its secret opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credentials {
+    None,
+    Basic { username: String, password: String },
+    Bearer { token: String },
+}
+
+/// Everything about a webhook that shapes its requests.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    pub method: DeliveryMethod,
+    pub credentials: Credentials,
+    pub headers: BTreeMap<String, String>,
+    pub data_location: Option<String>,
+    /// HMAC keys: the current secret's, then the previous one's during a rotation.
+    pub signing_keys: Vec<Vec<u8>>,
+}
+
+/// One request, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    pub method: DeliveryMethod,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Outbound {
+    /// The headers as logs show them: credentials replaced by `***`.
+    pub fn masked_headers(&self) -> BTreeMap<String, String> {
+        self.headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = if name.eq_ignore_ascii_case("authorization") {
+                    let scheme = value.split(' ').next().unwrap_or_default();
+                    format!("{scheme} ***")
+                } else {
+                    value.clone()
+                };
+                (name.clone(), shown)
+            })
+            .collect()
+    }
+}
+
+/// The JSON body: the envelope, or the data alone nested at the data location.
+pub fn body(event: &Event, data_location: Option<&str>) -> Value {
+    if let Some(location) = data_location {
+        return nest(location, event.data.clone());
+    }
+    let mut envelope = json!({
+        "type": event.event_type,
+        "timestamp": crate::http::rfc3339(event.created_at),
+        "data": event.data,
+    });
+    if let Some((changed_fields, previous)) = &event.change {
+        envelope["changed_fields"] = json!(changed_fields);
+        envelope["previous"] = Value::Object(previous.clone());
+    }
+    envelope
+}
+
+/// `nest("root/result", data)` is `{"root": {"result": data}}`.
+pub fn nest(location: &str, data: Value) -> Value {
+    location
+        .rsplit('/')
+        .fold(data, |inner, key| json!({ key: inner }))
+}
+
+/// The request for one attempt of delivery `delivery_id`, signed at `timestamp` (Unix seconds).
+pub fn build(target: &Target, delivery_id: &str, event: &Event, timestamp: i64) -> Outbound {
+    let body = serde_json::to_vec(&body(event, target.data_location.as_deref()))
+        .expect("JSON values always serialise");
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("user-agent".to_string(), USER_AGENT.to_string()),
+    ];
+    headers.extend(target.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    match &target.credentials {
+        Credentials::None => {}
+        Credentials::Basic { username, password } => {
+            let pair =
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            headers.push(("authorization".into(), format!("Basic {pair}")));
+        }
+        Credentials::Bearer { token } => {
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+    }
+    headers.push(("webhook-id".into(), delivery_id.to_string()));
+    headers.push(("webhook-timestamp".into(), timestamp.to_string()));
+    headers.push((
+        "webhook-signature".into(),
+        signature_header(&target.signing_keys, delivery_id, timestamp, &body),
+    ));
+    headers.push(("webhook-event".into(), event.event_type.clone()));
+    Outbound {
+        method: target.method,
+        url: target.url.clone(),
+        headers,
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(change: Option<(Vec<String>, Map<String, Value>)>) -> Event {
+        Event {
+            id: "evt_1".into(),
+            event_type: "ticket.update".into(),
+            data: json!({"id": "obj_1", "state": "closed"}),
+            change,
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    fn target(credentials: Credentials, data_location: Option<&str>) -> Target {
+        Target {
+            url: "https://example.com/in".into(),
+            method: DeliveryMethod::Put,
+            credentials,
+            headers: BTreeMap::from([("X-Team".into(), "billing".into())]),
+            data_location: data_location.map(String::from),
+            signing_keys: vec![vec![7; 32]],
+        }
+    }
+
+    fn header<'a>(outbound: &'a Outbound, name: &str) -> Option<&'a str> {
+        outbound
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn the_envelope_carries_type_timestamp_data_and_the_change() {
+        let mut previous = Map::new();
+        previous.insert("state".into(), json!("open"));
+        let body = body(&event(Some((vec!["state".into()], previous))), None);
+        assert_eq!(
+            body,
+            json!({
+                "type": "ticket.update",
+                "timestamp": "2023-11-14T22:13:20Z",
+                "data": {"id": "obj_1", "state": "closed"},
+                "changed_fields": ["state"],
+                "previous": {"state": "open"}
+            })
+        );
+    }
+
+    #[test]
+    fn a_data_location_nests_the_data_alone() {
+        assert_eq!(
+            body(&event(None), Some("root/result")),
+            json!({"root": {"result": {"id": "obj_1", "state": "closed"}}})
+        );
+        assert_eq!(nest("data", json!(1)), json!({"data": 1}));
+    }
+
+    #[test]
+    fn requests_carry_method_auth_headers_and_signature() {
+        let basic = Credentials::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        };
+        let outbound = build(
+            &target(basic, Some("root/result")),
+            "dlv_1",
+            &event(None),
+            1_700_000_000,
+        );
+        assert_eq!(outbound.method, DeliveryMethod::Put);
+        assert_eq!(header(&outbound, "content-type"), Some("application/json"));
+        assert_eq!(header(&outbound, "user-agent"), Some(USER_AGENT));
+        assert_eq!(header(&outbound, "x-team"), Some("billing"));
+        assert_eq!(header(&outbound, "authorization"), Some("Basic dTpw"));
+        assert_eq!(header(&outbound, "webhook-id"), Some("dlv_1"));
+        assert_eq!(header(&outbound, "webhook-timestamp"), Some("1700000000"));
+        assert_eq!(header(&outbound, "webhook-event"), Some("ticket.update"));
+        let expected =
+            super::super::signing::sign(&[7; 32], "dlv_1", 1_700_000_000, &outbound.body);
+        assert_eq!(
+            header(&outbound, "webhook-signature"),
+            Some(expected.as_str())
+        );
+        assert_eq!(outbound.masked_headers()["authorization"], "Basic ***");
+    }
+
+    #[test]
+    fn bearer_tokens_are_sent_and_masked() {
+        let bearer = Credentials::Bearer {
+            token: "t0k".into(),
+        };
+        let outbound = build(&target(bearer, None), "dlv_1", &event(None), 1);
+        assert_eq!(header(&outbound, "authorization"), Some("Bearer t0k"));
+        assert_eq!(outbound.masked_headers()["authorization"], "Bearer ***");
+    }
+}

@@ -1,0 +1,73 @@
+//! When to try again.
+
+use std::time::Duration;
+
+use crate::config::RetrySchedule;
+
+/// The wait after failed attempt number `attempt` (1-based), or `None` when the
+/// schedule is exhausted and the delivery has failed. A `Retry-After` from the
+/// receiver lengthens the wait, but never beyond the schedule's next step.
+pub fn retry_delay(
+    schedule: &RetrySchedule,
+    attempt: u32,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
+    let index = usize::try_from(attempt).ok()?.checked_sub(1)?;
+    let step = *schedule.0.get(index)?;
+    let ceiling = schedule.0.get(index + 1).copied().unwrap_or(step).max(step);
+    Some(retry_after.map_or(step, |asked| asked.clamp(step, ceiling)))
+}
+
+/// Spreads retries of many deliveries that failed together (±10 %), so that a
+/// receiver coming back is not hit by all of them in the same instant.
+pub fn with_jitter(delay: Duration, unit_random: f64) -> Duration {
+    delay.mul_f64(0.9 + 0.2 * unit_random.clamp(0.0, 1.0))
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare for webhooks and ignored).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(seconds: &[u64]) -> RetrySchedule {
+        RetrySchedule(seconds.iter().map(|s| Duration::from_secs(*s)).collect())
+    }
+
+    #[test]
+    fn each_failure_waits_its_step_until_the_schedule_ends() {
+        let s = schedule(&[5, 300, 1800]);
+        assert_eq!(retry_delay(&s, 1, None), Some(Duration::from_secs(5)));
+        assert_eq!(retry_delay(&s, 2, None), Some(Duration::from_secs(300)));
+        assert_eq!(retry_delay(&s, 3, None), Some(Duration::from_secs(1800)));
+        assert_eq!(retry_delay(&s, 4, None), None);
+        assert_eq!(retry_delay(&schedule(&[]), 1, None), None);
+    }
+
+    #[test]
+    fn retry_after_lengthens_the_wait_up_to_the_next_step() {
+        let s = schedule(&[5, 300, 1800]);
+        let asked = |secs| Some(Duration::from_secs(secs));
+        assert_eq!(retry_delay(&s, 1, asked(60)), asked(60));
+        assert_eq!(retry_delay(&s, 1, asked(9999)), asked(300));
+        assert_eq!(retry_delay(&s, 1, asked(1)), asked(5));
+        assert_eq!(retry_delay(&s, 3, asked(9999)), asked(1800));
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        let d = Duration::from_secs(100);
+        assert_eq!(with_jitter(d, 0.0), Duration::from_secs(90));
+        assert_eq!(with_jitter(d, 1.0), Duration::from_secs(110));
+        assert_eq!(with_jitter(d, 0.5), d);
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+}

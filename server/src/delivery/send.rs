@@ -1,0 +1,211 @@
+//! One pooled HTTP client for every delivery, and one attempt with it.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::{AttemptRequest, AttemptResponse};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::request::Outbound;
+use super::ssrf::{PrivateTarget, filter_public, is_public};
+
+/// Response bodies are kept up to this size; the rest is not read.
+pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
+
+/// Whether targets on loopback and private ranges may be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivateTargets {
+    Refuse,
+    Allow,
+}
+
+/// A name that did not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup of {name} failed: {source}")]
+struct DnsFailure {
+    name: String,
+    source: std::io::Error,
+}
+
+/// Resolves names and, unless private targets are allowed, keeps only public
+/// addresses: the check happens on the address actually connected to.
+struct GuardedResolver {
+    private: PrivateTargets,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let private = self.private;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let looked_up = tokio::net::lookup_host((host.as_str(), 0)).await;
+            let resolved = match looked_up {
+                Ok(resolved) => resolved,
+                Err(source) => {
+                    return Err(DnsFailure {
+                        name: host.clone(),
+                        source,
+                    }
+                    .into());
+                }
+            };
+            let addresses: Vec<SocketAddr> = match private {
+                PrivateTargets::Allow => resolved.collect(),
+                PrivateTargets::Refuse => filter_public(resolved)?,
+            };
+            Ok(Box::new(addresses.into_iter()) as Addrs)
+        })
+    }
+}
+
+pub fn client(timeout: Duration, private: PrivateTargets) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        // A proxy would connect on our behalf and bypass the address check.
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver { private }))
+        .build()
+        .expect("the delivery HTTP client builds")
+}
+
+/// What one attempt came to.
+pub struct Sent {
+    pub duration: Duration,
+    pub request: AttemptRequest,
+    pub response: Option<AttemptResponse>,
+    /// `None` on success (2xx).
+    pub failure: Option<(&'static str, String)>,
+    pub retry_after: Option<Duration>,
+}
+
+/// Sends `outbound` and reads at most 64 KiB of the answer.
+pub async fn send(client: &reqwest::Client, private: PrivateTargets, outbound: &Outbound) -> Sent {
+    let request = AttemptRequest {
+        method: outbound.method.as_str().to_string(),
+        url: outbound.url.clone(),
+        headers: outbound.masked_headers(),
+        body: String::from_utf8_lossy(&outbound.body).into_owned(),
+    };
+    let started = Instant::now();
+    let result = exchange(client, private, outbound).await;
+    let duration = started.elapsed();
+    match result {
+        Ok((response, retry_after)) => {
+            let failure = (!(200..300).contains(&response.status_code)).then(|| {
+                (
+                    "http-status",
+                    format!("the receiver answered {}", response.status_code),
+                )
+            });
+            Sent {
+                duration,
+                request,
+                response: Some(response),
+                failure,
+                retry_after,
+            }
+        }
+        Err(failure) => Sent {
+            duration,
+            request,
+            response: None,
+            failure: Some(failure),
+            retry_after: None,
+        },
+    }
+}
+
+async fn exchange(
+    client: &reqwest::Client,
+    private: PrivateTargets,
+    outbound: &Outbound,
+) -> Result<(AttemptResponse, Option<Duration>), (&'static str, String)> {
+    let url =
+        reqwest::Url::parse(&outbound.url).map_err(|e| ("connect", format!("invalid URL: {e}")))?;
+    // Names go through the guarded resolver; literal addresses never do.
+    if private == PrivateTargets::Refuse {
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal.filter(|ip| !is_public(*ip)) {
+            return Err(("refused-private-target", PrivateTarget(ip).to_string()));
+        }
+    }
+    let method =
+        reqwest::Method::from_bytes(outbound.method.as_str().as_bytes()).expect("a valid method");
+    let mut builder = client.request(method, url).body(outbound.body.clone());
+    for (name, value) in &outbound.headers {
+        builder = builder.header(name, value);
+    }
+    let mut response = builder.send().await.map_err(classify)?;
+    let status_code = response.status().as_u16();
+    let headers: BTreeMap<String, String> = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::schedule::parse_retry_after);
+    let mut body = Vec::new();
+    let mut body_truncated = false;
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        let room = RESPONSE_BODY_LIMIT - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            body_truncated = true;
+            // Dropping the response closes the connection instead of reading on.
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((
+        AttemptResponse {
+            status_code,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            body_truncated,
+        },
+        retry_after,
+    ))
+}
+
+/// The error class and message of a failed exchange.
+fn classify(error: reqwest::Error) -> (&'static str, String) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut chain = Vec::new();
+    while let Some(current) = source {
+        if let Some(refused) = current.downcast_ref::<PrivateTarget>() {
+            return ("refused-private-target", refused.to_string());
+        }
+        if let Some(dns) = current.downcast_ref::<DnsFailure>() {
+            return ("dns", dns.to_string());
+        }
+        chain.push(current.to_string());
+        source = current.source();
+    }
+    let message = chain.join(": ");
+    let class = if error.is_timeout() {
+        "timeout"
+    } else if message.contains("certificate") || message.to_ascii_lowercase().contains("tls") {
+        "tls"
+    } else {
+        "connect"
+    };
+    (class, message)
+}

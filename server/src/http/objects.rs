@@ -1,0 +1,160 @@
+//! `/api/objects/{module}`: the built-in object store. Every change fires its event.
+
+use api::{Data, List};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::json::Json;
+use super::{Admin, AppState};
+use crate::error::{AppError, Result};
+use crate::events::is_name_part;
+use crate::store::{Caller, Updated};
+
+type Object = Map<String, Value>;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/objects/{module}", get(list).post(create))
+        .route(
+            "/objects/{module}/{id}",
+            get(show).patch(update).delete(remove),
+        )
+}
+
+fn check_module(module: &str) -> Result<()> {
+    if is_name_part(module) {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "module",
+            "must be lowercase letters, digits, _ and - (at most 64)",
+        ))
+    }
+}
+
+/// `POST /api/objects/{module}`: 201 with the object and its new `id`; fires `{module}.create`.
+async fn create(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(module): Path<String>,
+    Json(object): Json<Object>,
+) -> Result<impl IntoResponse> {
+    check_module(&module)?;
+    if object.contains_key("id") {
+        return Err(AppError::field("id", "is assigned by hookhub"));
+    }
+    let (object, accepted) = state.store.create_object(&module, object).await?;
+    if accepted.deliveries > 0 {
+        state.deliverer.wake();
+    }
+    let location = format!(
+        "/api/objects/{module}/{}",
+        object["id"].as_str().unwrap_or_default()
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(Data { data: object }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/objects/{module}`: oldest first, `limit` (1–1000, default 100) per page.
+async fn list(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(module): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Json<List<Object>>> {
+    check_module(&module)?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::field("limit", "must be from 1 to 1000"));
+    }
+    let objects = state
+        .store
+        .objects(&module, page.cursor.as_deref(), limit)
+        .await?;
+    let next_cursor = (objects.len() == limit as usize)
+        .then(|| {
+            objects
+                .last()
+                .and_then(|o| o["id"].as_str())
+                .map(String::from)
+        })
+        .flatten();
+    Ok(Json(List {
+        data: objects,
+        next_cursor,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: Caller,
+    Path((module, id)): Path<(String, String)>,
+) -> Result<Json<Data<Object>>> {
+    check_module(&module)?;
+    let object = state
+        .store
+        .object(&module, &id)
+        .await?
+        .ok_or(AppError::NotFound("object"))?;
+    Ok(Json(Data { data: object }))
+}
+
+/// `PATCH /api/objects/{module}/{id}`: a JSON merge patch; 200 with the merged
+/// object. Fires `{module}.update` with `changed_fields` and `previous`, unless nothing changed.
+async fn update(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path((module, id)): Path<(String, String)>,
+    Json(patch): Json<Object>,
+) -> Result<Json<Data<Object>>> {
+    check_module(&module)?;
+    if patch
+        .get("id")
+        .is_some_and(|given| given.as_str() != Some(id.as_str()))
+    {
+        return Err(AppError::field("id", "cannot change"));
+    }
+    let object = match state.store.update_object(&module, &id, patch).await? {
+        Updated::Missing => return Err(AppError::NotFound("object")),
+        Updated::Unchanged(object) => object,
+        Updated::Changed(object, accepted) => {
+            if accepted.deliveries > 0 {
+                state.deliverer.wake();
+            }
+            object
+        }
+    };
+    Ok(Json(Data { data: object }))
+}
+
+/// `DELETE /api/objects/{module}/{id}`: 204; fires `{module}.delete` with the object as it was.
+async fn remove(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path((module, id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    check_module(&module)?;
+    let accepted = state
+        .store
+        .delete_object(&module, &id)
+        .await?
+        .ok_or(AppError::NotFound("object"))?;
+    if accepted.deliveries > 0 {
+        state.deliverer.wake();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,352 @@
+//! The outbox seen from the workers: claim due deliveries under a lease, load
+//! what sending needs, record outcomes in batches.
+
+use anyhow::Context;
+use api::{AttemptRequest, AttemptResponse};
+use serde_json::{Map, Value};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{Sealed, Store, new_id, now_ms};
+use crate::delivery::request::Event;
+
+/// A claimed delivery and the event it carries.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub delivery_id: String,
+    pub webhook_id: String,
+    /// Attempts made before this one.
+    pub attempt_count: u32,
+    pub event: Event,
+}
+
+/// A webhook's signing secrets: the current one and, during a rotation, the previous.
+#[derive(Debug, Clone)]
+pub struct SigningSecrets {
+    pub current: Sealed,
+    pub previous: Option<Sealed>,
+}
+
+/// One attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: String,
+    pub webhook_id: String,
+    pub started_at: i64,
+    pub duration_ms: u64,
+    pub request: AttemptRequest,
+    pub response: Option<AttemptResponse>,
+    pub error_class: Option<&'static str>,
+    pub error: Option<String>,
+}
+
+impl AttemptRecord {
+    pub fn succeeded(&self) -> bool {
+        self.error_class.is_none()
+    }
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Succeeded,
+    RetryAt(i64),
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub attempt: AttemptRecord,
+    pub next: Next,
+}
+
+fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+}
+
+impl Store {
+    /// Due, unleased deliveries, oldest due first, skipping `busy_webhooks`
+    /// (those already at their concurrency limit) so that they cannot crowd out the rest.
+    pub async fn due_deliveries(
+        &self,
+        busy_webhooks: &[String],
+        limit: usize,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let now = now_ms();
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, webhook_id FROM deliveries WHERE next_attempt_at <= ",
+        );
+        query.push_bind(now);
+        query.push(" AND (lease_until IS NULL OR lease_until < ");
+        query.push_bind(now);
+        query.push(")");
+        if !busy_webhooks.is_empty() {
+            query.push(" AND webhook_id NOT IN (");
+            push_ids(&mut query, busy_webhooks);
+        }
+        query.push(" ORDER BY next_attempt_at LIMIT ");
+        query.push_bind(limit as i64);
+        let rows = query.build().fetch_all(&self.reader).await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("id"), row.get("webhook_id")))
+            .collect())
+    }
+
+    /// Leases those of `ids` that nobody else holds; returns the jobs won.
+    pub async fn claim(&self, ids: &[String], lease_until: i64) -> anyhow::Result<Vec<Job>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let mut query = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = ");
+        query.push_bind(lease_until);
+        query.push(" WHERE next_attempt_at <= ");
+        query.push_bind(now);
+        query.push(" AND (lease_until IS NULL OR lease_until < ");
+        query.push_bind(now);
+        query.push(") AND id IN (");
+        push_ids(&mut query, ids);
+        query.push(" RETURNING id");
+        let claimed: Vec<String> = query
+            .build_query_scalar()
+            .fetch_all(&self.writer)
+            .await
+            .context("claiming deliveries")?;
+        self.jobs(&claimed).await
+    }
+
+    async fn jobs(&self, ids: &[String]) -> anyhow::Result<Vec<Job>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT d.id, d.webhook_id, d.attempt_count, e.id AS event_id, e.type, e.data,
+                    e.changed_fields, e.previous, e.created_at
+             FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (",
+        );
+        push_ids(&mut query, ids);
+        let rows = query.build().fetch_all(&self.writer).await?;
+        rows.iter()
+            .map(|row| {
+                let change = match (
+                    row.get::<Option<String>, _>("changed_fields"),
+                    row.get::<Option<String>, _>("previous"),
+                ) {
+                    (Some(fields), Some(previous)) => Some((
+                        serde_json::from_str::<Vec<String>>(&fields)?,
+                        serde_json::from_str::<Map<String, Value>>(&previous)?,
+                    )),
+                    _ => None,
+                };
+                Ok(Job {
+                    delivery_id: row.get("id"),
+                    webhook_id: row.get("webhook_id"),
+                    attempt_count: row.get::<i64, _>("attempt_count") as u32,
+                    event: Event {
+                        id: row.get("event_id"),
+                        event_type: row.get("type"),
+                        data: serde_json::from_str(row.get("data"))?,
+                        change,
+                        created_at: row.get("created_at"),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// The signing secrets in force now.
+    pub async fn signing_secrets(
+        &self,
+        webhook_id: &str,
+    ) -> anyhow::Result<Option<SigningSecrets>> {
+        let row = sqlx::query(
+            "SELECT secret, previous_secret, previous_secret_until FROM webhooks WHERE id = ?",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|row| {
+            let until: Option<i64> = row.get("previous_secret_until");
+            let previous: Option<Vec<u8>> = row.get("previous_secret");
+            SigningSecrets {
+                current: Sealed(row.get("secret")),
+                previous: previous
+                    .filter(|_| until.is_some_and(|t| t > now_ms()))
+                    .map(Sealed),
+            }
+        }))
+    }
+
+    /// When the next delivery falls due (or a lease runs out), if any.
+    pub async fn next_due_at(&self) -> anyhow::Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+             FROM deliveries WHERE next_attempt_at IS NOT NULL",
+        )
+        .fetch_one(&self.reader)
+        .await?)
+    }
+
+    /// Ends a delivery as failed without sending it.
+    pub async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL,
+                 last_error = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(reason)
+        .bind(now_ms())
+        .bind(delivery_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives claimed deliveries back, e.g. on shutdown.
+    pub async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut query =
+            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
+        push_ids(&mut query, ids);
+        query.build().execute(&self.writer).await?;
+        Ok(())
+    }
+
+    /// A one-off `webhook.test` delivery to one webhook, already leased to the caller.
+    pub async fn create_test_delivery(
+        &self,
+        webhook_id: &str,
+        data: Value,
+        lease_until: i64,
+    ) -> anyhow::Result<Job> {
+        let now = now_ms();
+        let event_id = new_id("evt");
+        let delivery_id = new_id("dlv");
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO events (id, type, data, created_at) VALUES (?, 'webhook.test', ?, ?)",
+        )
+        .bind(&event_id)
+        .bind(serde_json::to_string(&data)?)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
+                 lease_until, created_at, updated_at)
+             VALUES (?, ?, ?, 'webhook.test', 'pending', ?, ?, ?, ?)",
+        )
+        .bind(&delivery_id)
+        .bind(webhook_id)
+        .bind(&event_id)
+        .bind(now)
+        .bind(lease_until)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Job {
+            delivery_id,
+            webhook_id: webhook_id.to_string(),
+            attempt_count: 0,
+            event: Event {
+                id: event_id,
+                event_type: "webhook.test".into(),
+                data,
+                change: None,
+                created_at: now,
+            },
+        })
+    }
+
+    /// Records attempts and their consequences in one transaction: the
+    /// deliveries' new state, the webhooks' health, and switching off a
+    /// webhook that has failed without a success since `disable_before`.
+    pub async fn record(&self, outcomes: &[Outcome], disable_before: i64) -> anyhow::Result<()> {
+        let now = now_ms();
+        let mut tx = self.writer.begin().await?;
+        for Outcome { attempt, next } in outcomes {
+            let response = attempt.response.as_ref();
+            sqlx::query(
+                "INSERT INTO attempts (delivery_id, webhook_id, succeeded, started_at, duration_ms,
+                     request_method, request_url, request_headers, request_body, response_status,
+                     response_headers, response_body, response_truncated, error_class, error)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&attempt.delivery_id)
+            .bind(&attempt.webhook_id)
+            .bind(attempt.succeeded())
+            .bind(attempt.started_at)
+            .bind(attempt.duration_ms as i64)
+            .bind(&attempt.request.method)
+            .bind(&attempt.request.url)
+            .bind(serde_json::to_string(&attempt.request.headers)?)
+            .bind(&attempt.request.body)
+            .bind(response.map(|r| r.status_code))
+            .bind(
+                response
+                    .map(|r| serde_json::to_string(&r.headers))
+                    .transpose()?,
+            )
+            .bind(response.map(|r| r.body.as_str()))
+            .bind(response.is_some_and(|r| r.body_truncated))
+            .bind(attempt.error_class)
+            .bind(&attempt.error)
+            .execute(&mut *tx)
+            .await?;
+            let (status, next_attempt_at) = match next {
+                Next::Succeeded => ("succeeded", None),
+                Next::RetryAt(at) => ("retrying", Some(*at)),
+                Next::Failed => ("failed", None),
+            };
+            sqlx::query(
+                "UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?,
+                     lease_until = NULL, last_status_code = ?, last_error = ?, updated_at = ?
+                 WHERE id = ?",
+            )
+            .bind(status)
+            .bind(next_attempt_at)
+            .bind(response.map(|r| r.status_code))
+            .bind(&attempt.error)
+            .bind(now)
+            .bind(&attempt.delivery_id)
+            .execute(&mut *tx)
+            .await?;
+            if attempt.succeeded() {
+                sqlx::query("UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL WHERE id = ?")
+                    .bind(&attempt.webhook_id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
+                         failing_since = COALESCE(failing_since, ?)
+                     WHERE id = ?",
+                )
+                .bind(attempt.started_at)
+                .bind(&attempt.webhook_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE webhooks SET active = 0,
+                         disabled_reason = 'failed without a single success since ' ||
+                             strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
+                     WHERE id = ? AND active = 1 AND failing_since < ?",
+                )
+                .bind(&attempt.webhook_id)
+                .bind(disable_before)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await.context("recording attempts")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,426 @@
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::receiver::{Received, Receiver, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// hookhub allowed to reach the test receiver on loopback, with a short retry schedule.
+async fn local_app(schedule: &str) -> TestApp {
+    spawn_app_with(&[
+        "--allow-private-targets",
+        &format!("--retry-schedule={schedule}"),
+    ])
+    .await
+}
+
+async fn webhook_to(app: &TestApp, receiver: &Receiver, extra: Value) -> String {
+    let mut body =
+        json!({"name": "receiver", "url": format!("{}/in", receiver.url), "events": ["*"]});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    app.create_webhook(body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Checks the Standard Webhooks signature with an independent verifier.
+fn verify(secret: &str, request: &Received) -> Result<(), String> {
+    let verifier = standardwebhooks::Webhook::new(secret).map_err(|e| e.to_string())?;
+    let mut headers = axum::http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, request.header(name).unwrap().parse().unwrap());
+    }
+    verifier
+        .verify(&request.body, &headers)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn a_published_event_arrives_signed_with_every_header() {
+    let app = local_app("1s").await;
+    let receiver = Receiver::start().await;
+    let id = webhook_to(
+        &app,
+        &receiver,
+        json!({"events": ["weather.*"], "headers": {"X-Team": "ops"}}),
+    )
+    .await;
+    let accepted = app
+        .publish("weather.report", json!({"city": "Paris", "temp": 21}))
+        .await;
+    assert_eq!(accepted["deliveries"], 1);
+    assert!(accepted["id"].as_str().unwrap().starts_with("evt_"));
+
+    let request = &receiver.wait_for(1, WAIT).await[0];
+    assert_eq!(request.method, Method::POST);
+    assert_eq!(request.path, "/in");
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert!(
+        request
+            .header("user-agent")
+            .unwrap()
+            .starts_with("hookhub/")
+    );
+    assert_eq!(request.header("x-team"), Some("ops"));
+    assert_eq!(request.header("webhook-event"), Some("weather.report"));
+    assert!(request.header("authorization").is_none());
+    let body = request.json();
+    assert_eq!(body["type"], "weather.report");
+    assert_eq!(body["data"], json!({"city": "Paris", "temp": 21}));
+    verify(&app.secret(&id).await, request).unwrap();
+    verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", request).unwrap_err();
+}
+
+#[tokio::test]
+async fn method_auth_and_data_location_shape_the_request() {
+    let app = local_app("1s").await;
+    let basic = Receiver::start().await;
+    let bearer = Receiver::start().await;
+    webhook_to(
+        &app,
+        &basic,
+        json!({
+            "method": "PUT", "data_location": "root/result",
+            "auth": {"type": "basic", "username": "hook", "password": "s3cret"}
+        }),
+    )
+    .await;
+    webhook_to(
+        &app,
+        &bearer,
+        json!({"method": "PATCH", "auth": {"type": "bearer", "token": "tok-42"}}),
+    )
+    .await;
+    app.publish("order.create", json!({"id": 7})).await;
+
+    let request = &basic.wait_for(1, WAIT).await[0];
+    assert_eq!(request.method, Method::PUT);
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic aG9vazpzM2NyZXQ=")
+    );
+    assert_eq!(request.json(), json!({"root": {"result": {"id": 7}}}));
+    assert_eq!(request.header("webhook-event"), Some("order.create"));
+
+    let request = &bearer.wait_for(1, WAIT).await[0];
+    assert_eq!(request.method, Method::PATCH);
+    assert_eq!(request.header("authorization"), Some("Bearer tok-42"));
+}
+
+#[tokio::test]
+async fn only_active_webhooks_whose_events_match_receive() {
+    let app = local_app("1s").await;
+    let receivers = [
+        Receiver::start().await, // ticket.create
+        Receiver::start().await, // ticket.*
+        Receiver::start().await, // *
+        Receiver::start().await, // ticket.update
+        Receiver::start().await, // ticket.create, inactive
+    ];
+    for (receiver, events, active) in [
+        (&receivers[0], json!(["ticket.create"]), true),
+        (&receivers[1], json!(["ticket.*"]), true),
+        (&receivers[2], json!(["*"]), true),
+        (&receivers[3], json!(["ticket.update"]), true),
+        (&receivers[4], json!(["ticket.create"]), false),
+    ] {
+        webhook_to(&app, receiver, json!({"events": events, "active": active})).await;
+    }
+    let accepted = app.publish("ticket.create", json!({"n": 1})).await;
+    assert_eq!(accepted["deliveries"], 3);
+    for receiver in &receivers[..3] {
+        receiver.wait_for(1, WAIT).await;
+    }
+    // A later event to the others shows they were skipped, not slow.
+    app.publish("ticket.update", json!({"n": 2})).await;
+    let update = receivers[3].wait_for(1, WAIT).await;
+    assert_eq!(update[0].json()["data"], json!({"n": 2}));
+    assert!(receivers[4].received().is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_is_accepted_whole_or_not_at_all() {
+    let app = local_app("1s").await;
+    let receiver = Receiver::start().await;
+    webhook_to(&app, &receiver, json!({})).await;
+
+    let bad = json!({"events": [{"type": "a.b", "data": 1}, {"type": "Not Valid", "data": 2}]});
+    let error = assert_error(
+        app.admin(Method::POST, "/api/events", Some(bad)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(error["fields"].get("events[1].type").is_some(), "{error}");
+    let too_many: Vec<Value> = (0..1001)
+        .map(|n| json!({"type": "a.b", "data": n}))
+        .collect();
+    let response = app
+        .admin(
+            Method::POST,
+            "/api/events",
+            Some(json!({"events": too_many})),
+        )
+        .await;
+    assert_error(response, 422, "validation_failed").await;
+    let missing = app
+        .admin(Method::POST, "/api/events", Some(json!({"type": "a.b"})))
+        .await;
+    assert_error(missing, 422, "validation_failed").await;
+
+    let batch: Vec<Value> = (0..20)
+        .map(|n| json!({"type": "batch.item", "data": {"n": n}}))
+        .collect();
+    let response = app
+        .admin(Method::POST, "/api/events", Some(json!({"events": batch})))
+        .await;
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    assert_eq!(accepted["data"].as_array().unwrap().len(), 20);
+    let received = receiver.wait_for(20, WAIT).await;
+    assert!(received.iter().all(|r| r.json()["type"] == "batch.item"));
+    let mut numbers: Vec<i64> = received
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (0..20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_retried_with_the_same_webhook_id_until_it_answers() {
+    let app = local_app("300ms,300ms,300ms").await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500), Reply::status(500), Reply::ok()]);
+    let id = webhook_to(&app, &receiver, json!({})).await;
+    app.publish("ticket.create", json!({"n": 1})).await;
+
+    let received = receiver.wait_for(3, WAIT).await;
+    let webhook_id = received[0].header("webhook-id").unwrap();
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("webhook-id") == Some(webhook_id))
+    );
+    let secret = app.secret(&id).await;
+    for request in &received {
+        verify(&secret, request).unwrap();
+    }
+    // success resets the failure count
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(receiver.received().len(), 3);
+    assert_eq!(app.webhook(&id).await["health"]["consecutive_failures"], 0);
+}
+
+#[tokio::test]
+async fn after_the_last_step_the_delivery_gives_up() {
+    let app = local_app("200ms,200ms").await;
+    let receiver = Receiver::answering(Reply::status(503)).await;
+    let id = webhook_to(&app, &receiver, json!({})).await;
+    app.publish("ticket.create", json!({})).await;
+    receiver.wait_for(3, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(receiver.received().len(), 3, "attempts beyond the schedule");
+    let webhook = app.webhook(&id).await;
+    assert_eq!(webhook["health"]["consecutive_failures"], 3);
+    assert_eq!(webhook["active"], true);
+}
+
+#[tokio::test]
+async fn retry_after_lengthens_the_wait_up_to_the_next_step() {
+    let app = local_app("100ms,10s").await;
+    let receiver = Receiver::start().await;
+    let mut slow_down = Reply::status(429);
+    slow_down.retry_after = Some("1");
+    receiver.script([slow_down]);
+    webhook_to(&app, &receiver, json!({})).await;
+    app.publish("ticket.create", json!({})).await;
+    let received = receiver.wait_for(2, WAIT).await;
+    let waited = received[1].at - received[0].at;
+    assert!(
+        waited >= Duration::from_millis(900),
+        "retried after {waited:?} despite Retry-After: 1"
+    );
+}
+
+#[tokio::test]
+async fn test_sends_now_even_to_an_inactive_webhook_and_shows_the_answer() {
+    let app = local_app("1s").await;
+    let receiver = Receiver::start().await;
+    let id = webhook_to(&app, &receiver, json!({"active": false})).await;
+    let response = app
+        .admin(Method::POST, &format!("/api/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(response.status(), 200);
+    let attempt = response.json::<Value>().await.unwrap()["data"].clone();
+    assert_eq!(attempt["status"], "succeeded");
+    assert_eq!(attempt["response"]["status_code"], 200);
+    assert_eq!(attempt["response"]["body"], "thanks");
+    assert!(attempt["duration_ms"].is_u64());
+    assert_eq!(attempt["request"]["method"], "POST");
+
+    let request = &receiver.received()[0];
+    assert_eq!(request.json()["type"], "webhook.test");
+    verify(&app.secret(&id).await, request).unwrap();
+
+    let missing = app
+        .admin(Method::POST, "/api/webhooks/wh_missing/test", None)
+        .await;
+    assert_error(missing, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn test_shows_a_timeout_and_masks_credentials() {
+    let app = spawn_app_with(&["--allow-private-targets", "--delivery-timeout=300ms"]).await;
+    let receiver = Receiver::answering(Reply::ok().after(Duration::from_secs(3))).await;
+    let id = webhook_to(
+        &app,
+        &receiver,
+        json!({"auth": {"type": "bearer", "token": "very-secret"}}),
+    )
+    .await;
+    let response = app
+        .admin(Method::POST, &format!("/api/webhooks/{id}/test"), None)
+        .await;
+    let attempt = response.json::<Value>().await.unwrap()["data"].clone();
+    assert_eq!(attempt["status"], "failed");
+    assert_eq!(attempt["error_class"], "timeout");
+    assert_eq!(attempt["response"], Value::Null);
+    assert_eq!(attempt["request"]["headers"]["authorization"], "Bearer ***");
+    assert!(!attempt.to_string().contains("very-secret"));
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_unless_allowed() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let port = receiver.url.rsplit(':').next().unwrap().to_string();
+    for url in [
+        receiver.url.clone(),
+        format!("http://localhost:{port}"),
+        "http://10.0.0.1/".to_string(),
+        "http://169.254.169.254/latest/meta-data".to_string(),
+        format!("http://[::1]:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+    ] {
+        let webhook = app
+            .create_webhook(json!({"name": "inside", "url": url}))
+            .await;
+        let path = format!("/api/webhooks/{}/test", webhook["id"].as_str().unwrap());
+        let attempt = app
+            .admin(Method::POST, &path, None)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["data"]
+            .clone();
+        assert_eq!(
+            attempt["error_class"], "refused-private-target",
+            "{url}: {attempt}"
+        );
+        assert!(
+            attempt["error"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-private-targets")
+        );
+    }
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_dead_target_does_not_delay_a_healthy_one() {
+    let app = local_app("1s").await;
+    let stuck = Receiver::answering(Reply::ok().after(Duration::from_secs(4))).await;
+    let healthy = Receiver::start().await;
+    webhook_to(&app, &stuck, json!({"events": ["stuck.*"]})).await;
+    webhook_to(&app, &healthy, json!({"events": ["healthy.*"]})).await;
+    let batch: Vec<Value> = (0..60)
+        .map(|n| json!({"type": "stuck.item", "data": n}))
+        .collect();
+    let response = app
+        .admin(Method::POST, "/api/events", Some(json!({"events": batch})))
+        .await;
+    assert_eq!(response.status(), 202);
+    stuck.wait_for(1, WAIT).await;
+
+    app.publish("healthy.item", json!({})).await;
+    healthy.wait_for(1, WAIT).await;
+    assert_eq!(
+        stuck.answered(),
+        0,
+        "the healthy delivery waited for the stuck target"
+    );
+    assert!(
+        stuck.received().len() <= 16,
+        "one target took more than its share of slots"
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_secret_and_the_previous_one_both_verify() {
+    let app = local_app("1s").await;
+    let receiver = Receiver::start().await;
+    let id = webhook_to(&app, &receiver, json!({})).await;
+    let old = app.secret(&id).await;
+    let response = app
+        .admin(
+            Method::POST,
+            &format!("/api/webhooks/{id}/secret/rotate"),
+            None,
+        )
+        .await;
+    let new = response.json::<Value>().await.unwrap()["data"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.publish("ticket.create", json!({})).await;
+    let request = &receiver.wait_for(1, WAIT).await[0];
+    assert_eq!(
+        request
+            .header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .count(),
+        2
+    );
+    verify(&new, request).unwrap();
+    verify(&old, request).unwrap();
+}
+
+#[tokio::test]
+async fn a_webhook_failing_past_disable_after_is_switched_off_with_the_reason() {
+    let app = spawn_app_with(&[
+        "--allow-private-targets",
+        "--retry-schedule=300ms,300ms,300ms,300ms,300ms,300ms",
+        "--disable-after=1s",
+    ])
+    .await;
+    let receiver = Receiver::answering(Reply::status(500)).await;
+    let id = webhook_to(&app, &receiver, json!({})).await;
+    app.publish("ticket.create", json!({})).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let webhook = app.webhook(&id).await;
+        if webhook["active"] == false {
+            let reason = webhook["health"]["disabled_reason"].as_str().unwrap();
+            assert!(reason.contains("without a single success"), "{reason}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never switched off: {webhook}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // switched off: no more attempts
+    let attempts = receiver.received().len();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.received().len(), attempts);
+}

@@ -1,0 +1,161 @@
+//! A real HTTP receiver on 127.0.0.1 that records what hookhub sends and
+//! answers as a test scripts it.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Notify;
+
+/// One request as it arrived.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// How to answer one request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub delay: Duration,
+    pub retry_after: Option<&'static str>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            delay: Duration::ZERO,
+            retry_after: None,
+            body: String::new(),
+        }
+    }
+
+    pub fn ok() -> Self {
+        Self {
+            body: "thanks".into(),
+            ..Self::status(200)
+        }
+    }
+
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Mutex<Vec<Received>>,
+    answered: Mutex<usize>,
+    script: Mutex<VecDeque<Reply>>,
+    otherwise: Mutex<Option<Reply>>,
+    arrived: Notify,
+}
+
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    inner: Arc<Inner>,
+}
+
+impl Receiver {
+    /// Answers 200 unless scripted otherwise.
+    pub async fn start() -> Self {
+        Self::answering(Reply::ok()).await
+    }
+
+    /// Answers `reply` to every request not scripted otherwise.
+    pub async fn answering(reply: Reply) -> Self {
+        let inner = Arc::new(Inner::default());
+        *inner.otherwise.lock().unwrap() = Some(reply);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(inner.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, inner }
+    }
+
+    /// The next requests get these answers, in order.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.script.lock().unwrap().extend(replies);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.received.lock().unwrap().clone()
+    }
+
+    /// Requests answered so far (a delayed one counts once its answer went out).
+    pub fn answered(&self) -> usize {
+        *self.inner.answered.lock().unwrap()
+    }
+
+    /// Waits until `count` requests arrived; panics after `within`.
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let arrived = self.inner.arrived.notified();
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!(
+                    "expected {count} requests, {} arrived: {received:#?}",
+                    received.len()
+                );
+            }
+            let _ = tokio::time::timeout(left, arrived).await;
+        }
+    }
+}
+
+async fn record(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    inner.received.lock().unwrap().push(Received {
+        method,
+        path: uri.path().to_string(),
+        headers,
+        body,
+        at: Instant::now(),
+    });
+    inner.arrived.notify_waiters();
+    let scripted = inner.script.lock().unwrap().pop_front();
+    let reply = scripted
+        .or_else(|| inner.otherwise.lock().unwrap().clone())
+        .unwrap_or_else(Reply::ok);
+    tokio::time::sleep(reply.delay).await;
+    *inner.answered.lock().unwrap() += 1;
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    match reply.retry_after {
+        Some(after) => (status, [("retry-after", after)], reply.body).into_response(),
+        None => (status, reply.body).into_response(),
+    }
+}
