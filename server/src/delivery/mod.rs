@@ -58,7 +58,7 @@ impl Settings {
     /// How long a claim holds: an attempt takes at most `timeout`; the margin
     /// covers recording it. A crashed worker's claims come back after this.
     pub fn lease(&self) -> Duration {
-        self.timeout + Duration::from_secs(15)
+        self.timeout + Duration::from_secs(5)
     }
 }
 

@@ -4,6 +4,7 @@ mod console;
 mod delivery;
 mod helpers;
 mod objects;
+mod process;
 mod receiver;
 mod session;
 mod webhooks;

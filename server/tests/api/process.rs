@@ -1,0 +1,189 @@
+//! The real `hookhub` binary: SIGTERM and kill -9 lose nothing.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::ADMIN_TOKEN;
+use crate::receiver::{Receiver, Reply};
+
+struct Hookhub {
+    child: Child,
+    address: String,
+}
+
+/// Starts `hookhub serve` on a free port with the database in `dir`.
+async fn start(dir: &Path) -> Hookhub {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookhub"))
+        .arg("serve")
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--delivery-timeout",
+            "1s",
+            "--retry-schedule",
+            "1s",
+        ])
+        .arg(format!(
+            "--database-url=sqlite://{}/hookhub.db",
+            dir.display()
+        ))
+        .arg(format!("--secret-key-file={}/secret.key", dir.display()))
+        .arg(format!("--admin-token={ADMIN_TOKEN}"))
+        .args([
+            "--admin-password",
+            "process-test-password",
+            "--allow-private-targets",
+        ])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("hookhub did not start")
+            .unwrap()
+            .expect("hookhub exited at start");
+        if let Some(rest) = line.split("address=").nth(1) {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
+    };
+    // keep reading so that the server never blocks on a full pipe
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Hookhub { child, address }
+}
+
+impl Hookhub {
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    async fn publish_numbers(&self, count: usize) {
+        let events: Vec<Value> = (0..count)
+            .map(|n| json!({"type": "job.run", "data": {"n": n}}))
+            .collect();
+        self.post("/api/events", json!({"events": events})).await;
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+fn numbers(receiver: &Receiver) -> Vec<i64> {
+    let mut numbers: Vec<i64> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    numbers
+}
+
+#[tokio::test]
+async fn after_kill_9_and_a_restart_every_accepted_event_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::answering(Reply::ok().after(Duration::from_millis(100))).await;
+    let first = start(dir.path()).await;
+    first
+        .post(
+            "/api/webhooks",
+            json!({"name": "slow", "url": receiver.url, "events": ["job.*"]}),
+        )
+        .await;
+    first.publish_numbers(200).await;
+    receiver.wait_for(20, Duration::from_secs(20)).await;
+    first.signal("-KILL");
+    let mut first = first;
+    first.child.wait().await.unwrap();
+    assert!(
+        numbers(&receiver).len() < 200,
+        "everything arrived before the kill"
+    );
+
+    let _second = start(dir.path()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while numbers(&receiver).len() < 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of 200 arrived",
+            numbers(&receiver).len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // duplicates are allowed after a crash, but carry the same webhook-id
+    let received = receiver.received();
+    for n in 0..200 {
+        let ids: Vec<&str> = received
+            .iter()
+            .filter(|r| r.json()["data"]["n"] == n)
+            .map(|r| r.header("webhook-id").unwrap())
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] == pair[1]),
+            "event {n}: {ids:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_finishes_attempts_in_flight_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::answering(Reply::ok().after(Duration::from_millis(500))).await;
+    let mut first = start(dir.path()).await;
+    first
+        .post(
+            "/api/webhooks",
+            json!({"name": "slow", "url": receiver.url, "events": ["job.*"]}),
+        )
+        .await;
+    first.publish_numbers(40).await;
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    first.signal("-TERM");
+    let status = tokio::time::timeout(Duration::from_secs(20), first.child.wait())
+        .await
+        .expect("hookhub did not stop")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let before_restart = receiver.received().len();
+    assert_eq!(
+        receiver.answered(),
+        before_restart,
+        "an attempt in flight was cut off"
+    );
+    assert!(before_restart < 40, "everything arrived before SIGTERM");
+
+    // what was finished is not sent again; the rest follows after a restart
+    let _second = start(dir.path()).await;
+    receiver.wait_for(40, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.received().len(), 40, "deliveries were sent twice");
+    assert_eq!(numbers(&receiver).len(), 40);
+}
