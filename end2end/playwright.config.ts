@@ -45,6 +45,8 @@ export default defineConfig({
       HOOKHUB_SECRET_KEY_FILE: `${dir}/secret.key`,
       HOOKHUB_STATIC_DIR: resolve(__dirname, "../dist"),
       HOOKHUB_ADMIN_PASSWORD: adminPassword,
+      // The tests' receivers listen on 127.0.0.1.
+      HOOKHUB_ALLOW_PRIVATE_TARGETS: "true",
     },
   },
 });

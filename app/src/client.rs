@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use api::{Data, ErrorBody, List, LoginIn, Me, SecretOut, TokenOut, WebhookIn, WebhookOut};
+use api::{
+    AttemptOut, Data, ErrorBody, List, LoginIn, Me, SecretOut, TokenOut, WebhookIn, WebhookOut,
+};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
@@ -143,4 +145,10 @@ pub async fn webhook_secret(id: String) -> Result<String> {
             .data
             .secret,
     )
+}
+
+/// Sends a `webhook.test` event now and returns the attempt.
+pub async fn test_webhook(id: String) -> Result<AttemptOut> {
+    let request = authorized(Request::post(&format!("/api/webhooks/{id}/test"))).build();
+    Ok(read::<Data<AttemptOut>>(send(request).await?).await?.data)
 }

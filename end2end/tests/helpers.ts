@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { type APIRequestContext, expect, type Page } from "@playwright/test";
 import { adminPassword } from "../playwright.config";
 
 export async function logIn(page: Page) {
@@ -12,4 +12,18 @@ export async function logIn(page: Page) {
 /** Saves a full-page screenshot under end2end/screenshots/ for people to look at. */
 export async function snap(page: Page, name: string) {
   await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+}
+
+/** Deletes every webhook through the API, so that a test starts from an empty table. */
+export async function clearWebhooks(request: APIRequestContext) {
+  const session = await request.post("/api/session", {
+    data: { username: "admin", password: adminPassword },
+  });
+  const { token } = (await session.json()).data;
+  const headers = { Authorization: `Bearer ${token}` };
+  const list = await (await request.get("/api/webhooks", { headers })).json();
+  for (const webhook of list.data) {
+    const deleted = await request.delete(`/api/webhooks/${webhook.id}`, { headers });
+    expect(deleted.status()).toBe(204);
+  }
 }

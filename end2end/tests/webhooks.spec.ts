@@ -1,5 +1,7 @@
 import { expect, test } from "@playwright/test";
-import { logIn, snap } from "./helpers";
+import { clearWebhooks, logIn, snap } from "./helpers";
+
+test.beforeEach(async ({ request }) => clearWebhooks(request));
 
 test("a wrong password is refused on the login page", async ({ page }) => {
   await page.goto("/webhooks");

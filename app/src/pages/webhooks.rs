@@ -1,4 +1,4 @@
-use api::{WebhookIn, WebhookOut};
+use api::{AttemptOut, WebhookIn, WebhookOut};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -105,6 +105,8 @@ fn WebhookRow(
     let url = webhook.url.clone();
     let method = webhook.method.as_str();
     let switch_label = format!("Active: {name}");
+    let test_id = webhook.id.clone();
+    let test = Action::new_local(move |_: &()| client::test_webhook(test_id.clone()));
     let link_text = name.clone();
     view! {
         <tr data-webhook=name>
@@ -125,11 +127,52 @@ fn WebhookRow(
                 </label>
             </td>
             <td class="row-actions">
+                <button on:click=move |_| { test.dispatch(()); } disabled=move || test.pending().get()>
+                    {move || if test.pending().get() { "Testing…" } else { "Test" }}
+                </button>
                 <A href=edit attr:class="button">"Edit"</A>
                 <button class="danger" on:click=move |_| to_delete.set(Some(webhook.clone()))>
                     "Delete"
                 </button>
             </td>
         </tr>
+        {move || test.value().get().map(|result| view! {
+            <tr class="test-result">
+                <td colspan="6">
+                    {match result {
+                        Ok(attempt) => view! { <TestResult attempt /> }.into_any(),
+                        Err(error) => view! { <ErrorNote error /> }.into_any(),
+                    }}
+                </td>
+            </tr>
+        })}
+    }
+}
+
+/// Characters of the response body shown under a tested row.
+const BODY_PREVIEW: usize = 200;
+
+/// What the receiver answered to a Test: status, duration, start of the body.
+#[component]
+fn TestResult(attempt: AttemptOut) -> impl IntoView {
+    let succeeded = attempt.status == "succeeded";
+    let answer = match (&attempt.response, &attempt.error) {
+        (Some(response), _) => format!("HTTP {}", response.status_code),
+        (None, Some(error)) => error.clone(),
+        (None, None) => String::new(),
+    };
+    let body: String = attempt
+        .response
+        .map(|r| r.body.chars().take(BODY_PREVIEW).collect())
+        .unwrap_or_default();
+    view! {
+        <div class="test-outcome" role="status">
+            <span class=if succeeded { "badge ok" } else { "badge failed" }>
+                {if succeeded { "Test delivered" } else { "Test failed" }}
+            </span>
+            <span class="answer">{answer}</span>
+            <span class="muted">{format!("{} ms", attempt.duration_ms)}</span>
+            {(!body.is_empty()).then(|| view! { <pre class="body-preview">{body}</pre> })}
+        </div>
     }
 }
