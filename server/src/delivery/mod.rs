@@ -8,8 +8,9 @@ pub mod signing;
 pub mod ssrf;
 mod worker;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use api::AttemptOut;
@@ -55,14 +56,27 @@ impl Settings {
         }
     }
 
-    /// How long a claim holds: an attempt takes at most `timeout`; the margin
-    /// covers recording it. A crashed worker's claims come back after this.
+    /// How long a claim holds. A claimed delivery waits at most one attempt's
+    /// time for a slot (see `worker`), then takes at most `timeout` itself; the
+    /// margin covers recording it. A crashed worker's claims come back after this.
     pub fn lease(&self) -> Duration {
-        self.timeout + Duration::from_secs(5)
+        2 * self.timeout + Duration::from_secs(5)
     }
 }
 
-type Recording = (Outcome, oneshot::Sender<()>);
+/// What the recorder is asked to do.
+enum Recording {
+    Outcome(Box<Outcome>),
+    /// Answers once everything sent before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// How long a webhook's settings are reused before being read again. Changes
+/// made through this instance take effect at once (`forget`); those made
+/// through another instance sharing the database, within this time.
+const TARGET_TTL: Duration = Duration::from_secs(1);
+
+type TargetCache = HashMap<String, (Instant, Option<(Target, bool)>)>;
 
 /// Sends deliveries; shared by the workers and the Test button.
 #[derive(Clone)]
@@ -73,25 +87,32 @@ pub struct Deliverer {
     settings: Arc<Settings>,
     wake: Arc<Notify>,
     recorder: mpsc::Sender<Recording>,
+    targets: Arc<Mutex<TargetCache>>,
 }
 
 impl Deliverer {
     /// Starts the recorder that writes outcomes in batches.
     pub fn new(store: Store, cipher: Cipher, settings: Settings) -> Self {
         let (recorder, outcomes) = mpsc::channel(4 * RECORD_BATCH);
-        tokio::spawn(record_outcomes(
-            store.clone(),
-            outcomes,
-            settings.disable_after,
-        ));
-        Self {
+        let deliverer = Self {
             client: send::client(settings.timeout, settings.private),
             store,
             cipher,
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
             recorder,
-        }
+            targets: Arc::default(),
+        };
+        tokio::spawn(record_outcomes(deliverer.clone(), outcomes));
+        deliverer
+    }
+
+    /// Drops what is cached of a webhook that changed.
+    pub fn forget(&self, webhook_id: &str) {
+        self.targets
+            .lock()
+            .expect("target cache")
+            .remove(webhook_id);
     }
 
     /// Tells idle workers that deliveries were just committed.
@@ -117,13 +138,19 @@ impl Deliverer {
             .context("the webhook was deleted during its test")?;
         let out = attempt_out(&attempt.attempt);
         self.record(attempt).await;
+        self.flush().await;
         Ok(out)
     }
 
     /// Sends one claimed delivery; `None` if there is nothing to send: its
     /// webhook is gone, or was switched off since (then the delivery fails unsent).
     async fn attempt(&self, job: &Job, retries: Retries) -> anyhow::Result<Option<Outcome>> {
-        let Some((target, active)) = self.target(&job.webhook_id).await? else {
+        let target = match retries {
+            Retries::Scheduled => self.cached_target(&job.webhook_id).await?,
+            // A test always reads the settings as they are now.
+            Retries::None => self.target(&job.webhook_id).await?,
+        };
+        let Some((target, active)) = target else {
             return Ok(None);
         };
         if !active && matches!(retries, Retries::Scheduled) {
@@ -179,12 +206,41 @@ impl Deliverer {
         }))
     }
 
-    /// Hands an outcome to the recorder and waits until it is committed.
+    /// Hands an outcome to the recorder, which commits it with others. Until
+    /// then the delivery's lease keeps other workers off it.
     async fn record(&self, outcome: Outcome) {
+        if self
+            .recorder
+            .send(Recording::Outcome(Box::new(outcome)))
+            .await
+            .is_err()
+        {
+            tracing::error!("the recorder has stopped; the lease will bring the delivery back");
+        }
+    }
+
+    /// Waits until every outcome handed over so far is committed.
+    async fn flush(&self) {
         let (done, committed) = oneshot::channel();
-        if self.recorder.send((outcome, done)).await.is_ok() {
+        if self.recorder.send(Recording::Flush(done)).await.is_ok() {
             let _ = committed.await;
         }
+    }
+
+    /// `target`, reused for up to `TARGET_TTL`.
+    async fn cached_target(&self, webhook_id: &str) -> anyhow::Result<Option<(Target, bool)>> {
+        if let Some((read_at, target)) = self.targets.lock().expect("target cache").get(webhook_id)
+            && read_at.elapsed() < TARGET_TTL
+        {
+            return Ok(target.clone());
+        }
+        let target = self.target(webhook_id).await?;
+        let entry = (Instant::now(), target.clone());
+        self.targets
+            .lock()
+            .expect("target cache")
+            .insert(webhook_id.to_string(), entry);
+        Ok(target)
     }
 
     /// The webhook's request settings with its secrets opened, and whether it is active.
@@ -232,26 +288,32 @@ enum Retries {
     None,
 }
 
-/// Writes outcomes as they come, many to a transaction, and acknowledges each
-/// once committed.
-async fn record_outcomes(
-    store: Store,
-    mut outcomes: mpsc::Receiver<Recording>,
-    disable_after: Duration,
-) {
+/// Writes outcomes as they come, as many to a transaction as are waiting.
+async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Recording>) {
+    let disable_after = deliverer.settings.disable_after;
     let mut batch = Vec::with_capacity(RECORD_BATCH);
-    while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-        let records: Vec<Outcome> = batch.iter().map(|(outcome, _)| outcome.clone()).collect();
-        let disable_before = now_ms() - disable_after.as_millis() as i64;
-        // On failure the leases run out and the deliveries are tried again.
-        if let Err(error) = store.record(&records, disable_before).await {
-            tracing::error!(
-                error = format!("{error:#}"),
-                count = records.len(),
-                "recording attempts failed"
-            );
+    while requests.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut flushes = Vec::new();
+        for request in batch.drain(..) {
+            match request {
+                Recording::Outcome(outcome) => outcomes.push(*outcome),
+                Recording::Flush(done) => flushes.push(done),
+            }
         }
-        for (_, done) in batch.drain(..) {
+        if !outcomes.is_empty() {
+            let disable_before = now_ms() - disable_after.as_millis() as i64;
+            match deliverer.store.record(&outcomes, disable_before).await {
+                Ok(switched_off) => switched_off.iter().for_each(|id| deliverer.forget(id)),
+                // The leases run out and the deliveries are tried again.
+                Err(error) => tracing::error!(
+                    error = format!("{error:#}"),
+                    count = outcomes.len(),
+                    "recording attempts failed"
+                ),
+            }
+        }
+        for done in flushes {
             let _ = done.send(());
         }
     }

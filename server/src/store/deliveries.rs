@@ -4,7 +4,7 @@
 use anyhow::Context;
 use api::{AttemptRequest, AttemptResponse};
 use serde_json::{Map, Value};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{Sealed, Store, new_id, now_ms};
 use crate::delivery::request::Event;
@@ -269,84 +269,231 @@ impl Store {
     /// Records attempts and their consequences in one transaction: the
     /// deliveries' new state, the webhooks' health, and switching off a
     /// webhook that has failed without a success since `disable_before`.
-    pub async fn record(&self, outcomes: &[Outcome], disable_before: i64) -> anyhow::Result<()> {
+    /// A few statements per batch, not per attempt. Returns the webhooks it switched off.
+    pub async fn record(
+        &self,
+        outcomes: &[Outcome],
+        disable_before: i64,
+    ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
         let mut tx = self.writer.begin().await?;
-        for Outcome { attempt, next } in outcomes {
-            let response = attempt.response.as_ref();
+        // SQLite takes up to 32,766 parameters in one statement.
+        for chunk in outcomes.chunks(1000) {
+            insert_attempts(&mut tx, chunk).await?;
+            update_deliveries(&mut tx, chunk, now).await?;
+        }
+        let mut switched_off = Vec::new();
+        for change in health_changes(outcomes) {
             sqlx::query(
-                "INSERT INTO attempts (delivery_id, webhook_id, succeeded, started_at, duration_ms,
-                     request_method, request_url, request_headers, request_body, response_status,
-                     response_headers, response_body, response_truncated, error_class, error)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&attempt.delivery_id)
-            .bind(&attempt.webhook_id)
-            .bind(attempt.succeeded())
-            .bind(attempt.started_at)
-            .bind(attempt.duration_ms as i64)
-            .bind(&attempt.request.method)
-            .bind(&attempt.request.url)
-            .bind(serde_json::to_string(&attempt.request.headers)?)
-            .bind(&attempt.request.body)
-            .bind(response.map(|r| r.status_code))
-            .bind(
-                response
-                    .map(|r| serde_json::to_string(&r.headers))
-                    .transpose()?,
-            )
-            .bind(response.map(|r| r.body.as_str()))
-            .bind(response.is_some_and(|r| r.body_truncated))
-            .bind(attempt.error_class)
-            .bind(&attempt.error)
-            .execute(&mut *tx)
-            .await?;
-            let (status, next_attempt_at) = match next {
-                Next::Succeeded => ("succeeded", None),
-                Next::RetryAt(at) => ("retrying", Some(*at)),
-                Next::Failed => ("failed", None),
-            };
-            sqlx::query(
-                "UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?,
-                     lease_until = NULL, last_status_code = ?, last_error = ?, updated_at = ?
+                "UPDATE webhooks SET
+                     consecutive_failures = CASE WHEN ? THEN ? ELSE consecutive_failures + ? END,
+                     failing_since = CASE WHEN ? THEN ? ELSE COALESCE(failing_since, ?) END
                  WHERE id = ?",
             )
-            .bind(status)
-            .bind(next_attempt_at)
-            .bind(response.map(|r| r.status_code))
-            .bind(&attempt.error)
-            .bind(now)
-            .bind(&attempt.delivery_id)
+            .bind(change.recovered)
+            .bind(change.failures)
+            .bind(change.failures)
+            .bind(change.recovered)
+            .bind(change.failing_since)
+            .bind(change.failing_since)
+            .bind(change.webhook_id)
             .execute(&mut *tx)
             .await?;
-            if attempt.succeeded() {
-                sqlx::query("UPDATE webhooks SET consecutive_failures = 0, failing_since = NULL WHERE id = ?")
-                    .bind(&attempt.webhook_id)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                sqlx::query(
-                    "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
-                         failing_since = COALESCE(failing_since, ?)
-                     WHERE id = ?",
-                )
-                .bind(attempt.started_at)
-                .bind(&attempt.webhook_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE webhooks SET active = 0,
-                         disabled_reason = 'failed without a single success since ' ||
-                             strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
-                     WHERE id = ? AND active = 1 AND failing_since < ?",
-                )
-                .bind(&attempt.webhook_id)
-                .bind(disable_before)
-                .execute(&mut *tx)
-                .await?;
+            if change.failures == 0 {
+                continue;
             }
+            let disabled: Option<String> = sqlx::query_scalar(
+                "UPDATE webhooks SET active = 0,
+                     disabled_reason = 'failed without a single success since ' ||
+                         strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
+                 WHERE id = ? AND active = 1 AND failing_since < ?
+                 RETURNING id",
+            )
+            .bind(change.webhook_id)
+            .bind(disable_before)
+            .fetch_optional(&mut *tx)
+            .await?;
+            switched_off.extend(disabled);
         }
         tx.commit().await.context("recording attempts")?;
-        Ok(())
+        Ok(switched_off)
+    }
+}
+
+async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO attempts (delivery_id, webhook_id, succeeded, started_at, duration_ms,
+             request_method, request_url, request_headers, request_body, response_status,
+             response_headers, response_body, response_truncated, error_class, error) ",
+    );
+    let mut rows = Vec::with_capacity(outcomes.len());
+    for Outcome { attempt, .. } in outcomes {
+        let response = attempt.response.as_ref();
+        let response_headers = response
+            .map(|r| serde_json::to_string(&r.headers))
+            .transpose()?;
+        rows.push((
+            attempt,
+            response,
+            serde_json::to_string(&attempt.request.headers)?,
+            response_headers,
+        ));
+    }
+    query.push_values(
+        &rows,
+        |mut row, (attempt, response, request_headers, response_headers)| {
+            row.push_bind(&attempt.delivery_id)
+                .push_bind(&attempt.webhook_id)
+                .push_bind(attempt.succeeded())
+                .push_bind(attempt.started_at)
+                .push_bind(attempt.duration_ms as i64)
+                .push_bind(&attempt.request.method)
+                .push_bind(&attempt.request.url)
+                .push_bind(request_headers)
+                .push_bind(&attempt.request.body)
+                .push_bind(response.map(|r| r.status_code))
+                .push_bind(response_headers)
+                .push_bind(response.map(|r| r.body.as_str()))
+                .push_bind(response.is_some_and(|r| r.body_truncated))
+                .push_bind(attempt.error_class)
+                .push_bind(&attempt.error);
+        },
+    );
+    query
+        .build()
+        .execute(&mut *tx)
+        .await
+        .context("inserting attempts")?;
+    Ok(())
+}
+
+async fn update_deliveries(
+    tx: &mut SqliteConnection,
+    outcomes: &[Outcome],
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "UPDATE deliveries SET status = v.column2, attempt_count = attempt_count + 1,
+             next_attempt_at = v.column3, lease_until = NULL, last_status_code = v.column4,
+             last_error = v.column5, updated_at = ",
+    );
+    query.push_bind(now);
+    query.push(" FROM (");
+    query.push_values(outcomes, |mut row, Outcome { attempt, next }| {
+        let (status, next_attempt_at) = match next {
+            Next::Succeeded => ("succeeded", None),
+            Next::RetryAt(at) => ("retrying", Some(*at)),
+            Next::Failed => ("failed", None),
+        };
+        row.push_bind(&attempt.delivery_id)
+            .push_bind(status)
+            .push_bind(next_attempt_at)
+            .push_bind(attempt.response.as_ref().map(|r| r.status_code))
+            .push_bind(&attempt.error);
+    });
+    query.push(") AS v WHERE deliveries.id = v.column1");
+    query
+        .build()
+        .execute(&mut *tx)
+        .await
+        .context("updating deliveries")?;
+    Ok(())
+}
+
+/// What a batch of outcomes does to one webhook's health.
+#[derive(Debug, PartialEq)]
+struct HealthChange<'a> {
+    webhook_id: &'a str,
+    /// A success came: the count starts again from the failures after it.
+    recovered: bool,
+    /// Failures after the last success (or all of them, if none).
+    failures: u32,
+    /// The first of those failures.
+    failing_since: Option<i64>,
+}
+
+fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
+    let mut changes: Vec<HealthChange> = Vec::new();
+    for Outcome { attempt, .. } in outcomes {
+        let index = match changes
+            .iter()
+            .position(|c| c.webhook_id == attempt.webhook_id)
+        {
+            Some(index) => index,
+            None => {
+                changes.push(HealthChange {
+                    webhook_id: &attempt.webhook_id,
+                    recovered: false,
+                    failures: 0,
+                    failing_since: None,
+                });
+                changes.len() - 1
+            }
+        };
+        let change = &mut changes[index];
+        if attempt.succeeded() {
+            change.recovered = true;
+            change.failures = 0;
+            change.failing_since = None;
+        } else {
+            change.failures += 1;
+            change.failing_since.get_or_insert(attempt.started_at);
+        }
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(webhook_id: &str, started_at: i64, failed: bool) -> Outcome {
+        Outcome {
+            attempt: AttemptRecord {
+                delivery_id: format!("dlv_{started_at}"),
+                webhook_id: webhook_id.into(),
+                started_at,
+                duration_ms: 1,
+                request: AttemptRequest {
+                    method: "POST".into(),
+                    url: "https://example.com".into(),
+                    headers: Default::default(),
+                    body: "{}".into(),
+                },
+                response: None,
+                error_class: failed.then_some("connect"),
+                error: None,
+            },
+            next: Next::Failed,
+        }
+    }
+
+    #[test]
+    fn a_batch_counts_failures_after_the_last_success_per_webhook() {
+        let outcomes = [
+            outcome("a", 1, true),
+            outcome("b", 2, true),
+            outcome("a", 3, false),
+            outcome("a", 4, true),
+            outcome("a", 5, true),
+            outcome("b", 6, true),
+        ];
+        assert_eq!(
+            health_changes(&outcomes),
+            [
+                HealthChange {
+                    webhook_id: "a",
+                    recovered: true,
+                    failures: 2,
+                    failing_since: Some(4)
+                },
+                HealthChange {
+                    webhook_id: "b",
+                    recovered: false,
+                    failures: 2,
+                    failing_since: Some(2)
+                },
+            ]
+        );
     }
 }

@@ -94,6 +94,7 @@ async fn update(
     if !state.store.update_webhook(&id, &settings).await? {
         return Err(AppError::NotFound("webhook"));
     }
+    state.deliverer.forget(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -105,6 +106,7 @@ async fn remove(
     if !state.store.delete_webhook(&id).await? {
         return Err(AppError::NotFound("webhook"));
     }
+    state.deliverer.forget(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,6 +144,7 @@ async fn rotate_secret(
     {
         return Err(AppError::NotFound("webhook"));
     }
+    state.deliverer.forget(&id);
     Ok(Json(Data {
         data: SecretOut { secret },
     }))
