@@ -80,7 +80,10 @@ async fn main() -> anyhow::Result<()> {
 #[allow(clippy::print_stdout)]
 fn report(events: usize, baseline: f64, hookhub: f64, ingested: Duration) {
     println!("events: {events}, {IN_FLIGHT} in flight, 1 KiB bodies");
-    println!("all accepted after {:.2} s (batches of 1,000)", ingested.as_secs_f64());
+    println!(
+        "all accepted after {:.2} s (batches of 1,000)",
+        ingested.as_secs_f64()
+    );
     println!("baseline (pooled reqwest -> receiver): {baseline:>8.0} requests/s");
     println!("hookhub (POST /api/events -> receiver): {hookhub:>8.0} deliveries/s");
     println!("ratio: {:.3}", hookhub / baseline);

@@ -369,17 +369,7 @@ async fn a_rotated_secret_and_the_previous_one_both_verify() {
     let receiver = Receiver::start().await;
     let id = webhook_to(&app, &receiver, json!({})).await;
     let old = app.secret(&id).await;
-    let response = app
-        .admin(
-            Method::POST,
-            &format!("/api/webhooks/{id}/secret/rotate"),
-            None,
-        )
-        .await;
-    let new = response.json::<Value>().await.unwrap()["data"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new = app.rotate_secret(&id).await;
     app.publish("ticket.create", json!({})).await;
     let request = &receiver.wait_for(1, WAIT).await[0];
     assert_eq!(

@@ -128,6 +128,17 @@ impl TestApp {
             .to_string()
     }
 
+    /// Rotates the signing secret; returns the new one.
+    pub async fn rotate_secret(&self, id: &str) -> String {
+        let path = format!("/api/webhooks/{id}/secret/rotate");
+        let response = self.admin(Method::POST, &path, None).await;
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["data"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// Publishes one event; returns the answer's `data`.
     pub async fn publish(&self, event_type: &str, data: Value) -> Value {
         let body = serde_json::json!({"type": event_type, "data": data});

@@ -392,18 +392,7 @@ async fn rotating_a_secret_replaces_it() {
         .unwrap()
         .to_string();
     let before = app.secret(&id).await;
-    let response = app
-        .admin(
-            Method::POST,
-            &format!("/api/webhooks/{id}/secret/rotate"),
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let rotated = response.json::<Value>().await.unwrap()["data"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rotated = app.rotate_secret(&id).await;
     assert!(rotated.starts_with("whsec_"));
     assert_ne!(rotated, before);
     assert_eq!(app.secret(&id).await, rotated);
