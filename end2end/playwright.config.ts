@@ -47,6 +47,8 @@ export default defineConfig({
       HOOKHUB_ADMIN_PASSWORD: adminPassword,
       // The tests' receivers listen on 127.0.0.1.
       HOOKHUB_ALLOW_PRIVATE_TARGETS: "true",
+      // Retries come quickly enough for a test to watch them.
+      HOOKHUB_RETRY_SCHEDULE: "1s,1s",
     },
   },
 });

@@ -57,3 +57,29 @@ pub struct AttemptOut {
     pub error_class: Option<String>,
     pub error: Option<String>,
 }
+
+/// A delivery: one event on its way to one webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryOut {
+    /// Also the `webhook-id` header of every attempt.
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// `pending`, `retrying`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempt_count: u32,
+    pub next_attempt_at: Option<String>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_duration_ms: Option<u64>,
+    pub created_at: String,
+}
+
+/// `GET /api/deliveries/{id}`: the delivery with every attempt, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: DeliveryOut,
+    pub attempts: Vec<AttemptOut>,
+}

@@ -7,7 +7,8 @@ mod session;
 mod webhook;
 
 pub use delivery::{
-    AttemptOut, AttemptRequest, AttemptResponse, EventAccepted, EventBatchIn, EventIn,
+    AttemptOut, AttemptRequest, AttemptResponse, DeliveryDetail, DeliveryOut, EventAccepted,
+    EventBatchIn, EventIn,
 };
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};

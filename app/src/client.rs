@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttemptOut, Data, ErrorBody, List, LoginIn, Me, SecretOut, TokenOut, WebhookIn, WebhookOut,
+    AttemptOut, Data, DeliveryDetail, DeliveryOut, ErrorBody, List, LoginIn, Me, SecretOut,
+    TokenOut, WebhookIn, WebhookOut,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -151,4 +152,23 @@ pub async fn webhook_secret(id: String) -> Result<String> {
 pub async fn test_webhook(id: String) -> Result<AttemptOut> {
     let request = authorized(Request::post(&format!("/api/webhooks/{id}/test"))).build();
     Ok(read::<Data<AttemptOut>>(send(request).await?).await?.data)
+}
+
+/// `GET /api/deliveries` with the query string as the Logs page's URL has it.
+pub async fn deliveries(query: String) -> Result<List<DeliveryOut>> {
+    get::<List<DeliveryOut>>(&format!("/api/deliveries?{query}")).await
+}
+
+pub async fn delivery(id: String) -> Result<DeliveryDetail> {
+    Ok(
+        get::<Data<DeliveryDetail>>(&format!("/api/deliveries/{id}"))
+            .await?
+            .data,
+    )
+}
+
+/// Queues one more attempt of a delivery.
+pub async fn redeliver(id: String) -> Result<()> {
+    let request = authorized(Request::post(&format!("/api/deliveries/{id}/redeliver"))).build();
+    send(request).await.map(drop)
 }

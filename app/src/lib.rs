@@ -10,7 +10,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use components::Shell;
-use pages::{EditWebhook, Login, NewWebhook, NotFound, Webhooks};
+use pages::{DeliveryView, EditWebhook, Login, Logs, NewWebhook, NotFound, Webhooks};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -23,6 +23,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks") view=Webhooks />
                     <Route path=path!("webhooks/new") view=NewWebhook />
                     <Route path=path!("webhooks/:id") view=EditWebhook />
+                    <Route path=path!("logs") view=Logs />
+                    <Route path=path!("logs/:id") view=DeliveryView />
                 </ParentRoute>
             </Routes>
         </Router>

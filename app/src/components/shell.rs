@@ -22,6 +22,7 @@ pub fn Shell() -> impl IntoView {
                 <div class="brand">"hookhub"</div>
                 <p class="sidebar-heading">"Toolbox"</p>
                 <A href="/webhooks">"Webhooks"</A>
+                <A href="/logs">"Logs"</A>
             </nav>
             <div class="main">
                 <header class="topbar">

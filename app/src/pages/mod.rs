@@ -1,8 +1,10 @@
 mod login;
+mod logs;
 mod webhook_form;
 mod webhooks;
 
 pub use login::Login;
+pub use logs::{DeliveryView, Logs};
 pub use webhook_form::{EditWebhook, NewWebhook};
 pub use webhooks::Webhooks;
 

@@ -37,6 +37,7 @@ pub fn Webhooks() -> impl IntoView {
         <div class="page-header">
             <h1>"Webhooks"</h1>
             <div class="actions">
+                <A href="/logs" attr:class="button">"View Logs"</A>
                 <A href="/webhooks/new" attr:class="button primary">"Create Webhook"</A>
             </div>
         </div>
@@ -130,6 +131,7 @@ fn WebhookRow(
                 <button on:click=move |_| { test.dispatch(()); } disabled=move || test.pending().get()>
                     {move || if test.pending().get() { "Testing…" } else { "Test" }}
                 </button>
+                <A href=format!("/logs?webhook_id={}", webhook.id) attr:class="button">"Logs"</A>
                 <A href=edit attr:class="button">"Edit"</A>
                 <button class="danger" on:click=move |_| to_delete.set(Some(webhook.clone()))>
                     "Delete"

@@ -133,7 +133,7 @@ impl Deliverer {
             .create_test_delivery(webhook_id, data, lease_until)
             .await?;
         let attempt = self
-            .attempt(&job, Retries::None)
+            .attempt(&job, Kind::Test)
             .await?
             .context("the webhook was deleted during its test")?;
         let out = attempt_out(&attempt.attempt);
@@ -144,16 +144,16 @@ impl Deliverer {
 
     /// Sends one claimed delivery; `None` if there is nothing to send: its
     /// webhook is gone, or was switched off since (then the delivery fails unsent).
-    async fn attempt(&self, job: &Job, retries: Retries) -> anyhow::Result<Option<Outcome>> {
-        let target = match retries {
-            Retries::Scheduled => self.cached_target(&job.webhook_id).await?,
+    async fn attempt(&self, job: &Job, kind: Kind) -> anyhow::Result<Option<Outcome>> {
+        let target = match kind {
+            Kind::Scheduled | Kind::Redelivery => self.cached_target(&job.webhook_id).await?,
             // A test always reads the settings as they are now.
-            Retries::None => self.target(&job.webhook_id).await?,
+            Kind::Test => self.target(&job.webhook_id).await?,
         };
         let Some((target, active)) = target else {
             return Ok(None);
         };
-        if !active && matches!(retries, Retries::Scheduled) {
+        if !active && kind != Kind::Test {
             self.store
                 .abandon(&job.delivery_id, "not sent: the webhook was switched off")
                 .await?;
@@ -166,10 +166,10 @@ impl Deliverer {
         let outbound = request::build(&target, &job.delivery_id, &job.event, timestamp);
         let sent = send::send(&self.client, self.settings.private, &outbound).await;
         let attempt_number = job.attempt_count + 1;
-        let next = match (&sent.failure, retries) {
+        let next = match (&sent.failure, kind) {
             (None, _) => Next::Succeeded,
-            (Some(_), Retries::None) => Next::Failed,
-            (Some(_), Retries::Scheduled) => {
+            (Some(_), Kind::Test | Kind::Redelivery) => Next::Failed,
+            (Some(_), Kind::Scheduled) => {
                 match schedule::retry_delay(
                     &self.settings.schedule,
                     attempt_number,
@@ -188,7 +188,7 @@ impl Deliverer {
                 class, error = %message, "delivery attempt failed");
         }
         let (error_class, error) = match sent.failure {
-            Some((class, message)) => (Some(class), Some(message)),
+            Some((class, message)) => (Some(class.to_string()), Some(message)),
             None => (None, None),
         };
         Ok(Some(Outcome {
@@ -281,11 +281,16 @@ impl Deliverer {
     }
 }
 
-/// Whether a failed attempt is tried again on the schedule.
-#[derive(Debug, Clone, Copy)]
-enum Retries {
+/// Why an attempt is made: it decides whether a failure is retried on the
+/// schedule and whether an inactive webhook is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// From the outbox: retried; skipped once the webhook is switched off.
     Scheduled,
-    None,
+    /// Redeliver by hand: one attempt; skipped once the webhook is switched off.
+    Redelivery,
+    /// Test: one attempt, sent even to an inactive webhook.
+    Test,
 }
 
 /// Writes outcomes as they come, as many to a transaction as are waiting.
@@ -319,7 +324,8 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
     }
 }
 
-fn attempt_out(attempt: &AttemptRecord) -> AttemptOut {
+/// An attempt as the API shows it.
+pub fn attempt_out(attempt: &AttemptRecord) -> AttemptOut {
     AttemptOut {
         delivery_id: attempt.delivery_id.clone(),
         status: if attempt.succeeded() {
@@ -332,7 +338,7 @@ fn attempt_out(attempt: &AttemptRecord) -> AttemptOut {
         duration_ms: attempt.duration_ms,
         request: attempt.request.clone(),
         response: attempt.response.clone(),
-        error_class: attempt.error_class.map(String::from),
+        error_class: attempt.error_class.clone(),
         error: attempt.error.clone(),
     }
 }

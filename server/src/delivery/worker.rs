@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{Deliverer, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK, Retries};
+use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
 use crate::store::{Job, now_ms};
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
@@ -127,7 +127,12 @@ pub async fn run_workers(
         for job in held.ready() {
             let deliverer = deliverer.clone();
             tasks.spawn(async move {
-                match deliverer.attempt(&job, Retries::Scheduled).await {
+                let kind = if job.single_attempt {
+                    Kind::Redelivery
+                } else {
+                    Kind::Scheduled
+                };
+                match deliverer.attempt(&job, kind).await {
                     Ok(Some(outcome)) => deliverer.record(outcome).await,
                     Ok(None) => {}
                     // The lease runs out and another attempt follows.

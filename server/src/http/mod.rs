@@ -2,6 +2,7 @@
 
 mod auth;
 mod console;
+mod deliveries;
 mod events;
 mod health;
 pub mod json;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(objects::router())
         .merge(events::router())
+        .merge(deliveries::router())
         .fallback(async || AppError::NotFound("route"))
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));

@@ -16,6 +16,8 @@ pub struct Job {
     pub webhook_id: String,
     /// Attempts made before this one.
     pub attempt_count: u32,
+    /// Redelivered by hand: this attempt is not retried on the schedule.
+    pub single_attempt: bool,
     pub event: Event,
 }
 
@@ -35,7 +37,7 @@ pub struct AttemptRecord {
     pub duration_ms: u64,
     pub request: AttemptRequest,
     pub response: Option<AttemptResponse>,
-    pub error_class: Option<&'static str>,
+    pub error_class: Option<String>,
     pub error: Option<String>,
 }
 
@@ -124,7 +126,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT d.id, d.webhook_id, d.attempt_count, e.id AS event_id, e.type, e.data,
+            "SELECT d.id, d.webhook_id, d.attempt_count, d.single_attempt, e.id AS event_id, e.type, e.data,
                     e.changed_fields, e.previous, e.created_at
              FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (",
         );
@@ -146,6 +148,7 @@ impl Store {
                     delivery_id: row.get("id"),
                     webhook_id: row.get("webhook_id"),
                     attempt_count: row.get::<i64, _>("attempt_count") as u32,
+                    single_attempt: row.get("single_attempt"),
                     event: Event {
                         id: row.get("event_id"),
                         event_type: row.get("type"),
@@ -256,6 +259,7 @@ impl Store {
             delivery_id,
             webhook_id: webhook_id.to_string(),
             attempt_count: 0,
+            single_attempt: true,
             event: Event {
                 id: event_id,
                 event_type: "webhook.test".into(),
@@ -355,7 +359,7 @@ async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> any
                 .push_bind(response_headers)
                 .push_bind(response.map(|r| r.body.as_str()))
                 .push_bind(response.is_some_and(|r| r.body_truncated))
-                .push_bind(attempt.error_class)
+                .push_bind(&attempt.error_class)
                 .push_bind(&attempt.error);
         },
     );
@@ -375,7 +379,7 @@ async fn update_deliveries(
     let mut query = QueryBuilder::<Sqlite>::new(
         "UPDATE deliveries SET status = v.column2, attempt_count = attempt_count + 1,
              next_attempt_at = v.column3, lease_until = NULL, last_status_code = v.column4,
-             last_error = v.column5, updated_at = ",
+             last_error = v.column5, last_duration_ms = v.column6, single_attempt = 0, updated_at = ",
     );
     query.push_bind(now);
     query.push(" FROM (");
@@ -389,7 +393,8 @@ async fn update_deliveries(
             .push_bind(status)
             .push_bind(next_attempt_at)
             .push_bind(attempt.response.as_ref().map(|r| r.status_code))
-            .push_bind(&attempt.error);
+            .push_bind(&attempt.error)
+            .push_bind(attempt.duration_ms as i64);
     });
     query.push(") AS v WHERE deliveries.id = v.column1");
     query
@@ -461,7 +466,7 @@ mod tests {
                     body: "{}".into(),
                 },
                 response: None,
-                error_class: failed.then_some("connect"),
+                error_class: failed.then(|| "connect".to_string()),
                 error: None,
             },
             next: Next::Failed,

@@ -3,6 +3,7 @@
 //! the same methods.
 
 mod deliveries;
+mod logs;
 mod outbox;
 mod users;
 mod webhooks;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{
 };
 
 pub use deliveries::{AttemptRecord, Job, Next, Outcome, SigningSecrets};
+pub use logs::{Delivery, DeliveryFilter, Redelivery};
 pub use outbox::{NewEvent, Updated};
 pub use users::{Caller, NewUser, TokenKind};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};

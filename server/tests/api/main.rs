@@ -3,6 +3,7 @@
 mod console;
 mod delivery;
 mod helpers;
+mod logs;
 mod objects;
 mod process;
 mod receiver;

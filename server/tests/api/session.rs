@@ -96,9 +96,15 @@ async fn a_viewer_may_not_touch_webhooks() {
         .await
         .unwrap();
 
-    let me = app.request(Method::GET, "/api/me", Some(token), None).await;
-    assert_eq!(me.status(), 200);
+    for path in ["/api/me", "/api/deliveries", "/api/objects/ticket"] {
+        let read = app.request(Method::GET, path, Some(token), None).await;
+        assert_eq!(read.status(), 200, "{path}");
+    }
     for (method, path) in [
+        (Method::POST, "/api/deliveries/dlv_x/redeliver"),
+        (Method::POST, "/api/events"),
+        (Method::POST, "/api/objects/ticket"),
+        (Method::POST, "/api/webhooks/wh_x/test"),
         (Method::GET, "/api/webhooks"),
         (Method::POST, "/api/webhooks"),
         (Method::GET, "/api/webhooks/wh_x/secret"),

@@ -1,0 +1,180 @@
+//! View Logs: deliveries newest first, their attempts, redelivery.
+
+use api::{AttemptRequest, AttemptResponse};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{AttemptRecord, Store, now_ms};
+
+/// A delivery as the logs show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempt_count: u32,
+    pub next_attempt_at: Option<i64>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_duration_ms: Option<u64>,
+    pub created_at: i64,
+}
+
+/// Which deliveries to list; every part optional.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub webhook_id: Option<String>,
+    pub status: Option<String>,
+    pub event_type: Option<String>,
+    /// Created at or after, Unix milliseconds.
+    pub since: Option<i64>,
+    /// Created before, Unix milliseconds.
+    pub until: Option<i64>,
+}
+
+/// What `redeliver` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivery {
+    Queued,
+    InFlight,
+    Missing,
+}
+
+const SELECT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
+    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at FROM deliveries";
+
+fn delivery_from_row(row: &SqliteRow) -> Delivery {
+    Delivery {
+        id: row.get("id"),
+        webhook_id: row.get("webhook_id"),
+        event_id: row.get("event_id"),
+        event_type: row.get("event_type"),
+        status: row.get("status"),
+        attempt_count: row.get::<i64, _>("attempt_count") as u32,
+        next_attempt_at: row.get("next_attempt_at"),
+        last_status_code: row
+            .get::<Option<i64>, _>("last_status_code")
+            .map(|c| c as u16),
+        last_error: row.get("last_error"),
+        last_duration_ms: row
+            .get::<Option<i64>, _>("last_duration_ms")
+            .map(|d| d as u64),
+        created_at: row.get("created_at"),
+    }
+}
+
+fn attempt_from_row(row: &SqliteRow) -> anyhow::Result<AttemptRecord> {
+    let response = match row.get::<Option<i64>, _>("response_status") {
+        Some(status) => Some(AttemptResponse {
+            status_code: status as u16,
+            headers: serde_json::from_str(
+                row.get::<Option<&str>, _>("response_headers")
+                    .unwrap_or("{}"),
+            )?,
+            body: row
+                .get::<Option<String>, _>("response_body")
+                .unwrap_or_default(),
+            body_truncated: row.get("response_truncated"),
+        }),
+        None => None,
+    };
+    Ok(AttemptRecord {
+        delivery_id: row.get("delivery_id"),
+        webhook_id: row.get("webhook_id"),
+        started_at: row.get("started_at"),
+        duration_ms: row.get::<i64, _>("duration_ms") as u64,
+        request: AttemptRequest {
+            method: row.get("request_method"),
+            url: row.get("request_url"),
+            headers: serde_json::from_str(row.get("request_headers"))?,
+            body: row.get("request_body"),
+        },
+        response,
+        error_class: row.get("error_class"),
+        error: row.get("error"),
+    })
+}
+
+impl Store {
+    /// Newest first, `limit` at most, those older than the delivery `before`.
+    /// Ids are time-ordered, so the page boundary is stable while new deliveries arrive.
+    pub async fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        before: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let mut query = QueryBuilder::<Sqlite>::new(SELECT_DELIVERY);
+        query.push(" WHERE 1 = 1");
+        if let Some(webhook_id) = &filter.webhook_id {
+            query.push(" AND webhook_id = ").push_bind(webhook_id);
+        }
+        if let Some(status) = &filter.status {
+            query.push(" AND status = ").push_bind(status);
+        }
+        if let Some(event_type) = &filter.event_type {
+            query.push(" AND event_type = ").push_bind(event_type);
+        }
+        if let Some(since) = filter.since {
+            query.push(" AND created_at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND created_at < ").push_bind(until);
+        }
+        if let Some(before) = before {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.reader).await?;
+        Ok(rows.iter().map(delivery_from_row).collect())
+    }
+
+    pub async fn delivery(&self, id: &str) -> anyhow::Result<Option<Delivery>> {
+        let row = sqlx::query(&format!("{SELECT_DELIVERY} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(delivery_from_row))
+    }
+
+    /// A delivery's attempts, oldest first.
+    pub async fn attempts(&self, delivery_id: &str) -> anyhow::Result<Vec<AttemptRecord>> {
+        let rows = sqlx::query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id")
+            .bind(delivery_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    /// Queues one more attempt of a delivery now, with the same `webhook-id`.
+    /// A finished delivery gets a single attempt; one still retrying keeps its
+    /// schedule and is only moved up.
+    pub async fn redeliver(&self, id: &str) -> anyhow::Result<Redelivery> {
+        let now = now_ms();
+        let queued: Option<String> = sqlx::query_scalar(
+            "UPDATE deliveries SET
+                 single_attempt = CASE WHEN status IN ('succeeded', 'failed') THEN 1 ELSE single_attempt END,
+                 status = CASE WHEN status IN ('succeeded', 'failed') THEN 'pending' ELSE status END,
+                 next_attempt_at = ?, updated_at = ?
+             WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?;
+        if queued.is_some() {
+            return Ok(Redelivery::Queued);
+        }
+        Ok(match self.delivery(id).await? {
+            Some(_) => Redelivery::InFlight,
+            None => Redelivery::Missing,
+        })
+    }
+}

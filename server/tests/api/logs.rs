@@ -1,0 +1,219 @@
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::receiver::{Receiver, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn app() -> TestApp {
+    spawn_app_with(&["--allow-private-targets", "--retry-schedule=200ms"]).await
+}
+
+async fn get(app: &TestApp, path: &str) -> Value {
+    let response = app.admin(Method::GET, path, None).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// Polls `GET /api/deliveries/{id}` until it has `status`.
+async fn settled(app: &TestApp, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let delivery = get(app, &format!("/api/deliveries/{id}")).await["data"].clone();
+        if delivery["status"] == status {
+            return delivery;
+        }
+        assert!(Instant::now() < deadline, "never {status}: {delivery}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn deliveries_are_listed_newest_first_and_filtered() {
+    let app = app().await;
+    let up = Receiver::start().await;
+    let down = Receiver::answering(Reply::status(500)).await;
+    let a = app
+        .create_webhook(json!({"name": "up", "url": up.url, "events": ["*"]}))
+        .await;
+    let b = app
+        .create_webhook(json!({"name": "down", "url": down.url, "events": ["order.*"]}))
+        .await;
+    app.publish("order.create", json!({"n": 1})).await;
+    app.publish("user.create", json!({"n": 2})).await;
+    up.wait_for(2, WAIT).await;
+    down.wait_for(2, WAIT).await;
+
+    let all = get(&app, "/api/deliveries").await;
+    let listed = all["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["event_type"], "user.create");
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0]["created_at"].as_str() >= w[1]["created_at"].as_str())
+    );
+
+    let b_id = b["id"].as_str().unwrap();
+    let for_b = get(&app, &format!("/api/deliveries?webhook_id={b_id}")).await;
+    assert_eq!(for_b["data"].as_array().unwrap().len(), 1);
+    let failing = settled(&app, ids(&for_b)[0].as_str(), "failed").await;
+    assert_eq!(failing["attempt_count"], 2);
+    assert_eq!(failing["last_status_code"], 500);
+
+    let failed = get(&app, "/api/deliveries?status=failed").await;
+    assert_eq!(ids(&failed), ids(&for_b));
+    let users = get(&app, "/api/deliveries?event_type=user.create").await;
+    assert_eq!(users["data"][0]["webhook_id"], a["id"]);
+    assert_eq!(users["data"].as_array().unwrap().len(), 1);
+
+    let bad = app
+        .admin(Method::GET, "/api/deliveries?status=lost", None)
+        .await;
+    assert_error(bad, 422, "validation_failed").await;
+    let bad = app
+        .admin(Method::GET, "/api/deliveries?since=yesterday", None)
+        .await;
+    assert_error(bad, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn pages_neither_skip_nor_repeat_while_new_deliveries_arrive() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    app.create_webhook(json!({"name": "r", "url": receiver.url, "events": ["*"]}))
+        .await;
+    let batch: Vec<Value> = (0..25)
+        .map(|n| json!({"type": "page.item", "data": n}))
+        .collect();
+    app.admin(Method::POST, "/api/events", Some(json!({"events": batch})))
+        .await;
+
+    let mut seen = Vec::new();
+    let mut page = get(&app, "/api/deliveries?limit=10").await;
+    loop {
+        seen.extend(ids(&page));
+        // newer deliveries arrive between pages
+        app.publish("page.late", json!({})).await;
+        let Some(cursor) = page["next_cursor"].as_str() else {
+            break;
+        };
+        page = get(&app, &format!("/api/deliveries?limit=10&cursor={cursor}")).await;
+    }
+    assert_eq!(seen.len(), 25);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 25);
+    assert_eq!(
+        get(&app, "/api/deliveries?limit=500").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        25 + 3
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_shows_every_attempt_with_credentials_masked() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(503)]);
+    app.create_webhook(json!({
+        "name": "r", "url": receiver.url, "events": ["*"],
+        "auth": {"type": "basic", "username": "u", "password": "hidden-pass"}
+    }))
+    .await;
+    app.publish("order.create", json!({"total": 12})).await;
+    receiver.wait_for(2, WAIT).await;
+    let id = ids(&get(&app, "/api/deliveries").await)[0].clone();
+    let delivery = settled(&app, &id, "succeeded").await;
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0]["status"], "failed");
+    assert_eq!(attempts[0]["error_class"], "http-status");
+    assert_eq!(attempts[0]["response"]["status_code"], 503);
+    assert_eq!(attempts[1]["status"], "succeeded");
+    assert_eq!(attempts[1]["response"]["body"], "thanks");
+    assert_eq!(
+        attempts[1]["request"]["headers"]["authorization"],
+        "Basic ***"
+    );
+    assert_eq!(attempts[1]["request"]["headers"]["webhook-id"], id);
+    let body: Value =
+        serde_json::from_str(attempts[1]["request"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["data"], json!({"total": 12}));
+    assert!(!delivery.to_string().contains("hidden-pass"));
+    assert!(
+        !delivery.to_string().contains("dTpoaWRkZW4tcGFzcw"),
+        "base64 credentials leaked"
+    );
+
+    let missing = app
+        .admin(Method::GET, "/api/deliveries/dlv_missing", None)
+        .await;
+    assert_error(missing, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn redeliver_sends_one_more_attempt_with_the_same_webhook_id() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    app.create_webhook(json!({"name": "r", "url": receiver.url, "events": ["*"]}))
+        .await;
+    app.publish("order.create", json!({})).await;
+    let first = receiver.wait_for(1, WAIT).await[0].clone();
+    let id = ids(&get(&app, "/api/deliveries").await)[0].clone();
+    settled(&app, &id, "succeeded").await;
+
+    receiver.script([Reply::status(500)]);
+    let response = app
+        .admin(
+            Method::POST,
+            &format!("/api/deliveries/{id}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let second = receiver.wait_for(2, WAIT).await[1].clone();
+    assert_eq!(second.header("webhook-id"), first.header("webhook-id"));
+    let delivery = settled(&app, &id, "failed").await;
+    // one attempt, not the whole schedule again
+    assert_eq!(delivery["attempts"].as_array().unwrap().len(), 2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 2);
+
+    let missing = app
+        .admin(Method::POST, "/api/deliveries/dlv_missing/redeliver", None)
+        .await;
+    assert_error(missing, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn redeliver_is_refused_while_an_attempt_is_in_flight() {
+    let app = app().await;
+    let receiver = Receiver::answering(Reply::ok().after(Duration::from_secs(3))).await;
+    app.create_webhook(json!({"name": "r", "url": receiver.url, "events": ["*"]}))
+        .await;
+    app.publish("order.create", json!({})).await;
+    receiver.wait_for(1, WAIT).await;
+    let id = ids(&get(&app, "/api/deliveries").await)[0].clone();
+    let response = app
+        .admin(
+            Method::POST,
+            &format!("/api/deliveries/{id}/redeliver"),
+            None,
+        )
+        .await;
+    assert_error(response, 409, "conflict").await;
+}
