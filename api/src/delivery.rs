@@ -83,3 +83,33 @@ pub struct DeliveryDetail {
     pub delivery: DeliveryOut,
     pub attempts: Vec<AttemptOut>,
 }
+
+/// `GET /api/deliveries/stats`: attempts per time bucket, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptStats {
+    pub bucket_seconds: u64,
+    pub buckets: Vec<StatsBucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsBucket {
+    pub start: String,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// `POST /api/webhooks/{id}/recover`: queue again what failed in a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverIn {
+    /// RFC 3339; deliveries created at or after this time.
+    pub since: String,
+    /// RFC 3339; deliveries created before this time (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoverOut {
+    pub queued: u64,
+}

@@ -7,8 +7,8 @@ mod session;
 mod webhook;
 
 pub use delivery::{
-    AttemptOut, AttemptRequest, AttemptResponse, DeliveryDetail, DeliveryOut, EventAccepted,
-    EventBatchIn, EventIn,
+    AttemptOut, AttemptRequest, AttemptResponse, AttemptStats, DeliveryDetail, DeliveryOut,
+    EventAccepted, EventBatchIn, EventIn, RecoverIn, RecoverOut, StatsBucket,
 };
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};

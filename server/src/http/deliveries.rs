@@ -1,6 +1,6 @@
 //! `/api/deliveries`: View Logs. Everyone logged in may read; redelivering is for administrators.
 
-use api::{Data, DeliveryDetail, DeliveryOut, List};
+use api::{AttemptStats, Data, DeliveryDetail, DeliveryOut, List, StatsBucket};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -8,10 +8,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::json::Json;
-use super::{Admin, AppState, rfc3339};
+use super::{Admin, AppState, parse_time, rfc3339};
+use crate::config::parse_duration;
 use crate::delivery::attempt_out;
 use crate::error::{AppError, Result};
-use crate::store::{Caller, Delivery, DeliveryFilter, Redelivery};
+use crate::store::{Caller, Delivery, DeliveryFilter, Redelivery, now_ms};
 
 const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const MAX_LIMIT: u32 = 500;
@@ -19,6 +20,7 @@ const MAX_LIMIT: u32 = 500;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/deliveries", get(list))
+        .route("/deliveries/stats", get(stats))
         .route("/deliveries/{id}", get(show))
         .route("/deliveries/{id}/redeliver", post(redeliver))
 }
@@ -33,17 +35,6 @@ struct ListQuery {
     until: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
-}
-
-fn parse_time(field: &str, text: &str) -> Result<i64> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| {
-            AppError::field(
-                field,
-                "must be an RFC 3339 time such as 2026-11-23T10:00:00Z",
-            )
-        })
 }
 
 /// Empty query parameters (`?status=`) mean "any".
@@ -144,6 +135,60 @@ async fn redeliver(
             data: delivery_out(delivery),
         }),
     ))
+}
+
+/// Buckets in a chart.
+const BUCKETS: i64 = 24;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    webhook_id: Option<String>,
+    /// How far back: `1h`, `24h` (default), `7d`...
+    window: Option<String>,
+}
+
+/// `GET /api/deliveries/stats`: succeeded and failed attempts in 24 buckets
+/// over the window, every bucket present, oldest first.
+async fn stats(
+    State(state): State<AppState>,
+    _: Caller,
+    Query(query): Query<StatsQuery>,
+) -> Result<Json<Data<AttemptStats>>> {
+    let window = parse_duration(query.window.as_deref().unwrap_or("24h"))
+        .ok()
+        .filter(|w| (60..=90 * 86_400).contains(&w.as_secs()))
+        .ok_or_else(|| {
+            AppError::field("window", "must be a duration from 1m to 90d, such as 24h")
+        })?;
+    let bucket_ms = (window.as_millis() as i64 / BUCKETS).max(1);
+    // Buckets aligned on their size, so that a chart refreshed later keeps its bars in place.
+    let until = (now_ms() / bucket_ms + 1) * bucket_ms;
+    let since = until - bucket_ms * BUCKETS;
+    let counts = state
+        .store
+        .attempt_histogram(given(query.webhook_id).as_deref(), since, until, bucket_ms)
+        .await?;
+    let buckets = (0..BUCKETS)
+        .map(|n| {
+            let start = since + n * bucket_ms;
+            let (succeeded, failed) = counts
+                .iter()
+                .find(|(at, _, _)| *at == start)
+                .map_or((0, 0), |(_, s, f)| (*s, *f));
+            StatsBucket {
+                start: rfc3339(start),
+                succeeded,
+                failed,
+            }
+        })
+        .collect();
+    Ok(Json(Data {
+        data: AttemptStats {
+            bucket_seconds: (bucket_ms / 1000) as u64,
+            buckets,
+        },
+    }))
 }
 
 fn delivery_out(delivery: Delivery) -> DeliveryOut {

@@ -60,3 +60,15 @@ pub fn rfc3339(ms: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+/// An RFC 3339 query or body value as Unix milliseconds; 422 naming `field` otherwise.
+pub fn parse_time(field: &str, text: &str) -> Result<i64, AppError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| {
+            AppError::field(
+                field,
+                "must be an RFC 3339 time such as 2026-11-23T10:00:00Z",
+            )
+        })
+}

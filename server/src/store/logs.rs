@@ -1,5 +1,7 @@
 //! View Logs: deliveries newest first, their attempts, redelivery.
 
+use std::collections::HashMap;
+
 use api::{AttemptRequest, AttemptResponse};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -176,5 +178,76 @@ impl Store {
             Some(_) => Redelivery::InFlight,
             None => Redelivery::Missing,
         })
+    }
+}
+
+impl Store {
+    /// Succeeded and all attempts per webhook since `since` (Unix ms).
+    pub async fn attempt_totals(&self, since: i64) -> anyhow::Result<HashMap<String, (u64, u64)>> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, SUM(succeeded) AS succeeded, COUNT(*) AS total
+             FROM attempts WHERE started_at >= ? GROUP BY webhook_id",
+        )
+        .bind(since)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let succeeded: i64 = row.get("succeeded");
+                let total: i64 = row.get("total");
+                (row.get("webhook_id"), (succeeded as u64, total as u64))
+            })
+            .collect())
+    }
+
+    /// (bucket start, succeeded, failed) for attempts in `[since, until)`, in
+    /// buckets of `bucket_ms`, counted in the database; empty buckets left out.
+    pub async fn attempt_histogram(
+        &self,
+        webhook_id: Option<&str>,
+        since: i64,
+        until: i64,
+        bucket_ms: i64,
+    ) -> anyhow::Result<Vec<(i64, u64, u64)>> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT (started_at - ");
+        query.push_bind(since).push(") / ").push_bind(bucket_ms);
+        query.push(" AS bucket, SUM(succeeded) AS succeeded, COUNT(*) - SUM(succeeded) AS failed FROM attempts WHERE started_at >= ");
+        query
+            .push_bind(since)
+            .push(" AND started_at < ")
+            .push_bind(until);
+        if let Some(webhook_id) = webhook_id {
+            query.push(" AND webhook_id = ").push_bind(webhook_id);
+        }
+        query.push(" GROUP BY bucket ORDER BY bucket");
+        let rows = query.build().fetch_all(&self.reader).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let bucket: i64 = row.get("bucket");
+                let succeeded: i64 = row.get("succeeded");
+                let failed: i64 = row.get("failed");
+                (since + bucket * bucket_ms, succeeded as u64, failed as u64)
+            })
+            .collect())
+    }
+
+    /// Queues one more attempt, now, of every failed delivery to `webhook_id`
+    /// created in `[since, until)`; returns how many.
+    pub async fn recover(&self, webhook_id: &str, since: i64, until: i64) -> anyhow::Result<u64> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', single_attempt = 1, next_attempt_at = ?, updated_at = ?
+             WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? AND created_at < ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(webhook_id)
+        .bind(since)
+        .bind(until)
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected())
     }
 }

@@ -217,3 +217,111 @@ async fn redeliver_is_refused_while_an_attempt_is_in_flight() {
         .await;
     assert_error(response, 409, "conflict").await;
 }
+
+#[tokio::test]
+async fn health_and_the_chart_count_recent_attempts() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500)]);
+    let webhook = app
+        .create_webhook(json!({"name": "r", "url": receiver.url, "events": ["*"]}))
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    assert_eq!(webhook["health"]["success_rate"], Value::Null);
+    app.publish("order.create", json!({})).await;
+    receiver.wait_for(2, WAIT).await;
+    let delivery = ids(&get(&app, "/api/deliveries").await)[0].clone();
+    settled(&app, &delivery, "succeeded").await;
+
+    assert_eq!(app.webhook(id).await["health"]["success_rate"], 0.5);
+    let stats = get(
+        &app,
+        &format!("/api/deliveries/stats?webhook_id={id}&window=1h"),
+    )
+    .await["data"]
+        .clone();
+    assert_eq!(stats["bucket_seconds"], 150);
+    let buckets = stats["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 24);
+    let total = |key: &str| {
+        buckets
+            .iter()
+            .map(|b| b[key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!((total("succeeded"), total("failed")), (1, 1));
+    let other = get(&app, "/api/deliveries/stats?webhook_id=wh_other").await["data"].clone();
+    assert!(
+        other["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["succeeded"] == 0 && b["failed"] == 0)
+    );
+    let bad = app
+        .admin(Method::GET, "/api/deliveries/stats?window=forever", None)
+        .await;
+    assert_error(bad, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn recover_queues_again_what_failed_in_the_window() {
+    let app = app().await;
+    let receiver = Receiver::answering(Reply::status(500)).await;
+    let webhook = app
+        .create_webhook(json!({"name": "r", "url": receiver.url, "events": ["*"]}))
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    let before = "2020-01-01T00:00:00Z";
+    for n in 0..3 {
+        app.publish("order.create", json!({"n": n})).await;
+    }
+    receiver.wait_for(6, WAIT).await;
+    for delivery in ids(&get(&app, "/api/deliveries").await) {
+        settled(&app, &delivery, "failed").await;
+    }
+    receiver.answer(Reply::ok());
+    let path = format!("/api/webhooks/{id}/recover");
+
+    let empty = app
+        .admin(
+            Method::POST,
+            &path,
+            Some(json!({"since": before, "until": "2021-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(empty.status(), 202);
+    assert_eq!(empty.json::<Value>().await.unwrap()["data"]["queued"], 0);
+    let backwards = app
+        .admin(
+            Method::POST,
+            &path,
+            Some(json!({"since": "2021-01-01T00:00:00Z", "until": before})),
+        )
+        .await;
+    assert_error(backwards, 422, "validation_failed").await;
+    assert_error(
+        app.admin(Method::POST, &path, Some(json!({}))).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let response = app
+        .admin(Method::POST, &path, Some(json!({"since": before})))
+        .await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.json::<Value>().await.unwrap()["data"]["queued"], 3);
+    receiver.wait_for(9, WAIT).await;
+    for delivery in ids(&get(&app, "/api/deliveries").await) {
+        settled(&app, &delivery, "succeeded").await;
+    }
+    let missing = app
+        .admin(
+            Method::POST,
+            "/api/webhooks/wh_missing/recover",
+            Some(json!({"since": before})),
+        )
+        .await;
+    assert_error(missing, 404, "not_found").await;
+}

@@ -102,6 +102,11 @@ impl Receiver {
         self.inner.script.lock().unwrap().extend(replies);
     }
 
+    /// From now on, answer `reply` to what is not scripted.
+    pub fn answer(&self, reply: Reply) {
+        *self.inner.otherwise.lock().unwrap() = Some(reply);
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.received.lock().unwrap().clone()
     }

@@ -2,11 +2,12 @@
 
 mod input;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use api::{
-    AttemptOut, Auth, Author, Data, List, Permissions, SecretOut, WebhookHealth, WebhookIn,
-    WebhookOut,
+    AttemptOut, Auth, Author, Data, List, Permissions, RecoverIn, RecoverOut, SecretOut,
+    WebhookHealth, WebhookIn, WebhookOut,
 };
 use axum::Router;
 use axum::extract::{Path, State};
@@ -17,7 +18,7 @@ use base64::Engine;
 use rand::RngCore;
 
 use super::json::Json;
-use super::{Admin, AppState, rfc3339};
+use super::{Admin, AppState, parse_time, rfc3339};
 use crate::error::{AppError, Result};
 use crate::store::{Caller, Sealed, StoredAuth, Webhook, now_ms};
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}/secret", get(secret))
         .route("/webhooks/{id}/secret/rotate", post(rotate_secret))
         .route("/webhooks/{id}/test", post(test))
+        .route("/webhooks/{id}/recover", post(recover))
 }
 
 /// `POST /api/webhooks`: 201 with the webhook and its `Location`.
@@ -51,7 +53,7 @@ async fn create(
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(Data {
-            data: webhook_out(webhook, &caller),
+            data: webhook_out(webhook, &caller, None),
         }),
     ))
 }
@@ -62,10 +64,14 @@ async fn list(
     Admin(caller): Admin,
 ) -> Result<Json<List<WebhookOut>>> {
     let webhooks = state.store.webhooks().await?;
+    let rates = success_rates(&state).await?;
     Ok(Json(List {
         data: webhooks
             .into_iter()
-            .map(|w| webhook_out(w, &caller))
+            .map(|w| {
+                let rate = rates.get(&w.id).copied();
+                webhook_out(w, &caller, rate)
+            })
             .collect(),
         next_cursor: None,
     }))
@@ -77,8 +83,9 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Data<WebhookOut>>> {
     let webhook = find(&state, &id).await?;
+    let rate = success_rates(&state).await?.get(&id).copied();
     Ok(Json(Data {
-        data: webhook_out(webhook, &caller),
+        data: webhook_out(webhook, &caller, rate),
     }))
 }
 
@@ -162,6 +169,35 @@ async fn test(
     Ok(Json(Data { data: attempt }))
 }
 
+/// `POST /api/webhooks/{id}/recover`: every delivery that failed in the window
+/// gets one more attempt now; 202 with how many.
+async fn recover(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    Json(input): Json<RecoverIn>,
+) -> Result<(StatusCode, Json<Data<RecoverOut>>)> {
+    find(&state, &id).await?;
+    let since = parse_time("since", &input.since)?;
+    let until = match &input.until {
+        Some(until) => parse_time("until", until)?,
+        None => now_ms(),
+    };
+    if until <= since {
+        return Err(AppError::field("until", "must be after since"));
+    }
+    let queued = state.store.recover(&id, since, until).await?;
+    if queued > 0 {
+        state.deliverer.wake();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Data {
+            data: RecoverOut { queued },
+        }),
+    ))
+}
+
 async fn find(state: &AppState, id: &str) -> Result<Webhook> {
     state
         .store
@@ -180,7 +216,21 @@ fn new_signing_secret() -> String {
     )
 }
 
-fn webhook_out(webhook: Webhook, caller: &Caller) -> WebhookOut {
+/// The window `health.success_rate` looks at.
+const HEALTH_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Each webhook's share of attempts that succeeded in the last 24 hours.
+async fn success_rates(state: &AppState) -> Result<HashMap<String, f64>> {
+    let since = now_ms() - HEALTH_WINDOW.as_millis() as i64;
+    let totals = state.store.attempt_totals(since).await?;
+    Ok(totals
+        .into_iter()
+        .filter(|(_, (_, total))| *total > 0)
+        .map(|(id, (succeeded, total))| (id, succeeded as f64 / total as f64))
+        .collect())
+}
+
+fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> WebhookOut {
     let settings = webhook.settings;
     let auth = match settings.auth {
         StoredAuth::None => Auth::None,
@@ -212,8 +262,7 @@ fn webhook_out(webhook: Webhook, caller: &Caller) -> WebhookOut {
         created_at: rfc3339(webhook.created_at),
         updated_at: rfc3339(webhook.updated_at),
         health: WebhookHealth {
-            // No deliveries are recorded yet, so there is no rate to show.
-            success_rate: None,
+            success_rate,
             consecutive_failures: webhook.consecutive_failures,
             disabled_reason: webhook.disabled_reason,
         },
