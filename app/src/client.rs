@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttemptOut, Data, DeliveryDetail, DeliveryOut, ErrorBody, List, LoginIn, Me, SecretOut,
-    TokenOut, WebhookIn, WebhookOut,
+    AttemptOut, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody, List, LoginIn, Me,
+    RecoverIn, RecoverOut, SecretOut, TokenOut, WebhookIn, WebhookOut,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -171,4 +171,20 @@ pub async fn delivery(id: String) -> Result<DeliveryDetail> {
 pub async fn redeliver(id: String) -> Result<()> {
     let request = authorized(Request::post(&format!("/api/deliveries/{id}/redeliver"))).build();
     send(request).await.map(drop)
+}
+
+/// Attempts per time bucket over `window` (`24h`), for one webhook or all.
+pub async fn stats(webhook_id: String, window: &str) -> Result<AttemptStats> {
+    let path = format!("/api/deliveries/stats?window={window}&webhook_id={webhook_id}");
+    Ok(get::<Data<AttemptStats>>(&path).await?.data)
+}
+
+/// Queues again what failed to a webhook since `since` (RFC 3339); returns how many.
+pub async fn recover(id: String, since: String) -> Result<u64> {
+    let request = authorized(Request::post(&format!("/api/webhooks/{id}/recover")))
+        .json(&RecoverIn { since, until: None });
+    Ok(read::<Data<RecoverOut>>(send(request).await?)
+        .await?
+        .data
+        .queued)
 }

@@ -75,6 +75,21 @@ test("a published event shows in Logs; its detail redelivers and the new attempt
     await expect(attempts.nth(2)).toContainText("succeeded");
     expect(calls).toBe(3);
     await snap(page, "delivery-detail");
+
+    // the chart counts the attempts as SVG bars: 2 succeeded, 1 failed
+    await page.getByRole("link", { name: "← All deliveries" }).click();
+    const chart = page.locator("figure.chart");
+    await expect(chart).toContainText("2 succeeded");
+    await expect(chart).toContainText("1 failed");
+    const heights = await chart
+      .locator("rect.bar-ok, rect.bar-failed")
+      .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute("height"))));
+    expect(heights.filter((h) => h > 0).length).toBeGreaterThanOrEqual(1);
+    await snap(page, "logs-chart");
+
+    // the Webhooks table shows the recent success rate
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await expect(page.locator("tr", { hasText: "Orders" }).locator(".health")).toContainText("67%");
   } finally {
     server.close();
   }

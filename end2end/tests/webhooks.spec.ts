@@ -83,8 +83,9 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await expect(edited).not.toContainText("ticket.update");
 
   // switch it off in its row; it stays off after a reload
+  const saved = page.waitForResponse((r) => r.request().method() === "PATCH" && r.status() === 204);
   await edited.getByRole("switch").uncheck();
-  await page.waitForResponse((r) => r.url().endsWith("/api/webhooks") && r.request().method() === "GET");
+  await saved;
   await page.reload();
   await expect(page.locator("tr", { hasText: "Orders (EU)" }).getByRole("switch")).not.toBeChecked();
   await snap(page, "webhooks-switched-off");

@@ -1,11 +1,15 @@
 //! Pieces the pages share.
 
+mod chart;
 mod confirm;
 mod copy;
+mod recover;
 mod shell;
 
+pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
 pub use copy::CopyButton;
+pub use recover::RecoverForm;
 pub use shell::Shell;
 
 use leptos::prelude::*;

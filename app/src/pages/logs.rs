@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use api::{AttemptOut, DeliveryDetail, DeliveryOut, List};
+use api::{AttemptOut, AttemptStats, DeliveryDetail, DeliveryOut, List};
 use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client::{self, ClientError};
-use crate::components::ErrorNote;
+use crate::components::{AttemptChart, ErrorNote, RecoverForm};
 
 const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
@@ -45,6 +45,7 @@ pub fn Logs() -> impl IntoView {
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let navigate = use_navigate();
     let page = RwSignal::new(None::<Result<List<DeliveryOut>, ClientError>>);
+    let stats = RwSignal::new(None::<AttemptStats>);
     let names = LocalResource::new(client::webhooks);
 
     let api_query = move || {
@@ -56,9 +57,11 @@ pub fn Logs() -> impl IntoView {
         let wanted = api_query();
         leptos::task::spawn_local(async move {
             let loaded = client::deliveries(wanted.clone()).await;
+            let chart = client::stats(param("webhook_id"), "24h").await;
             // Drop answers for filters the user has since left.
             if api_query() == wanted {
                 page.set(Some(loaded));
+                stats.set(chart.ok());
             }
         });
     };
@@ -135,6 +138,11 @@ pub fn Logs() -> impl IntoView {
                 />
             </label>
         </form>
+        {move || {
+            let webhook_id = param("webhook_id");
+            (!webhook_id.is_empty()).then(|| view! { <RecoverForm webhook_id /> })
+        }}
+        {move || stats.get().map(|stats| view! { <AttemptChart stats /> })}
         {move || match page.get() {
             None => view! { <p class="loading">"Loading deliveries…"</p> }.into_any(),
             Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
@@ -222,33 +230,37 @@ pub fn DeliveryView() -> impl IntoView {
         {move || match detail.get() {
             None => view! { <p class="loading">"Loading delivery…"</p> }.into_any(),
             Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(DeliveryDetail { delivery, attempts })) => view! {
-                <div class="page-header">
-                    <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.clone() /></h1>
-                    <div class="actions">
-                        <button class="primary" on:click=move |_| { redeliver.dispatch(()); } disabled=move || redeliver.pending().get()>
-                            "Redeliver"
-                        </button>
+            Some(Ok(DeliveryDetail { delivery, attempts })) => {
+                let webhook_id = delivery.webhook_id.clone();
+                view! {
+                    <div class="page-header">
+                        <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.clone() /></h1>
+                        <div class="actions">
+                            <button class="primary" on:click=move |_| { redeliver.dispatch(()); } disabled=move || redeliver.pending().get()>
+                                "Redeliver"
+                            </button>
+                        </div>
                     </div>
-                </div>
-                {move || redeliver.value().get().map(|result| match result {
-                    Ok(()) => view! { <p class="notice" role="status">"Redelivery queued."</p> }.into_any(),
-                    Err(error) => view! { <ErrorNote error /> }.into_any(),
-                })}
-                <dl class="facts">
-                    <dt>"Delivery"</dt><dd><code>{delivery.id.clone()}</code></dd>
-                    <dt>"Webhook"</dt><dd><A href=format!("/webhooks/{}", delivery.webhook_id)>{delivery.webhook_id.clone()}</A></dd>
-                    <dt>"Created"</dt><dd>{short_time(&delivery.created_at)}</dd>
-                    <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
-                    {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd>{short_time(&at)}</dd> })}
-                </dl>
-                <h2>"Attempts"</h2>
-                {if attempts.is_empty() {
-                    view! { <p class="muted">"No attempt yet."</p> }.into_any()
-                } else {
-                    attempts.into_iter().enumerate().map(|(n, attempt)| view! { <Attempt number=n + 1 attempt /> }).collect_view().into_any()
-                }}
-            }.into_any(),
+                    {move || redeliver.value().get().map(|result| match result {
+                        Ok(()) => view! { <p class="notice" role="status">"Redelivery queued."</p> }.into_any(),
+                        Err(error) => view! { <ErrorNote error /> }.into_any(),
+                    })}
+                    <dl class="facts">
+                        <dt>"Delivery"</dt><dd><code>{delivery.id.clone()}</code></dd>
+                        <dt>"Webhook"</dt><dd><A href=format!("/webhooks/{}", delivery.webhook_id)>{delivery.webhook_id.clone()}</A></dd>
+                        <dt>"Created"</dt><dd>{short_time(&delivery.created_at)}</dd>
+                        <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
+                        {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd>{short_time(&at)}</dd> })}
+                    </dl>
+                    <RecoverForm webhook_id />
+                    <h2>"Attempts"</h2>
+                    {if attempts.is_empty() {
+                        view! { <p class="muted">"No attempt yet."</p> }.into_any()
+                    } else {
+                        attempts.into_iter().enumerate().map(|(n, attempt)| view! { <Attempt number=n + 1 attempt /> }).collect_view().into_any()
+                    }}
+                }.into_any()
+            }
         }}
     }
 }

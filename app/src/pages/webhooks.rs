@@ -1,4 +1,4 @@
-use api::{AttemptOut, WebhookIn, WebhookOut};
+use api::{AttemptOut, WebhookHealth, WebhookIn, WebhookOut};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -59,6 +59,7 @@ pub fn Webhooks() -> impl IntoView {
                             <th>"URL"</th>
                             <th>"Events"</th>
                             <th>"Method"</th>
+                            <th>"Health"</th>
                             <th>"Active"</th>
                             <th><span class="visually-hidden">"Actions"</span></th>
                         </tr>
@@ -115,6 +116,7 @@ fn WebhookRow(
             <td class="url">{url}</td>
             <td>{events}</td>
             <td>{method}</td>
+            <td><Health health=webhook.health.clone() /></td>
             <td>
                 <label class="switch">
                     <input
@@ -140,7 +142,7 @@ fn WebhookRow(
         </tr>
         {move || test.value().get().map(|result| view! {
             <tr class="test-result">
-                <td colspan="6">
+                <td colspan="7">
                     {match result {
                         Ok(attempt) => view! { <TestResult attempt /> }.into_any(),
                         Err(error) => view! { <ErrorNote error /> }.into_any(),
@@ -148,6 +150,28 @@ fn WebhookRow(
                 </td>
             </tr>
         })}
+    }
+}
+
+/// The recent success rate as a small bar, and why hookhub switched the webhook off.
+#[component]
+fn Health(health: WebhookHealth) -> impl IntoView {
+    let rate = match health.success_rate {
+        Some(rate) => {
+            let percent = (rate * 100.0).round();
+            view! {
+                <span class="health" title="attempts that succeeded in the last 24 hours">
+                    <span class="health-bar"><span style=format!("width: {percent}%")></span></span>
+                    {format!("{percent}%")}
+                </span>
+            }
+            .into_any()
+        }
+        None => view! { <span class="health muted">"no attempts yet"</span> }.into_any(),
+    };
+    view! {
+        {rate}
+        {health.disabled_reason.map(|reason| view! { <p class="disabled-reason">{format!("Switched off: {reason}")}</p> })}
     }
 }
 

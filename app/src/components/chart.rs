@@ -1,0 +1,65 @@
+use api::AttemptStats;
+use leptos::prelude::*;
+
+const WIDTH: f64 = 720.0;
+const HEIGHT: f64 = 120.0;
+const GAP: f64 = 4.0;
+
+/// Succeeded and failed attempts per time bucket, as stacked SVG bars.
+#[component]
+pub fn AttemptChart(stats: AttemptStats) -> impl IntoView {
+    let count = stats.buckets.len().max(1) as f64;
+    let highest = stats
+        .buckets
+        .iter()
+        .map(|b| b.succeeded + b.failed)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let slot = WIDTH / count;
+    let bars = stats
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(n, bucket)| {
+            let x = n as f64 * slot + GAP / 2.0;
+            let ok = bucket.succeeded as f64 / highest * HEIGHT;
+            let failed = bucket.failed as f64 / highest * HEIGHT;
+            let title = format!(
+                "{}: {} succeeded, {} failed",
+                hour_minute(&bucket.start),
+                bucket.succeeded,
+                bucket.failed
+            );
+            view! {
+                <g>
+                    <title>{title}</title>
+                    <rect class="bar-ok" x=x y=HEIGHT - ok width=slot - GAP height=ok />
+                    <rect class="bar-failed" x=x y=HEIGHT - ok - failed width=slot - GAP height=failed />
+                </g>
+            }
+        })
+        .collect_view();
+    let total_ok: u64 = stats.buckets.iter().map(|b| b.succeeded).sum();
+    let total_failed: u64 = stats.buckets.iter().map(|b| b.failed).sum();
+    view! {
+        <figure class="chart card">
+            <figcaption>
+                <span class="legend ok">{format!("{total_ok} succeeded")}</span>
+                <span class="legend failed">{format!("{total_failed} failed")}</span>
+                <span class="muted">"attempts, last 24 hours"</span>
+            </figcaption>
+            <svg viewBox=format!("0 0 {WIDTH} {}", HEIGHT + 16.0) role="img" aria-label="Attempts over time">
+                {bars}
+                <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis" />
+                <text x="0" y=HEIGHT + 13.0 class="tick">"24 h ago"</text>
+                <text x=WIDTH y=HEIGHT + 13.0 class="tick" text-anchor="end">"now"</text>
+            </svg>
+        </figure>
+    }
+}
+
+/// `2026-11-23T10:04:05Z` as `10:04`.
+fn hour_minute(rfc3339: &str) -> String {
+    rfc3339.get(11..16).unwrap_or(rfc3339).to_string()
+}
