@@ -69,6 +69,19 @@ pub struct Config {
     #[arg(long, env = "HOOKHUB_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
     pub disable_after: Duration,
 
+    /// Deliveries and their attempts older than this are deleted (View Logs history).
+    #[arg(long, env = "HOOKHUB_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub retention: Duration,
+
+    /// Request and response bodies of successful attempts older than this are dropped; the attempts stay.
+    #[arg(
+        long,
+        env = "HOOKHUB_PAYLOAD_RETENTION",
+        default_value = "7d",
+        value_parser = parse_duration
+    )]
+    pub payload_retention: Duration,
+
     /// The key that encrypts stored credentials; created (mode 0600) on first start if absent.
     #[arg(
         long,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod objects;
+pub mod retention;
 pub mod security;
 pub mod store;
 
@@ -37,7 +38,16 @@ pub async fn run(
     let drain = settings.timeout.min(MAX_DRAIN);
     let deliverer = delivery::Deliverer::new(store.clone(), cipher.clone(), settings);
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let workers = tokio::spawn(delivery::run_workers(deliverer.clone(), stopping, drain));
+    let workers = tokio::spawn(delivery::run_workers(
+        deliverer.clone(),
+        stopping.clone(),
+        drain,
+    ));
+    let retention = retention::Retention {
+        logs: config.retention,
+        payloads: config.payload_retention,
+    };
+    let pruner = tokio::spawn(retention::run_pruner(store.clone(), retention, stopping));
 
     let address = listener.local_addr()?;
     let state = http::AppState {
@@ -56,6 +66,7 @@ pub async fn run(
         .await
         .context("serving HTTP")?;
     workers.await.context("the delivery workers")?;
+    pruner.await.context("the pruner")?;
     store.close().await;
     tracing::info!("hookhub stopped");
     Ok(())

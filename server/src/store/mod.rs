@@ -5,6 +5,7 @@
 mod deliveries;
 mod logs;
 mod outbox;
+mod retention;
 mod users;
 mod webhooks;
 

@@ -325,3 +325,69 @@ async fn recover_queues_again_what_failed_in_the_window() {
         .await;
     assert_error(missing, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn old_logs_are_pruned_and_old_payloads_dropped_but_pending_deliveries_stay() {
+    let app = spawn_app_with(&[
+        "--allow-private-targets",
+        "--retry-schedule=1h",
+        "--payload-retention=300ms",
+        "--retention=1500ms",
+    ])
+    .await;
+    let up = Receiver::start().await;
+    let down = Receiver::answering(Reply::status(503)).await;
+    let up_id = app
+        .create_webhook(json!({"name": "up", "url": up.url, "events": ["*"]}))
+        .await["id"]
+        .clone();
+    let down_id = app
+        .create_webhook(json!({"name": "down", "url": down.url, "events": ["*"]}))
+        .await["id"]
+        .clone();
+    app.publish("order.create", json!({"secret_sauce": "ketchup"}))
+        .await;
+    up.wait_for(1, WAIT).await;
+    down.wait_for(1, WAIT).await;
+    let only =
+        |webhook: &Value| format!("/api/deliveries?webhook_id={}", webhook.as_str().unwrap());
+    let delivered = ids(&get(&app, &only(&up_id)).await)[0].clone();
+    let retrying = ids(&get(&app, &only(&down_id)).await)[0].clone();
+    settled(&app, &delivered, "succeeded").await;
+    settled(&app, &retrying, "retrying").await;
+
+    // first the payload goes, the attempt stays
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let attempt =
+            get(&app, &format!("/api/deliveries/{delivered}")).await["data"]["attempts"][0].clone();
+        if attempt["request"]["body"] == "" {
+            assert_eq!(attempt["response"]["status_code"], 200);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "payload never dropped: {attempt}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // then the whole delivery, but not the one still retrying
+    loop {
+        let response = app
+            .admin(Method::GET, &format!("/api/deliveries/{delivered}"), None)
+            .await;
+        if response.status() == 404 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "delivery never pruned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kept = get(&app, &format!("/api/deliveries/{retrying}")).await["data"].clone();
+    assert_eq!(kept["status"], "retrying");
+    assert!(
+        kept["attempts"][0]["request"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("ketchup")
+    );
+}

@@ -1,0 +1,76 @@
+//! The background pruner: deliveries and attempts older than `--retention` go,
+//! and successful attempts lose their payloads after `--payload-retention`.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::store::{Store, now_ms};
+
+/// Rows touched per statement.
+const BATCH: u32 = 500;
+/// Pause between batches, so that deliveries and requests get the writer in between.
+const BREATHE: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub logs: Duration,
+    pub payloads: Duration,
+}
+
+impl Retention {
+    /// Often enough that nothing outlives its retention by more than half of it, at most a minute apart.
+    fn interval(&self) -> Duration {
+        (self.logs.min(self.payloads) / 2)
+            .clamp(Duration::from_millis(100), Duration::from_secs(60))
+    }
+}
+
+pub async fn run_pruner(store: Store, retention: Retention, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(error) = prune(&store, retention, &shutdown).await {
+            tracing::error!(error = format!("{error:#}"), "pruning old logs failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(retention.interval()) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn prune(
+    store: &Store,
+    retention: Retention,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let now = now_ms();
+    let logs_before = now - retention.logs.as_millis() as i64;
+    let payloads_before = now - retention.payloads.as_millis() as i64;
+    let mut totals = (0, 0, 0);
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let deliveries = store.prune_deliveries(logs_before, BATCH).await?;
+        let events = store.prune_events(logs_before, BATCH).await?;
+        let payloads = store.drop_payloads(payloads_before, BATCH).await?;
+        totals = (
+            totals.0 + deliveries,
+            totals.1 + events,
+            totals.2 + payloads,
+        );
+        if deliveries.max(events).max(payloads) < u64::from(BATCH) {
+            break;
+        }
+        tokio::time::sleep(BREATHE).await;
+    }
+    if totals != (0, 0, 0) {
+        tracing::info!(
+            deliveries = totals.0,
+            events = totals.1,
+            payloads = totals.2,
+            "pruned old logs"
+        );
+    }
+    Ok(())
+}
