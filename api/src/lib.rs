@@ -13,8 +13,8 @@ pub use delivery::{
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};
 pub use webhook::{
-    Auth, AuthIn, Author, DeliveryMethod, Permissions, SecretOut, WebhookHealth, WebhookIn,
-    WebhookOut,
+    Auth, AuthIn, Author, DeliveryMethod, Permissions, PreviewIn, SecretOut, WebhookHealth,
+    WebhookIn, WebhookOut,
 };
 
 /// The actions the built-in object store emits, in the order the console shows them.

@@ -173,3 +173,13 @@ mod tests {
         );
     }
 }
+
+/// `POST /api/webhooks/preview`: the request a sample event would produce with
+/// these settings (applied to webhook `id` when given, as in an edit form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewIn {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub webhook: WebhookIn,
+}

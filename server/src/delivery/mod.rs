@@ -1,6 +1,7 @@
 //! Delivering events: workers claim due deliveries from the outbox, send them
 //! signed, and record every attempt. Handlers only enqueue and wake them.
 
+pub mod preview;
 pub mod request;
 pub mod schedule;
 pub mod send;
@@ -13,13 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use api::AttemptOut;
+use api::{AttemptOut, AttemptRequest};
 use rand::Rng;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
 use crate::security::Cipher;
-use crate::store::{AttemptRecord, Job, Next, Outcome, Store, StoredAuth, now_ms};
+use crate::store::{AttemptRecord, Job, Next, Outcome, Store, StoredAuth, WebhookSettings, now_ms};
 use request::{Credentials, Target};
 use send::PrivateTargets;
 
@@ -140,6 +141,52 @@ impl Deliverer {
         self.record(attempt).await;
         self.flush().await;
         Ok(out)
+    }
+
+    /// The request a sample event would produce with `settings`: signed with
+    /// the webhook's real secrets when it exists (a throwaway key otherwise),
+    /// credentials masked.
+    pub async fn preview(
+        &self,
+        settings: &WebhookSettings,
+        webhook_id: Option<&str>,
+    ) -> anyhow::Result<AttemptRequest> {
+        let signing_keys = match webhook_id {
+            Some(id) => self
+                .target(id)
+                .await?
+                .map(|(target, _)| target.signing_keys),
+            None => None,
+        };
+        let signing_keys =
+            signing_keys.unwrap_or_else(|| vec![crate::security::random_text(32).into_bytes()]);
+        // Only masked credentials are shown, so the real ones need not be opened.
+        let credentials = match &settings.auth {
+            StoredAuth::None => Credentials::None,
+            StoredAuth::Basic { username, .. } => Credentials::Basic {
+                username: username.clone(),
+                password: String::new(),
+            },
+            StoredAuth::Bearer { .. } => Credentials::Bearer {
+                token: String::new(),
+            },
+        };
+        let target = Target {
+            url: settings.url.clone(),
+            method: settings.method,
+            credentials,
+            headers: settings.headers.clone(),
+            data_location: settings.data_location.clone(),
+            signing_keys,
+        };
+        let event = preview::sample_event(&settings.events, now_ms());
+        let outbound = request::build(&target, "dlv_preview", &event, now_ms() / 1000);
+        Ok(AttemptRequest {
+            method: outbound.method.as_str().to_string(),
+            url: outbound.url.clone(),
+            headers: outbound.masked_headers(),
+            body: String::from_utf8_lossy(&outbound.body).into_owned(),
+        })
     }
 
     /// Sends one claimed delivery; `None` if there is nothing to send: its

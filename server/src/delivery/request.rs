@@ -102,7 +102,13 @@ pub fn build(target: &Target, delivery_id: &str, event: &Event, timestamp: i64) 
         ("content-type".to_string(), "application/json".to_string()),
         ("user-agent".to_string(), USER_AGENT.to_string()),
     ];
-    headers.extend(target.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // Lowercase, as they travel (HTTP header names are case-insensitive).
+    headers.extend(
+        target
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+    );
     match &target.credentials {
         Credentials::None => {}
         Credentials::Basic { username, password } => {

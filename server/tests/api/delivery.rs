@@ -414,3 +414,72 @@ async fn a_webhook_failing_past_disable_after_is_switched_off_with_the_reason() 
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(receiver.received().len(), attempts);
 }
+
+#[tokio::test]
+async fn the_preview_is_the_request_a_sample_event_would_produce() {
+    let app = spawn_app().await;
+    let webhook = json!({
+        "name": "preview", "url": "https://example.com/in", "events": ["ticket.*"], "method": "PUT",
+        "auth": {"type": "bearer", "token": "tok-secret"}, "data_location": "root/result",
+        "headers": {"X-Team": "ops"}
+    });
+    let response = app
+        .admin(
+            Method::POST,
+            "/api/webhooks/preview",
+            Some(json!({"webhook": webhook})),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let request = response.json::<Value>().await.unwrap()["data"].clone();
+    assert_eq!(request["method"], "PUT");
+    assert_eq!(request["url"], "https://example.com/in");
+    let headers = &request["headers"];
+    assert_eq!(headers["authorization"], "Bearer ***");
+    assert_eq!(headers["x-team"], "ops");
+    assert_eq!(headers["webhook-event"], "ticket.update");
+    assert!(
+        headers["webhook-signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("v1,")
+    );
+    let body: Value = serde_json::from_str(request["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["root"]["result"]["name"], "Example");
+    assert!(!request.to_string().contains("tok-secret"));
+    assert_eq!(app.webhook_count().await, 0, "a preview saves nothing");
+
+    // for a saved webhook: its real secret signs, and the form's changes apply
+    let id = app.create_webhook(webhook.clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let edit = json!({"id": id, "webhook": {"data_location": null, "events": ["order.create"]}});
+    let request = app
+        .admin(Method::POST, "/api/webhooks/preview", Some(edit))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]
+        .clone();
+    let body: Value = serde_json::from_str(request["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "order.create");
+    let mut signed = axum::http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        signed.insert(
+            name,
+            request["headers"][name].as_str().unwrap().parse().unwrap(),
+        );
+    }
+    let verifier = standardwebhooks::Webhook::new(&app.secret(&id).await).unwrap();
+    verifier
+        .verify(request["body"].as_str().unwrap().as_bytes(), &signed)
+        .unwrap();
+
+    let invalid = json!({"webhook": {"name": "x", "url": "nope"}});
+    let response = app
+        .admin(Method::POST, "/api/webhooks/preview", Some(invalid))
+        .await;
+    let error = assert_error(response, 422, "validation_failed").await;
+    assert!(error["fields"].get("url").is_some());
+}

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use api::{
-    AttemptOut, Auth, Author, Data, List, Permissions, RecoverIn, RecoverOut, SecretOut,
-    WebhookHealth, WebhookIn, WebhookOut,
+    AttemptOut, AttemptRequest, Auth, Author, Data, List, Permissions, PreviewIn, RecoverIn,
+    RecoverOut, SecretOut, WebhookHealth, WebhookIn, WebhookOut,
 };
 use axum::Router;
 use axum::extract::{Path, State};
@@ -29,6 +29,7 @@ const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks", get(list).post(create))
+        .route("/webhooks/preview", post(preview))
         .route("/webhooks/{id}", get(show).patch(update).delete(remove))
         .route("/webhooks/{id}/secret", get(secret))
         .route("/webhooks/{id}/secret/rotate", post(rotate_secret))
@@ -196,6 +197,29 @@ async fn recover(
             data: RecoverOut { queued },
         }),
     ))
+}
+
+/// `POST /api/webhooks/preview`: the exact request a sample event would
+/// produce with these settings, without saving anything.
+async fn preview(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Json(input): Json<PreviewIn>,
+) -> Result<Json<Data<AttemptRequest>>> {
+    let existing = match &input.id {
+        Some(id) => Some(find(&state, id).await?),
+        None => None,
+    };
+    let settings = input::settings(
+        input.webhook,
+        existing.as_ref().map(|w| &w.settings),
+        &state.cipher,
+    )?;
+    let request = state
+        .deliverer
+        .preview(&settings, input.id.as_deref())
+        .await?;
+    Ok(Json(Data { data: request }))
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Webhook> {
