@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttemptOut, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody, List, LoginIn, Me,
-    RecoverIn, RecoverOut, SecretOut, TokenOut, WebhookIn, WebhookOut,
+    AttemptOut, AttemptRequest, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody, List,
+    LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut, WebhookIn, WebhookOut,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -187,4 +187,13 @@ pub async fn recover(id: String, since: String) -> Result<u64> {
         .await?
         .data
         .queued)
+}
+
+/// The request a sample event would produce with these settings (of webhook `id`, when editing).
+pub async fn preview(id: Option<String>, webhook: WebhookIn) -> Result<AttemptRequest> {
+    let request =
+        authorized(Request::post("/api/webhooks/preview")).json(&PreviewIn { id, webhook });
+    Ok(read::<Data<AttemptRequest>>(send(request).await?)
+        .await?
+        .data)
 }

@@ -137,3 +137,25 @@ test("the delete dialog is keyboard-usable: Escape cancels", async ({ page }) =>
   await expect(page.getByRole("alertdialog")).toHaveCount(0);
   await expect(row).toBeVisible();
 });
+
+test("the form previews the request a sample event would produce, as it is edited", async ({ page }) => {
+  await logIn(page);
+  await page.getByRole("link", { name: "Create Webhook" }).click();
+  const preview = page.getByRole("complementary", { name: "Request preview" });
+  await expect(preview).toContainText("Fix these fields to see the request: name, url");
+  await page.getByLabel("Name", { exact: true }).fill("Preview");
+  await page.getByLabel("URL").fill("https://example.com/preview");
+  await expect(preview).toContainText("POST https://example.com/preview");
+  await expect(preview).toContainText("webhook-signature");
+  await expect(preview).toContainText('"type": "object.update"');
+
+  await page.getByLabel("Method").selectOption("PATCH");
+  await page.getByLabel("Authentication type").selectOption("bearer");
+  await page.getByLabel("Token").fill("preview-token-value");
+  await page.getByLabel("Data location").fill("root/result");
+  await expect(preview).toContainText("PATCH https://example.com/preview");
+  await expect(preview).toContainText("Bearer ***");
+  await expect(preview).toContainText('"root": {');
+  await expect(preview).not.toContainText("preview-token-value");
+  await snap(page, "webhook-form-preview");
+});

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use api::{Auth, AuthIn, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
+use api::{AttemptRequest, Auth, AuthIn, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -170,22 +170,22 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         None => {}
     });
 
-    let submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let mut chosen: Vec<String> = events.get_untracked().into_iter().collect();
+    // What the form holds, as the API takes it. Reading the signals tracks
+    // them, so the preview below follows every edit.
+    let input = move || {
+        let mut chosen: Vec<String> = events.get().into_iter().collect();
         chosen.extend(
             other
-                .get_untracked()
+                .get()
                 .split(',')
                 .map(str::trim)
                 .filter(|e| !e.is_empty())
                 .map(String::from),
         );
-        let given =
-            |signal: RwSignal<String>| Some(signal.get_untracked()).filter(|v| !v.is_empty());
-        let auth = match auth_type.get_untracked().as_str() {
+        let given = |signal: RwSignal<String>| Some(signal.get()).filter(|v| !v.is_empty());
+        let auth = match auth_type.get().as_str() {
             "basic" => AuthIn::Basic {
-                username: username.get_untracked(),
+                username: username.get(),
                 password: given(password),
             },
             "bearer" => AuthIn::Bearer {
@@ -193,25 +193,47 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             },
             _ => AuthIn::None,
         };
-        let input = WebhookIn {
-            name: Some(name.get_untracked()),
-            url: Some(url.get_untracked()),
+        WebhookIn {
+            name: Some(name.get()),
+            url: Some(url.get()),
             events: Some(chosen),
-            active: Some(active.get_untracked()),
-            method: Some(method.get_untracked()),
+            active: Some(active.get()),
+            method: Some(method.get()),
             auth: Some(auth),
             data_location: Some(given(data_location)),
             headers: Some(
                 header_rows
-                    .get_untracked()
+                    .get()
                     .into_iter()
                     .filter(|(_, k, _)| !k.trim().is_empty())
                     .map(|(_, k, v)| (k.trim().to_string(), v))
                     .collect(),
             ),
-        };
-        save.dispatch((editing.clone(), input));
+        }
     };
+    let submit = {
+        let editing = editing.clone();
+        move |event: SubmitEvent| {
+            event.prevent_default();
+            save.dispatch((editing.clone(), untrack(input)));
+        }
+    };
+
+    let preview = RwSignal::new(None::<Result<AttemptRequest, ClientError>>);
+    let asked = StoredValue::new(0u32);
+    Effect::new(move || {
+        let wanted = input();
+        let id = editing.clone();
+        let number = asked.get_value() + 1;
+        asked.set_value(number);
+        leptos::task::spawn_local(async move {
+            let answer = client::preview(id, wanted).await;
+            // Only the answer to the latest edit is shown.
+            if asked.get_value() == number {
+                preview.set(Some(answer));
+            }
+        });
+    });
 
     let add_module = move || {
         let module = new_module.get_untracked().trim().to_lowercase();
@@ -222,6 +244,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     };
 
     view! {
+        <div class="form-with-preview">
         <form class="webhook-form card" on:submit=submit novalidate>
             {move || general_error.get().map(|error| view! { <ErrorNote error /> })}
             <div class="field">
@@ -411,6 +434,43 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 </button>
             </div>
         </form>
+        <RequestPreview preview />
+        </div>
+    }
+}
+
+/// The exact request a sample event would produce, as the admin edits.
+#[component]
+fn RequestPreview(preview: RwSignal<Option<Result<AttemptRequest, ClientError>>>) -> impl IntoView {
+    view! {
+        <aside class="card preview" aria-label="Request preview">
+            <h2>"Request preview"</h2>
+            <p class="hint">"A sample event as this webhook would receive it, signed; credentials masked."</p>
+            {move || match preview.get() {
+                None => view! { <p class="loading">"Building the preview…"</p> }.into_any(),
+                Some(Err(error)) if !error.fields.is_empty() => {
+                    let fields = error.fields.keys().cloned().collect::<Vec<_>>().join(", ");
+                    view! { <p class="muted">{format!("Fix these fields to see the request: {fields}")}</p> }.into_any()
+                }
+                Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
+                Some(Ok(request)) => {
+                    let body = serde_json::from_str::<serde_json::Value>(&request.body)
+                        .and_then(|v| serde_json::to_string_pretty(&v))
+                        .unwrap_or(request.body.clone());
+                    view! {
+                        <p><code class="request-line">{format!("{} {}", request.method, request.url)}</code></p>
+                        <table class="headers">
+                            <tbody>
+                                {request.headers.into_iter().map(|(name, value)| view! {
+                                    <tr><th>{name}</th><td>{value}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <pre class="body">{body}</pre>
+                    }.into_any()
+                }
+            }}
+        </aside>
     }
 }
 
