@@ -82,7 +82,10 @@ async fn main() -> anyhow::Result<()> {
         ),
         (
             "by webhook and event type",
-            format!("/api/deliveries?webhook_id={}&event_type=type.8", webhook_ids[3]),
+            format!(
+                "/api/deliveries?webhook_id={}&event_type=type.8",
+                webhook_ids[3]
+            ),
         ),
         ("page 100 deep (cursor)", String::new()),
     ];
