@@ -4,6 +4,8 @@
 mod delivery;
 mod envelope;
 mod session;
+mod trigger;
+mod user;
 mod webhook;
 
 pub use delivery::{
@@ -12,6 +14,10 @@ pub use delivery::{
 };
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};
+pub use trigger::{
+    QueuedDelivery, TriggerCallOut, TriggerIn, TriggerOut, TriggerOutputs, TriggeredEvent,
+};
+pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{
     Auth, AuthIn, Author, DeliveryMethod, Permissions, PreviewIn, SecretOut, WebhookHealth,
     WebhookIn, WebhookOut,

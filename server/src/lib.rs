@@ -55,13 +55,15 @@ pub async fn run(
         cipher,
         config: Arc::new(config),
         deliverer,
+        login_limiter: Arc::default(),
     };
     tracing::info!(%address, "hookhub is listening");
     let stop_workers = async move {
         shutdown.await;
         let _ = stop.send(true);
     };
-    axum::serve(listener, http::router(state))
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(stop_workers)
         .await
         .context("serving HTTP")?;

@@ -52,7 +52,8 @@ async fn prune(
             return Ok(());
         }
         let deliveries = store.prune_deliveries(logs_before, BATCH).await?;
-        let events = store.prune_events(logs_before, BATCH).await?;
+        let events = store.prune_events(logs_before, BATCH).await?
+            + store.prune_trigger_calls(logs_before, BATCH).await?;
         let payloads = store.drop_payloads(payloads_before, BATCH).await?;
         totals = (
             totals.0 + deliveries,

@@ -5,10 +5,13 @@ mod console;
 mod deliveries;
 mod events;
 mod health;
+mod hooks;
 pub mod json;
 mod objects;
 mod session;
-mod webhooks;
+mod triggers;
+mod users;
+pub(crate) mod webhooks;
 
 use std::sync::Arc;
 
@@ -19,7 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::delivery::Deliverer;
 use crate::error::AppError;
-use crate::security::Cipher;
+use crate::security::{Cipher, LoginLimiter};
 use crate::store::Store;
 
 pub use auth::Admin;
@@ -30,6 +33,7 @@ pub struct AppState {
     pub cipher: Cipher,
     pub config: Arc<Config>,
     pub deliverer: Deliverer,
+    pub login_limiter: Arc<LoginLimiter>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -40,11 +44,14 @@ pub fn router(state: AppState) -> Router {
         .merge(objects::router())
         .merge(events::router())
         .merge(deliveries::router())
+        .merge(triggers::router())
+        .merge(users::router())
         .fallback(async || AppError::NotFound("route"))
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
     Router::new()
         .nest("/api", api)
+        .merge(hooks::router())
         .merge(console::router(&state.config.static_dir))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

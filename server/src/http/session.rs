@@ -3,7 +3,10 @@ use std::time::Duration;
 
 use api::{Data, LoginIn, Me, TokenOut};
 use axum::Router;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
 use super::AppState;
@@ -17,7 +20,7 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/session", post(login))
+        .route("/session", post(login).delete(logout))
         .route("/me", get(me))
 }
 
@@ -26,11 +29,22 @@ pub fn router() -> Router<AppState> {
 static DECOY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password(&random_password()).expect("hashing a random password"));
 
-/// `POST /api/session`: a bearer token for a username and password.
+/// `POST /api/session`: a bearer token for a username and password. After
+/// five failures in 15 minutes for one username or from one address, 429.
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
     Json(input): Json<LoginIn>,
 ) -> Result<Json<Data<TokenOut>>> {
+    let keys = [
+        format!("user:{}", input.username),
+        format!("ip:{}", address.ip()),
+    ];
+    if let Some(wait) = state.login_limiter.wait(&keys) {
+        return Err(AppError::TooManyRequests {
+            retry_after: wait.as_secs().max(1),
+        });
+    }
     let details = state.store.login_details(&input.username).await?;
     let (user_id, hash) = match details {
         Some((id, hash)) => (Some(id), hash),
@@ -41,8 +55,10 @@ async fn login(
         .await
         .map_err(anyhow::Error::from)?;
     let Some(user_id) = user_id.filter(|_| verified) else {
+        state.login_limiter.failed(&keys);
         return Err(AppError::InvalidCredentials);
     };
+    state.login_limiter.succeeded(&keys[..1]);
     let token = new_token();
     let expires_at = now_ms() + SESSION_LIFETIME.as_millis() as i64;
     state
@@ -56,6 +72,18 @@ async fn login(
     Ok(Json(Data {
         data: TokenOut { token },
     }))
+}
+
+/// `DELETE /api/session`: the token used for this request stops working.
+async fn logout(
+    State(state): State<AppState>,
+    _: Caller,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    if let Some(token) = super::auth::bearer_token(&headers) {
+        state.store.revoke_token(token).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/me`: the caller.

@@ -1,10 +1,12 @@
 //! Secrets: bearer tokens, password hashes, encryption of stored credentials.
 
 mod cipher;
+mod limiter;
 mod password;
 mod token;
 
 pub use cipher::Cipher;
+pub use limiter::LoginLimiter;
 pub use password::{hash_password, random_password, verify_password};
 pub use token::{TokenHash, new_token};
 

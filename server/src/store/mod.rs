@@ -6,6 +6,7 @@ mod deliveries;
 mod logs;
 mod outbox;
 mod retention;
+mod triggers;
 mod users;
 mod webhooks;
 
@@ -19,8 +20,9 @@ use sqlx::sqlite::{
 
 pub use deliveries::{AttemptRecord, Job, Next, Outcome, SigningSecrets};
 pub use logs::{Delivery, DeliveryFilter, Redelivery};
-pub use outbox::{NewEvent, Updated};
-pub use users::{Caller, NewUser, TokenKind};
+pub use outbox::{Enqueued, NewEvent, Updated};
+pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
+pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
 
 /// SQLite allows one writer at a time; a single writer connection turns

@@ -3,7 +3,7 @@
 //! so that an acknowledged event is never lost.
 
 use anyhow::Context;
-use api::EventAccepted;
+use api::{EventAccepted, QueuedDelivery};
 use serde_json::{Map, Value};
 use sqlx::{Row, SqliteConnection};
 
@@ -26,11 +26,27 @@ pub enum Updated {
     Changed(Map<String, Value>, EventAccepted),
 }
 
+/// An event written to the outbox and the deliveries it queued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueued {
+    pub event_id: String,
+    pub deliveries: Vec<QueuedDelivery>,
+}
+
+impl Enqueued {
+    pub fn accepted(&self) -> EventAccepted {
+        EventAccepted {
+            id: self.event_id.clone(),
+            deliveries: self.deliveries.len(),
+        }
+    }
+}
+
 /// Writes `events` and their deliveries on `connection`, inside the caller's transaction.
-async fn enqueue(
+pub(super) async fn enqueue(
     connection: &mut SqliteConnection,
     events: &[NewEvent],
-) -> anyhow::Result<Vec<EventAccepted>> {
+) -> anyhow::Result<Vec<Enqueued>> {
     let now = now_ms();
     let webhooks: Vec<(String, Vec<String>)> =
         sqlx::query("SELECT id, events FROM webhooks WHERE active = 1")
@@ -61,17 +77,18 @@ async fn enqueue(
             .bind(now)
             .execute(&mut *connection)
             .await?;
-        let mut deliveries = 0;
+        let mut deliveries = Vec::new();
         for (webhook_id, patterns) in &webhooks {
             if !subscribed(patterns, &event.event_type) {
                 continue;
             }
+            let delivery_id = new_id("dlv");
             sqlx::query(
                 "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
                      created_at, updated_at)
                  VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
             )
-            .bind(new_id("dlv"))
+            .bind(&delivery_id)
             .bind(webhook_id)
             .bind(&event_id)
             .bind(&event.event_type)
@@ -80,10 +97,13 @@ async fn enqueue(
             .bind(now)
             .execute(&mut *connection)
             .await?;
-            deliveries += 1;
+            deliveries.push(QueuedDelivery {
+                id: delivery_id,
+                webhook_id: webhook_id.clone(),
+            });
         }
-        accepted.push(EventAccepted {
-            id: event_id,
+        accepted.push(Enqueued {
+            event_id,
             deliveries,
         });
     }
@@ -98,7 +118,11 @@ impl Store {
     /// Accepts published events, all or none.
     pub async fn publish(&self, events: &[NewEvent]) -> anyhow::Result<Vec<EventAccepted>> {
         let mut tx = self.writer.begin().await?;
-        let accepted = enqueue(&mut tx, events).await?;
+        let accepted = enqueue(&mut tx, events)
+            .await?
+            .iter()
+            .map(Enqueued::accepted)
+            .collect();
         tx.commit().await.context("committing events")?;
         Ok(accepted)
     }
@@ -128,7 +152,7 @@ impl Store {
             data: Value::Object(data.clone()),
             change: None,
         };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0);
+        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
         tx.commit().await.context("committing an object")?;
         Ok((data, accepted))
     }
@@ -202,7 +226,7 @@ impl Store {
             data: Value::Object(object.clone()),
             change: Some((changed_fields, previous)),
         };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0);
+        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
         tx.commit().await.context("committing an update")?;
         Ok(Updated::Changed(object, accepted))
     }
@@ -226,7 +250,7 @@ impl Store {
             data: Value::Object(parse_object(&old)?),
             change: None,
         };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0);
+        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
         tx.commit().await.context("committing a delete")?;
         Ok(Some(accepted))
     }

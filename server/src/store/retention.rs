@@ -32,6 +32,18 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Deletes up to `batch` trigger calls logged before `before`.
+    pub async fn prune_trigger_calls(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        let result = sqlx::query(
+            "DELETE FROM trigger_calls WHERE id IN (SELECT id FROM trigger_calls WHERE called_at < ? LIMIT ?)",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Empties the request and response bodies of up to `batch` successful
     /// attempts started before `before`; the attempts themselves stay.
     pub async fn drop_payloads(&self, before: i64, batch: u32) -> anyhow::Result<u64> {

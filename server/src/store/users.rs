@@ -146,3 +146,124 @@ impl Store {
         }))
     }
 }
+
+/// A user as administrators manage them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+/// What `delete_user` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserDeletion {
+    Deleted,
+    Missing,
+    /// The user authored webhooks or triggers: deactivate instead.
+    Referenced,
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
+    Ok(User {
+        id: row.get("id"),
+        username: row.get("username"),
+        role: parse_role(row.get("role"))?,
+        active: row.get("active"),
+        created_at: row.get("created_at"),
+    })
+}
+
+impl Store {
+    pub async fn users(&self) -> anyhow::Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, active, created_at FROM users ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        let row =
+            sqlx::query("SELECT id, username, role, active, created_at FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn username_taken(&self, username: &str) -> anyhow::Result<bool> {
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Active administrators other than `except`.
+    pub async fn other_active_admins(&self, except: &str) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1 AND id != ?",
+        )
+        .bind(except)
+        .fetch_one(&self.reader)
+        .await?)
+    }
+
+    /// Changes what is given; a new password or deactivation also ends the user's sessions.
+    pub async fn update_user(
+        &self,
+        id: &str,
+        role: Option<Role>,
+        active: Option<bool>,
+        password_hash: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let result = sqlx::query(
+            "UPDATE users SET role = COALESCE(?, role), active = COALESCE(?, active),
+                 password_hash = COALESCE(?, password_hash)
+             WHERE id = ?",
+        )
+        .bind(role.map(role_text))
+        .bind(active)
+        .bind(password_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if password_hash.is_some() || active == Some(false) {
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = ? AND kind = 'session'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn delete_user(&self, id: &str) -> anyhow::Result<UserDeletion> {
+        let result = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await;
+        match result {
+            Ok(done) if done.rows_affected() == 1 => Ok(UserDeletion::Deleted),
+            Ok(_) => Ok(UserDeletion::Missing),
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                Ok(UserDeletion::Referenced)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Logs a token out.
+    pub async fn revoke_token(&self, token: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM api_tokens WHERE token_hash = ?")
+            .bind(TokenHash::of(token).0.as_slice())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}

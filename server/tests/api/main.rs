@@ -8,4 +8,6 @@ mod objects;
 mod process;
 mod receiver;
 mod session;
+mod triggers;
+mod users;
 mod webhooks;

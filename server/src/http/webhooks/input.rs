@@ -116,7 +116,7 @@ fn dedup(events: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn name_problem(name: &str) -> Option<String> {
+pub(crate) fn name_problem(name: &str) -> Option<String> {
     let length = name.chars().count();
     if length == 0 {
         Some("must not be empty".into())

@@ -1,6 +1,6 @@
 //! `/api/webhooks`: administrators manage where events go.
 
-mod input;
+pub(crate) mod input;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,0 +1,33 @@
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+
+/// `POST /api/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// `PATCH /api/users/{id}`: any subset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserOut {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: String,
+}

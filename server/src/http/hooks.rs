@@ -1,0 +1,274 @@
+//! `GET`/`POST /hooks/{slug}`: outside systems start a fan-out. The request's
+//! query and body become an event of the trigger's type.
+
+use std::net::SocketAddr;
+
+use api::{Data, TriggerOutputs, TriggeredEvent};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::json::Json;
+use crate::error::{AppError, FieldErrors};
+use crate::store::{NewEvent, Trigger, TriggerAuth};
+
+/// Trigger calls carry small payloads; larger bodies get 413.
+pub const HOOK_BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/hooks/{slug}", any(call))
+        .layer(DefaultBodyLimit::max(HOOK_BODY_LIMIT))
+}
+
+/// Why a call was refused, for the trigger's call log.
+fn outcome_of(error: &AppError) -> &'static str {
+    match error {
+        AppError::Unauthorized => "unauthorized",
+        AppError::MethodNotAllowed => "method_not_allowed",
+        AppError::PayloadTooLarge { .. } => "too_large",
+        _ => "invalid",
+    }
+}
+
+async fn call(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let trigger = state
+        .store
+        .trigger_by_slug(&slug)
+        .await?
+        .ok_or(AppError::NotFound("trigger"))?;
+    let caller = address.ip().to_string();
+    match accept(&state, &trigger, &caller, request).await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            let status = error.status();
+            state
+                .store
+                .log_trigger_call(&trigger.id, &caller, outcome_of(&error), status.as_u16())
+                .await?;
+            let mut response = error.into_response();
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                let allow =
+                    header::HeaderValue::from_str(&trigger.settings.method).expect("GET or POST");
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            Ok(response)
+        }
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    trigger: &Trigger,
+    caller: &str,
+    request: Request,
+) -> Result<Response, AppError> {
+    let settings = &trigger.settings;
+    if request.method().as_str() != settings.method {
+        return Err(AppError::MethodNotAllowed);
+    }
+    if !authorized(state, &settings.auth, request.headers())? {
+        return Err(AppError::Unauthorized);
+    }
+    let query = request.uri().query().unwrap_or_default().to_string();
+    let form = is_form(request.headers());
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge {
+                    limit: HOOK_BODY_LIMIT,
+                }
+            } else {
+                AppError::BadRequest(rejection.body_text())
+            }
+        })?;
+    let data = call_data(&query, &body, form)?;
+    check_params(&settings.params, &data)?;
+
+    let event = NewEvent {
+        event_type: settings.event_type.clone(),
+        data: Value::Object(data.clone()),
+        change: None,
+    };
+    let enqueued = state
+        .store
+        .accept_trigger_call(&trigger.id, caller, event, StatusCode::ACCEPTED.as_u16())
+        .await?;
+    if !enqueued.deliveries.is_empty() {
+        state.deliverer.wake();
+    }
+    let body = if settings.response == "status" {
+        Json(json!({"status": "accepted"})).into_response()
+    } else {
+        Json(Data {
+            data: TriggerOutputs {
+                event: TriggeredEvent {
+                    id: enqueued.event_id,
+                    event_type: settings.event_type.clone(),
+                    data: Value::Object(data),
+                },
+                deliveries: enqueued.deliveries,
+            },
+        })
+        .into_response()
+    };
+    Ok((StatusCode::ACCEPTED, body).into_response())
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Checks the caller's credentials in constant time.
+fn authorized(state: &AppState, auth: &TriggerAuth, headers: &HeaderMap) -> Result<bool, AppError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    Ok(match auth {
+        TriggerAuth::None => true,
+        TriggerAuth::Bearer { token } => {
+            match (token, given.and_then(|v| v.strip_prefix("Bearer "))) {
+                (Some(hash), Some(presented)) => hash.matches(presented.trim()),
+                _ => false,
+            }
+        }
+        TriggerAuth::Basic { username, password } => {
+            let Some((user, pass)) = given.and_then(basic_credentials) else {
+                return Ok(false);
+            };
+            let expected = state.cipher.open(&password.0)?;
+            // Both compared, always: the time taken does not tell which was wrong.
+            let user_ok = user.as_bytes().ct_eq(username.as_bytes());
+            let pass_ok = pass.as_bytes().ct_eq(expected.as_bytes());
+            (user_ok & pass_ok).into()
+        }
+    })
+}
+
+/// `Basic base64(user:password)` → (user, password).
+fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let encoded = header.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// The query's parameters, then the body's fields over them: a JSON object,
+/// a form, or any other JSON under `body`.
+pub fn call_data(query: &str, body: &[u8], form: bool) -> Result<Map<String, Value>, AppError> {
+    let mut data: Map<String, Value> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(data);
+    }
+    if form {
+        data.extend(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))),
+        );
+        return Ok(data);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) => data.extend(fields),
+        Ok(other) => {
+            data.insert("body".into(), other);
+        }
+        Err(error) => return Err(AppError::BadRequest(format!("malformed JSON: {error}"))),
+    }
+    Ok(data)
+}
+
+/// Every required parameter present with its required value.
+pub fn check_params(
+    required: &std::collections::BTreeMap<String, String>,
+    data: &Map<String, Value>,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    for (name, wanted) in required {
+        let given = match data.get(name) {
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        match given {
+            Some(value) if value == *wanted => {}
+            Some(_) => {
+                errors.insert(name.clone(), format!("must be \"{wanted}\""));
+            }
+            None => {
+                errors.insert(name.clone(), format!("is required (\"{wanted}\")"));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_and_body_merge_with_the_body_winning() {
+        let data = call_data(
+            "CityName=Paris&units=metric",
+            br#"{"units": "imperial", "n": 2}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(data),
+            json!({"CityName": "Paris", "units": "imperial", "n": 2})
+        );
+        let form = call_data("", b"CityName=Paris&x=1", true).unwrap();
+        assert_eq!(Value::Object(form), json!({"CityName": "Paris", "x": "1"}));
+        let array = call_data("", b"[1, 2]", false).unwrap();
+        assert_eq!(Value::Object(array), json!({"body": [1, 2]}));
+        assert!(call_data("", b"{nope", false).is_err());
+    }
+
+    #[test]
+    fn required_params_must_match_exactly() {
+        let required =
+            std::collections::BTreeMap::from([("CityName".to_string(), "Paris".to_string())]);
+        let with = |value: Value| json!({ "CityName": value }).as_object().unwrap().clone();
+        assert!(check_params(&required, &with(json!("Paris"))).is_ok());
+        assert!(check_params(&required, &with(json!("paris"))).is_err());
+        assert!(check_params(&required, &Map::new()).is_err());
+        let numeric = std::collections::BTreeMap::from([("n".to_string(), "2".to_string())]);
+        assert!(check_params(&numeric, &json!({"n": 2}).as_object().unwrap().clone()).is_ok());
+    }
+
+    #[test]
+    fn basic_credentials_are_read_from_the_header() {
+        assert_eq!(
+            basic_credentials("Basic dTpw"),
+            Some(("u".into(), "p".into()))
+        );
+        assert_eq!(basic_credentials("Bearer x"), None);
+        assert_eq!(basic_credentials("Basic !!!"), None);
+    }
+}

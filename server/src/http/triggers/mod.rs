@@ -1,0 +1,212 @@
+//! `/api/triggers`: administrators manage the URLs outside systems call.
+
+pub(crate) mod input;
+
+use api::{Auth, Author, Data, List, Permissions, TokenOut, TriggerCallOut, TriggerIn, TriggerOut};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use super::json::Json;
+use super::{Admin, AppState, rfc3339};
+use crate::error::{AppError, Result};
+use crate::security::{TokenHash, random_text};
+use crate::store::{Caller, Trigger, TriggerAuth};
+
+/// Calls shown in a trigger's log.
+const CALLS_SHOWN: u32 = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/triggers", get(list).post(create))
+        .route("/triggers/{id}", get(show).patch(update).delete(remove))
+        .route("/triggers/{id}/token", post(token))
+        .route("/triggers/{id}/calls", get(calls))
+}
+
+/// `POST /api/triggers`: 201 with the trigger and its `hook_url`.
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Json(input): Json<TriggerIn>,
+) -> Result<impl IntoResponse> {
+    let settings = input::settings(input, None, &state.cipher)?;
+    // 192 random bits: nobody finds the URL by guessing.
+    let slug = random_text(24);
+    let trigger = state
+        .store
+        .create_trigger(&settings, &caller.id, &slug)
+        .await?;
+    let location = format!("/api/triggers/{}", trigger.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(Data {
+            data: trigger_out(trigger, &caller, &headers),
+        }),
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+) -> Result<Json<List<TriggerOut>>> {
+    let triggers = state.store.triggers().await?;
+    Ok(Json(List {
+        data: triggers
+            .into_iter()
+            .map(|t| trigger_out(t, &caller, &headers))
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Data<TriggerOut>>> {
+    let trigger = find(&state, &id).await?;
+    Ok(Json(Data {
+        data: trigger_out(trigger, &caller, &headers),
+    }))
+}
+
+/// `PATCH /api/triggers/{id}`: any subset of the writable fields; 204.
+async fn update(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    Json(input): Json<TriggerIn>,
+) -> Result<StatusCode> {
+    let trigger = find(&state, &id).await?;
+    let settings = input::settings(input, Some(&trigger.settings), &state.cipher)?;
+    if !state.store.update_trigger(&id, &settings).await? {
+        return Err(AppError::NotFound("trigger"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if !state.store.delete_trigger(&id).await? {
+        return Err(AppError::NotFound("trigger"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/triggers/{id}/token`: a new bearer token, shown this once; the
+/// previous one stops working. 409 unless the trigger uses bearer auth.
+async fn token(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<TokenOut>>> {
+    let trigger = find(&state, &id).await?;
+    if !matches!(trigger.settings.auth, TriggerAuth::Bearer { .. }) {
+        return Err(AppError::Conflict(
+            "set the trigger's auth to bearer first".into(),
+        ));
+    }
+    let token = format!("hht_{}", random_text(32));
+    if !state
+        .store
+        .set_trigger_token(&id, TokenHash::of(&token))
+        .await?
+    {
+        return Err(AppError::Conflict(
+            "set the trigger's auth to bearer first".into(),
+        ));
+    }
+    Ok(Json(Data {
+        data: TokenOut { token },
+    }))
+}
+
+/// `GET /api/triggers/{id}/calls`: the latest calls, newest first.
+async fn calls(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<List<TriggerCallOut>>> {
+    find(&state, &id).await?;
+    let calls = state.store.trigger_calls(&id, CALLS_SHOWN).await?;
+    Ok(Json(List {
+        data: calls
+            .into_iter()
+            .map(|call| TriggerCallOut {
+                called_at: rfc3339(call.called_at),
+                caller: call.caller,
+                outcome: call.outcome,
+                status_code: call.status_code,
+                event_id: call.event_id,
+            })
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn find(state: &AppState, id: &str) -> Result<Trigger> {
+    state
+        .store
+        .trigger(id)
+        .await?
+        .ok_or(AppError::NotFound("trigger"))
+}
+
+/// Where this server is reached, as the caller of the API sees it.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|s| *s == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+fn trigger_out(trigger: Trigger, caller: &Caller, headers: &HeaderMap) -> TriggerOut {
+    let settings = trigger.settings;
+    let auth = match settings.auth {
+        TriggerAuth::None => Auth::None,
+        TriggerAuth::Basic { username, .. } => Auth::Basic {
+            username,
+            password_set: true,
+        },
+        TriggerAuth::Bearer { token } => Auth::Bearer {
+            token_set: token.is_some(),
+        },
+    };
+    TriggerOut {
+        hook_url: format!("{}/hooks/{}", base_url(headers), trigger.slug),
+        id: trigger.id,
+        content_type: "trigger".into(),
+        name: settings.name,
+        method: settings.method,
+        params: settings.params,
+        auth,
+        event_type: settings.event_type,
+        response: settings.response,
+        author: Author {
+            id: trigger.author_id,
+            name: trigger.author_name,
+        },
+        permissions: Permissions {
+            edit: caller.is_admin(),
+            delete: caller.is_admin(),
+        },
+        created_at: rfc3339(trigger.created_at),
+        updated_at: rfc3339(trigger.updated_at),
+    }
+}

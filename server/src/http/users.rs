@@ -1,0 +1,191 @@
+//! `/api/users`: administrators manage who may log in, and with which role.
+
+use api::{Data, List, UserIn, UserOut, UserPatch};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::json::Json;
+use super::{Admin, AppState, rfc3339};
+use crate::error::{AppError, FieldErrors, Result};
+use crate::security::hash_password;
+use crate::store::{NewUser, User, UserDeletion};
+
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD: usize = 10;
+const MAX_PASSWORD: usize = 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/{id}", get(show).patch(update).delete(remove))
+}
+
+fn username_problem(username: &str) -> Option<&'static str> {
+    let valid = (1..=64).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    (!valid).then_some("1 to 64 letters, digits, ., _, - or @")
+}
+
+fn password_problem(password: &str) -> Option<String> {
+    let length = password.chars().count();
+    (!(MIN_PASSWORD..=MAX_PASSWORD).contains(&length))
+        .then(|| format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"))
+}
+
+/// Argon2 is slow on purpose: off the async runtime.
+async fn hash(password: String) -> Result<String> {
+    Ok(
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(anyhow::Error::from)??,
+    )
+}
+
+/// `POST /api/users`: 201; 409 if the username is taken.
+async fn create(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Json(input): Json<UserIn>,
+) -> Result<impl IntoResponse> {
+    let mut errors = FieldErrors::new();
+    if let Some(problem) = username_problem(&input.username) {
+        errors.insert("username".into(), problem.into());
+    }
+    if let Some(problem) = password_problem(&input.password) {
+        errors.insert("password".into(), problem);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if state.store.username_taken(&input.username).await? {
+        return Err(AppError::Conflict(format!(
+            "the username `{}` is taken",
+            input.username
+        )));
+    }
+    let password_hash = hash(input.password).await?;
+    let id = state
+        .store
+        .create_user(NewUser {
+            username: &input.username,
+            password_hash: &password_hash,
+            role: input.role,
+        })
+        .await?;
+    let user = state
+        .store
+        .user(&id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/users/{id}"))],
+        Json(Data {
+            data: user_out(user),
+        }),
+    ))
+}
+
+async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<List<UserOut>>> {
+    let users = state.store.users().await?;
+    Ok(Json(List {
+        data: users.into_iter().map(user_out).collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<UserOut>>> {
+    let user = state
+        .store
+        .user(&id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    Ok(Json(Data {
+        data: user_out(user),
+    }))
+}
+
+/// `PATCH /api/users/{id}`: role, active, password; 204. The last active
+/// administrator can be neither demoted nor switched off (409).
+async fn update(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    Json(input): Json<UserPatch>,
+) -> Result<StatusCode> {
+    let user = state
+        .store
+        .user(&id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if let Some(problem) = input.password.as_deref().and_then(password_problem) {
+        return Err(AppError::field("password", problem));
+    }
+    let loses_admin = input.role == Some(api::Role::Viewer) || input.active == Some(false);
+    if user.role == api::Role::Admin
+        && user.active
+        && loses_admin
+        && state.store.other_active_admins(&id).await? == 0
+    {
+        return Err(AppError::Conflict(
+            "hookhub needs at least one active administrator".into(),
+        ));
+    }
+    let password_hash = match input.password {
+        Some(password) => Some(hash(password).await?),
+        None => None,
+    };
+    state
+        .store
+        .update_user(&id, input.role, input.active, password_hash.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/users/{id}`: 204; 409 for the last active administrator or a
+/// user who authored webhooks or triggers (deactivate them instead).
+async fn remove(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let user = state
+        .store
+        .user(&id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if user.role == api::Role::Admin
+        && user.active
+        && state.store.other_active_admins(&id).await? == 0
+    {
+        return Err(AppError::Conflict(
+            "hookhub needs at least one active administrator".into(),
+        ));
+    }
+    match state.store.delete_user(&id).await? {
+        UserDeletion::Deleted => Ok(StatusCode::NO_CONTENT),
+        UserDeletion::Missing => Err(AppError::NotFound("user")),
+        UserDeletion::Referenced => Err(AppError::Conflict(
+            "this user authored webhooks or triggers: deactivate them instead".into(),
+        )),
+    }
+}
+
+fn user_out(user: User) -> UserOut {
+    UserOut {
+        id: user.id,
+        username: user.username,
+        role: user.role,
+        active: user.active,
+        created_at: rfc3339(user.created_at),
+    }
+}

@@ -1,0 +1,297 @@
+//! Inbound triggers and the log of their calls.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::outbox::{Enqueued, enqueue};
+use super::{NewEvent, Sealed, Store, new_id, now_ms};
+use crate::security::TokenHash;
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriggerAuth {
+    None,
+    Basic {
+        username: String,
+        password: Sealed,
+    },
+    /// `None` until a token is generated: until then every call is refused.
+    Bearer {
+        token: Option<TokenHash>,
+    },
+}
+
+/// Everything a client may set on a trigger, already validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerSettings {
+    pub name: String,
+    pub method: String,
+    pub params: BTreeMap<String, String>,
+    pub auth: TriggerAuth,
+    pub event_type: String,
+    pub response: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub id: String,
+    pub slug: String,
+    pub settings: TriggerSettings,
+    pub author_id: String,
+    pub author_name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One call of a trigger URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerCall {
+    pub called_at: i64,
+    pub caller: String,
+    pub outcome: String,
+    pub status_code: u16,
+    pub event_id: Option<String>,
+}
+
+const SELECT_TRIGGER: &str = "
+    SELECT t.id, t.slug, t.name, t.method, t.params, t.auth_type, t.auth_username, t.auth_password,
+           t.token_hash, t.event_type, t.response, t.author_id, u.username AS author_name,
+           t.created_at, t.updated_at
+    FROM triggers t JOIN users u ON u.id = t.author_id";
+
+fn trigger_from_row(row: &SqliteRow) -> anyhow::Result<Trigger> {
+    let auth = match row.get::<&str, _>("auth_type") {
+        "basic" => TriggerAuth::Basic {
+            username: row
+                .get::<Option<String>, _>("auth_username")
+                .unwrap_or_default(),
+            password: Sealed(
+                row.get::<Option<Vec<u8>>, _>("auth_password")
+                    .context("trigger password missing")?,
+            ),
+        },
+        "bearer" => TriggerAuth::Bearer {
+            token: row
+                .get::<Option<Vec<u8>>, _>("token_hash")
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+                .map(TokenHash),
+        },
+        _ => TriggerAuth::None,
+    };
+    Ok(Trigger {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        settings: TriggerSettings {
+            name: row.get("name"),
+            method: row.get("method"),
+            params: serde_json::from_str(row.get("params")).context("trigger params")?,
+            auth,
+            event_type: row.get("event_type"),
+            response: row.get("response"),
+        },
+        author_id: row.get("author_id"),
+        author_name: row.get("author_name"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+/// The columns `TriggerAuth` maps to: type, username, sealed password, token hash.
+fn auth_columns(auth: &TriggerAuth) -> (&'static str, Option<&str>, Option<&[u8]>, Option<&[u8]>) {
+    match auth {
+        TriggerAuth::None => ("none", None, None, None),
+        TriggerAuth::Basic { username, password } => {
+            ("basic", Some(username), Some(password.0.as_slice()), None)
+        }
+        TriggerAuth::Bearer { token } => {
+            ("bearer", None, None, token.as_ref().map(|t| t.0.as_slice()))
+        }
+    }
+}
+
+impl Store {
+    pub async fn create_trigger(
+        &self,
+        settings: &TriggerSettings,
+        author_id: &str,
+        slug: &str,
+    ) -> anyhow::Result<Trigger> {
+        let id = new_id("trg");
+        let now = now_ms();
+        let (auth_type, username, password, token) = auth_columns(&settings.auth);
+        sqlx::query(
+            "INSERT INTO triggers (id, name, slug, method, params, auth_type, auth_username, auth_password,
+                 token_hash, event_type, response, author_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&settings.name)
+        .bind(slug)
+        .bind(&settings.method)
+        .bind(serde_json::to_string(&settings.params)?)
+        .bind(auth_type)
+        .bind(username)
+        .bind(password)
+        .bind(token)
+        .bind(&settings.event_type)
+        .bind(&settings.response)
+        .bind(author_id)
+        .bind(now)
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .context("creating a trigger")?;
+        self.trigger(&id)
+            .await?
+            .context("a trigger vanished right after it was created")
+    }
+
+    pub async fn triggers(&self) -> anyhow::Result<Vec<Trigger>> {
+        let rows = sqlx::query(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(trigger_from_row).collect()
+    }
+
+    pub async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>> {
+        let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE t.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(trigger_from_row).transpose()
+    }
+
+    pub async fn trigger_by_slug(&self, slug: &str) -> anyhow::Result<Option<Trigger>> {
+        let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE t.slug = ?"))
+            .bind(slug)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(trigger_from_row).transpose()
+    }
+
+    /// Replaces a trigger's settings; `false` if there is no such trigger.
+    pub async fn update_trigger(
+        &self,
+        id: &str,
+        settings: &TriggerSettings,
+    ) -> anyhow::Result<bool> {
+        let (auth_type, username, password, token) = auth_columns(&settings.auth);
+        let result = sqlx::query(
+            "UPDATE triggers SET name = ?, method = ?, params = ?, auth_type = ?, auth_username = ?,
+                 auth_password = ?, token_hash = ?, event_type = ?, response = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(&settings.name)
+        .bind(&settings.method)
+        .bind(serde_json::to_string(&settings.params)?)
+        .bind(auth_type)
+        .bind(username)
+        .bind(password)
+        .bind(token)
+        .bind(&settings.event_type)
+        .bind(&settings.response)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .context("updating a trigger")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn delete_trigger(&self, id: &str) -> anyhow::Result<bool> {
+        let result = sqlx::query("DELETE FROM triggers WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Replaces a bearer trigger's token; `false` if there is no bearer trigger with this id.
+    pub async fn set_trigger_token(&self, id: &str, token: TokenHash) -> anyhow::Result<bool> {
+        let result = sqlx::query(
+            "UPDATE triggers SET token_hash = ?, updated_at = ? WHERE id = ? AND auth_type = 'bearer'",
+        )
+        .bind(token.0.as_slice())
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Logs a refused call.
+    pub async fn log_trigger_call(
+        &self,
+        trigger_id: &str,
+        caller: &str,
+        outcome: &str,
+        status_code: u16,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(trigger_id)
+        .bind(now_ms())
+        .bind(caller)
+        .bind(outcome)
+        .bind(status_code)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Accepts a call: its event, the deliveries and the call's log line in one transaction.
+    pub async fn accept_trigger_call(
+        &self,
+        trigger_id: &str,
+        caller: &str,
+        event: NewEvent,
+        status_code: u16,
+    ) -> anyhow::Result<Enqueued> {
+        let mut tx = self.writer.begin().await?;
+        let enqueued = enqueue(&mut tx, &[event]).await?.remove(0);
+        sqlx::query(
+            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code, event_id)
+             VALUES (?, ?, ?, 'accepted', ?, ?)",
+        )
+        .bind(trigger_id)
+        .bind(now_ms())
+        .bind(caller)
+        .bind(status_code)
+        .bind(&enqueued.event_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await.context("committing a trigger call")?;
+        Ok(enqueued)
+    }
+
+    /// The latest calls of a trigger, newest first.
+    pub async fn trigger_calls(
+        &self,
+        trigger_id: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<TriggerCall>> {
+        let rows = sqlx::query(
+            "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls
+             WHERE trigger_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(trigger_id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| TriggerCall {
+                called_at: row.get("called_at"),
+                caller: row.get("caller"),
+                outcome: row.get("outcome"),
+                status_code: row.get::<i64, _>("status_code") as u16,
+                event_id: row.get("event_id"),
+            })
+            .collect())
+    }
+}
