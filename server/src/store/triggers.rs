@@ -99,16 +99,34 @@ fn trigger_from_row(row: &SqliteRow) -> anyhow::Result<Trigger> {
     })
 }
 
-/// The columns `TriggerAuth` maps to: type, username, sealed password, token hash.
-fn auth_columns(auth: &TriggerAuth) -> (&'static str, Option<&str>, Option<&[u8]>, Option<&[u8]>) {
+/// The columns `TriggerAuth` maps to.
+struct AuthColumns<'a> {
+    kind: &'static str,
+    username: Option<&'a str>,
+    password: Option<&'a [u8]>,
+    token: Option<&'a [u8]>,
+}
+
+fn auth_columns(auth: &TriggerAuth) -> AuthColumns<'_> {
+    let none = AuthColumns {
+        kind: "none",
+        username: None,
+        password: None,
+        token: None,
+    };
     match auth {
-        TriggerAuth::None => ("none", None, None, None),
-        TriggerAuth::Basic { username, password } => {
-            ("basic", Some(username), Some(password.0.as_slice()), None)
-        }
-        TriggerAuth::Bearer { token } => {
-            ("bearer", None, None, token.as_ref().map(|t| t.0.as_slice()))
-        }
+        TriggerAuth::None => none,
+        TriggerAuth::Basic { username, password } => AuthColumns {
+            kind: "basic",
+            username: Some(username),
+            password: Some(password.0.as_slice()),
+            ..none
+        },
+        TriggerAuth::Bearer { token } => AuthColumns {
+            kind: "bearer",
+            token: token.as_ref().map(|t| t.0.as_slice()),
+            ..none
+        },
     }
 }
 
@@ -121,7 +139,7 @@ impl Store {
     ) -> anyhow::Result<Trigger> {
         let id = new_id("trg");
         let now = now_ms();
-        let (auth_type, username, password, token) = auth_columns(&settings.auth);
+        let auth = auth_columns(&settings.auth);
         sqlx::query(
             "INSERT INTO triggers (id, name, slug, method, params, auth_type, auth_username, auth_password,
                  token_hash, event_type, response, author_id, created_at, updated_at)
@@ -132,10 +150,10 @@ impl Store {
         .bind(slug)
         .bind(&settings.method)
         .bind(serde_json::to_string(&settings.params)?)
-        .bind(auth_type)
-        .bind(username)
-        .bind(password)
-        .bind(token)
+        .bind(auth.kind)
+        .bind(auth.username)
+        .bind(auth.password)
+        .bind(auth.token)
         .bind(&settings.event_type)
         .bind(&settings.response)
         .bind(author_id)
@@ -178,7 +196,7 @@ impl Store {
         id: &str,
         settings: &TriggerSettings,
     ) -> anyhow::Result<bool> {
-        let (auth_type, username, password, token) = auth_columns(&settings.auth);
+        let auth = auth_columns(&settings.auth);
         let result = sqlx::query(
             "UPDATE triggers SET name = ?, method = ?, params = ?, auth_type = ?, auth_username = ?,
                  auth_password = ?, token_hash = ?, event_type = ?, response = ?, updated_at = ?
@@ -187,10 +205,10 @@ impl Store {
         .bind(&settings.name)
         .bind(&settings.method)
         .bind(serde_json::to_string(&settings.params)?)
-        .bind(auth_type)
-        .bind(username)
-        .bind(password)
-        .bind(token)
+        .bind(auth.kind)
+        .bind(auth.username)
+        .bind(auth.password)
+        .bind(auth.token)
         .bind(&settings.event_type)
         .bind(&settings.response)
         .bind(now_ms())
