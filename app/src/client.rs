@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use api::{
     AttemptOut, AttemptRequest, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody, List,
-    LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut, WebhookIn, WebhookOut,
+    LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut, TriggerCallOut, TriggerIn,
+    TriggerOut, UserIn, UserOut, UserPatch, WebhookIn, WebhookOut,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -196,4 +197,74 @@ pub async fn preview(id: Option<String>, webhook: WebhookIn) -> Result<AttemptRe
     Ok(read::<Data<AttemptRequest>>(send(request).await?)
         .await?
         .data)
+}
+
+/// Ends the session on the server: the token stops working.
+pub async fn logout() -> Result<()> {
+    send(authorized(Request::delete("/api/session")).build())
+        .await
+        .map(drop)
+}
+
+pub async fn triggers() -> Result<Vec<TriggerOut>> {
+    Ok(get::<List<TriggerOut>>("/api/triggers").await?.data)
+}
+
+pub async fn trigger(id: String) -> Result<TriggerOut> {
+    Ok(get::<Data<TriggerOut>>(&format!("/api/triggers/{id}"))
+        .await?
+        .data)
+}
+
+pub async fn create_trigger(input: TriggerIn) -> Result<TriggerOut> {
+    let request = authorized(Request::post("/api/triggers")).json(&input);
+    Ok(read::<Data<TriggerOut>>(send(request).await?).await?.data)
+}
+
+pub async fn update_trigger(id: String, input: TriggerIn) -> Result<()> {
+    let request = authorized(Request::patch(&format!("/api/triggers/{id}"))).json(&input);
+    send(request).await.map(drop)
+}
+
+pub async fn delete_trigger(id: String) -> Result<()> {
+    send(authorized(Request::delete(&format!("/api/triggers/{id}"))).build())
+        .await
+        .map(drop)
+}
+
+/// A new bearer token for a trigger, returned this once.
+pub async fn generate_trigger_token(id: String) -> Result<String> {
+    let request = authorized(Request::post(&format!("/api/triggers/{id}/token"))).build();
+    Ok(read::<Data<TokenOut>>(send(request).await?)
+        .await?
+        .data
+        .token)
+}
+
+pub async fn trigger_calls(id: String) -> Result<Vec<TriggerCallOut>> {
+    Ok(
+        get::<List<TriggerCallOut>>(&format!("/api/triggers/{id}/calls"))
+            .await?
+            .data,
+    )
+}
+
+pub async fn users() -> Result<Vec<UserOut>> {
+    Ok(get::<List<UserOut>>("/api/users").await?.data)
+}
+
+pub async fn create_user(input: UserIn) -> Result<UserOut> {
+    let request = authorized(Request::post("/api/users")).json(&input);
+    Ok(read::<Data<UserOut>>(send(request).await?).await?.data)
+}
+
+pub async fn update_user(id: String, input: UserPatch) -> Result<()> {
+    let request = authorized(Request::patch(&format!("/api/users/{id}"))).json(&input);
+    send(request).await.map(drop)
+}
+
+pub async fn delete_user(id: String) -> Result<()> {
+    send(authorized(Request::delete(&format!("/api/users/{id}"))).build())
+        .await
+        .map(drop)
 }

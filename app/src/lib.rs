@@ -6,11 +6,14 @@ mod components;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
-use components::Shell;
-use pages::{DeliveryView, EditWebhook, Login, Logs, NewWebhook, NotFound, Webhooks};
+use components::{Home, Shell};
+use pages::{
+    DeliveryView, EditTrigger, EditWebhook, Login, Logs, NewTrigger, NewWebhook, NotFound,
+    Triggers, Users, Webhooks,
+};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -19,12 +22,16 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=Login />
                 <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=|| view! { <Redirect path="/webhooks" /> } />
+                    <Route path=path!("") view=Home />
                     <Route path=path!("webhooks") view=Webhooks />
                     <Route path=path!("webhooks/new") view=NewWebhook />
                     <Route path=path!("webhooks/:id") view=EditWebhook />
                     <Route path=path!("logs") view=Logs />
                     <Route path=path!("logs/:id") view=DeliveryView />
+                    <Route path=path!("triggers") view=Triggers />
+                    <Route path=path!("triggers/new") view=NewTrigger />
+                    <Route path=path!("triggers/:id") view=EditTrigger />
+                    <Route path=path!("users") view=Users />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -14,13 +14,18 @@ export async function snap(page: Page, name: string) {
   await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 }
 
-/** Deletes every webhook through the API, so that a test starts from an empty table. */
-export async function clearWebhooks(request: APIRequestContext) {
+/** Authorization headers of a fresh admin session, for API calls from a test. */
+export async function adminHeaders(request: APIRequestContext) {
   const session = await request.post("/api/session", {
     data: { username: "admin", password: adminPassword },
   });
   const { token } = (await session.json()).data;
-  const headers = { Authorization: `Bearer ${token}` };
+  return { Authorization: `Bearer ${token}` };
+}
+
+/** Deletes every webhook through the API, so that a test starts from an empty table. */
+export async function clearWebhooks(request: APIRequestContext) {
+  const headers = await adminHeaders(request);
   const list = await (await request.get("/api/webhooks", { headers })).json();
   for (const webhook of list.data) {
     const deleted = await request.delete(`/api/webhooks/${webhook.id}`, { headers });

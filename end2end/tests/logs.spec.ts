@@ -1,8 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { adminPassword } from "../playwright.config";
-import { clearWebhooks, logIn, snap } from "./helpers";
+import { adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
 
 test.beforeEach(async ({ request }) => clearWebhooks(request));
 
@@ -23,8 +22,7 @@ test("a published event shows in Logs; its detail redelivers and the new attempt
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`;
   try {
-    const session = await request.post("/api/session", { data: { username: "admin", password: adminPassword } });
-    const headers = { Authorization: `Bearer ${(await session.json()).data.token}` };
+    const headers = await adminHeaders(request);
     for (const [name, events] of [["Orders", ["order.*"]], ["Other", ["user.*"]]] as const) {
       const created = await request.post("/api/webhooks", { headers, data: { name, url, events } });
       expect(created.status()).toBe(201);

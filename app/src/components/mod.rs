@@ -8,9 +8,9 @@ mod shell;
 
 pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
-pub use copy::CopyButton;
+pub use copy::{CopyButton, copy_to_clipboard};
 pub use recover::RecoverForm;
-pub use shell::Shell;
+pub use shell::{Home, Session, Shell, role_name};
 
 use leptos::prelude::*;
 

@@ -1,8 +1,31 @@
+use api::{Me, Role};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_navigate;
 
 use crate::client;
+
+/// Who is logged in, for pages that show administrators more.
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    me: Signal<Option<Me>>,
+}
+
+impl Session {
+    /// The session of the page being drawn.
+    pub fn current() -> Self {
+        use_context::<Session>().expect("pages are drawn inside the shell")
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.me
+            .with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin))
+    }
+
+    pub fn me(&self) -> Option<Me> {
+        self.me.get()
+    }
+}
 
 /// The frame around every page once logged in: the Toolbox sidebar and the user.
 #[component]
@@ -10,37 +33,48 @@ pub fn Shell() -> impl IntoView {
     if client::token().is_none() {
         return view! { <Redirect path="/login" /> }.into_any();
     }
-    let me = LocalResource::new(client::me);
+    let loaded = LocalResource::new(client::me);
+    let me = Signal::derive(move || loaded.get().and_then(Result::ok));
+    let session = Session { me };
+    provide_context(session);
     let navigate = use_navigate();
     let logout = move |_| {
-        client::forget_token();
-        navigate("/login", Default::default());
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            // The token stops working on the server too; forget it either way.
+            let _ = client::logout().await;
+            client::forget_token();
+            navigate("/login", Default::default());
+        });
     };
+    let expired = move || matches!(loaded.get(), Some(Err(ref e)) if e.is_unauthorized());
     view! {
         <div class="shell">
             <nav class="sidebar" aria-label="Toolbox">
                 <div class="brand">"hookhub"</div>
                 <p class="sidebar-heading">"Toolbox"</p>
-                <A href="/webhooks">"Webhooks"</A>
+                <Show when=move || session.is_admin()>
+                    <A href="/webhooks">"Webhooks"</A>
+                    <A href="/triggers">"Triggers"</A>
+                </Show>
                 <A href="/logs">"Logs"</A>
+                <Show when=move || session.is_admin()>
+                    <A href="/users">"Users"</A>
+                </Show>
             </nav>
             <div class="main">
                 <header class="topbar">
                     <span class="user">
-                        {move || match me.get() {
-                            Some(Ok(me)) => me.username,
-                            Some(Err(error)) if error.is_unauthorized() => {
-                                client::forget_token();
-                                String::new()
-                            }
-                            _ => String::new(),
-                        }}
+                        {move || session.me().map(|me| format!("{} ({})", me.username, role_name(me.role)))}
                     </span>
                     <button class="link" on:click=logout>"Log out"</button>
                 </header>
                 {move || {
-                    matches!(me.get(), Some(Err(ref e)) if e.is_unauthorized())
-                        .then(|| view! { <Redirect path="/login" /> })
+                    expired()
+                        .then(|| {
+                            client::forget_token();
+                            view! { <Redirect path="/login" /> }
+                        })
                 }}
                 <main class="content">
                     <Outlet />
@@ -49,4 +83,27 @@ pub fn Shell() -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Viewer => "viewer",
+    }
+}
+
+/// `/`: administrators start at Webhooks, viewers at Logs.
+#[component]
+pub fn Home() -> impl IntoView {
+    let session = Session::current();
+    move || {
+        session.me().map(|me| {
+            let path = if me.role == Role::Admin {
+                "/webhooks"
+            } else {
+                "/logs"
+            };
+            view! { <Redirect path=path /> }
+        })
+    }
 }

@@ -15,7 +15,8 @@ pub fn Login() -> impl IntoView {
     });
     Effect::new(move || {
         if let Some(Ok(())) = login.value().get() {
-            navigate("/webhooks", Default::default());
+            // `/` sends administrators to Webhooks and viewers to Logs.
+            navigate("/", Default::default());
         }
     });
     let submit = move |event: SubmitEvent| {

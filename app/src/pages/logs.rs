@@ -11,7 +11,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client::{self, ClientError};
-use crate::components::{AttemptChart, ErrorNote, RecoverForm};
+use crate::components::{AttemptChart, ErrorNote, RecoverForm, Session};
 
 const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
@@ -44,6 +44,7 @@ pub fn Logs() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let navigate = use_navigate();
+    let session = Session::current();
     let page = RwSignal::new(None::<Result<List<DeliveryOut>, ClientError>>);
     let stats = RwSignal::new(None::<AttemptStats>);
     let names = LocalResource::new(client::webhooks);
@@ -140,7 +141,7 @@ pub fn Logs() -> impl IntoView {
         </form>
         {move || {
             let webhook_id = param("webhook_id");
-            (!webhook_id.is_empty()).then(|| view! { <RecoverForm webhook_id /> })
+            (!webhook_id.is_empty() && session.is_admin()).then(|| view! { <RecoverForm webhook_id /> })
         }}
         {move || stats.get().map(|stats| view! { <AttemptChart stats /> })}
         {move || match page.get() {
@@ -205,6 +206,7 @@ fn StatusBadge(status: String) -> impl IntoView {
 pub fn DeliveryView() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let session = Session::current();
     let detail = RwSignal::new(None::<Result<DeliveryDetail, ClientError>>);
     let load = move || {
         let id = id();
@@ -235,11 +237,13 @@ pub fn DeliveryView() -> impl IntoView {
                 view! {
                     <div class="page-header">
                         <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.clone() /></h1>
-                        <div class="actions">
-                            <button class="primary" on:click=move |_| { redeliver.dispatch(()); } disabled=move || redeliver.pending().get()>
-                                "Redeliver"
-                            </button>
-                        </div>
+                        <Show when=move || session.is_admin()>
+                            <div class="actions">
+                                <button class="primary" on:click=move |_| { redeliver.dispatch(()); } disabled=move || redeliver.pending().get()>
+                                    "Redeliver"
+                                </button>
+                            </div>
+                        </Show>
                     </div>
                     {move || redeliver.value().get().map(|result| match result {
                         Ok(()) => view! { <p class="notice" role="status">"Redelivery queued."</p> }.into_any(),
@@ -252,7 +256,7 @@ pub fn DeliveryView() -> impl IntoView {
                         <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
                         {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd>{short_time(&at)}</dd> })}
                     </dl>
-                    <RecoverForm webhook_id />
+                    {session.is_admin().then(|| view! { <RecoverForm webhook_id /> })}
                     <h2>"Attempts"</h2>
                     {if attempts.is_empty() {
                         view! { <p class="muted">"No attempt yet."</p> }.into_any()

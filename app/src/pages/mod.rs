@@ -1,10 +1,14 @@
 mod login;
 mod logs;
+mod triggers;
+mod users;
 mod webhook_form;
 mod webhooks;
 
 pub use login::Login;
 pub use logs::{DeliveryView, Logs};
+pub use triggers::{EditTrigger, NewTrigger, Triggers};
+pub use users::Users;
 pub use webhook_form::{EditWebhook, NewWebhook};
 pub use webhooks::Webhooks;
 

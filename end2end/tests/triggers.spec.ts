@@ -1,0 +1,141 @@
+import { expect, test } from "@playwright/test";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
+
+test.beforeEach(async ({ request }) => clearWebhooks(request));
+
+test("a POST trigger with a bearer token and a required param relays a call to the webhooks", async ({
+  page,
+  context,
+  request,
+}) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let data = "";
+    req.on("data", (chunk) => (data += chunk));
+    req.on("end", () => {
+      bodies.push(data);
+      res.writeHead(200);
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/weather`;
+    const headers = await adminHeaders(request);
+    const created = await request.post("/api/webhooks", {
+      headers,
+      data: { name: "Weather sink", url, events: ["weather.*"] },
+    });
+    expect(created.status()).toBe(201);
+
+    await logIn(page);
+    await page.getByRole("navigation", { name: "Toolbox" }).getByRole("link", { name: "Triggers" }).click();
+    await expect(page.getByText("No triggers yet.")).toBeVisible();
+    await page.getByRole("link", { name: "Create Trigger" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("City weather");
+    await page.getByRole("button", { name: "Add parameter" }).click();
+    await page.getByLabel("Parameter name").fill("CityName");
+    await page.getByLabel("Required value").fill("Paris");
+    await page.getByLabel("Authentication type").selectOption("bearer");
+    await page.getByLabel("Event type").fill("weather.report");
+    await page.getByRole("button", { name: "Save" }).click();
+
+    // the edit page: URL, curl example, Generate Token
+    await expect(page.getByRole("heading", { name: "Edit Trigger" })).toBeVisible();
+    const hookUrl = (await page.getByTestId("hook-url").textContent())!;
+    expect(hookUrl).toMatch(/\/hooks\/[A-Za-z0-9_-]{32}$/);
+    await page.getByRole("button", { name: "Generate Token" }).click();
+    await expect(page.getByRole("status")).toContainText("Token copied to the clipboard");
+    const token = (await page.locator(".token-value").textContent())!;
+    expect(token).toMatch(/^hht_/);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await expect(page.locator("pre.curl")).toContainText(`Authorization: Bearer ${token}`);
+    await expect(page.locator("pre.curl")).toContainText('{"CityName":"Paris"}');
+    await snap(page, "trigger-token");
+
+    // an outside system calls it
+    const wrong = await request.post(hookUrl, { headers: { Authorization: `Bearer ${token}` }, data: { CityName: "Lyon" } });
+    expect(wrong.status()).toBe(422);
+    const denied = await request.post(hookUrl, { data: { CityName: "Paris" } });
+    expect(denied.status()).toBe(401);
+    const call = await request.post(hookUrl, {
+      headers: { Authorization: `Bearer ${token}` },
+      data: { CityName: "Paris", temperature: 21 },
+    });
+    expect(call.status()).toBe(202);
+    const outputs = (await call.json()).data;
+    expect(outputs.event.type).toBe("weather.report");
+    expect(outputs.deliveries).toHaveLength(1);
+    await expect.poll(() => bodies.length).toBe(1);
+    expect(JSON.parse(bodies[0]).data).toEqual({ CityName: "Paris", temperature: 21 });
+
+    // the call log, and the relayed delivery in Logs
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const log = page.locator("table.calls");
+    await expect(log.locator("tbody tr")).toHaveCount(3);
+    await expect(log.locator("tbody tr").first()).toContainText("accepted");
+    await expect(log).toContainText("unauthorized");
+    await expect(log).toContainText("invalid");
+    await snap(page, "trigger-calls");
+    await page.getByRole("link", { name: "Logs" }).click();
+    await expect(page.locator("tr[data-delivery]", { hasText: "weather.report" })).toContainText("succeeded");
+  } finally {
+    server.close();
+  }
+});
+
+test("a viewer sees logs and nothing they cannot use", async ({ page, request }) => {
+  const headers = await adminHeaders(request);
+  const viewer = await request.post("/api/users", {
+    headers,
+    data: { username: `viewer-${Date.now()}`, password: "viewer-password-1", role: "viewer" },
+  });
+  expect(viewer.status()).toBe(201);
+  const username = (await viewer.json()).data.username;
+  const published = await request.post("/api/events", { headers, data: { type: "audit.viewed", data: {} } });
+  expect(published.status()).toBe(202);
+
+  await page.goto("/login");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("viewer-password-1");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Logs" })).toBeVisible();
+  await expect(page.locator(".user")).toContainText(`${username} (viewer)`);
+  const nav = page.getByRole("navigation", { name: "Toolbox" });
+  await expect(nav.getByRole("link", { name: "Logs" })).toBeVisible();
+  for (const hidden of ["Webhooks", "Triggers", "Users"]) {
+    await expect(nav.getByRole("link", { name: hidden })).toHaveCount(0);
+  }
+  await snap(page, "viewer-logs");
+
+  // logging out ends the session
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/logs");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("an admin adds a user, changes their role and deletes them after confirming", async ({ page }) => {
+  await logIn(page);
+  await page.getByRole("navigation", { name: "Toolbox" }).getByRole("link", { name: "Users" }).click();
+  const name = `olga-${Date.now()}`;
+  await page.getByLabel("Username", { exact: true }).fill(name);
+  await page.getByLabel("Password", { exact: true }).fill("short");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.locator('.field-error[data-field="password"]')).toContainText("must be 10");
+  await page.getByLabel("Password", { exact: true }).fill("long-enough-password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  const row = page.locator("tr", { hasText: name });
+  await expect(row).toBeVisible();
+  await row.getByLabel(`Role of ${name}`).selectOption("admin");
+  await expect(page.getByRole("status")).toContainText("Role changed");
+  await page.reload();
+  await expect(page.locator("tr", { hasText: name }).getByLabel(`Role of ${name}`)).toHaveValue("admin");
+  await snap(page, "users");
+  await page.locator("tr", { hasText: name }).getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
+  await expect(page.locator("tr", { hasText: name })).toHaveCount(0);
+});
