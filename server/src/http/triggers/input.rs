@@ -6,7 +6,7 @@ use api::{AuthIn, TriggerIn};
 
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_type;
-use crate::http::webhooks::input::name_problem;
+use crate::http::webhooks::input::{basic_username_problem, name_problem};
 use crate::security::Cipher;
 use crate::store::{Sealed, TriggerAuth, TriggerSettings};
 
@@ -130,14 +130,8 @@ fn auth_settings(
     match auth {
         AuthIn::None => TriggerAuth::None,
         AuthIn::Basic { username, password } => {
-            if username.is_empty()
-                || username.contains(':')
-                || username.chars().any(char::is_control)
-            {
-                errors.insert(
-                    "auth.username".into(),
-                    "must be non-empty, without `:` or control characters".into(),
-                );
+            if let Some(problem) = basic_username_problem(&username) {
+                errors.insert("auth.username".into(), problem.into());
             }
             let kept = match base {
                 Some(TriggerAuth::Basic { password, .. }) => Some(password.clone()),

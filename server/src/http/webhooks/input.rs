@@ -116,6 +116,12 @@ fn dedup(events: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// A Basic auth username cannot hold `:`, which separates it from the password.
+pub(crate) fn basic_username_problem(username: &str) -> Option<&'static str> {
+    (username.is_empty() || username.contains(':') || username.chars().any(char::is_control))
+        .then_some("must be non-empty, without `:` or control characters")
+}
+
 pub(crate) fn name_problem(name: &str) -> Option<String> {
     let length = name.chars().count();
     if length == 0 {
@@ -241,14 +247,8 @@ fn seal_auth(
                 _ => None,
             };
             let password = credential("auth.password", password, kept);
-            if username.is_empty()
-                || username.contains(':')
-                || username.chars().any(char::is_control)
-            {
-                errors.insert(
-                    "auth.username".into(),
-                    "must be non-empty, without `:` or control characters".into(),
-                );
+            if let Some(problem) = basic_username_problem(&username) {
+                errors.insert("auth.username".into(), problem.into());
             }
             StoredAuth::Basic { username, password }
         }
