@@ -177,7 +177,7 @@ mod tests {
             body,
             json!({
                 "type": "ticket.update",
-                "timestamp": "2023-11-14T22:13:20Z",
+                "timestamp": "2023-11-14T22:13:20.000Z",
                 "data": {"id": "obj_1", "state": "closed"},
                 "changed_fields": ["state"],
                 "previous": {"state": "open"}

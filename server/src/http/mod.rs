@@ -57,15 +57,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Unix milliseconds as RFC 3339 in UTC, as every timestamp of the API reads.
+/// Unix milliseconds as RFC 3339 in UTC, as every timestamp of the API reads:
+/// always with milliseconds, so that the text sorts as the time does.
 pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 /// An RFC 3339 query or body value as Unix milliseconds; 422 naming `field` otherwise.
@@ -78,4 +85,16 @@ pub fn parse_time(field: &str, text: &str) -> Result<i64, AppError> {
                 "must be an RFC 3339 time such as 2026-11-23T10:00:00Z",
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_always_carry_milliseconds() {
+        assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert_eq!(rfc3339(1_700_000_000_050), "2023-11-14T22:13:20.050Z");
+        assert!(rfc3339(1_700_000_000_000) < rfc3339(1_700_000_000_001));
+    }
 }
