@@ -45,10 +45,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = options.get_filename().parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
+        create_private(options.get_filename())?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -70,6 +67,26 @@ impl Store {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// Creates the database file readable by its owner only; SQLite gives its
+/// WAL and shared-memory files the same permissions.
+fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    Ok(())
 }
 
 /// Unix milliseconds, the database's unit of time.

@@ -357,6 +357,14 @@ async fn credentials_are_never_returned_and_not_stored_in_plaintext() {
     let files = app.database_files();
     assert!(!files.is_empty());
     for file in files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "{} is readable by others",
+            file.display()
+        );
         let bytes = std::fs::read(&file).unwrap();
         for plaintext in [password, token, secret.as_str()] {
             assert!(
