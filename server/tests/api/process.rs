@@ -23,8 +23,10 @@ async fn start(dir: &Path) -> Hookhub {
         .args([
             "--listen",
             "127.0.0.1:0",
+            // Well above the receivers' delays, so that load on a CI machine
+            // does not turn a slow answer into a timeout and a second send.
             "--delivery-timeout",
-            "1s",
+            "2s",
             "--retry-schedule",
             "1s",
         ])
