@@ -46,30 +46,33 @@ async fn prune(
     let now = now_ms();
     let logs_before = now - retention.logs.as_millis() as i64;
     let payloads_before = now - retention.payloads.as_millis() as i64;
-    let mut totals = (0, 0, 0);
+    // deliveries, events, trigger calls, payloads
+    let mut totals = [0u64; 4];
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
-        let deliveries = store.prune_deliveries(logs_before, BATCH).await?;
-        let events = store.prune_events(logs_before, BATCH).await?
-            + store.prune_trigger_calls(logs_before, BATCH).await?;
-        let payloads = store.drop_payloads(payloads_before, BATCH).await?;
-        totals = (
-            totals.0 + deliveries,
-            totals.1 + events,
-            totals.2 + payloads,
-        );
-        if deliveries.max(events).max(payloads) < u64::from(BATCH) {
+        let pruned = [
+            store.prune_deliveries(logs_before, BATCH).await?,
+            store.prune_events(logs_before, BATCH).await?,
+            store.prune_trigger_calls(logs_before, BATCH).await?,
+            store.drop_payloads(payloads_before, BATCH).await?,
+        ];
+        for (total, count) in totals.iter_mut().zip(pruned) {
+            *total += count;
+        }
+        if pruned.iter().all(|count| *count < u64::from(BATCH)) {
             break;
         }
         tokio::time::sleep(BREATHE).await;
     }
-    if totals != (0, 0, 0) {
+    if totals.iter().any(|count| *count > 0) {
+        let [deliveries, events, trigger_calls, payloads] = totals;
         tracing::info!(
-            deliveries = totals.0,
-            events = totals.1,
-            payloads = totals.2,
+            deliveries,
+            events,
+            trigger_calls,
+            payloads,
             "pruned old logs"
         );
     }
