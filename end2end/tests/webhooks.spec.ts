@@ -133,6 +133,7 @@ test("the delete dialog is keyboard-usable: Escape cancels", async ({ page }) =>
   await page.keyboard.press("Enter");
   await expect(page.getByRole("alertdialog")).toBeVisible();
   await expect(page.getByRole("alertdialog").getByRole("button", { name: "Delete" })).toBeFocused();
+  await snap(page, "webhook-delete-keyboard");
   await page.keyboard.press("Escape");
   await expect(page.getByRole("alertdialog")).toHaveCount(0);
   await expect(row).toBeVisible();
