@@ -1,0 +1,75 @@
+//! What an administrator does with a webhook beyond editing it: Test, Recover, preview.
+
+use api::{AttemptOut, AttemptRequest, Data, PreviewIn, RecoverIn, RecoverOut};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::{find, input};
+use crate::error::{AppError, Result};
+use crate::http::json::Json;
+use crate::http::{Admin, AppState, parse_time};
+use crate::store::now_ms;
+
+/// `POST /api/webhooks/{id}/test`: sends a `webhook.test` event now, even to
+/// an inactive webhook, and answers with the attempt.
+pub(super) async fn test(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<AttemptOut>>> {
+    find(&state, &id).await?;
+    let attempt = state.deliverer.test(&id).await?;
+    Ok(Json(Data { data: attempt }))
+}
+
+/// `POST /api/webhooks/{id}/recover`: every delivery that failed in the window
+/// gets one more attempt now; 202 with how many.
+pub(super) async fn recover(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    Json(input): Json<RecoverIn>,
+) -> Result<(StatusCode, Json<Data<RecoverOut>>)> {
+    find(&state, &id).await?;
+    let since = parse_time("since", &input.since)?;
+    let until = match &input.until {
+        Some(until) => parse_time("until", until)?,
+        None => now_ms(),
+    };
+    if until <= since {
+        return Err(AppError::field("until", "must be after since"));
+    }
+    let queued = state.store.recover(&id, since, until).await?;
+    if queued > 0 {
+        state.deliverer.wake();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Data {
+            data: RecoverOut { queued },
+        }),
+    ))
+}
+
+/// `POST /api/webhooks/preview`: the exact request a sample event would
+/// produce with these settings, without saving anything.
+pub(super) async fn preview(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Json(input): Json<PreviewIn>,
+) -> Result<Json<Data<AttemptRequest>>> {
+    let existing = match &input.id {
+        Some(id) => Some(find(&state, id).await?),
+        None => None,
+    };
+    let settings = input::settings(
+        input.webhook,
+        existing.as_ref().map(|w| &w.settings),
+        &state.cipher,
+    )?;
+    let request = state
+        .deliverer
+        .preview(&settings, input.id.as_deref())
+        .await?;
+    Ok(Json(Data { data: request }))
+}

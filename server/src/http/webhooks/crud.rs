@@ -1,0 +1,150 @@
+//! Creating, reading, changing and deleting webhooks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use api::{Auth, Author, Data, List, Permissions, WebhookHealth, WebhookIn, WebhookOut};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::secrets::new_signing_secret;
+use super::{find, input};
+use crate::error::{AppError, Result};
+use crate::http::json::Json;
+use crate::http::{Admin, AppState, rfc3339};
+use crate::store::{Caller, Sealed, StoredAuth, Webhook, now_ms};
+
+/// `POST /api/webhooks`: 201 with the webhook and its `Location`.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(input): Json<WebhookIn>,
+) -> Result<impl IntoResponse> {
+    let settings = input::settings(input, None, &state.cipher)?;
+    let secret = Sealed(state.cipher.seal(&new_signing_secret()));
+    let webhook = state
+        .store
+        .create_webhook(&settings, &caller.id, &secret)
+        .await?;
+    let location = format!("/api/webhooks/{}", webhook.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(Data {
+            data: webhook_out(webhook, &caller, None),
+        }),
+    ))
+}
+
+/// `GET /api/webhooks`: all of them, oldest first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+) -> Result<Json<List<WebhookOut>>> {
+    let webhooks = state.store.webhooks().await?;
+    let rates = success_rates(&state).await?;
+    Ok(Json(List {
+        data: webhooks
+            .into_iter()
+            .map(|w| {
+                let rate = rates.get(&w.id).copied();
+                webhook_out(w, &caller, rate)
+            })
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Data<WebhookOut>>> {
+    let webhook = find(&state, &id).await?;
+    let rate = success_rates(&state).await?.get(&id).copied();
+    Ok(Json(Data {
+        data: webhook_out(webhook, &caller, rate),
+    }))
+}
+
+/// `PATCH /api/webhooks/{id}`: any subset of the writable fields; 204.
+pub(super) async fn update(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    Json(input): Json<WebhookIn>,
+) -> Result<StatusCode> {
+    let webhook = find(&state, &id).await?;
+    let settings = input::settings(input, Some(&webhook.settings), &state.cipher)?;
+    if !state.store.update_webhook(&id, &settings).await? {
+        return Err(AppError::NotFound("webhook"));
+    }
+    state.deliverer.forget(&id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if !state.store.delete_webhook(&id).await? {
+        return Err(AppError::NotFound("webhook"));
+    }
+    state.deliverer.forget(&id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The window `health.success_rate` looks at.
+const HEALTH_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Each webhook's share of attempts that succeeded in the last 24 hours.
+async fn success_rates(state: &AppState) -> Result<HashMap<String, f64>> {
+    let since = now_ms() - HEALTH_WINDOW.as_millis() as i64;
+    let totals = state.store.attempt_totals(since).await?;
+    Ok(totals
+        .into_iter()
+        .filter(|(_, (_, total))| *total > 0)
+        .map(|(id, (succeeded, total))| (id, succeeded as f64 / total as f64))
+        .collect())
+}
+
+fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> WebhookOut {
+    let settings = webhook.settings;
+    let auth = match settings.auth {
+        StoredAuth::None => Auth::None,
+        StoredAuth::Basic { username, .. } => Auth::Basic {
+            username,
+            password_set: true,
+        },
+        StoredAuth::Bearer { .. } => Auth::Bearer { token_set: true },
+    };
+    WebhookOut {
+        id: webhook.id,
+        content_type: "webhook".into(),
+        name: settings.name,
+        url: settings.url,
+        events: settings.events,
+        active: settings.active,
+        method: settings.method,
+        auth,
+        data_location: settings.data_location,
+        headers: settings.headers,
+        author: Author {
+            id: webhook.author_id,
+            name: webhook.author_name,
+        },
+        permissions: Permissions {
+            edit: caller.is_admin(),
+            delete: caller.is_admin(),
+        },
+        created_at: rfc3339(webhook.created_at),
+        updated_at: rfc3339(webhook.updated_at),
+        health: WebhookHealth {
+            success_rate,
+            consecutive_failures: webhook.consecutive_failures,
+            disabled_reason: webhook.disabled_reason,
+        },
+    }
+}
