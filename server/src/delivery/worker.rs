@@ -43,12 +43,13 @@ impl Held {
 
     /// Webhooks that hold all they may: the next claim skips them.
     fn full_webhooks(&self) -> Vec<String> {
-        self.deliveries
-            .values()
+        // Every held delivery is running or waiting, so these keys cover every held webhook.
+        let webhooks: std::collections::HashSet<&String> =
+            self.running.keys().chain(self.waiting.keys()).collect();
+        webhooks
+            .into_iter()
             .filter(|webhook_id| self.count(webhook_id) >= HELD_PER_WEBHOOK)
             .cloned()
-            .collect::<std::collections::HashSet<_>>()
-            .into_iter()
             .collect()
     }
 

@@ -182,15 +182,22 @@ impl Store {
 }
 
 impl Store {
-    /// Succeeded and all attempts per webhook since `since` (Unix ms).
-    pub async fn attempt_totals(&self, since: i64) -> anyhow::Result<HashMap<String, (u64, u64)>> {
-        let rows = sqlx::query(
-            "SELECT webhook_id, SUM(succeeded) AS succeeded, COUNT(*) AS total
-             FROM attempts WHERE started_at >= ? GROUP BY webhook_id",
-        )
-        .bind(since)
-        .fetch_all(&self.reader)
-        .await?;
+    /// Succeeded and all attempts per webhook since `since` (Unix ms), for
+    /// one webhook or every one.
+    pub async fn attempt_totals(
+        &self,
+        since: i64,
+        webhook_id: Option<&str>,
+    ) -> anyhow::Result<HashMap<String, (u64, u64)>> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT webhook_id, SUM(succeeded) AS succeeded, COUNT(*) AS total FROM attempts WHERE started_at >= ",
+        );
+        query.push_bind(since);
+        if let Some(webhook_id) = webhook_id {
+            query.push(" AND webhook_id = ").push_bind(webhook_id);
+        }
+        query.push(" GROUP BY webhook_id");
+        let rows = query.build().fetch_all(&self.reader).await?;
         Ok(rows
             .iter()
             .map(|row| {

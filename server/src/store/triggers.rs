@@ -175,16 +175,21 @@ impl Store {
     }
 
     pub async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>> {
-        let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE t.id = ?"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(trigger_from_row).transpose()
+        self.trigger_where("t.id", id).await
     }
 
     pub async fn trigger_by_slug(&self, slug: &str) -> anyhow::Result<Option<Trigger>> {
-        let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE t.slug = ?"))
-            .bind(slug)
+        self.trigger_where("t.slug", slug).await
+    }
+
+    /// The trigger whose `column` (a unique one) is `value`.
+    async fn trigger_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> anyhow::Result<Option<Trigger>> {
+        let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE {column} = ?"))
+            .bind(value)
             .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(trigger_from_row).transpose()

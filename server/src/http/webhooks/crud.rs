@@ -43,7 +43,7 @@ pub(super) async fn list(
     Admin(caller): Admin,
 ) -> Result<Json<List<WebhookOut>>> {
     let webhooks = state.store.webhooks().await?;
-    let rates = success_rates(&state).await?;
+    let rates = success_rates(&state, None).await?;
     Ok(Json(List {
         data: webhooks
             .into_iter()
@@ -62,7 +62,7 @@ pub(super) async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Data<WebhookOut>>> {
     let webhook = find(&state, &id).await?;
-    let rate = success_rates(&state).await?.get(&id).copied();
+    let rate = success_rates(&state, Some(&id)).await?.get(&id).copied();
     Ok(Json(Data {
         data: webhook_out(webhook, &caller, rate),
     }))
@@ -99,10 +99,10 @@ pub(super) async fn remove(
 /// The window `health.success_rate` looks at.
 const HEALTH_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
-/// Each webhook's share of attempts that succeeded in the last 24 hours.
-async fn success_rates(state: &AppState) -> Result<HashMap<String, f64>> {
+/// The share of attempts that succeeded in the last 24 hours, of one webhook or every one.
+async fn success_rates(state: &AppState, webhook_id: Option<&str>) -> Result<HashMap<String, f64>> {
     let since = now_ms() - HEALTH_WINDOW.as_millis() as i64;
-    let totals = state.store.attempt_totals(since).await?;
+    let totals = state.store.attempt_totals(since, webhook_id).await?;
     Ok(totals
         .into_iter()
         .filter(|(_, (_, total))| *total > 0)
