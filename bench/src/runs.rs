@@ -1,0 +1,365 @@
+//! hookhub's measurements, each on a fresh server and beside its baseline.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::Scale;
+use crate::direct::{self, data, percentiles};
+use crate::receiver::Receiver;
+use crate::report::{Row, ms};
+use crate::server::{Server, TOKEN};
+
+/// Requests in flight for the baseline: hookhub's limit to one webhook.
+pub const IN_FLIGHT: usize = 16;
+const BATCH: usize = 1000;
+
+/// 1 and 6: events to one webhook as fast as they go, and the server's peak memory meanwhile.
+pub async fn throughput(
+    scale: &Scale,
+    receiver: &Receiver,
+    baseline: f64,
+) -> anyhow::Result<Vec<Row>> {
+    let server = Server::start(None).await?;
+    let idle = server.memory()?.now;
+    server
+        .webhook("throughput", &receiver.url("/count"), &["bench.*"])
+        .await?;
+    let rate = deliver(&server, receiver, "bench.item", scale.events).await?;
+    let peak = server.memory()?.peak;
+    let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0));
+    Ok(vec![
+        Row::new(
+            "1 throughput, 1 webhook",
+            format!("{rate:.0} deliveries/s"),
+            format!("{baseline:.0} req/s"),
+            rate / baseline,
+            "ratio >= 0.5",
+            rate / baseline >= 0.5,
+        ),
+        Row::new(
+            "6 peak memory during 1",
+            mib(peak),
+            format!("{} idle", mib(idle)),
+            peak as f64 / idle as f64,
+            "<= 150 MiB",
+            peak <= 150 * 1024 * 1024,
+        ),
+    ])
+}
+
+/// Publishes `count` events in batches and waits until `/count` has had as many more
+/// requests; returns deliveries per second over the whole.
+async fn deliver(
+    server: &Server,
+    receiver: &Receiver,
+    event_type: &str,
+    count: usize,
+) -> anyhow::Result<f64> {
+    let before = receiver.counted.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut seq = 0;
+    while seq < count {
+        let batch: Vec<Value> = (seq..count.min(seq + BATCH))
+            .map(|n| json!({"type": event_type, "data": data(n)}))
+            .collect();
+        seq += batch.len();
+        server
+            .post("/api/events", &json!({"events": batch}))
+            .await?;
+    }
+    receiver.wait_for(before + count).await;
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// 2: one event to 1,000 webhooks, until all have it; beside the same 1,000 requests posted straight.
+pub async fn fan_out(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+    let server = Server::start(None).await?;
+    let target = receiver.url("/count");
+    for n in 0..scale.webhooks {
+        server
+            .webhook(&format!("fan-out {n}"), &target, &["fanout.*"])
+            .await?;
+    }
+    let mut times = Vec::new();
+    for round in 0..5 {
+        let before = receiver.counted.load(Ordering::Relaxed);
+        let started = Instant::now();
+        server
+            .post(
+                "/api/events",
+                &json!({"type": "fanout.ping", "data": data(round)}),
+            )
+            .await?;
+        receiver.wait_for(before + scale.webhooks).await;
+        times.push(started.elapsed());
+    }
+    let (median, _) = percentiles(times);
+    let started = Instant::now();
+    direct::rate(&target, scale.webhooks, IN_FLIGHT).await?;
+    let baseline = started.elapsed();
+    Ok(Row::new(
+        "2 fan-out, 1 event to 1,000",
+        format!("{} (median of 5)", ms(median)),
+        format!("{} for 1,000 POSTs", ms(baseline)),
+        median.as_secs_f64() / baseline.as_secs_f64(),
+        "<= 500 ms",
+        median <= Duration::from_millis(500),
+    ))
+}
+
+/// 3: a steady 1,000 events/s; from each POST's start to the event's arrival.
+pub async fn latency(scale: &Scale, receiver: &Arc<Receiver>) -> anyhow::Result<Vec<Row>> {
+    let epoch = receiver.epoch;
+    let target = receiver.url("/seq");
+    // The baseline: the same bodies at the same rate, straight to the receiver.
+    let client = reqwest::Client::new();
+    let direct = direct::steady(1000, 5, epoch, |seq| {
+        let request = client.post(&target).json(&data(seq)).send();
+        async move {
+            request.await?.error_for_status()?;
+            Ok(())
+        }
+    })
+    .await?;
+    let baseline = arrival_latency(receiver, &direct.sent)?;
+    for slot in &receiver.arrivals {
+        slot.store(0, Ordering::Relaxed);
+    }
+
+    let server = Server::start(None).await?;
+    server.webhook("latency", &target, &["latency.*"]).await?;
+    let events = server.url("/api/events");
+    let sent = direct::steady(1000, scale.latency_seconds, epoch, |seq| {
+        let request = client
+            .post(&events)
+            .bearer_auth(TOKEN)
+            .json(&json!({"type": "latency.tick", "data": data(seq)}))
+            .send();
+        async move {
+            request.await?.error_for_status()?;
+            Ok(())
+        }
+    })
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.arrivals[..sent.sent.len()]
+        .iter()
+        .any(|t| t.load(Ordering::Relaxed) == 0)
+    {
+        if Instant::now() > deadline {
+            bail!("events were still missing 60 s after the last was sent");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (p50, p99) = arrival_latency(receiver, &sent.sent)?;
+    let acknowledged = sent
+        .sent
+        .iter()
+        .zip(&sent.acknowledged)
+        .map(|(sent, acked)| Duration::from_nanos(acked - sent))
+        .collect();
+    let (ack50, ack99) = percentiles(acknowledged);
+    Ok(vec![
+        Row::new(
+            "3 latency p50, 1,000 events/s",
+            ms(p50),
+            ms(baseline.0),
+            p50.as_secs_f64() / baseline.0.as_secs_f64(),
+            "<= 5 ms",
+            p50 <= Duration::from_millis(5),
+        ),
+        Row::new(
+            "3 latency p99",
+            ms(p99),
+            ms(baseline.1),
+            p99.as_secs_f64() / baseline.1.as_secs_f64(),
+            "<= 25 ms",
+            p99 <= Duration::from_millis(25),
+        ),
+        Row::info(
+            "  (POST /api/events answered, p50 / p99)",
+            format!("{} / {}", ms(ack50), ms(ack99)),
+        ),
+    ])
+}
+
+/// p50 and p99 of arrival minus send, over the numbered events sent.
+fn arrival_latency(receiver: &Receiver, sent: &[u64]) -> anyhow::Result<(Duration, Duration)> {
+    let mut samples = Vec::with_capacity(sent.len());
+    for (seq, sent) in sent.iter().enumerate() {
+        let arrived = receiver.arrivals[seq].load(Ordering::Relaxed);
+        if arrived == 0 {
+            bail!("event {seq} never arrived");
+        }
+        samples.push(Duration::from_nanos(arrived.saturating_sub(*sent)));
+    }
+    Ok(percentiles(samples))
+}
+
+/// 4: single events from 64 concurrent clients, each answered once durable.
+pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+    const CLIENTS: usize = 64;
+    let baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
+    let server = Server::start(None).await?;
+    let client = server.client.clone();
+    let url = server.url("/api/events");
+    let body = serde_json::to_vec(&json!({"type": "ingest.item", "data": data(0)}))?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let total = scale.ingest;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CLIENTS {
+        let (client, url, body, next) = (client.clone(), url.clone(), body.clone(), next.clone());
+        tasks.spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                let response = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                if response.status() != 202 {
+                    bail!("POST /api/events answered {}", response.status());
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    Ok(Row::new(
+        "4 ingest, 64 clients",
+        format!("{rate:.0} events/s"),
+        format!("{baseline:.0} req/s"),
+        rate / baseline,
+        ">= 10,000/s",
+        rate >= 10_000.0,
+    ))
+}
+
+/// 5: View Logs' first page and a filtered page with 1,000,000 deliveries stored,
+/// beside `GET /api/health`: the same HTTP stack without the database.
+pub async fn log_queries(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+    let server = Server::start(None).await?;
+    let mut webhooks = Vec::new();
+    for n in 0..10 {
+        // Inactive: nothing is sent to it.
+        let created = server
+            .post(
+                "/api/webhooks",
+                &json!({"name": format!("logs {n}"), "url": "https://example.com/in", "active": false}),
+            )
+            .await?;
+        webhooks.push(created["data"]["id"].as_str().context("id")?.to_string());
+    }
+    fill(&server.database_url(), &webhooks, scale.deliveries).await?;
+    let health = p50(&server, "/api/health").await?;
+    let first = p50(&server, "/api/deliveries").await?;
+    let filtered = p50(
+        &server,
+        &format!("/api/deliveries?webhook_id={}&status=failed", webhooks[3]),
+    )
+    .await?;
+    let by_type = p50(&server, "/api/deliveries?event_type=type.7").await?;
+    let ratio = |time: Duration| time.as_secs_f64() / health.as_secs_f64();
+    let row = |name, time: Duration| {
+        Row::new(
+            name,
+            ms(time),
+            format!("{} health", ms(health)),
+            ratio(time),
+            "p50 <= 10 ms",
+            time <= Duration::from_millis(10),
+        )
+    };
+    Ok(vec![
+        row("5 logs, first page (1M stored)", first),
+        row("5 logs, webhook + status", filtered),
+        row("5 logs, event type", by_type),
+    ])
+}
+
+/// Writes `count` finished deliveries straight into the database, spread over the webhooks.
+async fn fill(url: &str, webhooks: &[String], count: usize) -> anyhow::Result<()> {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await?;
+    sqlx::query(
+        "INSERT INTO events (id, type, data, created_at) VALUES ('evt_bench', 'type.0', '{}', 0)",
+    )
+    .execute(&pool)
+    .await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, attempt_count,
+             last_status_code, last_duration_ms, created_at, updated_at)
+         SELECT printf('dlv_%032d', i), json_extract(?, '$[' || (i % 10) || ']'), 'evt_bench',
+                'type.' || (i % 50), CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'succeeded' END,
+                1, 200, 3, ? - (? - i), ?
+         FROM n",
+    )
+    .bind(count as i64)
+    .bind(serde_json::to_string(webhooks)?)
+    .bind(now)
+    .bind(count as i64)
+    .bind(now)
+    .execute(&pool)
+    .await?;
+    sqlx::query("ANALYZE").execute(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Median of 200 sequential requests, after 10 to warm up.
+async fn p50(server: &Server, path: &str) -> anyhow::Result<Duration> {
+    let mut times = Vec::new();
+    for n in 0..210 {
+        let started = Instant::now();
+        server
+            .client
+            .get(server.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        if n >= 10 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(percentiles(times).0)
+}
+
+/// 8: deliveries to a healthy webhook, alone and then beside one whose target takes 10 s.
+pub async fn isolation(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+    let server = Server::start(None).await?;
+    server
+        .webhook("healthy", &receiver.url("/count"), &["iso.*"])
+        .await?;
+    let alone = deliver(&server, receiver, "iso.item", scale.isolation).await?;
+    server
+        .webhook("slow", &receiver.url("/slow"), &["iso.*"])
+        .await?;
+    let beside = deliver(&server, receiver, "iso.item", scale.isolation).await?;
+    let slow_started = receiver.slow.load(Ordering::Relaxed);
+    Ok(Row::new(
+        "8 healthy webhook beside a 10 s one",
+        format!("{beside:.0} deliveries/s ({slow_started} slow started)"),
+        format!("{alone:.0}/s alone"),
+        beside / alone,
+        "ratio >= 0.9",
+        beside / alone >= 0.9,
+    ))
+}

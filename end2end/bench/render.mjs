@@ -1,0 +1,44 @@
+// Loads the console's Webhooks page five times and prints the median time, in
+// ms after navigation start, until it shows `rows` rows (or its empty state).
+// Used by the bench (bench/src/console.rs): node render.mjs <base> <token> <rows>
+import { chromium } from "@playwright/test";
+
+const [base, token, rowsArg] = process.argv.slice(2);
+const rows = Number(rowsArg);
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const context = await browser.newContext();
+await context.addInitScript((token) => localStorage.setItem("hookhub.token", token), token);
+const page = await context.newPage();
+const times = [];
+for (let i = 0; i < 6; i++) {
+  await page.goto(`${base}/webhooks`, { waitUntil: "commit" });
+  const shown = await page.waitForFunction(
+    (rows) => {
+      const done =
+        rows === 0
+          ? document.querySelector(".empty") !== null
+          : document.querySelectorAll("table.webhooks tbody tr").length >= rows;
+      return done ? performance.now() : false;
+    },
+    rows,
+    { polling: "raf", timeout: 30_000 },
+  );
+  // The first load fills the browser's cache; it is not counted.
+  if (i > 0) times.push(await shown.jsonValue());
+}
+await browser.close();
+times.sort((a, b) => a - b);
+console.log(times[Math.floor(times.length / 2)].toFixed(1));
