@@ -28,6 +28,16 @@ struct Options {
     /// Skip the console's measurements (no Chromium needed).
     #[arg(long)]
     skip_console: bool,
+    /// Run only these measurements (throughput, fan-out, latency, ingest, logs, console, isolation).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl Options {
+    fn runs(&self, name: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|only| only == name))
+            && !(name == "console" && self.skip_console)
+    }
 }
 
 /// How big each measurement is.
@@ -86,23 +96,35 @@ async fn main() -> anyhow::Result<()> {
         "0 baseline: pooled reqwest -> receiver, 16 in flight, 1 KiB",
         format!("{baseline:.0} req/s"),
     ));
-    rows.extend(runs::throughput(&scale, &receiver, baseline).await?);
-    step("throughput", started);
-    rows.push(runs::fan_out(&scale, &receiver).await?);
-    step("fan-out", started);
-    rows.extend(runs::latency(&scale, &receiver).await?);
-    step("latency", started);
-    rows.push(runs::ingest(&scale, &receiver).await?);
-    step("ingest", started);
-    rows.extend(runs::log_queries(&scale).await?);
-    step("log queries", started);
-    if !options.skip_console {
+    if options.runs("throughput") {
+        rows.extend(runs::throughput(&scale, &receiver, baseline).await?);
+        step("throughput", started);
+    }
+    if options.runs("fan-out") {
+        rows.push(runs::fan_out(&scale, &receiver).await?);
+        step("fan-out", started);
+    }
+    if options.runs("latency") {
+        rows.extend(runs::latency(&scale, &receiver).await?);
+        step("latency", started);
+    }
+    if options.runs("ingest") {
+        rows.push(runs::ingest(&scale, &receiver).await?);
+        step("ingest", started);
+    }
+    if options.runs("logs") {
+        rows.extend(runs::log_queries(&scale).await?);
+        step("log queries", started);
+    }
+    if options.runs("console") {
         rows.push(console::bundle(&options.dist)?);
         rows.push(console::render(&scale, &options.dist).await?);
         step("console", started);
     }
-    rows.push(runs::isolation(&scale, &receiver).await?);
-    step("isolation", started);
+    if options.runs("isolation") {
+        rows.push(runs::isolation(&scale, &receiver).await?);
+        step("isolation", started);
+    }
 
     println!();
     println!("{}", machine());

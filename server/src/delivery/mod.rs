@@ -33,6 +33,8 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub const MAX_IN_FLIGHT_PER_WEBHOOK: usize = 16;
 /// Outcomes written in one transaction at most.
 const RECORD_BATCH: usize = 256;
+/// How long the recorder waits for more outcomes to write with the first.
+const RECORD_WINDOW: Duration = Duration::from_millis(20);
 
 /// How deliveries behave, from the configuration.
 #[derive(Debug, Clone)]
@@ -345,6 +347,19 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
     let disable_after = deliverer.settings.disable_after;
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while requests.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        // Outcomes that come within a short window share a transaction, so
+        // that the writer stays free for new events; a flush goes at once.
+        let window = tokio::time::Instant::now() + RECORD_WINDOW;
+        let mut flush = batch
+            .iter()
+            .any(|request| matches!(request, Recording::Flush(_)));
+        while !flush
+            && batch.len() < RECORD_BATCH
+            && let Ok(Some(request)) = tokio::time::timeout_at(window, requests.recv()).await
+        {
+            flush = matches!(request, Recording::Flush(_));
+            batch.push(request);
+        }
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut flushes = Vec::new();
         for request in batch.drain(..) {

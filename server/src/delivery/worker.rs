@@ -1,29 +1,37 @@
-//! The dispatch loop. It claims due deliveries in batches and holds a few more
+//! The dispatch loop. It claims due deliveries in batches and holds many more
 //! per webhook than it runs, so that a slot that frees up is refilled from
 //! memory rather than with a database round trip; one claim (one write) then
-//! serves many deliveries. It sleeps until woken by a commit, until the next
-//! delivery falls due, or until attempts finish.
+//! serves hundreds of deliveries. Claims run beside the dispatching, never in
+//! its way. The loop sleeps until woken by a commit, until the next delivery
+//! falls due, or until attempts finish.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 
 use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
 use crate::store::{Job, now_ms};
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
-/// waiting delivery starts when one running finishes, so it waits at most one
-/// attempt's time (see `Settings::lease`).
-const HELD_PER_WEBHOOK: usize = 2 * MAX_IN_FLIGHT_PER_WEBHOOK;
-const HELD: usize = 2 * MAX_IN_FLIGHT;
+/// delivery that could not finish within its lease any more is handed back
+/// unsent (`Held::ready`), so holding many costs a slow webhook nothing.
+const HELD_PER_WEBHOOK: usize = 16 * MAX_IN_FLIGHT_PER_WEBHOOK;
+const HELD: usize = 8 * HELD_PER_WEBHOOK;
 /// Claim again once this many attempts have finished since the last claim.
-const REFILL: usize = MAX_IN_FLIGHT_PER_WEBHOOK / 2;
+const REFILL: usize = HELD_PER_WEBHOOK / 4;
+/// Due deliveries read per claim round.
+const CANDIDATES: usize = 2 * HELD_PER_WEBHOOK;
+/// Claim rounds at most per claim: a round skips the webhooks the one before filled.
+const ROUNDS: usize = 4;
 /// The longest sleep: picks up deliveries other instances queued and leases that ran out.
 const POLL: Duration = Duration::from_secs(1);
 /// After a failed database call, wait this long before trying again.
 const BACKOFF: Duration = Duration::from_millis(500);
+/// Time kept in hand after an attempt's timeout to record it within the lease.
+const RECORD_MARGIN: Duration = Duration::from_secs(2);
 
 /// What this worker holds, by webhook.
 #[derive(Default)]
@@ -41,15 +49,13 @@ impl Held {
             + self.waiting.get(webhook_id).map_or(0, VecDeque::len)
     }
 
-    /// Webhooks that hold all they may: the next claim skips them.
-    fn full_webhooks(&self) -> Vec<String> {
+    /// How many each webhook holds, for a claim running beside the loop.
+    fn counts(&self) -> HashMap<String, usize> {
         // Every held delivery is running or waiting, so these keys cover every held webhook.
-        let webhooks: std::collections::HashSet<&String> =
-            self.running.keys().chain(self.waiting.keys()).collect();
-        webhooks
-            .into_iter()
-            .filter(|webhook_id| self.count(webhook_id) >= HELD_PER_WEBHOOK)
-            .cloned()
+        self.running
+            .keys()
+            .chain(self.waiting.keys())
+            .map(|webhook_id| (webhook_id.clone(), self.count(webhook_id)))
             .collect()
     }
 
@@ -62,13 +68,21 @@ impl Held {
             .push_back(job);
     }
 
-    /// Waiting deliveries that may run now, within both concurrency bounds.
-    fn ready(&mut self) -> Vec<Job> {
+    /// Waiting deliveries that may run now, within both concurrency bounds,
+    /// and the ids of those whose lease ends before `must_end_by`: they are no
+    /// longer held and go back to the outbox unsent.
+    fn ready(&mut self, must_end_by: i64) -> (Vec<Job>, Vec<String>) {
         let mut ready = Vec::new();
+        let mut lapsed = Vec::new();
         for (webhook_id, queue) in &mut self.waiting {
             let running = self.running.entry(webhook_id.clone()).or_default();
             while *running < MAX_IN_FLIGHT_PER_WEBHOOK && self.running_total < MAX_IN_FLIGHT {
                 let Some(job) = queue.pop_front() else { break };
+                if job.lease_until < must_end_by {
+                    self.deliveries.remove(&job.delivery_id);
+                    lapsed.push(job.delivery_id);
+                    continue;
+                }
                 *running += 1;
                 self.running_total += 1;
                 ready.push(job);
@@ -76,7 +90,7 @@ impl Held {
         }
         self.waiting.retain(|_, queue| !queue.is_empty());
         self.running.retain(|_, count| *count > 0);
-        ready
+        (ready, lapsed)
     }
 
     fn finish(&mut self, delivery_id: &str) {
@@ -93,39 +107,51 @@ impl Held {
     }
 }
 
+/// A claim under way beside the loop, and how many it asked for.
+struct Claiming {
+    task: JoinHandle<anyhow::Result<Vec<Job>>>,
+    room: usize,
+}
+
 /// Runs until `shutdown` turns true; then hands back what waits, lets attempts
 /// in flight finish for up to `drain`, and hands back those that did not.
-pub async fn run_workers(
+pub fn run_workers(
     deliverer: Deliverer,
+    shutdown: watch::Receiver<bool>,
+    drain: Duration,
+) -> impl Future<Output = ()> {
+    // Taken now, not when the loop first runs, so that no publication misses it.
+    let fresh = deliverer
+        .store
+        .take_fresh_deliveries(deliverer.settings.lease());
+    dispatch(deliverer, fresh, shutdown, drain)
+}
+
+async fn dispatch(
+    deliverer: Deliverer,
+    mut fresh: mpsc::UnboundedReceiver<Vec<Job>>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
     let mut held = Held::default();
     let mut tasks: JoinSet<String> = JoinSet::new();
-    let mut claim_now = true;
+    let mut claiming: Option<Claiming> = None;
+    let mut claim_wanted = true;
     let mut finished_since_claim = 0;
+    let mut poll_at = Instant::now() + POLL;
+    let attempt_time = (deliverer.settings.timeout + RECORD_MARGIN).as_millis() as i64;
     while !*shutdown.borrow() {
-        let mut sleep = POLL;
-        if claim_now {
-            let room = HELD - held.deliveries.len();
-            match claim(&deliverer, &mut held, room).await {
-                // A full batch: there may be more due right now.
-                Ok(claimed) if claimed == room && room > 0 => {}
-                Ok(claimed) => {
-                    claim_now = false;
-                    if claimed == 0 && held.deliveries.is_empty() {
-                        sleep = until_next_due(&deliverer).await;
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "claiming deliveries failed");
-                    sleep = BACKOFF;
-                    claim_now = false;
-                }
-            }
+        let room = HELD - held.deliveries.len();
+        if claim_wanted && claiming.is_none() && room > 0 {
+            claiming = Some(Claiming {
+                task: tokio::spawn(claim(deliverer.clone(), held.counts(), room)),
+                room,
+            });
+            claim_wanted = false;
             finished_since_claim = 0;
         }
-        for job in held.ready() {
+        let (ready, lapsed) = held.ready(now_ms() + attempt_time);
+        for job in ready {
             let deliverer = deliverer.clone();
             tasks.spawn(async move {
                 let kind = if job.single_attempt {
@@ -146,15 +172,49 @@ pub async fn run_workers(
                 job.delivery_id
             });
         }
-        if claim_now {
-            continue;
-        }
+        release_later(&deliverer, lapsed);
         tokio::select! {
-            _ = deliverer.wake.notified() => claim_now = true,
-            _ = tokio::time::sleep(sleep) => claim_now = true,
+            Some(jobs) = fresh.recv() => {
+                // Beyond what a webhook may hold, they wait in the outbox for a claim.
+                let mut excess = Vec::new();
+                for job in jobs {
+                    if held.count(&job.webhook_id) >= HELD_PER_WEBHOOK || held.deliveries.len() >= HELD {
+                        excess.push(job.delivery_id);
+                    } else {
+                        held.hold(job);
+                    }
+                }
+                release_later(&deliverer, excess);
+            }
+            _ = deliverer.wake.notified() => claim_wanted = true,
+            _ = tokio::time::sleep_until(poll_at) => {
+                claim_wanted = true;
+                poll_at = Instant::now() + POLL;
+            }
             Some(done) = tasks.join_next() => {
                 finished(&mut held, done);
                 finished_since_claim += 1;
+            }
+            claimed = async { (&mut claiming.as_mut().expect("a claim").task).await },
+                if claiming.is_some() => {
+                let room = claiming.take().expect("a claim").room;
+                poll_at = match claimed.map_err(anyhow::Error::from).and_then(|jobs| jobs) {
+                    Ok(jobs) => {
+                        let claimed = jobs.len();
+                        jobs.into_iter().for_each(|job| held.hold(job));
+                        // A full batch: there may be more due right now.
+                        claim_wanted |= claimed == room;
+                        if held.deliveries.is_empty() {
+                            Instant::now() + until_next_due(&deliverer).await
+                        } else {
+                            Instant::now() + POLL
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(error = format!("{error:#}"), "claiming deliveries failed");
+                        Instant::now() + BACKOFF
+                    }
+                };
             }
             _ = shutdown.changed() => {}
         }
@@ -162,9 +222,19 @@ pub async fn run_workers(
             finished(&mut held, done);
             finished_since_claim += 1;
         }
-        claim_now |= finished_since_claim >= REFILL || held.deliveries.is_empty();
+        claim_wanted |= finished_since_claim >= REFILL
+            || (finished_since_claim > 0 && held.deliveries.is_empty());
     }
-    // Hand back what has not started, then wait for what has.
+    // Let a claim under way land, hand back what has not started, then wait for what has.
+    fresh.close();
+    while let Ok(jobs) = fresh.try_recv() {
+        jobs.into_iter().for_each(|job| held.hold(job));
+    }
+    if let Some(claiming) = claiming
+        && let Ok(Ok(jobs)) = claiming.task.await
+    {
+        jobs.into_iter().for_each(|job| held.hold(job));
+    }
     let waiting: Vec<String> = held
         .waiting
         .drain()
@@ -185,28 +255,42 @@ fn finished(held: &mut Held, done: Result<String, tokio::task::JoinError>) {
     }
 }
 
-/// Claims up to `room` due deliveries into `held`; returns how many.
-async fn claim(deliverer: &Deliverer, held: &mut Held, room: usize) -> anyhow::Result<usize> {
-    if room == 0 {
-        return Ok(0);
-    }
-    let candidates = deliverer
-        .store
-        .due_deliveries(&held.full_webhooks(), room)
-        .await?;
-    let mut wanted = Vec::new();
-    let mut added: HashMap<&str, usize> = HashMap::new();
-    for (delivery_id, webhook_id) in &candidates {
-        let count = added.entry(webhook_id).or_default();
-        if held.count(webhook_id) + *count < HELD_PER_WEBHOOK {
-            *count += 1;
-            wanted.push(delivery_id.clone());
+/// Claims up to `room` due deliveries, at most `HELD_PER_WEBHOOK` per webhook
+/// counting what `held` (webhook -> deliveries) already holds. A webhook with a
+/// long backlog fills up in one round and is skipped in the next, so that it
+/// cannot crowd out the webhooks behind it.
+async fn claim(
+    deliverer: Deliverer,
+    mut held: HashMap<String, usize>,
+    room: usize,
+) -> anyhow::Result<Vec<Job>> {
+    let mut claimed = Vec::new();
+    for _ in 0..ROUNDS {
+        let limit = (room - claimed.len()).min(CANDIDATES);
+        if limit == 0 {
+            break;
+        }
+        let full: Vec<String> = held
+            .iter()
+            .filter(|(_, count)| **count >= HELD_PER_WEBHOOK)
+            .map(|(webhook_id, _)| webhook_id.clone())
+            .collect();
+        let candidates = deliverer.store.due_deliveries(&full, limit).await?;
+        let mut wanted = Vec::new();
+        for (delivery_id, webhook_id) in &candidates {
+            let count = held.entry(webhook_id.clone()).or_default();
+            if *count < HELD_PER_WEBHOOK {
+                *count += 1;
+                wanted.push(delivery_id.clone());
+            }
+        }
+        let lease_until = now_ms() + deliverer.settings.lease().as_millis() as i64;
+        claimed.extend(deliverer.store.claim(&wanted, lease_until).await?);
+        // Fewer than asked for: nothing more is due.
+        if candidates.len() < limit {
+            break;
         }
     }
-    let lease_until = now_ms() + deliverer.settings.lease().as_millis() as i64;
-    let jobs = deliverer.store.claim(&wanted, lease_until).await?;
-    let claimed = jobs.len();
-    jobs.into_iter().for_each(|job| held.hold(job));
     Ok(claimed)
 }
 
@@ -238,6 +322,15 @@ async fn drain_running(
     release(deliverer, &cut_off).await;
 }
 
+/// Hands `ids` back beside the loop, which does not wait for the write.
+fn release_later(deliverer: &Deliverer, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    let deliverer = deliverer.clone();
+    tokio::spawn(async move { release(&deliverer, &ids).await });
+}
+
 async fn release(deliverer: &Deliverer, ids: &[String]) {
     if ids.is_empty() {
         return;
@@ -248,5 +341,56 @@ async fn release(deliverer: &Deliverer, ids: &[String]) {
             error = format!("{error:#}"),
             "handing back failed; the leases will run out"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::request::Event;
+
+    fn job(id: &str, webhook_id: &str, lease_until: i64) -> Job {
+        Job {
+            delivery_id: id.into(),
+            webhook_id: webhook_id.into(),
+            attempt_count: 0,
+            single_attempt: false,
+            lease_until,
+            event: Event {
+                id: "evt_1".into(),
+                event_type: "order.create".into(),
+                data: serde_json::json!({}),
+                change: None,
+                created_at: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn a_delivery_whose_lease_would_run_out_mid_attempt_is_handed_back_unsent() {
+        let mut held = Held::default();
+        held.hold(job("dlv_late", "wh_a", 1_000));
+        held.hold(job("dlv_in_time", "wh_a", 5_000));
+        let (ready, lapsed) = held.ready(2_000);
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].delivery_id, "dlv_in_time");
+        assert_eq!(lapsed, vec!["dlv_late".to_string()]);
+        assert_eq!(held.count("wh_a"), 1, "the lapsed one is no longer held");
+    }
+
+    #[test]
+    fn one_webhook_runs_at_most_its_share_and_the_rest_wait() {
+        let mut held = Held::default();
+        for n in 0..MAX_IN_FLIGHT_PER_WEBHOOK + 3 {
+            held.hold(job(&format!("dlv_{n}"), "wh_a", i64::MAX));
+        }
+        held.hold(job("dlv_other", "wh_b", i64::MAX));
+        let (ready, _) = held.ready(0);
+        let to_a = ready.iter().filter(|job| job.webhook_id == "wh_a").count();
+        assert_eq!(to_a, MAX_IN_FLIGHT_PER_WEBHOOK);
+        assert!(ready.iter().any(|job| job.webhook_id == "wh_b"));
+        held.finish("dlv_0");
+        let (ready, _) = held.ready(0);
+        assert_eq!(ready.len(), 1, "a finished attempt frees one slot");
     }
 }

@@ -65,10 +65,8 @@ async fn publish(
             change: None,
         })
         .collect();
-    let mut accepted = state.store.publish(&events).await?;
-    if accepted.iter().any(|a| a.deliveries > 0) {
-        state.deliverer.wake();
-    }
+    // The store hands the deliveries straight to the workers.
+    let mut accepted = state.store.publish(events).await?;
     Ok(if batch {
         (StatusCode::ACCEPTED, Json(Data { data: accepted })).into_response()
     } else {

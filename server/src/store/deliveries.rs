@@ -4,7 +4,7 @@
 use anyhow::Context;
 use api::{AttemptRequest, AttemptResponse};
 use serde_json::{Map, Value};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{Sealed, Store, new_id, now_ms};
 use crate::delivery::request::Event;
@@ -18,6 +18,8 @@ pub struct Job {
     pub attempt_count: u32,
     /// Redelivered by hand: this attempt is not retried on the schedule.
     pub single_attempt: bool,
+    /// Until when the claim holds (Unix milliseconds): an attempt must end before.
+    pub lease_until: i64,
     pub event: Event,
 }
 
@@ -91,7 +93,8 @@ impl Store {
         }
         query.push(" ORDER BY next_attempt_at LIMIT ");
         query.push_bind(limit as i64);
-        let rows = query.build().fetch_all(&self.reader).await?;
+        // On the writer: its page cache is warm, while a reader's is dropped at every commit.
+        let rows = query.build().fetch_all(&self.writer).await?;
         Ok(rows
             .iter()
             .map(|row| (row.get("id"), row.get("webhook_id")))
@@ -113,52 +116,16 @@ impl Store {
         query.push(") AND id IN (");
         push_ids(&mut query, ids);
         query.push(" RETURNING id");
+        // A lease lost to a power cut only means a delivery is sent twice.
+        let mut writer = self.relaxed_writer().await?;
         let claimed: Vec<String> = query
             .build_query_scalar()
-            .fetch_all(&self.writer)
+            .fetch_all(&mut *writer)
             .await
             .context("claiming deliveries")?;
-        self.jobs(&claimed).await
-    }
-
-    async fn jobs(&self, ids: &[String]) -> anyhow::Result<Vec<Job>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT d.id, d.webhook_id, d.attempt_count, d.single_attempt, e.id AS event_id, e.type, e.data,
-                    e.changed_fields, e.previous, e.created_at
-             FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (",
-        );
-        push_ids(&mut query, ids);
-        let rows = query.build().fetch_all(&self.writer).await?;
-        rows.iter()
-            .map(|row| {
-                let change = match (
-                    row.get::<Option<String>, _>("changed_fields"),
-                    row.get::<Option<String>, _>("previous"),
-                ) {
-                    (Some(fields), Some(previous)) => Some((
-                        serde_json::from_str::<Vec<String>>(&fields)?,
-                        serde_json::from_str::<Map<String, Value>>(&previous)?,
-                    )),
-                    _ => None,
-                };
-                Ok(Job {
-                    delivery_id: row.get("id"),
-                    webhook_id: row.get("webhook_id"),
-                    attempt_count: row.get::<i64, _>("attempt_count") as u32,
-                    single_attempt: row.get("single_attempt"),
-                    event: Event {
-                        id: row.get("event_id"),
-                        event_type: row.get("type"),
-                        data: serde_json::from_str(row.get("data"))?,
-                        change,
-                        created_at: row.get("created_at"),
-                    },
-                })
-            })
-            .collect()
+        let jobs = jobs(&mut writer, &claimed, lease_until).await;
+        writer.restore().await?;
+        jobs
     }
 
     /// The signing secrets in force now.
@@ -214,11 +181,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut query =
-            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
-        push_ids(&mut query, ids);
-        query.build().execute(&self.writer).await?;
-        Ok(())
+        release(&self.writer, ids).await
     }
 
     /// A one-off `webhook.test` delivery to one webhook, already leased to the caller.
@@ -260,6 +223,7 @@ impl Store {
             webhook_id: webhook_id.to_string(),
             attempt_count: 0,
             single_attempt: true,
+            lease_until,
             event: Event {
                 id: event_id,
                 event_type: "webhook.test".into(),
@@ -280,7 +244,9 @@ impl Store {
         disable_before: i64,
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
-        let mut tx = self.writer.begin().await?;
+        // Lost to a power cut, an outcome is only a delivery sent again.
+        let mut writer = self.relaxed_writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         // SQLite takes up to 32,766 parameters in one statement.
         for chunk in outcomes.chunks(1000) {
             insert_attempts(&mut tx, chunk).await?;
@@ -320,6 +286,7 @@ impl Store {
             switched_off.extend(disabled);
         }
         tx.commit().await.context("recording attempts")?;
+        writer.restore().await?;
         Ok(switched_off)
     }
 }
@@ -405,6 +372,20 @@ async fn update_deliveries(
     Ok(())
 }
 
+/// Ends the leases on `ids`: they are due again at once.
+pub(super) async fn release(writer: &SqlitePool, ids: &[String]) -> anyhow::Result<()> {
+    for chunk in ids.chunks(MAX_IDS) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
+        push_ids(&mut query, chunk);
+        query.build().execute(writer).await?;
+    }
+    Ok(())
+}
+
+/// Ids bound in one statement at most; SQLite takes up to 32,766 parameters.
+const MAX_IDS: usize = 30_000;
+
 /// What a batch of outcomes does to one webhook's health.
 #[derive(Debug, PartialEq)]
 struct HealthChange<'a> {
@@ -446,6 +427,52 @@ fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
         }
     }
     changes
+}
+
+/// The claimed deliveries with their events, read on the connection that claimed them.
+async fn jobs(
+    connection: &mut SqliteConnection,
+    ids: &[String],
+    lease_until: i64,
+) -> anyhow::Result<Vec<Job>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT d.id, d.webhook_id, d.attempt_count, d.single_attempt, e.id AS event_id, e.type, e.data,
+                e.changed_fields, e.previous, e.created_at
+         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (",
+    );
+    push_ids(&mut query, ids);
+    let rows = query.build().fetch_all(&mut *connection).await?;
+    rows.iter()
+        .map(|row| {
+            let change = match (
+                row.get::<Option<String>, _>("changed_fields"),
+                row.get::<Option<String>, _>("previous"),
+            ) {
+                (Some(fields), Some(previous)) => Some((
+                    serde_json::from_str::<Vec<String>>(&fields)?,
+                    serde_json::from_str::<Map<String, Value>>(&previous)?,
+                )),
+                _ => None,
+            };
+            Ok(Job {
+                delivery_id: row.get("id"),
+                webhook_id: row.get("webhook_id"),
+                attempt_count: row.get::<i64, _>("attempt_count") as u32,
+                single_attempt: row.get("single_attempt"),
+                lease_until,
+                event: Event {
+                    id: row.get("event_id"),
+                    event_type: row.get("type"),
+                    data: serde_json::from_str(row.get("data"))?,
+                    change,
+                    created_at: row.get("created_at"),
+                },
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,9 +14,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use tokio::sync::mpsc;
 
 pub use deliveries::{AttemptRecord, Job, Next, Outcome, SigningSecrets};
 pub use logs::{Delivery, DeliveryFilter, Redelivery};
@@ -25,6 +29,9 @@ pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
 
+/// The writer connection's page cache.
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
+
 /// SQLite allows one writer at a time; a single writer connection turns
 /// contention into an in-process queue instead of `SQLITE_BUSY` retries.
 /// Readers run in parallel beside it (WAL).
@@ -32,6 +39,11 @@ pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
 pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
+    checkpointer: SqlitePool,
+    /// Publications waiting for the group committer (`outbox::commit_groups`).
+    publisher: mpsc::Sender<outbox::Publication>,
+    /// Where published deliveries go straight to this process's workers.
+    fresh: outbox::FreshDeliveries,
 }
 
 impl Store {
@@ -48,24 +60,156 @@ impl Store {
         create_private(options.get_filename())?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            // An embedded connection cannot go stale: no ping before each use.
+            .test_before_acquire(false)
+            // The writer's cache stays warm (readers' are dropped at every
+            // commit); the workers' claims read through it. It leaves
+            // checkpoints to `checkpoints`, off the path of every write.
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", (64 << 20).to_string()),
+            )
             .await
             .with_context(|| format!("opening {url}"))?;
         sqlx::migrate!("./migrations")
             .run(&writer)
             .await
             .context("migrating the database")?;
+        // A SQLite database belongs to one process: leases left by one that
+        // died are void, and its deliveries go out again at once.
+        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
+            .execute(&writer)
+            .await
+            .context("releasing the leases of an earlier run")?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("opening {url} for checkpoints"))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening {url} for reading"))?;
-        Ok(Self { writer, reader })
+        tokio::spawn(checkpoints(checkpointer.clone(), writer.clone()));
+        let fresh = outbox::FreshDeliveries::default();
+        let (publisher, publications) = mpsc::channel(1024);
+        tokio::spawn(outbox::commit_groups(
+            writer.clone(),
+            fresh.clone(),
+            publications,
+        ));
+        Ok(Self {
+            writer,
+            reader,
+            checkpointer,
+            publisher,
+            fresh,
+        })
+    }
+
+    /// The writer with `synchronous = NORMAL` until `restore`: its commits
+    /// survive the process being killed but not a power cut, and cost no fsync.
+    /// For the workers' bookkeeping (leases, outcomes), whose loss means at
+    /// most a delivery sent twice; events and settings keep `FULL`. In WAL mode
+    /// a later `FULL` commit makes the earlier ones durable too.
+    async fn relaxed_writer(&self) -> anyhow::Result<Relaxed> {
+        let mut connection = self.writer.acquire().await?;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *connection)
+            .await?;
+        Ok(Relaxed {
+            connection,
+            restored: false,
+        })
     }
 
     pub async fn close(&self) {
         self.reader.close().await;
+        self.checkpointer.close().await;
         self.writer.close().await;
+    }
+}
+
+/// How often the write-ahead log is copied into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// Log pages past which a checkpoint waits for a pause between writes.
+const LOG_PAGES_LIMIT: i64 = 16_384;
+
+/// Copies the write-ahead log into the database beside the writer, which then
+/// never stops to do it, until the store closes. A passive checkpoint waits
+/// for nobody. The log starts over only when a checkpoint has caught up
+/// before the next write, which a steady stream of writes can keep from
+/// happening: past `LOG_PAGES_LIMIT` the checkpoint runs on the writer itself,
+/// between two of its transactions.
+async fn checkpoints(checkpointer: SqlitePool, writer: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    while !checkpointer.is_closed() {
+        tick.tick().await;
+        match checkpoint(&checkpointer).await {
+            Ok(log_pages) if log_pages > LOG_PAGES_LIMIT => {
+                if let Err(error) = checkpoint(&writer).await {
+                    tracing::warn!(%error, "checkpoint on the writer failed");
+                }
+            }
+            Ok(_) => {}
+            Err(error) if !checkpointer.is_closed() => {
+                tracing::warn!(%error, "checkpoint failed");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// A passive checkpoint on `pool`; returns how many pages the log holds.
+async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<i64> {
+    let (_busy, log_pages, _copied): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await?;
+    Ok(log_pages)
+}
+
+/// See `Store::relaxed_writer`. Dropped without `restore` (an error on the
+/// way), the connection is closed rather than handed back relaxed.
+struct Relaxed {
+    connection: PoolConnection<Sqlite>,
+    restored: bool,
+}
+
+impl Relaxed {
+    async fn restore(mut self) -> anyhow::Result<()> {
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *self.connection)
+            .await?;
+        self.restored = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Relaxed {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.connection
+    }
+}
+
+impl std::ops::DerefMut for Relaxed {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.connection
+    }
+}
+
+impl Drop for Relaxed {
+    fn drop(&mut self) {
+        if !self.restored {
+            self.connection.close_on_drop();
+        }
     }
 }
 

@@ -5,9 +5,14 @@
 use anyhow::Context;
 use api::{EventAccepted, QueuedDelivery};
 use serde_json::{Map, Value};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::{Store, new_id, now_ms};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Job, Store, new_id, now_ms};
+use crate::delivery::request::Event;
 use crate::events::subscribed;
 use crate::objects::{Change, apply_patch};
 
@@ -30,6 +35,7 @@ pub enum Updated {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enqueued {
     pub event_id: String,
+    pub created_at: i64,
     pub deliveries: Vec<QueuedDelivery>,
 }
 
@@ -42,25 +48,53 @@ impl Enqueued {
     }
 }
 
+/// Parameters in one statement at most; SQLite takes up to 32,766.
+const MAX_PARAMS: usize = 30_000;
+
+/// The active webhooks and the event patterns they subscribe to.
+async fn active_webhooks(
+    connection: &mut SqliteConnection,
+) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    sqlx::query("SELECT id, events FROM webhooks WHERE active = 1")
+        .fetch_all(&mut *connection)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let patterns = serde_json::from_str(row.get("events")).context("webhook events")?;
+            Ok((row.get("id"), patterns))
+        })
+        .collect()
+}
+
 /// Writes `events` and their deliveries on `connection`, inside the caller's transaction.
 pub(super) async fn enqueue(
     connection: &mut SqliteConnection,
     events: &[NewEvent],
 ) -> anyhow::Result<Vec<Enqueued>> {
+    let webhooks = active_webhooks(connection).await?;
+    write_events(connection, &webhooks, events, None).await
+}
+
+/// One delivery row to write.
+struct NewDelivery<'a> {
+    id: &'a str,
+    webhook_id: &'a str,
+    event_id: &'a str,
+    event_type: &'a str,
+}
+
+/// Writes `events` with one delivery per subscribed webhook, in multi-row
+/// statements; the deliveries leased until `lease_until`, if given.
+async fn write_events(
+    connection: &mut SqliteConnection,
+    webhooks: &[(String, Vec<String>)],
+    events: &[NewEvent],
+    lease_until: Option<i64>,
+) -> anyhow::Result<Vec<Enqueued>> {
     let now = now_ms();
-    let webhooks: Vec<(String, Vec<String>)> =
-        sqlx::query("SELECT id, events FROM webhooks WHERE active = 1")
-            .fetch_all(&mut *connection)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let patterns = serde_json::from_str(row.get("events")).context("webhook events")?;
-                Ok((row.get("id"), patterns))
-            })
-            .collect::<anyhow::Result<_>>()?;
     let mut accepted = Vec::with_capacity(events.len());
+    let mut rows = Vec::with_capacity(events.len());
     for event in events {
-        let event_id = new_id("evt");
         let (changed_fields, previous) = match &event.change {
             Some((fields, previous)) => (
                 Some(serde_json::to_string(fields)?),
@@ -68,46 +102,196 @@ pub(super) async fn enqueue(
             ),
             None => (None, None),
         };
-        sqlx::query("INSERT INTO events (id, type, data, changed_fields, previous, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&event_id)
-            .bind(&event.event_type)
-            .bind(serde_json::to_string(&event.data)?)
-            .bind(changed_fields)
-            .bind(previous)
-            .bind(now)
-            .execute(&mut *connection)
-            .await?;
-        let mut deliveries = Vec::new();
-        for (webhook_id, patterns) in &webhooks {
-            if !subscribed(patterns, &event.event_type) {
-                continue;
-            }
-            let delivery_id = new_id("dlv");
-            sqlx::query(
-                "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                     created_at, updated_at)
-                 VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-            )
-            .bind(&delivery_id)
-            .bind(webhook_id)
-            .bind(&event_id)
-            .bind(&event.event_type)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *connection)
-            .await?;
-            deliveries.push(QueuedDelivery {
-                id: delivery_id,
+        let event_id = new_id("evt");
+        let deliveries = webhooks
+            .iter()
+            .filter(|(_, patterns)| subscribed(patterns, &event.event_type))
+            .map(|(webhook_id, _)| QueuedDelivery {
+                id: new_id("dlv"),
                 webhook_id: webhook_id.clone(),
-            });
-        }
+            })
+            .collect();
+        rows.push((
+            serde_json::to_string(&event.data)?,
+            changed_fields,
+            previous,
+        ));
         accepted.push(Enqueued {
             event_id,
+            created_at: now,
             deliveries,
         });
     }
+    let numbered: Vec<_> = events.iter().zip(&accepted).zip(&rows).collect();
+    for chunk in numbered.chunks(MAX_PARAMS / 6) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (id, type, data, changed_fields, previous, created_at) ",
+        );
+        query.push_values(
+            chunk,
+            |mut row, ((event, enqueued), (data, fields, previous))| {
+                row.push_bind(&enqueued.event_id)
+                    .push_bind(&event.event_type)
+                    .push_bind(data)
+                    .push_bind(fields)
+                    .push_bind(previous)
+                    .push_bind(now);
+            },
+        );
+        query.build().execute(&mut *connection).await?;
+    }
+    let deliveries: Vec<NewDelivery> = events
+        .iter()
+        .zip(&accepted)
+        .flat_map(|(event, enqueued)| {
+            enqueued.deliveries.iter().map(|delivery| NewDelivery {
+                id: &delivery.id,
+                webhook_id: &delivery.webhook_id,
+                event_id: &enqueued.event_id,
+                event_type: &event.event_type,
+            })
+        })
+        .collect();
+    for chunk in deliveries.chunks(MAX_PARAMS / 9) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
+                 lease_until, created_at, updated_at) ",
+        );
+        query.push_values(chunk, |mut row, delivery| {
+            row.push_bind(delivery.id)
+                .push_bind(delivery.webhook_id)
+                .push_bind(delivery.event_id)
+                .push_bind(delivery.event_type)
+                .push_bind("pending")
+                .push_bind(now)
+                .push_bind(lease_until)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        query.build().execute(&mut *connection).await?;
+    }
     Ok(accepted)
+}
+
+/// A request to publish, answered once its group is committed.
+pub(super) struct Publication {
+    events: Vec<NewEvent>,
+    done: oneshot::Sender<anyhow::Result<Vec<EventAccepted>>>,
+}
+
+/// Requests sharing one transaction at most.
+const GROUP: usize = 64;
+
+/// The workers of this process, when they take published deliveries
+/// straight from the group committer: such deliveries are written already
+/// leased to them and handed over once committed, with no claim in between.
+#[derive(Clone, Default)]
+pub(super) struct FreshDeliveries(Arc<Mutex<Option<Taker>>>);
+
+struct Taker {
+    jobs: mpsc::UnboundedSender<Vec<Job>>,
+    lease: Duration,
+}
+
+impl FreshDeliveries {
+    fn taker(&self) -> Option<(mpsc::UnboundedSender<Vec<Job>>, Duration)> {
+        let taker = self.0.lock().expect("fresh deliveries");
+        taker
+            .as_ref()
+            .filter(|taker| !taker.jobs.is_closed())
+            .map(|taker| (taker.jobs.clone(), taker.lease))
+    }
+}
+
+/// Group commit: every publication waiting when a transaction starts joins it,
+/// so that concurrent publishers share one commit (one fsync) instead of
+/// queueing for one each. Each is answered only after its group is durable.
+pub(super) async fn commit_groups(
+    writer: SqlitePool,
+    fresh: FreshDeliveries,
+    mut requests: mpsc::Receiver<Publication>,
+) {
+    let mut group = Vec::with_capacity(GROUP);
+    while requests.recv_many(&mut group, GROUP).await > 0 {
+        let taker = fresh.taker();
+        let lease_until = taker
+            .as_ref()
+            .map(|(_, lease)| now_ms() + lease.as_millis() as i64);
+        match commit_group(&writer, &group, lease_until).await {
+            Ok(enqueued) => {
+                let mut jobs = Vec::new();
+                for (publication, enqueued) in group.drain(..).zip(enqueued) {
+                    if let Some(lease_until) = lease_until {
+                        jobs.extend(fresh_jobs(&publication.events, &enqueued, lease_until));
+                    }
+                    let accepted = enqueued.iter().map(Enqueued::accepted).collect();
+                    let _ = publication.done.send(Ok(accepted));
+                }
+                if let Some((taker, _)) = taker
+                    && !jobs.is_empty()
+                    && let Err(unsent) = taker.send(jobs)
+                {
+                    // The workers stopped meanwhile: the deliveries go back to the outbox.
+                    let ids: Vec<String> =
+                        unsent.0.into_iter().map(|job| job.delivery_id).collect();
+                    if let Err(error) = super::deliveries::release(&writer, &ids).await {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "handing back failed; the leases will run out"
+                        );
+                    }
+                }
+            }
+            Err(error) => {
+                let message = format!("{error:#}");
+                for publication in group.drain(..) {
+                    let _ = publication.done.send(Err(anyhow::anyhow!("{message}")));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(
+    writer: &SqlitePool,
+    group: &[Publication],
+    lease_until: Option<i64>,
+) -> anyhow::Result<Vec<Vec<Enqueued>>> {
+    let mut tx = writer.begin().await?;
+    let webhooks = active_webhooks(&mut tx).await?;
+    let mut enqueued = Vec::with_capacity(group.len());
+    for publication in group {
+        enqueued.push(write_events(&mut tx, &webhooks, &publication.events, lease_until).await?);
+    }
+    tx.commit().await.context("committing events")?;
+    Ok(enqueued)
+}
+
+/// The deliveries of published events as the workers take them.
+fn fresh_jobs<'a>(
+    events: &'a [NewEvent],
+    enqueued: &'a [Enqueued],
+    lease_until: i64,
+) -> impl Iterator<Item = Job> + 'a {
+    events
+        .iter()
+        .zip(enqueued)
+        .flat_map(move |(event, enqueued)| {
+            enqueued.deliveries.iter().map(move |delivery| Job {
+                delivery_id: delivery.id.clone(),
+                webhook_id: delivery.webhook_id.clone(),
+                attempt_count: 0,
+                single_attempt: false,
+                lease_until,
+                event: Event {
+                    id: enqueued.event_id.clone(),
+                    event_type: event.event_type.clone(),
+                    data: event.data.clone(),
+                    change: event.change.clone(),
+                    created_at: enqueued.created_at,
+                },
+            })
+        })
 }
 
 fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
@@ -115,16 +299,22 @@ fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
 }
 
 impl Store {
-    /// Accepts published events, all or none.
-    pub async fn publish(&self, events: &[NewEvent]) -> anyhow::Result<Vec<EventAccepted>> {
-        let mut tx = self.writer.begin().await?;
-        let accepted = enqueue(&mut tx, events)
-            .await?
-            .iter()
-            .map(Enqueued::accepted)
-            .collect();
-        tx.commit().await.context("committing events")?;
-        Ok(accepted)
+    /// Hands this process's workers the deliveries of every later publication,
+    /// leased to them for `lease`, until the receiver is dropped.
+    pub fn take_fresh_deliveries(&self, lease: Duration) -> mpsc::UnboundedReceiver<Vec<Job>> {
+        let (jobs, taken) = mpsc::unbounded_channel();
+        *self.fresh.0.lock().expect("fresh deliveries") = Some(Taker { jobs, lease });
+        taken
+    }
+
+    /// Accepts published events, all or none, answering once they are durable.
+    pub async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
+        let (done, committed) = oneshot::channel();
+        self.publisher
+            .send(Publication { events, done })
+            .await
+            .map_err(|_| anyhow::anyhow!("the store is closed"))?;
+        committed.await.context("the store is closed")?
     }
 
     /// Stores a new object (given without `id`) and fires `{module}.create`.
