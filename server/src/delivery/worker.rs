@@ -141,7 +141,8 @@ async fn dispatch(
     let mut poll_at = Instant::now() + POLL;
     let attempt_time = (deliverer.settings.timeout + RECORD_MARGIN).as_millis() as i64;
     while !*shutdown.borrow() {
-        let room = HELD - held.deliveries.len();
+        // Fresh deliveries arriving while a claim runs may take the room it was given.
+        let room = HELD.saturating_sub(held.deliveries.len());
         if claim_wanted && claiming.is_none() && room > 0 {
             claiming = Some(Claiming {
                 task: tokio::spawn(claim(deliverer.clone(), held.counts(), room)),
