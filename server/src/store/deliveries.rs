@@ -6,7 +6,7 @@ use api::{AttemptRequest, AttemptResponse};
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use super::{Sealed, Store, new_id, now_ms};
+use super::{MAX_PARAMS, Sealed, Store, new_id, now_ms};
 use crate::delivery::request::Event;
 
 /// A claimed delivery and the event it carries.
@@ -178,9 +178,6 @@ impl Store {
 
     /// Gives claimed deliveries back, e.g. on shutdown.
     pub async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
         release(&self.writer, ids).await
     }
 
@@ -374,7 +371,7 @@ async fn update_deliveries(
 
 /// Ends the leases on `ids`: they are due again at once.
 pub(super) async fn release(writer: &SqlitePool, ids: &[String]) -> anyhow::Result<()> {
-    for chunk in ids.chunks(MAX_IDS) {
+    for chunk in ids.chunks(MAX_PARAMS) {
         let mut query =
             QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
         push_ids(&mut query, chunk);
@@ -382,9 +379,6 @@ pub(super) async fn release(writer: &SqlitePool, ids: &[String]) -> anyhow::Resu
     }
     Ok(())
 }
-
-/// Ids bound in one statement at most; SQLite takes up to 32,766 parameters.
-const MAX_IDS: usize = 30_000;
 
 /// What a batch of outcomes does to one webhook's health.
 #[derive(Debug, PartialEq)]

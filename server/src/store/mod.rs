@@ -29,6 +29,9 @@ pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
 
+/// Parameters bound in one statement at most; SQLite takes up to 32,766.
+const MAX_PARAMS: usize = 30_000;
+
 /// The writer connection's page cache.
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 

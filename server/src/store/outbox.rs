@@ -2,16 +2,16 @@
 //! matching active webhook in the same transaction (the transactional outbox),
 //! so that an acknowledged event is never lost.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use anyhow::Context;
 use api::{EventAccepted, QueuedDelivery};
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Job, Store, new_id, now_ms};
+use super::{Job, MAX_PARAMS, Store, new_id, now_ms};
 use crate::delivery::request::Event;
 use crate::events::subscribed;
 use crate::objects::{Change, apply_patch};
@@ -47,9 +47,6 @@ impl Enqueued {
         }
     }
 }
-
-/// Parameters in one statement at most; SQLite takes up to 32,766.
-const MAX_PARAMS: usize = 30_000;
 
 /// The active webhooks and the event patterns they subscribe to.
 async fn active_webhooks(
@@ -227,6 +224,7 @@ pub(super) async fn commit_groups(
                     let accepted = enqueued.iter().map(Enqueued::accepted).collect();
                     let _ = publication.done.send(Ok(accepted));
                 }
+                // Events no webhook wanted need not wake the workers.
                 if let Some((taker, _)) = taker
                     && !jobs.is_empty()
                     && let Err(unsent) = taker.send(jobs)

@@ -29,6 +29,28 @@ async fn webhook_to(app: &TestApp, receiver: &Receiver, extra: Value) -> String 
         .to_string()
 }
 
+/// Publishes `count` events of `event_type` numbered in `data.n`, in one batch; the 202 body.
+async fn publish_numbered(app: &TestApp, event_type: &str, count: usize) -> Value {
+    let batch: Vec<Value> = (0..count)
+        .map(|n| json!({"type": event_type, "data": {"n": n}}))
+        .collect();
+    let response = app
+        .admin(Method::POST, "/api/events", Some(json!({"events": batch})))
+        .await;
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
+/// The `data.n` of every request received, sorted.
+fn numbers(received: &[Received]) -> Vec<i64> {
+    let mut numbers: Vec<i64> = received
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
 /// Checks the Standard Webhooks signature with an independent verifier.
 fn verify(secret: &str, request: &Received) -> Result<(), String> {
     let verifier = standardwebhooks::Webhook::new(secret).map_err(|e| e.to_string())?;
@@ -174,23 +196,31 @@ async fn a_batch_is_accepted_whole_or_not_at_all() {
         .await;
     assert_error(missing, 422, "validation_failed").await;
 
-    let batch: Vec<Value> = (0..20)
-        .map(|n| json!({"type": "batch.item", "data": {"n": n}}))
-        .collect();
-    let response = app
-        .admin(Method::POST, "/api/events", Some(json!({"events": batch})))
-        .await;
-    assert_eq!(response.status(), 202);
-    let accepted: Value = response.json().await.unwrap();
+    let accepted = publish_numbered(&app, "batch.item", 20).await;
     assert_eq!(accepted["data"].as_array().unwrap().len(), 20);
     let received = receiver.wait_for(20, WAIT).await;
     assert!(received.iter().all(|r| r.json()["type"] == "batch.item"));
-    let mut numbers: Vec<i64> = received
+    assert_eq!(numbers(&received), (0..20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_burst_larger_than_the_workers_hold_arrives_whole_once_each() {
+    let app = local_app("1s").await;
+    let receiver = Receiver::start().await;
+    webhook_to(&app, &receiver, json!({"events": ["burst.*"]})).await;
+    // More than one webhook's share of held deliveries: the rest wait in the outbox.
+    publish_numbered(&app, "burst.item", 700).await;
+    let received = receiver.wait_for(700, Duration::from_secs(30)).await;
+    assert_eq!(numbers(&received), (0..700).collect::<Vec<_>>());
+    let mut ids: Vec<&str> = received
         .iter()
-        .map(|r| r.json()["data"]["n"].as_i64().unwrap())
+        .map(|r| r.header("webhook-id").unwrap())
         .collect();
-    numbers.sort();
-    assert_eq!(numbers, (0..20).collect::<Vec<_>>());
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 700, "700 distinct deliveries");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 700, "none was sent twice");
 }
 
 #[tokio::test]
