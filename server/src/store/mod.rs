@@ -47,6 +47,7 @@ pub struct Store {
     publisher: mpsc::Sender<outbox::Publication>,
     /// Where published deliveries go straight to this process's workers.
     fresh: outbox::FreshDeliveries,
+    callers: users::Callers,
 }
 
 impl Store {
@@ -113,6 +114,7 @@ impl Store {
             checkpointer,
             publisher,
             fresh,
+            callers: users::Callers::default(),
         })
     }
 

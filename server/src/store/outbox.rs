@@ -69,7 +69,8 @@ pub(super) async fn enqueue(
     events: &[NewEvent],
 ) -> anyhow::Result<Vec<Enqueued>> {
     let webhooks = active_webhooks(connection).await?;
-    write_events(connection, &webhooks, events, None).await
+    let events: Vec<&NewEvent> = events.iter().collect();
+    write_events(connection, &webhooks, &events, None).await
 }
 
 /// One delivery row to write.
@@ -85,7 +86,7 @@ struct NewDelivery<'a> {
 async fn write_events(
     connection: &mut SqliteConnection,
     webhooks: &[(String, Vec<String>)],
-    events: &[NewEvent],
+    events: &[&NewEvent],
     lease_until: Option<i64>,
 ) -> anyhow::Result<Vec<Enqueued>> {
     let now = now_ms();
@@ -255,14 +256,21 @@ async fn commit_group(
     group: &[Publication],
     lease_until: Option<i64>,
 ) -> anyhow::Result<Vec<Vec<Enqueued>>> {
+    // The group's events go in together: a few statements for the whole group.
+    let events: Vec<&NewEvent> = group
+        .iter()
+        .flat_map(|publication| &publication.events)
+        .collect();
     let mut tx = writer.begin().await?;
     let webhooks = active_webhooks(&mut tx).await?;
-    let mut enqueued = Vec::with_capacity(group.len());
-    for publication in group {
-        enqueued.push(write_events(&mut tx, &webhooks, &publication.events, lease_until).await?);
-    }
+    let mut enqueued = write_events(&mut tx, &webhooks, &events, lease_until)
+        .await?
+        .into_iter();
     tx.commit().await.context("committing events")?;
-    Ok(enqueued)
+    Ok(group
+        .iter()
+        .map(|publication| enqueued.by_ref().take(publication.events.len()).collect())
+        .collect())
 }
 
 /// The deliveries of published events as the workers take them.

@@ -1,3 +1,7 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
 use api::Role;
 use sqlx::Row;
@@ -16,6 +20,71 @@ pub struct Caller {
 impl Caller {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+}
+
+/// How long a token's caller is remembered without asking the database.
+/// Changes made through this process (logout, a new password, a new role,
+/// deactivation, deletion) forget every caller at once; the lifetime only
+/// bounds what another process writing the same database could leave stale.
+const CALLER_LIFETIME: Duration = Duration::from_secs(1);
+
+/// Callers remembered at most; beyond, all are forgotten and found again.
+const CALLERS_HELD: usize = 10_000;
+
+/// The callers of recently seen tokens, by token hash, so that a busy client
+/// costs one token lookup a second rather than one a request. Only tokens
+/// found are remembered: a token stored a moment ago works at once.
+#[derive(Clone, Default)]
+pub(super) struct Callers(Arc<Mutex<Remembered>>);
+
+#[derive(Default)]
+struct Remembered {
+    callers: HashMap<[u8; 32], Found>,
+    /// Counts `forget`s, so that a lookup that raced a change is not remembered.
+    generation: u64,
+}
+
+struct Found {
+    caller: Caller,
+    expires_at: Option<i64>,
+    at: Instant,
+}
+
+impl Callers {
+    /// The remembered caller of `hash`, or the generation to remember one under.
+    fn get(&self, hash: &TokenHash) -> Result<Caller, u64> {
+        let remembered = self.0.lock().expect("callers");
+        remembered
+            .callers
+            .get(&hash.0)
+            .filter(|found| found.at.elapsed() < CALLER_LIFETIME)
+            .filter(|found| found.expires_at.is_none_or(|at| at > now_ms()))
+            .map(|found| found.caller.clone())
+            .ok_or(remembered.generation)
+    }
+
+    fn remember(&self, generation: u64, hash: TokenHash, caller: &Caller, expires_at: Option<i64>) {
+        let mut remembered = self.0.lock().expect("callers");
+        if remembered.generation != generation {
+            return;
+        }
+        if remembered.callers.len() >= CALLERS_HELD {
+            remembered.callers.clear();
+        }
+        let found = Found {
+            caller: caller.clone(),
+            expires_at,
+            at: Instant::now(),
+        };
+        remembered.callers.insert(hash.0, found);
+    }
+
+    /// After any change to users or tokens.
+    fn forget(&self) {
+        let mut remembered = self.0.lock().expect("callers");
+        remembered.callers.clear();
+        remembered.generation += 1;
     }
 }
 
@@ -119,8 +188,12 @@ impl Store {
     /// The active user a live token belongs to.
     pub async fn caller_for_token(&self, token: &str) -> anyhow::Result<Option<Caller>> {
         let hash = TokenHash::of(token);
+        let generation = match self.callers.get(&hash) {
+            Ok(caller) => return Ok(Some(caller)),
+            Err(generation) => generation,
+        };
         let row = sqlx::query(
-            "SELECT t.token_hash, u.id, u.username, u.role
+            "SELECT t.token_hash, t.expires_at, u.id, u.username, u.role
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ? AND u.active = 1
                AND (t.expires_at IS NULL OR t.expires_at > ?)",
@@ -139,11 +212,13 @@ impl Store {
         if !TokenHash(stored).matches(token) {
             return Ok(None);
         }
-        Ok(Some(Caller {
+        let caller = Caller {
             id: row.get("id"),
             username: row.get("username"),
             role: parse_role(row.get("role"))?,
-        }))
+        };
+        self.callers.remember(generation, hash, &caller, row.get("expires_at"));
+        Ok(Some(caller))
     }
 }
 
@@ -240,6 +315,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.callers.forget();
         Ok(result.rows_affected() == 1)
     }
 
@@ -248,6 +324,7 @@ impl Store {
             .bind(id)
             .execute(&self.writer)
             .await;
+        self.callers.forget();
         match result {
             Ok(done) if done.rows_affected() == 1 => Ok(UserDeletion::Deleted),
             Ok(_) => Ok(UserDeletion::Missing),
@@ -264,6 +341,7 @@ impl Store {
             .bind(TokenHash::of(token).0.as_slice())
             .execute(&self.writer)
             .await?;
+        self.callers.forget();
         Ok(())
     }
 }

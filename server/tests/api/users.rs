@@ -252,6 +252,46 @@ async fn logging_out_revokes_the_token() {
     .await;
 }
 
+/// Callers are remembered for a moment between requests; a change to the
+/// user must still count from the next request on.
+#[tokio::test]
+async fn a_new_role_or_deactivation_counts_from_the_next_request() {
+    let app = spawn_app().await;
+    let id = create_user(&app, "ada", "admin").await;
+    let token = token_for(&app, "ada").await;
+    let path = format!("/api/users/{id}");
+    let users = |token: String| {
+        let app = &app;
+        async move {
+            app.request(Method::GET, "/api/users", Some(&token), None)
+                .await
+        }
+    };
+    assert_eq!(users(token.clone()).await.status(), 200);
+
+    let demote = app
+        .admin(Method::PATCH, &path, Some(json!({"role": "viewer"})))
+        .await;
+    assert_eq!(demote.status(), 204);
+    assert_error(users(token.clone()).await, 403, "forbidden").await;
+
+    let me = app
+        .request(Method::GET, "/api/me", Some(&token), None)
+        .await;
+    assert_eq!(me.status(), 200);
+    let deactivate = app
+        .admin(Method::PATCH, &path, Some(json!({"active": false})))
+        .await;
+    assert_eq!(deactivate.status(), 204);
+    assert_error(
+        app.request(Method::GET, "/api/me", Some(&token), None)
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn repeated_failed_logins_are_slowed_down() {
     let app = spawn_app().await;
