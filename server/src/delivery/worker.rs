@@ -13,7 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
-use crate::store::{Job, now_ms};
+use crate::store::{Holdings, Job, now_ms};
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
 /// delivery that could not finish within its lease any more is handed back
@@ -34,32 +34,36 @@ const BACKOFF: Duration = Duration::from_millis(500);
 const RECORD_MARGIN: Duration = Duration::from_secs(2);
 
 /// What this worker holds, by webhook.
-#[derive(Default)]
 struct Held {
     running: HashMap<String, usize>,
     running_total: usize,
     waiting: HashMap<String, VecDeque<Job>>,
     /// Every held delivery (running or waiting) and its webhook.
     deliveries: HashMap<String, String>,
+    /// The same counted per webhook, with the publications leased to this
+    /// worker on their way to it (`Store::take_fresh_deliveries`).
+    holdings: Holdings,
 }
 
 impl Held {
-    fn count(&self, webhook_id: &str) -> usize {
-        self.running.get(webhook_id).copied().unwrap_or(0)
-            + self.waiting.get(webhook_id).map_or(0, VecDeque::len)
+    fn new() -> Self {
+        Self {
+            running: HashMap::new(),
+            running_total: 0,
+            waiting: HashMap::new(),
+            deliveries: HashMap::new(),
+            holdings: Holdings::new(HELD_PER_WEBHOOK, HELD),
+        }
     }
 
-    /// How many each webhook holds, for a claim running beside the loop.
-    fn counts(&self) -> HashMap<String, usize> {
-        // Every held delivery is running or waiting, so these keys cover every held webhook.
-        self.running
-            .keys()
-            .chain(self.waiting.keys())
-            .map(|webhook_id| (webhook_id.clone(), self.count(webhook_id)))
-            .collect()
-    }
-
+    /// Holds a claimed delivery.
     fn hold(&mut self, job: Job) {
+        self.holdings.add(&job.webhook_id);
+        self.hold_counted(job);
+    }
+
+    /// Holds a published delivery, counted in `holdings` when it was leased.
+    fn hold_counted(&mut self, job: Job) {
         self.deliveries
             .insert(job.delivery_id.clone(), job.webhook_id.clone());
         self.waiting
@@ -80,6 +84,7 @@ impl Held {
                 let Some(job) = queue.pop_front() else { break };
                 if job.lease_until < must_end_by {
                     self.deliveries.remove(&job.delivery_id);
+                    self.holdings.remove(webhook_id);
                     lapsed.push(job.delivery_id);
                     continue;
                 }
@@ -97,6 +102,7 @@ impl Held {
         let Some(webhook_id) = self.deliveries.remove(delivery_id) else {
             return;
         };
+        self.holdings.remove(&webhook_id);
         if let Some(count) = self.running.get_mut(&webhook_id) {
             *count -= 1;
             self.running_total -= 1;
@@ -121,19 +127,20 @@ pub fn run_workers(
     drain: Duration,
 ) -> impl Future<Output = ()> {
     // Taken now, not when the loop first runs, so that no publication misses it.
+    let held = Held::new();
     let fresh = deliverer
         .store
-        .take_fresh_deliveries(deliverer.settings.lease());
-    dispatch(deliverer, fresh, shutdown, drain)
+        .take_fresh_deliveries(deliverer.settings.lease(), held.holdings.clone());
+    dispatch(deliverer, held, fresh, shutdown, drain)
 }
 
 async fn dispatch(
     deliverer: Deliverer,
+    mut held: Held,
     mut fresh: mpsc::UnboundedReceiver<Vec<Job>>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
-    let mut held = Held::default();
     let mut tasks: JoinSet<String> = JoinSet::new();
     let mut claiming: Option<Claiming> = None;
     let mut claim_wanted = true;
@@ -142,10 +149,10 @@ async fn dispatch(
     let attempt_time = (deliverer.settings.timeout + RECORD_MARGIN).as_millis() as i64;
     while !*shutdown.borrow() {
         // Fresh deliveries arriving while a claim runs may take the room it was given.
-        let room = HELD.saturating_sub(held.deliveries.len());
+        let room = HELD.saturating_sub(held.holdings.total());
         if claim_wanted && claiming.is_none() && room > 0 {
             claiming = Some(Claiming {
-                task: tokio::spawn(claim(deliverer.clone(), held.counts(), room)),
+                task: tokio::spawn(claim(deliverer.clone(), held.holdings.per_webhook(), room)),
                 room,
             });
             claim_wanted = false;
@@ -175,18 +182,7 @@ async fn dispatch(
         }
         release_later(&deliverer, lapsed);
         tokio::select! {
-            Some(jobs) = fresh.recv() => {
-                // Beyond what a webhook may hold, they wait in the outbox for a claim.
-                let mut excess = Vec::new();
-                for job in jobs {
-                    if held.count(&job.webhook_id) >= HELD_PER_WEBHOOK || held.deliveries.len() >= HELD {
-                        excess.push(job.delivery_id);
-                    } else {
-                        held.hold(job);
-                    }
-                }
-                release_later(&deliverer, excess);
-            }
+            Some(jobs) = fresh.recv() => jobs.into_iter().for_each(|job| held.hold_counted(job)),
             _ = deliverer.wake.notified() => claim_wanted = true,
             _ = tokio::time::sleep_until(poll_at) => {
                 claim_wanted = true;
@@ -229,7 +225,7 @@ async fn dispatch(
     // Let a claim under way land, hand back what has not started, then wait for what has.
     fresh.close();
     while let Ok(jobs) = fresh.try_recv() {
-        jobs.into_iter().for_each(|job| held.hold(job));
+        jobs.into_iter().for_each(|job| held.hold_counted(job));
     }
     if let Some(claiming) = claiming
         && let Ok(Ok(jobs)) = claiming.task.await
@@ -242,7 +238,9 @@ async fn dispatch(
         .flat_map(|(_, queue)| queue.into_iter().map(|job| job.delivery_id))
         .collect();
     for id in &waiting {
-        held.deliveries.remove(id);
+        if let Some(webhook_id) = held.deliveries.remove(id) {
+            held.holdings.remove(&webhook_id);
+        }
     }
     release(&deliverer, &waiting).await;
     drain_running(&deliverer, held, tasks, drain).await;
@@ -369,19 +367,23 @@ mod tests {
 
     #[test]
     fn a_delivery_whose_lease_would_run_out_mid_attempt_is_handed_back_unsent() {
-        let mut held = Held::default();
+        let mut held = Held::new();
         held.hold(job("dlv_late", "wh_a", 1_000));
         held.hold(job("dlv_in_time", "wh_a", 5_000));
         let (ready, lapsed) = held.ready(2_000);
         assert_eq!(ready.len(), 1);
         assert_eq!(ready[0].delivery_id, "dlv_in_time");
         assert_eq!(lapsed, vec!["dlv_late".to_string()]);
-        assert_eq!(held.count("wh_a"), 1, "the lapsed one is no longer held");
+        assert_eq!(
+            held.holdings.count("wh_a"),
+            1,
+            "the lapsed one is no longer held"
+        );
     }
 
     #[test]
     fn one_webhook_runs_at_most_its_share_and_the_rest_wait() {
-        let mut held = Held::default();
+        let mut held = Held::new();
         for n in 0..MAX_IN_FLIGHT_PER_WEBHOOK + 3 {
             held.hold(job(&format!("dlv_{n}"), "wh_a", i64::MAX));
         }

@@ -73,7 +73,9 @@ fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
 
 impl Store {
     /// Due, unleased deliveries, oldest due first, skipping `busy_webhooks`
-    /// (those already at their concurrency limit) so that they cannot crowd out the rest.
+    /// (those already at their concurrency limit) so that they cannot crowd out
+    /// the rest. Looked for webhook by webhook (`deliveries_due`), so that a
+    /// skipped webhook's backlog is never read.
     pub async fn due_deliveries(
         &self,
         busy_webhooks: &[String],
@@ -81,17 +83,20 @@ impl Store {
     ) -> anyhow::Result<Vec<(String, String)>> {
         let now = now_ms();
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT id, webhook_id FROM deliveries WHERE next_attempt_at <= ",
+            "SELECT d.id, d.webhook_id FROM webhooks w JOIN deliveries d ON d.id IN (
+                 SELECT id FROM deliveries WHERE webhook_id = w.id AND next_attempt_at <= ",
         );
         query.push_bind(now);
         query.push(" AND (lease_until IS NULL OR lease_until < ");
         query.push_bind(now);
+        query.push(") ORDER BY next_attempt_at LIMIT ");
+        query.push_bind(limit as i64);
         query.push(")");
         if !busy_webhooks.is_empty() {
-            query.push(" AND webhook_id NOT IN (");
+            query.push(" WHERE w.id NOT IN (");
             push_ids(&mut query, busy_webhooks);
         }
-        query.push(" ORDER BY next_attempt_at LIMIT ");
+        query.push(" ORDER BY d.next_attempt_at LIMIT ");
         query.push_bind(limit as i64);
         // On the writer: its page cache is warm, while a reader's is dropped at every commit.
         let rows = query.build().fetch_all(&self.writer).await?;

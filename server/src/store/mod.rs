@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use deliveries::{AttemptRecord, Job, Next, Outcome, SigningSecrets};
 pub use logs::{Delivery, DeliveryFilter, Redelivery};
-pub use outbox::{Enqueued, NewEvent, Updated};
+pub use outbox::{Enqueued, Holdings, NewEvent, Updated};
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};

@@ -2,6 +2,7 @@
 //! matching active webhook in the same transaction (the transactional outbox),
 //! so that an acknowledged event is never lost.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub struct Enqueued {
     pub event_id: String,
     pub created_at: i64,
     pub deliveries: Vec<QueuedDelivery>,
+    /// Beside each delivery: until when it is leased to this process's workers, if it is.
+    leases: Vec<Option<i64>>,
 }
 
 impl Enqueued {
@@ -70,7 +73,7 @@ pub(super) async fn enqueue(
 ) -> anyhow::Result<Vec<Enqueued>> {
     let webhooks = active_webhooks(connection).await?;
     let events: Vec<&NewEvent> = events.iter().collect();
-    write_events(connection, &webhooks, &events, None).await
+    write_events(connection, &webhooks, &events, &mut |_| None).await
 }
 
 /// One delivery row to write.
@@ -79,15 +82,16 @@ struct NewDelivery<'a> {
     webhook_id: &'a str,
     event_id: &'a str,
     event_type: &'a str,
+    lease_until: Option<i64>,
 }
 
 /// Writes `events` with one delivery per subscribed webhook, in multi-row
-/// statements; the deliveries leased until `lease_until`, if given.
+/// statements; each delivery leased until what `lease` says for its webhook.
 async fn write_events(
     connection: &mut SqliteConnection,
     webhooks: &[(String, Vec<String>)],
     events: &[&NewEvent],
-    lease_until: Option<i64>,
+    lease: &mut (dyn FnMut(&str) -> Option<i64> + Send),
 ) -> anyhow::Result<Vec<Enqueued>> {
     let now = now_ms();
     let mut accepted = Vec::with_capacity(events.len());
@@ -101,14 +105,17 @@ async fn write_events(
             None => (None, None),
         };
         let event_id = new_id("evt");
-        let deliveries = webhooks
+        let (deliveries, leases) = webhooks
             .iter()
             .filter(|(_, patterns)| subscribed(patterns, &event.event_type))
-            .map(|(webhook_id, _)| QueuedDelivery {
-                id: new_id("dlv"),
-                webhook_id: webhook_id.clone(),
+            .map(|(webhook_id, _)| {
+                let delivery = QueuedDelivery {
+                    id: new_id("dlv"),
+                    webhook_id: webhook_id.clone(),
+                };
+                (delivery, lease(webhook_id))
             })
-            .collect();
+            .unzip();
         rows.push((
             serde_json::to_string(&event.data)?,
             changed_fields,
@@ -118,6 +125,7 @@ async fn write_events(
             event_id,
             created_at: now,
             deliveries,
+            leases,
         });
     }
     let numbered: Vec<_> = events.iter().zip(&accepted).zip(&rows).collect();
@@ -142,12 +150,17 @@ async fn write_events(
         .iter()
         .zip(&accepted)
         .flat_map(|(event, enqueued)| {
-            enqueued.deliveries.iter().map(|delivery| NewDelivery {
-                id: &delivery.id,
-                webhook_id: &delivery.webhook_id,
-                event_id: &enqueued.event_id,
-                event_type: &event.event_type,
-            })
+            enqueued
+                .deliveries
+                .iter()
+                .zip(&enqueued.leases)
+                .map(|(delivery, lease_until)| NewDelivery {
+                    id: &delivery.id,
+                    webhook_id: &delivery.webhook_id,
+                    event_id: &enqueued.event_id,
+                    event_type: &event.event_type,
+                    lease_until: *lease_until,
+                })
         })
         .collect();
     for chunk in deliveries.chunks(MAX_PARAMS / 9) {
@@ -162,7 +175,7 @@ async fn write_events(
                 .push_bind(delivery.event_type)
                 .push_bind("pending")
                 .push_bind(now)
-                .push_bind(lease_until)
+                .push_bind(delivery.lease_until)
                 .push_bind(now)
                 .push_bind(now);
         });
@@ -186,18 +199,103 @@ const GROUP: usize = 64;
 #[derive(Clone, Default)]
 pub(super) struct FreshDeliveries(Arc<Mutex<Option<Taker>>>);
 
+#[derive(Clone)]
 struct Taker {
     jobs: mpsc::UnboundedSender<Vec<Job>>,
     lease: Duration,
+    holdings: Holdings,
 }
 
 impl FreshDeliveries {
-    fn taker(&self) -> Option<(mpsc::UnboundedSender<Vec<Job>>, Duration)> {
+    fn taker(&self) -> Option<Taker> {
         let taker = self.0.lock().expect("fresh deliveries");
         taker
             .as_ref()
             .filter(|taker| !taker.jobs.is_closed())
-            .map(|taker| (taker.jobs.clone(), taker.lease))
+            .cloned()
+    }
+}
+
+/// How many deliveries this process's workers hold (running or waiting), per
+/// webhook and in all, against their bounds; shared by the dispatch loop and
+/// the group committer. A published delivery is leased to the workers only
+/// while its webhook has room: beyond, it is written unleased and waits in
+/// the outbox for a claim, instead of being handed over only to be handed back.
+#[derive(Clone)]
+pub struct Holdings(Arc<Mutex<Counts>>);
+
+struct Counts {
+    per_webhook: HashMap<String, usize>,
+    total: usize,
+    per_webhook_bound: usize,
+    total_bound: usize,
+}
+
+impl Holdings {
+    pub fn new(per_webhook_bound: usize, total_bound: usize) -> Self {
+        Self(Arc::new(Mutex::new(Counts {
+            per_webhook: HashMap::new(),
+            total: 0,
+            per_webhook_bound,
+            total_bound,
+        })))
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.0.lock().expect("holdings")
+    }
+
+    /// Counts one more for `webhook_id` if both bounds leave room for it.
+    pub fn reserve(&self, webhook_id: &str) -> bool {
+        let mut counts = self.counts();
+        let held = counts.per_webhook.get(webhook_id).copied().unwrap_or(0);
+        if held >= counts.per_webhook_bound || counts.total >= counts.total_bound {
+            return false;
+        }
+        *counts
+            .per_webhook
+            .entry(webhook_id.to_string())
+            .or_default() += 1;
+        counts.total += 1;
+        true
+    }
+
+    /// Counts one more for `webhook_id`, bounds or not: a claim sized its own room.
+    pub fn add(&self, webhook_id: &str) {
+        let mut counts = self.counts();
+        *counts
+            .per_webhook
+            .entry(webhook_id.to_string())
+            .or_default() += 1;
+        counts.total += 1;
+    }
+
+    pub fn remove(&self, webhook_id: &str) {
+        let mut counts = self.counts();
+        if let Some(held) = counts.per_webhook.get_mut(webhook_id) {
+            *held -= 1;
+            if *held == 0 {
+                counts.per_webhook.remove(webhook_id);
+            }
+            counts.total -= 1;
+        }
+    }
+
+    pub fn count(&self, webhook_id: &str) -> usize {
+        self.counts()
+            .per_webhook
+            .get(webhook_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts().total
+    }
+
+    /// Each webhook's count, for a claim running beside the dispatch loop.
+    pub fn per_webhook(&self) -> HashMap<String, usize> {
+        self.counts().per_webhook.clone()
     }
 }
 
@@ -212,23 +310,28 @@ pub(super) async fn commit_groups(
     let mut group = Vec::with_capacity(GROUP);
     while requests.recv_many(&mut group, GROUP).await > 0 {
         let taker = fresh.taker();
-        let lease_until = taker
-            .as_ref()
-            .map(|(_, lease)| now_ms() + lease.as_millis() as i64);
-        match commit_group(&writer, &group, lease_until).await {
+        let mut reserved: Vec<String> = Vec::new();
+        let mut lease = |webhook_id: &str| {
+            let taker = taker.as_ref()?;
+            if !taker.holdings.reserve(webhook_id) {
+                return None;
+            }
+            reserved.push(webhook_id.to_string());
+            Some(now_ms() + taker.lease.as_millis() as i64)
+        };
+        let committed = commit_group(&writer, &group, &mut lease).await;
+        match committed {
             Ok(enqueued) => {
                 let mut jobs = Vec::new();
                 for (publication, enqueued) in group.drain(..).zip(enqueued) {
-                    if let Some(lease_until) = lease_until {
-                        jobs.extend(fresh_jobs(&publication.events, &enqueued, lease_until));
-                    }
+                    jobs.extend(fresh_jobs(&publication.events, &enqueued));
                     let accepted = enqueued.iter().map(Enqueued::accepted).collect();
                     let _ = publication.done.send(Ok(accepted));
                 }
                 // Events no webhook wanted need not wake the workers.
-                if let Some((taker, _)) = taker
+                if let Some(taker) = taker
                     && !jobs.is_empty()
-                    && let Err(unsent) = taker.send(jobs)
+                    && let Err(unsent) = taker.jobs.send(jobs)
                 {
                     // The workers stopped meanwhile: the deliveries go back to the outbox.
                     let ids: Vec<String> =
@@ -242,6 +345,9 @@ pub(super) async fn commit_groups(
                 }
             }
             Err(error) => {
+                if let Some(taker) = &taker {
+                    reserved.iter().for_each(|id| taker.holdings.remove(id));
+                }
                 let message = format!("{error:#}");
                 for publication in group.drain(..) {
                     let _ = publication.done.send(Err(anyhow::anyhow!("{message}")));
@@ -254,7 +360,7 @@ pub(super) async fn commit_groups(
 async fn commit_group(
     writer: &SqlitePool,
     group: &[Publication],
-    lease_until: Option<i64>,
+    lease: &mut (dyn FnMut(&str) -> Option<i64> + Send),
 ) -> anyhow::Result<Vec<Vec<Enqueued>>> {
     // The group's events go in together: a few statements for the whole group.
     let events: Vec<&NewEvent> = group
@@ -263,7 +369,7 @@ async fn commit_group(
         .collect();
     let mut tx = writer.begin().await?;
     let webhooks = active_webhooks(&mut tx).await?;
-    let mut enqueued = write_events(&mut tx, &webhooks, &events, lease_until)
+    let mut enqueued = write_events(&mut tx, &webhooks, &events, lease)
         .await?
         .into_iter();
     tx.commit().await.context("committing events")?;
@@ -273,30 +379,33 @@ async fn commit_group(
         .collect())
 }
 
-/// The deliveries of published events as the workers take them.
+/// The deliveries of published events leased to the workers, as they take them.
 fn fresh_jobs<'a>(
     events: &'a [NewEvent],
     enqueued: &'a [Enqueued],
-    lease_until: i64,
 ) -> impl Iterator<Item = Job> + 'a {
     events
         .iter()
         .zip(enqueued)
         .flat_map(move |(event, enqueued)| {
-            enqueued.deliveries.iter().map(move |delivery| Job {
-                delivery_id: delivery.id.clone(),
-                webhook_id: delivery.webhook_id.clone(),
-                attempt_count: 0,
-                single_attempt: false,
-                lease_until,
-                event: Event {
-                    id: enqueued.event_id.clone(),
-                    event_type: event.event_type.clone(),
-                    data: event.data.clone(),
-                    change: event.change.clone(),
-                    created_at: enqueued.created_at,
+            enqueued.deliveries.iter().zip(&enqueued.leases).filter_map(
+                move |(delivery, lease_until)| {
+                    Some(Job {
+                        delivery_id: delivery.id.clone(),
+                        webhook_id: delivery.webhook_id.clone(),
+                        attempt_count: 0,
+                        single_attempt: false,
+                        lease_until: (*lease_until)?,
+                        event: Event {
+                            id: enqueued.event_id.clone(),
+                            event_type: event.event_type.clone(),
+                            data: event.data.clone(),
+                            change: event.change.clone(),
+                            created_at: enqueued.created_at,
+                        },
+                    })
                 },
-            })
+            )
         })
 }
 
@@ -305,11 +414,21 @@ fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
 }
 
 impl Store {
-    /// Hands this process's workers the deliveries of every later publication,
-    /// leased to them for `lease`, until the receiver is dropped.
-    pub fn take_fresh_deliveries(&self, lease: Duration) -> mpsc::UnboundedReceiver<Vec<Job>> {
+    /// Hands this process's workers the deliveries of every later publication
+    /// that `holdings` has room for (counted there as they are leased), leased
+    /// to them for `lease`, until the receiver is dropped.
+    pub fn take_fresh_deliveries(
+        &self,
+        lease: Duration,
+        holdings: Holdings,
+    ) -> mpsc::UnboundedReceiver<Vec<Job>> {
         let (jobs, taken) = mpsc::unbounded_channel();
-        *self.fresh.0.lock().expect("fresh deliveries") = Some(Taker { jobs, lease });
+        let taker = Taker {
+            jobs,
+            lease,
+            holdings,
+        };
+        *self.fresh.0.lock().expect("fresh deliveries") = Some(taker);
         taken
     }
 

@@ -217,7 +217,8 @@ impl Store {
             username: row.get("username"),
             role: parse_role(row.get("role"))?,
         };
-        self.callers.remember(generation, hash, &caller, row.get("expires_at"));
+        self.callers
+            .remember(generation, hash, &caller, row.get("expires_at"));
         Ok(Some(caller))
     }
 }
