@@ -62,6 +62,12 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         create_private(options.get_filename())?;
+        // The write-ahead log beside the database, which every commit appends to.
+        let log = (options.get_filename().as_os_str() != ":memory:").then(|| {
+            let mut log = options.get_filename().as_os_str().to_owned();
+            log.push("-wal");
+            std::path::PathBuf::from(log)
+        });
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // An embedded connection cannot go stale: no ping before each use.
@@ -105,6 +111,7 @@ impl Store {
         let (publisher, publications) = mpsc::channel(1024);
         tokio::spawn(outbox::commit_groups(
             writer.clone(),
+            log,
             fresh.clone(),
             publications,
         ));
@@ -121,17 +128,12 @@ impl Store {
     /// The writer with `synchronous = NORMAL` until `restore`: its commits
     /// survive the process being killed but not a power cut, and cost no fsync.
     /// For the workers' bookkeeping (leases, outcomes), whose loss means at
-    /// most a delivery sent twice; events and settings keep `FULL`. In WAL mode
-    /// a later `FULL` commit makes the earlier ones durable too.
+    /// most a delivery sent twice; settings keep `FULL`, and published events
+    /// are made durable by syncing the log after their commit
+    /// (`outbox::answer_when_durable`). In WAL mode a later `FULL` commit
+    /// makes the earlier ones durable too.
     async fn relaxed_writer(&self) -> anyhow::Result<Relaxed> {
-        let mut connection = self.writer.acquire().await?;
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *connection)
-            .await?;
-        Ok(Relaxed {
-            connection,
-            restored: false,
-        })
+        relaxed(&self.writer).await
     }
 
     pub async fn close(&self) {
@@ -178,6 +180,18 @@ async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<i64> {
             .fetch_one(pool)
             .await?;
     Ok(log_pages)
+}
+
+/// See `Store::relaxed_writer`.
+async fn relaxed(writer: &SqlitePool) -> anyhow::Result<Relaxed> {
+    let mut connection = writer.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *connection)
+        .await?;
+    Ok(Relaxed {
+        connection,
+        restored: false,
+    })
 }
 
 /// See `Store::relaxed_writer`. Dropped without `restore` (an error on the

@@ -3,6 +3,7 @@
 //! so that an acknowledged event is never lost.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -300,13 +301,18 @@ impl Holdings {
 }
 
 /// Group commit: every publication waiting when a transaction starts joins it,
-/// so that concurrent publishers share one commit (one fsync) instead of
-/// queueing for one each. Each is answered only after its group is durable.
+/// so that concurrent publishers share one commit instead of queueing for one
+/// each. The commit itself does not wait for the disk: the writer goes on to
+/// the next transaction while `answer_when_durable` syncs the log, and each
+/// publication is answered only once its group is durable.
 pub(super) async fn commit_groups(
     writer: SqlitePool,
+    log: Option<PathBuf>,
     fresh: FreshDeliveries,
     mut requests: mpsc::Receiver<Publication>,
 ) {
+    let (committed, to_answer) = mpsc::unbounded_channel();
+    tokio::spawn(answer_when_durable(writer.clone(), log, to_answer));
     let mut group = Vec::with_capacity(GROUP);
     while requests.recv_many(&mut group, GROUP).await > 0 {
         let taker = fresh.taker();
@@ -319,30 +325,14 @@ pub(super) async fn commit_groups(
             reserved.push(webhook_id.to_string());
             Some(now_ms() + taker.lease.as_millis() as i64)
         };
-        let committed = commit_group(&writer, &group, &mut lease).await;
-        match committed {
+        match commit_group(&writer, &group, &mut lease).await {
             Ok(enqueued) => {
-                let mut jobs = Vec::new();
-                for (publication, enqueued) in group.drain(..).zip(enqueued) {
-                    jobs.extend(fresh_jobs(&publication.events, &enqueued));
-                    let accepted = enqueued.iter().map(Enqueued::accepted).collect();
-                    let _ = publication.done.send(Ok(accepted));
-                }
-                // Events no webhook wanted need not wake the workers.
-                if let Some(taker) = taker
-                    && !jobs.is_empty()
-                    && let Err(unsent) = taker.jobs.send(jobs)
-                {
-                    // The workers stopped meanwhile: the deliveries go back to the outbox.
-                    let ids: Vec<String> =
-                        unsent.0.into_iter().map(|job| job.delivery_id).collect();
-                    if let Err(error) = super::deliveries::release(&writer, &ids).await {
-                        tracing::error!(
-                            error = format!("{error:#}"),
-                            "handing back failed; the leases will run out"
-                        );
-                    }
-                }
+                let group = std::mem::replace(&mut group, Vec::with_capacity(GROUP));
+                let _ = committed.send(Committed {
+                    group,
+                    enqueued,
+                    taker,
+                });
             }
             Err(error) => {
                 if let Some(taker) = &taker {
@@ -357,6 +347,73 @@ pub(super) async fn commit_groups(
     }
 }
 
+/// A group committed, waiting for the log to reach the disk.
+struct Committed {
+    group: Vec<Publication>,
+    enqueued: Vec<Vec<Enqueued>>,
+    taker: Option<Taker>,
+}
+
+/// Syncs the log once for every group committed meanwhile, then answers
+/// their publishers and hands their deliveries to the workers.
+async fn answer_when_durable(
+    writer: SqlitePool,
+    log: Option<PathBuf>,
+    mut committed: mpsc::UnboundedReceiver<Committed>,
+) {
+    let mut groups = Vec::new();
+    while committed.recv_many(&mut groups, usize::MAX).await > 0 {
+        let synced = match &log {
+            Some(log) => sync(log.clone()).await,
+            None => Ok(()),
+        };
+        if let Err(error) = &synced {
+            tracing::error!(error = format!("{error:#}"), "syncing the log failed");
+        }
+        for Committed {
+            group,
+            enqueued,
+            taker,
+        } in groups.drain(..)
+        {
+            let mut jobs = Vec::new();
+            for (publication, enqueued) in group.into_iter().zip(enqueued) {
+                jobs.extend(fresh_jobs(&publication.events, &enqueued));
+                let answer = match &synced {
+                    Ok(()) => Ok(enqueued.iter().map(Enqueued::accepted).collect()),
+                    Err(error) => Err(anyhow::anyhow!("the events may not be durable: {error:#}")),
+                };
+                let _ = publication.done.send(answer);
+            }
+            // Committed, so leased to the workers either way; events no webhook wanted need not wake them.
+            if let Some(taker) = taker
+                && !jobs.is_empty()
+                && let Err(unsent) = taker.jobs.send(jobs)
+            {
+                // The workers stopped meanwhile: the deliveries go back to the outbox.
+                let ids: Vec<String> = unsent.0.into_iter().map(|job| job.delivery_id).collect();
+                if let Err(error) = super::deliveries::release(&writer, &ids).await {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "handing back failed; the leases will run out"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Flushes the log to the disk: what `synchronous = FULL` does inside each
+/// commit, done here outside the writer's transactions, once for many.
+async fn sync(log: PathBuf) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::open(&log)
+            .and_then(|file| file.sync_data())
+            .with_context(|| format!("syncing {}", log.display()))
+    })
+    .await?
+}
+
 async fn commit_group(
     writer: &SqlitePool,
     group: &[Publication],
@@ -367,12 +424,15 @@ async fn commit_group(
         .iter()
         .flat_map(|publication| &publication.events)
         .collect();
-    let mut tx = writer.begin().await?;
+    // No fsync in the commit: `answer_when_durable` syncs the log after it.
+    let mut writer = super::relaxed(writer).await?;
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
     let webhooks = active_webhooks(&mut tx).await?;
     let mut enqueued = write_events(&mut tx, &webhooks, &events, lease)
         .await?
         .into_iter();
     tx.commit().await.context("committing events")?;
+    writer.restore().await?;
     Ok(group
         .iter()
         .map(|publication| enqueued.by_ref().take(publication.events.len()).collect())
@@ -568,5 +628,64 @@ impl Store {
         let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
         tx.commit().await.context("committing a delete")?;
         Ok(Some(accepted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> NewEvent {
+        NewEvent {
+            event_type: "order.create".into(),
+            data: serde_json::json!({"id": 1}),
+            change: None,
+        }
+    }
+
+    async fn publish(requests: &mpsc::Sender<Publication>) -> anyhow::Result<Vec<EventAccepted>> {
+        let (done, answer) = oneshot::channel();
+        let publication = Publication {
+            events: vec![event()],
+            done,
+        };
+        requests
+            .send(publication)
+            .await
+            .expect("the committer runs");
+        answer.await.expect("an answer")
+    }
+
+    #[tokio::test]
+    async fn a_publication_is_acknowledged_only_once_its_log_reached_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/hookhub.db", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+
+        let log = dir.path().join("hookhub.db-wal");
+        let (requests, received) = mpsc::channel(8);
+        tokio::spawn(commit_groups(
+            store.writer.clone(),
+            Some(log),
+            FreshDeliveries::default(),
+            received,
+        ));
+        let accepted = publish(&requests).await.unwrap();
+        assert_eq!(accepted.len(), 1);
+
+        // A log that cannot be synced: the commit happened, but no 202.
+        let unsyncable = dir.path().join("gone").join("hookhub.db-wal");
+        let (requests, received) = mpsc::channel(8);
+        tokio::spawn(commit_groups(
+            store.writer.clone(),
+            Some(unsyncable),
+            FreshDeliveries::default(),
+            received,
+        ));
+        let refused = publish(&requests).await.unwrap_err();
+        assert!(
+            format!("{refused:#}").contains("may not be durable"),
+            "{refused:#}"
+        );
     }
 }
