@@ -60,12 +60,7 @@ impl Store {
             // FULL: a commit survives power loss, not just a crash, before we acknowledge it.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // A new database's pages: every commit writes each page it changed
-            // whole, and one event changes about a dozen (its rows and their
-            // indexes); 2 KiB halves that against 4 KiB, and a 1 KiB event
-            // still fits in a page. An existing database keeps its own size.
-            .page_size(2048);
+            .busy_timeout(Duration::from_secs(10));
         create_private(options.get_filename())?;
         // The write-ahead log beside the database, which every commit appends to.
         let log = (options.get_filename().as_os_str() != ":memory:").then(|| {
