@@ -122,7 +122,7 @@ impl Store {
         push_ids(&mut query, ids);
         query.push(" RETURNING id");
         // A lease lost to a power cut only means a delivery is sent twice.
-        let mut writer = self.relaxed_writer().await?;
+        let mut writer = super::relaxed(&self.writer).await?;
         let claimed: Vec<String> = query
             .build_query_scalar()
             .fetch_all(&mut *writer)
@@ -247,7 +247,7 @@ impl Store {
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
         // Lost to a power cut, an outcome is only a delivery sent again.
-        let mut writer = self.relaxed_writer().await?;
+        let mut writer = super::relaxed(&self.writer).await?;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         // SQLite takes up to 32,766 parameters in one statement.
         for chunk in outcomes.chunks(1000) {

@@ -125,17 +125,6 @@ impl Store {
         })
     }
 
-    /// The writer with `synchronous = NORMAL` until `restore`: its commits
-    /// survive the process being killed but not a power cut, and cost no fsync.
-    /// For the workers' bookkeeping (leases, outcomes), whose loss means at
-    /// most a delivery sent twice; settings keep `FULL`, and published events
-    /// are made durable by syncing the log after their commit
-    /// (`outbox::answer_when_durable`). In WAL mode a later `FULL` commit
-    /// makes the earlier ones durable too.
-    async fn relaxed_writer(&self) -> anyhow::Result<Relaxed> {
-        relaxed(&self.writer).await
-    }
-
     pub async fn close(&self) {
         self.reader.close().await;
         self.checkpointer.close().await;
@@ -182,7 +171,13 @@ async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<i64> {
     Ok(log_pages)
 }
 
-/// See `Store::relaxed_writer`.
+/// The writer with `synchronous = NORMAL` until `restore`: its commits
+/// survive the process being killed but not a power cut, and cost no fsync.
+/// For the workers' bookkeeping (leases, outcomes), whose loss means at
+/// most a delivery sent twice; settings keep `FULL`, and published events
+/// are made durable by syncing the log after their commit
+/// (`outbox::answer_when_durable`). In WAL mode a later `FULL` commit
+/// makes the earlier ones durable too.
 async fn relaxed(writer: &SqlitePool) -> anyhow::Result<Relaxed> {
     let mut connection = writer.acquire().await?;
     sqlx::query("PRAGMA synchronous = NORMAL")
@@ -194,7 +189,7 @@ async fn relaxed(writer: &SqlitePool) -> anyhow::Result<Relaxed> {
     })
 }
 
-/// See `Store::relaxed_writer`. Dropped without `restore` (an error on the
+/// See `relaxed`. Dropped without `restore` (an error on the
 /// way), the connection is closed rather than handed back relaxed.
 struct Relaxed {
     connection: PoolConnection<Sqlite>,

@@ -232,6 +232,18 @@ struct Counts {
     total_bound: usize,
 }
 
+impl Counts {
+    fn add(&mut self, webhook_id: &str, count: usize) {
+        match self.per_webhook.get_mut(webhook_id) {
+            Some(held) => *held += count,
+            None => {
+                self.per_webhook.insert(webhook_id.to_string(), count);
+            }
+        }
+        self.total += count;
+    }
+}
+
 impl Holdings {
     pub fn new(per_webhook_bound: usize, total_bound: usize) -> Self {
         Self(Arc::new(Mutex::new(Counts {
@@ -250,35 +262,31 @@ impl Holdings {
     pub fn reserve(&self, webhook_id: &str) -> bool {
         let mut counts = self.counts();
         let held = counts.per_webhook.get(webhook_id).copied().unwrap_or(0);
-        if held >= counts.per_webhook_bound || counts.total >= counts.total_bound {
-            return false;
+        let room = held < counts.per_webhook_bound && counts.total < counts.total_bound;
+        if room {
+            counts.add(webhook_id, 1);
         }
-        *counts
-            .per_webhook
-            .entry(webhook_id.to_string())
-            .or_default() += 1;
-        counts.total += 1;
-        true
+        room
     }
 
     /// Counts one more for `webhook_id`, bounds or not: a claim sized its own room.
     pub fn add(&self, webhook_id: &str) {
-        let mut counts = self.counts();
-        *counts
-            .per_webhook
-            .entry(webhook_id.to_string())
-            .or_default() += 1;
-        counts.total += 1;
+        self.counts().add(webhook_id, 1);
     }
 
     pub fn remove(&self, webhook_id: &str) {
+        self.remove_many(webhook_id, 1);
+    }
+
+    fn remove_many(&self, webhook_id: &str, count: usize) {
         let mut counts = self.counts();
         if let Some(held) = counts.per_webhook.get_mut(webhook_id) {
-            *held -= 1;
+            let count = count.min(*held);
+            *held -= count;
             if *held == 0 {
                 counts.per_webhook.remove(webhook_id);
             }
-            counts.total -= 1;
+            counts.total -= count;
         }
     }
 
@@ -316,14 +324,20 @@ pub(super) async fn commit_groups(
     let mut group = Vec::with_capacity(GROUP);
     while requests.recv_many(&mut group, GROUP).await > 0 {
         let taker = fresh.taker();
-        let mut reserved: Vec<String> = Vec::new();
+        // Per webhook, to give back should the commit fail.
+        let mut reserved: HashMap<String, usize> = HashMap::new();
+        let lease_until = now_ms() + taker.as_ref().map_or(0, |t| t.lease.as_millis() as i64);
         let mut lease = |webhook_id: &str| {
-            let taker = taker.as_ref()?;
-            if !taker.holdings.reserve(webhook_id) {
+            if !taker.as_ref()?.holdings.reserve(webhook_id) {
                 return None;
             }
-            reserved.push(webhook_id.to_string());
-            Some(now_ms() + taker.lease.as_millis() as i64)
+            match reserved.get_mut(webhook_id) {
+                Some(count) => *count += 1,
+                None => {
+                    reserved.insert(webhook_id.to_string(), 1);
+                }
+            }
+            Some(lease_until)
         };
         match commit_group(&writer, &group, &mut lease).await {
             Ok(enqueued) => {
@@ -336,7 +350,9 @@ pub(super) async fn commit_groups(
             }
             Err(error) => {
                 if let Some(taker) = &taker {
-                    reserved.iter().for_each(|id| taker.holdings.remove(id));
+                    for (webhook_id, count) in &reserved {
+                        taker.holdings.remove_many(webhook_id, *count);
+                    }
                 }
                 let message = format!("{error:#}");
                 for publication in group.drain(..) {
@@ -656,33 +672,44 @@ mod tests {
         answer.await.expect("an answer")
     }
 
+    #[test]
+    fn a_webhook_is_leased_no_more_than_its_share_nor_the_workers_more_than_all() {
+        let holdings = Holdings::new(2, 3);
+        assert!(holdings.reserve("wh_a") && holdings.reserve("wh_a"));
+        assert!(!holdings.reserve("wh_a"), "wh_a holds its share");
+        assert!(holdings.reserve("wh_b"));
+        assert!(!holdings.reserve("wh_c"), "the workers hold all they may");
+        // A failed commit gives its reservations back.
+        holdings.remove_many("wh_a", 2);
+        assert_eq!((holdings.count("wh_a"), holdings.total()), (0, 1));
+        assert!(holdings.reserve("wh_c"));
+    }
+
     #[tokio::test]
     async fn a_publication_is_acknowledged_only_once_its_log_reached_the_disk() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/hookhub.db", dir.path().display());
         let store = Store::open(&url).await.unwrap();
 
-        let log = dir.path().join("hookhub.db-wal");
-        let (requests, received) = mpsc::channel(8);
-        tokio::spawn(commit_groups(
-            store.writer.clone(),
-            Some(log),
-            FreshDeliveries::default(),
-            received,
-        ));
-        let accepted = publish(&requests).await.unwrap();
+        let committer = |log: PathBuf| {
+            let (requests, received) = mpsc::channel(8);
+            let fresh = FreshDeliveries::default();
+            tokio::spawn(commit_groups(
+                store.writer.clone(),
+                Some(log),
+                fresh,
+                received,
+            ));
+            requests
+        };
+
+        let synced = committer(dir.path().join("hookhub.db-wal"));
+        let accepted = publish(&synced).await.unwrap();
         assert_eq!(accepted.len(), 1);
 
         // A log that cannot be synced: the commit happened, but no 202.
-        let unsyncable = dir.path().join("gone").join("hookhub.db-wal");
-        let (requests, received) = mpsc::channel(8);
-        tokio::spawn(commit_groups(
-            store.writer.clone(),
-            Some(unsyncable),
-            FreshDeliveries::default(),
-            received,
-        ));
-        let refused = publish(&requests).await.unwrap_err();
+        let unsyncable = committer(dir.path().join("gone").join("hookhub.db-wal"));
+        let refused = publish(&unsyncable).await.unwrap_err();
         assert!(
             format!("{refused:#}").contains("may not be durable"),
             "{refused:#}"

@@ -32,6 +32,16 @@ async fn token_for(app: &TestApp, username: &str) -> String {
         .to_string()
 }
 
+/// `GET path` with `token`, as a user's client would send it.
+async fn get_as(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.request(Method::GET, path, Some(token), None).await
+}
+
+/// `token` no longer gets in.
+async fn assert_refused(app: &TestApp, token: &str) {
+    assert_error(get_as(app, token, "/api/me").await, 401, "unauthorized").await;
+}
+
 #[tokio::test]
 async fn a_viewer_reads_logs_but_every_other_route_answers_403() {
     let app = spawn_app().await;
@@ -138,13 +148,7 @@ async fn admins_create_edit_and_delete_users() {
         .unwrap();
     assert_eq!(user["data"]["role"], "viewer");
     // a new password ends the old sessions
-    assert_error(
-        app.request(Method::GET, "/api/me", Some(&token), None)
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    assert_refused(&app, &token).await;
     assert_eq!(login(&app, "ana", "another-long-pw").await.status(), 200);
 
     // ana authored a webhook: deactivate, not delete
@@ -231,25 +235,14 @@ async fn logging_out_revokes_the_token() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        app.request(Method::GET, "/api/me", Some(&token), None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(get_as(&app, &token, "/api/me").await.status(), 200);
     assert_eq!(
         app.request(Method::DELETE, "/api/session", Some(&token), None)
             .await
             .status(),
         204
     );
-    assert_error(
-        app.request(Method::GET, "/api/me", Some(&token), None)
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    assert_refused(&app, &token).await;
 }
 
 /// Callers are remembered for a moment between requests; a change to the
@@ -260,36 +253,21 @@ async fn a_new_role_or_deactivation_counts_from_the_next_request() {
     let id = create_user(&app, "ada", "admin").await;
     let token = token_for(&app, "ada").await;
     let path = format!("/api/users/{id}");
-    let users = |token: String| {
-        let app = &app;
-        async move {
-            app.request(Method::GET, "/api/users", Some(&token), None)
-                .await
-        }
-    };
-    assert_eq!(users(token.clone()).await.status(), 200);
+    assert_eq!(get_as(&app, &token, "/api/users").await.status(), 200);
 
     let demote = app
         .admin(Method::PATCH, &path, Some(json!({"role": "viewer"})))
         .await;
     assert_eq!(demote.status(), 204);
-    assert_error(users(token.clone()).await, 403, "forbidden").await;
+    assert_error(get_as(&app, &token, "/api/users").await, 403, "forbidden").await;
 
-    let me = app
-        .request(Method::GET, "/api/me", Some(&token), None)
-        .await;
-    assert_eq!(me.status(), 200);
+    // Seen again as a viewer, so remembered again, then switched off.
+    assert_eq!(get_as(&app, &token, "/api/me").await.status(), 200);
     let deactivate = app
         .admin(Method::PATCH, &path, Some(json!({"active": false})))
         .await;
     assert_eq!(deactivate.status(), 204);
-    assert_error(
-        app.request(Method::GET, "/api/me", Some(&token), None)
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    assert_refused(&app, &token).await;
 }
 
 #[tokio::test]
