@@ -13,13 +13,18 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
-use crate::store::{Holdings, Job, now_ms};
+use crate::store::{Bounds, Holdings, Job, now_ms};
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
 /// delivery that could not finish within its lease any more is handed back
 /// unsent (`Held::ready`), so holding many costs a slow webhook nothing.
-const HELD_PER_WEBHOOK: usize = 16 * MAX_IN_FLIGHT_PER_WEBHOOK;
+const HELD_PER_WEBHOOK: usize = 128 * MAX_IN_FLIGHT_PER_WEBHOOK;
 const HELD: usize = 8 * HELD_PER_WEBHOOK;
+/// The events' data held in all (counted per delivery), so that many large
+/// events wait in the outbox rather than in memory. Above the largest
+/// request, so that any event fits once the workers hold nothing.
+const HELD_BYTES: usize = 64 << 20;
+const _: () = assert!(HELD_BYTES > crate::http::json::BODY_LIMIT);
 /// Claim again once this many attempts have finished since the last claim.
 const REFILL: usize = HELD_PER_WEBHOOK / 4;
 /// Due deliveries read per claim round.
@@ -38,8 +43,8 @@ struct Held {
     running: HashMap<String, usize>,
     running_total: usize,
     waiting: HashMap<String, VecDeque<Job>>,
-    /// Every held delivery (running or waiting) and its webhook.
-    deliveries: HashMap<String, String>,
+    /// Every held delivery (running or waiting): its webhook and its event's size.
+    deliveries: HashMap<String, (String, usize)>,
     /// The same counted per webhook, with the publications leased to this
     /// worker on their way to it (`Store::take_fresh_deliveries`).
     holdings: Holdings,
@@ -52,20 +57,24 @@ impl Held {
             running_total: 0,
             waiting: HashMap::new(),
             deliveries: HashMap::new(),
-            holdings: Holdings::new(HELD_PER_WEBHOOK, HELD),
+            holdings: Holdings::new(Bounds {
+                per_webhook: HELD_PER_WEBHOOK,
+                total: HELD,
+                bytes: HELD_BYTES,
+            }),
         }
     }
 
     /// Holds a claimed delivery.
     fn hold(&mut self, job: Job) {
-        self.holdings.add(&job.webhook_id);
+        self.holdings.add(&job.webhook_id, job.bytes);
         self.hold_counted(job);
     }
 
     /// Holds a published delivery, counted in `holdings` when it was leased.
     fn hold_counted(&mut self, job: Job) {
         self.deliveries
-            .insert(job.delivery_id.clone(), job.webhook_id.clone());
+            .insert(job.delivery_id.clone(), (job.webhook_id.clone(), job.bytes));
         self.waiting
             .entry(job.webhook_id.clone())
             .or_default()
@@ -84,7 +93,7 @@ impl Held {
                 let Some(job) = queue.pop_front() else { break };
                 if job.lease_until < must_end_by {
                     self.deliveries.remove(&job.delivery_id);
-                    self.holdings.remove(webhook_id);
+                    self.holdings.remove(webhook_id, job.bytes);
                     lapsed.push(job.delivery_id);
                     continue;
                 }
@@ -99,10 +108,10 @@ impl Held {
     }
 
     fn finish(&mut self, delivery_id: &str) {
-        let Some(webhook_id) = self.deliveries.remove(delivery_id) else {
+        let Some((webhook_id, bytes)) = self.deliveries.remove(delivery_id) else {
             return;
         };
-        self.holdings.remove(&webhook_id);
+        self.holdings.remove(&webhook_id, bytes);
         if let Some(count) = self.running.get_mut(&webhook_id) {
             *count -= 1;
             self.running_total -= 1;
@@ -149,10 +158,11 @@ async fn dispatch(
     let attempt_time = (deliverer.settings.timeout + RECORD_MARGIN).as_millis() as i64;
     while !*shutdown.borrow() {
         // Fresh deliveries arriving while a claim runs may take the room it was given.
-        let room = HELD.saturating_sub(held.holdings.total());
-        if claim_wanted && claiming.is_none() && room > 0 {
+        let (room, bytes_room) = held.holdings.room();
+        if claim_wanted && claiming.is_none() && room > 0 && bytes_room > 0 {
+            let held_now = held.holdings.per_webhook();
             claiming = Some(Claiming {
-                task: tokio::spawn(claim(deliverer.clone(), held.holdings.per_webhook(), room)),
+                task: tokio::spawn(claim(deliverer.clone(), held_now, room, bytes_room)),
                 room,
             });
             claim_wanted = false;
@@ -238,8 +248,8 @@ async fn dispatch(
         .flat_map(|(_, queue)| queue.into_iter().map(|job| job.delivery_id))
         .collect();
     for id in &waiting {
-        if let Some(webhook_id) = held.deliveries.remove(id) {
-            held.holdings.remove(&webhook_id);
+        if let Some((webhook_id, bytes)) = held.deliveries.remove(id) {
+            held.holdings.remove(&webhook_id, bytes);
         }
     }
     release(&deliverer, &waiting).await;
@@ -254,19 +264,21 @@ fn finished(held: &mut Held, done: Result<String, tokio::task::JoinError>) {
     }
 }
 
-/// Claims up to `room` due deliveries, at most `HELD_PER_WEBHOOK` per webhook
-/// counting what `held` (webhook -> deliveries) already holds. A webhook with a
-/// long backlog fills up in one round and is skipped in the next, so that it
-/// cannot crowd out the webhooks behind it.
+/// Claims up to `room` due deliveries whose events add up to `bytes_room` at
+/// most, and at most `HELD_PER_WEBHOOK` per webhook counting what `held`
+/// (webhook -> deliveries) already holds. A webhook with a long backlog fills
+/// up in one round and is skipped in the next, so that it cannot crowd out the
+/// webhooks behind it.
 async fn claim(
     deliverer: Deliverer,
     mut held: HashMap<String, usize>,
     room: usize,
+    mut bytes_room: usize,
 ) -> anyhow::Result<Vec<Job>> {
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
         let limit = (room - claimed.len()).min(CANDIDATES);
-        if limit == 0 {
+        if limit == 0 || bytes_room == 0 {
             break;
         }
         let full: Vec<String> = held
@@ -276,11 +288,12 @@ async fn claim(
             .collect();
         let candidates = deliverer.store.due_deliveries(&full, limit).await?;
         let mut wanted = Vec::new();
-        for (delivery_id, webhook_id) in &candidates {
-            let count = held.entry(webhook_id.clone()).or_default();
-            if *count < HELD_PER_WEBHOOK {
+        for candidate in &candidates {
+            let count = held.entry(candidate.webhook_id.clone()).or_default();
+            if *count < HELD_PER_WEBHOOK && candidate.bytes <= bytes_room {
                 *count += 1;
-                wanted.push(delivery_id.clone());
+                bytes_room -= candidate.bytes;
+                wanted.push(candidate.id.clone());
             }
         }
         let lease_until = now_ms() + deliverer.settings.lease().as_millis() as i64;
@@ -345,6 +358,8 @@ async fn release(deliverer: &Deliverer, ids: &[String]) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::delivery::request::Event;
 
@@ -355,13 +370,14 @@ mod tests {
             attempt_count: 0,
             single_attempt: false,
             lease_until,
-            event: Event {
+            event: Arc::new(Event {
                 id: "evt_1".into(),
                 event_type: "order.create".into(),
                 data: serde_json::json!({}),
                 change: None,
                 created_at: 0,
-            },
+            }),
+            bytes: 2,
         }
     }
 

@@ -1,9 +1,13 @@
 //! The outbox seen from the workers: claim due deliveries under a lease, load
 //! what sending needs, record outcomes in batches.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use anyhow::Context;
 use api::{AttemptRequest, AttemptResponse};
 use serde_json::{Map, Value};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, Sealed, Store, new_id, now_ms};
@@ -20,7 +24,19 @@ pub struct Job {
     pub single_attempt: bool,
     /// Until when the claim holds (Unix milliseconds): an attempt must end before.
     pub lease_until: i64,
-    pub event: Event,
+    /// Shared by the deliveries of one event: a fan-out holds one copy of it.
+    pub event: Arc<Event>,
+    /// The event's data as stored, in bytes: what holding this job is counted to cost.
+    pub bytes: usize,
+}
+
+/// A delivery due now that nobody holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueDelivery {
+    pub id: String,
+    pub webhook_id: String,
+    /// Its event's data as stored, in bytes.
+    pub bytes: usize,
 }
 
 /// A webhook's signing secrets: the current one and, during a rotation, the previous.
@@ -80,10 +96,12 @@ impl Store {
         &self,
         busy_webhooks: &[String],
         limit: usize,
-    ) -> anyhow::Result<Vec<(String, String)>> {
+    ) -> anyhow::Result<Vec<DueDelivery>> {
         let now = now_ms();
+        // `octet_length` reads the size from the record header, not the data.
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT d.id, d.webhook_id FROM webhooks w JOIN deliveries d ON d.id IN (
+            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes
+             FROM webhooks w JOIN deliveries d ON d.id IN (
                  SELECT id FROM deliveries WHERE webhook_id = w.id AND next_attempt_at <= ",
         );
         query.push_bind(now);
@@ -91,7 +109,7 @@ impl Store {
         query.push_bind(now);
         query.push(") ORDER BY next_attempt_at LIMIT ");
         query.push_bind(limit as i64);
-        query.push(")");
+        query.push(") JOIN events e ON e.id = d.event_id");
         if !busy_webhooks.is_empty() {
             query.push(" WHERE w.id NOT IN (");
             push_ids(&mut query, busy_webhooks);
@@ -102,7 +120,11 @@ impl Store {
         let rows = query.build().fetch_all(&self.writer).await?;
         Ok(rows
             .iter()
-            .map(|row| (row.get("id"), row.get("webhook_id")))
+            .map(|row| DueDelivery {
+                id: row.get("id"),
+                webhook_id: row.get("webhook_id"),
+                bytes: row.get::<i64, _>("bytes") as usize,
+            })
             .collect())
     }
 
@@ -196,12 +218,13 @@ impl Store {
         let now = now_ms();
         let event_id = new_id("evt");
         let delivery_id = new_id("dlv");
+        let stored = serde_json::to_string(&data)?;
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO events (id, type, data, created_at) VALUES (?, 'webhook.test', ?, ?)",
         )
         .bind(&event_id)
-        .bind(serde_json::to_string(&data)?)
+        .bind(&stored)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -226,13 +249,14 @@ impl Store {
             attempt_count: 0,
             single_attempt: true,
             lease_until,
-            event: Event {
+            event: Arc::new(Event {
                 id: event_id,
                 event_type: "webhook.test".into(),
                 data,
                 change: None,
                 created_at: now,
-            },
+            }),
+            bytes: stored.len(),
         })
     }
 
@@ -444,34 +468,51 @@ async fn jobs(
     );
     push_ids(&mut query, ids);
     let rows = query.build().fetch_all(&mut *connection).await?;
-    rows.iter()
-        .map(|row| {
-            let change = match (
-                row.get::<Option<String>, _>("changed_fields"),
-                row.get::<Option<String>, _>("previous"),
-            ) {
-                (Some(fields), Some(previous)) => Some((
-                    serde_json::from_str::<Vec<String>>(&fields)?,
-                    serde_json::from_str::<Map<String, Value>>(&previous)?,
-                )),
-                _ => None,
-            };
-            Ok(Job {
-                delivery_id: row.get("id"),
-                webhook_id: row.get("webhook_id"),
-                attempt_count: row.get::<i64, _>("attempt_count") as u32,
-                single_attempt: row.get("single_attempt"),
-                lease_until,
-                event: Event {
-                    id: row.get("event_id"),
-                    event_type: row.get("type"),
-                    data: serde_json::from_str(row.get("data"))?,
-                    change,
-                    created_at: row.get("created_at"),
-                },
-            })
-        })
-        .collect()
+    // The deliveries of one event to several webhooks share it.
+    let mut events: HashMap<String, Arc<Event>> = HashMap::new();
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let event_id: String = row.get("event_id");
+        let data: &str = row.get("data");
+        let event = match events.get(&event_id) {
+            Some(event) => event.clone(),
+            None => {
+                let event = Arc::new(event_from(row, event_id.clone(), data)?);
+                events.insert(event_id, event.clone());
+                event
+            }
+        };
+        jobs.push(Job {
+            delivery_id: row.get("id"),
+            webhook_id: row.get("webhook_id"),
+            attempt_count: row.get::<i64, _>("attempt_count") as u32,
+            single_attempt: row.get("single_attempt"),
+            lease_until,
+            event,
+            bytes: data.len(),
+        });
+    }
+    Ok(jobs)
+}
+
+fn event_from(row: &SqliteRow, id: String, data: &str) -> anyhow::Result<Event> {
+    let change = match (
+        row.get::<Option<String>, _>("changed_fields"),
+        row.get::<Option<String>, _>("previous"),
+    ) {
+        (Some(fields), Some(previous)) => Some((
+            serde_json::from_str::<Vec<String>>(&fields)?,
+            serde_json::from_str::<Map<String, Value>>(&previous)?,
+        )),
+        _ => None,
+    };
+    Ok(Event {
+        id,
+        event_type: row.get("type"),
+        data: serde_json::from_str(data)?,
+        change,
+        created_at: row.get("created_at"),
+    })
 }
 
 #[cfg(test)]

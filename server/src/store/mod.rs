@@ -22,9 +22,9 @@ use sqlx::sqlite::{
 };
 use tokio::sync::mpsc;
 
-pub use deliveries::{AttemptRecord, Job, Next, Outcome, SigningSecrets};
+pub use deliveries::{AttemptRecord, DueDelivery, Job, Next, Outcome, SigningSecrets};
 pub use logs::{Delivery, DeliveryFilter, Redelivery};
-pub use outbox::{Enqueued, Holdings, NewEvent, Updated};
+pub use outbox::{Bounds, Enqueued, Holdings, NewEvent, Updated};
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};

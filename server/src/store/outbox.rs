@@ -41,6 +41,8 @@ pub struct Enqueued {
     pub deliveries: Vec<QueuedDelivery>,
     /// Beside each delivery: until when it is leased to this process's workers, if it is.
     leases: Vec<Option<i64>>,
+    /// The event's data as stored, in bytes.
+    bytes: usize,
 }
 
 impl Enqueued {
@@ -74,7 +76,7 @@ pub(super) async fn enqueue(
 ) -> anyhow::Result<Vec<Enqueued>> {
     let webhooks = active_webhooks(connection).await?;
     let events: Vec<&NewEvent> = events.iter().collect();
-    write_events(connection, &webhooks, &events, &mut |_| None).await
+    write_events(connection, &webhooks, &events, &mut |_, _| None).await
 }
 
 /// One delivery row to write.
@@ -86,13 +88,17 @@ struct NewDelivery<'a> {
     lease_until: Option<i64>,
 }
 
+/// Asked per delivery with its webhook and its event's size: until when the
+/// delivery is leased to this process's workers, if it is.
+type Lease<'a> = dyn FnMut(&str, usize) -> Option<i64> + Send + 'a;
+
 /// Writes `events` with one delivery per subscribed webhook, in multi-row
-/// statements; each delivery leased until what `lease` says for its webhook.
+/// statements; each delivery leased until what `lease` says.
 async fn write_events(
     connection: &mut SqliteConnection,
     webhooks: &[(String, Vec<String>)],
     events: &[&NewEvent],
-    lease: &mut (dyn FnMut(&str) -> Option<i64> + Send),
+    lease: &mut Lease<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
     let now = now_ms();
     let mut accepted = Vec::with_capacity(events.len());
@@ -105,6 +111,8 @@ async fn write_events(
             ),
             None => (None, None),
         };
+        let data = serde_json::to_string(&event.data)?;
+        let bytes = data.len();
         let event_id = new_id("evt");
         let (deliveries, leases) = webhooks
             .iter()
@@ -114,19 +122,16 @@ async fn write_events(
                     id: new_id("dlv"),
                     webhook_id: webhook_id.clone(),
                 };
-                (delivery, lease(webhook_id))
+                (delivery, lease(webhook_id, bytes))
             })
             .unzip();
-        rows.push((
-            serde_json::to_string(&event.data)?,
-            changed_fields,
-            previous,
-        ));
+        rows.push((data, changed_fields, previous));
         accepted.push(Enqueued {
             event_id,
             created_at: now,
             deliveries,
             leases,
+            bytes,
         });
     }
     let numbered: Vec<_> = events.iter().zip(&accepted).zip(&rows).collect();
@@ -218,22 +223,32 @@ impl FreshDeliveries {
 }
 
 /// How many deliveries this process's workers hold (running or waiting), per
-/// webhook and in all, against their bounds; shared by the dispatch loop and
-/// the group committer. A published delivery is leased to the workers only
-/// while its webhook has room: beyond, it is written unleased and waits in
-/// the outbox for a claim, instead of being handed over only to be handed back.
+/// webhook and in all, and the bytes of their events, against their bounds;
+/// shared by the dispatch loop and the group committer. A published delivery
+/// is leased to the workers only while there is room: beyond, it is written
+/// unleased and waits in the outbox for a claim, instead of being handed over
+/// only to be handed back. The bytes are counted per delivery, so a fan-out
+/// of one large event counts it many times: an over-estimate, never an under-.
 #[derive(Clone)]
 pub struct Holdings(Arc<Mutex<Counts>>);
+
+/// Limits on what the workers hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub per_webhook: usize,
+    pub total: usize,
+    pub bytes: usize,
+}
 
 struct Counts {
     per_webhook: HashMap<String, usize>,
     total: usize,
-    per_webhook_bound: usize,
-    total_bound: usize,
+    bytes: usize,
+    bounds: Bounds,
 }
 
 impl Counts {
-    fn add(&mut self, webhook_id: &str, count: usize) {
+    fn add(&mut self, webhook_id: &str, count: usize, bytes: usize) {
         match self.per_webhook.get_mut(webhook_id) {
             Some(held) => *held += count,
             None => {
@@ -241,16 +256,17 @@ impl Counts {
             }
         }
         self.total += count;
+        self.bytes += bytes;
     }
 }
 
 impl Holdings {
-    pub fn new(per_webhook_bound: usize, total_bound: usize) -> Self {
+    pub fn new(bounds: Bounds) -> Self {
         Self(Arc::new(Mutex::new(Counts {
             per_webhook: HashMap::new(),
             total: 0,
-            per_webhook_bound,
-            total_bound,
+            bytes: 0,
+            bounds,
         })))
     }
 
@@ -258,27 +274,29 @@ impl Holdings {
         self.0.lock().expect("holdings")
     }
 
-    /// Counts one more for `webhook_id` if both bounds leave room for it.
-    pub fn reserve(&self, webhook_id: &str) -> bool {
+    /// Counts one more delivery of `bytes` for `webhook_id` if every bound leaves room for it.
+    pub fn reserve(&self, webhook_id: &str, bytes: usize) -> bool {
         let mut counts = self.counts();
         let held = counts.per_webhook.get(webhook_id).copied().unwrap_or(0);
-        let room = held < counts.per_webhook_bound && counts.total < counts.total_bound;
+        let room = held < counts.bounds.per_webhook
+            && counts.total < counts.bounds.total
+            && counts.bytes + bytes <= counts.bounds.bytes;
         if room {
-            counts.add(webhook_id, 1);
+            counts.add(webhook_id, 1, bytes);
         }
         room
     }
 
-    /// Counts one more for `webhook_id`, bounds or not: a claim sized its own room.
-    pub fn add(&self, webhook_id: &str) {
-        self.counts().add(webhook_id, 1);
+    /// Counts one more, bounds or not: a claim sized its own room.
+    pub fn add(&self, webhook_id: &str, bytes: usize) {
+        self.counts().add(webhook_id, 1, bytes);
     }
 
-    pub fn remove(&self, webhook_id: &str) {
-        self.remove_many(webhook_id, 1);
+    pub fn remove(&self, webhook_id: &str, bytes: usize) {
+        self.remove_many(webhook_id, 1, bytes);
     }
 
-    fn remove_many(&self, webhook_id: &str, count: usize) {
+    fn remove_many(&self, webhook_id: &str, count: usize, bytes: usize) {
         let mut counts = self.counts();
         if let Some(held) = counts.per_webhook.get_mut(webhook_id) {
             let count = count.min(*held);
@@ -287,6 +305,7 @@ impl Holdings {
                 counts.per_webhook.remove(webhook_id);
             }
             counts.total -= count;
+            counts.bytes = counts.bytes.saturating_sub(bytes);
         }
     }
 
@@ -298,8 +317,13 @@ impl Holdings {
             .unwrap_or(0)
     }
 
-    pub fn total(&self) -> usize {
-        self.counts().total
+    /// What a claim may add now: deliveries, and bytes of their events.
+    pub fn room(&self) -> (usize, usize) {
+        let counts = self.counts();
+        (
+            counts.bounds.total.saturating_sub(counts.total),
+            counts.bounds.bytes.saturating_sub(counts.bytes),
+        )
     }
 
     /// Each webhook's count, for a claim running beside the dispatch loop.
@@ -324,17 +348,20 @@ pub(super) async fn commit_groups(
     let mut group = Vec::with_capacity(GROUP);
     while requests.recv_many(&mut group, GROUP).await > 0 {
         let taker = fresh.taker();
-        // Per webhook, to give back should the commit fail.
-        let mut reserved: HashMap<String, usize> = HashMap::new();
+        // Per webhook, deliveries and bytes, to give back should the commit fail.
+        let mut reserved: HashMap<String, (usize, usize)> = HashMap::new();
         let lease_until = now_ms() + taker.as_ref().map_or(0, |t| t.lease.as_millis() as i64);
-        let mut lease = |webhook_id: &str| {
-            if !taker.as_ref()?.holdings.reserve(webhook_id) {
+        let mut lease = |webhook_id: &str, bytes: usize| {
+            if !taker.as_ref()?.holdings.reserve(webhook_id, bytes) {
                 return None;
             }
             match reserved.get_mut(webhook_id) {
-                Some(count) => *count += 1,
+                Some((count, held_bytes)) => {
+                    *count += 1;
+                    *held_bytes += bytes;
+                }
                 None => {
-                    reserved.insert(webhook_id.to_string(), 1);
+                    reserved.insert(webhook_id.to_string(), (1, bytes));
                 }
             }
             Some(lease_until)
@@ -350,8 +377,8 @@ pub(super) async fn commit_groups(
             }
             Err(error) => {
                 if let Some(taker) = &taker {
-                    for (webhook_id, count) in &reserved {
-                        taker.holdings.remove_many(webhook_id, *count);
+                    for (webhook_id, (count, bytes)) in &reserved {
+                        taker.holdings.remove_many(webhook_id, *count, *bytes);
                     }
                 }
                 let message = format!("{error:#}");
@@ -393,13 +420,13 @@ async fn answer_when_durable(
         } in groups.drain(..)
         {
             let mut jobs = Vec::new();
-            for (publication, enqueued) in group.into_iter().zip(enqueued) {
-                jobs.extend(fresh_jobs(&publication.events, &enqueued));
+            for (Publication { events, done }, enqueued) in group.into_iter().zip(enqueued) {
+                jobs.extend(fresh_jobs(events, &enqueued));
                 let answer = match &synced {
                     Ok(()) => Ok(enqueued.iter().map(Enqueued::accepted).collect()),
                     Err(error) => Err(anyhow::anyhow!("the events may not be durable: {error:#}")),
                 };
-                let _ = publication.done.send(answer);
+                let _ = done.send(answer);
             }
             // Committed, so leased to the workers either way; events no webhook wanted need not wake them.
             if let Some(taker) = taker
@@ -433,7 +460,7 @@ async fn sync(log: PathBuf) -> anyhow::Result<()> {
 async fn commit_group(
     writer: &SqlitePool,
     group: &[Publication],
-    lease: &mut (dyn FnMut(&str) -> Option<i64> + Send),
+    lease: &mut Lease<'_>,
 ) -> anyhow::Result<Vec<Vec<Enqueued>>> {
     // The group's events go in together: a few statements for the whole group.
     let events: Vec<&NewEvent> = group
@@ -455,34 +482,38 @@ async fn commit_group(
         .collect())
 }
 
-/// The deliveries of published events leased to the workers, as they take them.
-fn fresh_jobs<'a>(
-    events: &'a [NewEvent],
-    enqueued: &'a [Enqueued],
-) -> impl Iterator<Item = Job> + 'a {
-    events
-        .iter()
-        .zip(enqueued)
-        .flat_map(move |(event, enqueued)| {
-            enqueued.deliveries.iter().zip(&enqueued.leases).filter_map(
-                move |(delivery, lease_until)| {
-                    Some(Job {
-                        delivery_id: delivery.id.clone(),
-                        webhook_id: delivery.webhook_id.clone(),
-                        attempt_count: 0,
-                        single_attempt: false,
-                        lease_until: (*lease_until)?,
-                        event: Event {
-                            id: enqueued.event_id.clone(),
-                            event_type: event.event_type.clone(),
-                            data: event.data.clone(),
-                            change: event.change.clone(),
-                            created_at: enqueued.created_at,
-                        },
-                    })
-                },
-            )
-        })
+/// The deliveries of published events leased to the workers, as they take
+/// them; the deliveries of one event share it.
+fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (event, enqueued) in events.into_iter().zip(enqueued) {
+        let leased: Vec<_> = enqueued
+            .deliveries
+            .iter()
+            .zip(&enqueued.leases)
+            .filter_map(|(delivery, lease_until)| Some((delivery, (*lease_until)?)))
+            .collect();
+        if leased.is_empty() {
+            continue;
+        }
+        let event = Arc::new(Event {
+            id: enqueued.event_id.clone(),
+            event_type: event.event_type,
+            data: event.data,
+            change: event.change,
+            created_at: enqueued.created_at,
+        });
+        jobs.extend(leased.into_iter().map(|(delivery, lease_until)| Job {
+            delivery_id: delivery.id.clone(),
+            webhook_id: delivery.webhook_id.clone(),
+            attempt_count: 0,
+            single_attempt: false,
+            lease_until,
+            event: event.clone(),
+            bytes: enqueued.bytes,
+        }));
+    }
+    jobs
 }
 
 fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
@@ -674,15 +705,60 @@ mod tests {
 
     #[test]
     fn a_webhook_is_leased_no_more_than_its_share_nor_the_workers_more_than_all() {
-        let holdings = Holdings::new(2, 3);
-        assert!(holdings.reserve("wh_a") && holdings.reserve("wh_a"));
-        assert!(!holdings.reserve("wh_a"), "wh_a holds its share");
-        assert!(holdings.reserve("wh_b"));
-        assert!(!holdings.reserve("wh_c"), "the workers hold all they may");
+        let holdings = Holdings::new(Bounds {
+            per_webhook: 2,
+            total: 3,
+            bytes: 1_000,
+        });
+        assert!(holdings.reserve("wh_a", 10) && holdings.reserve("wh_a", 10));
+        assert!(!holdings.reserve("wh_a", 10), "wh_a holds its share");
+        assert!(holdings.reserve("wh_b", 10));
+        assert!(
+            !holdings.reserve("wh_c", 10),
+            "the workers hold all they may"
+        );
         // A failed commit gives its reservations back.
-        holdings.remove_many("wh_a", 2);
-        assert_eq!((holdings.count("wh_a"), holdings.total()), (0, 1));
-        assert!(holdings.reserve("wh_c"));
+        holdings.remove_many("wh_a", 2, 20);
+        assert_eq!(holdings.count("wh_a"), 0);
+        assert_eq!(holdings.room(), (2, 990));
+        assert!(holdings.reserve("wh_c", 10));
+    }
+
+    #[test]
+    fn large_events_are_held_only_within_the_byte_budget() {
+        let holdings = Holdings::new(Bounds {
+            per_webhook: 100,
+            total: 100,
+            bytes: 1_000,
+        });
+        assert!(holdings.reserve("wh_a", 600));
+        assert!(!holdings.reserve("wh_b", 600), "two would pass the budget");
+        assert!(holdings.reserve("wh_b", 400), "a smaller one still fits");
+        holdings.remove("wh_a", 600);
+        assert!(holdings.reserve("wh_b", 600));
+    }
+
+    #[test]
+    fn the_deliveries_of_one_event_share_one_copy_of_it() {
+        let delivery = |id: &str, webhook_id: &str| QueuedDelivery {
+            id: id.into(),
+            webhook_id: webhook_id.into(),
+        };
+        let enqueued = Enqueued {
+            event_id: "evt_1".into(),
+            created_at: 0,
+            deliveries: vec![
+                delivery("dlv_1", "wh_a"),
+                delivery("dlv_2", "wh_b"),
+                delivery("dlv_3", "wh_c"),
+            ],
+            leases: vec![Some(5_000), Some(5_000), None],
+            bytes: 8,
+        };
+        let jobs = fresh_jobs(vec![event()], &[enqueued]);
+        assert_eq!(jobs.len(), 2, "the unleased delivery waits in the outbox");
+        assert!(Arc::ptr_eq(&jobs[0].event, &jobs[1].event));
+        assert_eq!(jobs[0].event.data, serde_json::json!({"id": 1}));
     }
 
     #[tokio::test]
