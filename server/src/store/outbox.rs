@@ -309,6 +309,7 @@ impl Holdings {
         }
     }
 
+    #[cfg(test)]
     pub fn count(&self, webhook_id: &str) -> usize {
         self.counts()
             .per_webhook
