@@ -17,7 +17,8 @@ use crate::store::{Bounds, Holdings, Job, now_ms};
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
 /// delivery that could not finish within its lease any more is handed back
-/// unsent (`Held::ready`), so holding many costs a slow webhook nothing.
+/// unsent (`Held::ready`), so a slow webhook never holds others up; its
+/// backlog costs one claim and one hand-back of this many per lease.
 const HELD_PER_WEBHOOK: usize = 128 * MAX_IN_FLIGHT_PER_WEBHOOK;
 const HELD: usize = 8 * HELD_PER_WEBHOOK;
 /// The events' data held in all (counted per delivery), so that many large
