@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/session`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginIn {
     pub username: String,
     pub password: String,

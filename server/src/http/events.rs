@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::json::{Json, from_value};
 use super::{Admin, AppState};
@@ -26,9 +26,9 @@ pub fn router() -> Router<AppState> {
 async fn publish(
     State(state): State<AppState>,
     Admin(_): Admin,
-    Json(body): Json<Value>,
+    Json(body): Json<Map<String, Value>>,
 ) -> Result<Response> {
-    let batch = body.get("events").is_some();
+    let batch = body.contains_key("events");
     let events: Vec<EventIn> = if batch {
         from_value::<EventBatchIn>(body)?.events
     } else {

@@ -1,13 +1,17 @@
 //! A JSON extractor whose every rejection is an [`AppError`], so that bad input
-//! gets the API's one error shape: malformed JSON 400, wrong field types 422
-//! naming the field, too large 413.
+//! gets the API's one error shape: malformed JSON 400; a body that is not an
+//! object, a key given twice or a wrong field 422 naming the field; too large 413.
+
+use std::cell::RefCell;
+use std::fmt;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 use crate::error::AppError;
 
@@ -33,8 +37,7 @@ where
                     }
                     _ => AppError::BadRequest(rejection.body_text()),
                 })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|error| AppError::BadRequest(format!("malformed JSON: {error}")))?;
+        let value = parse_object(&bytes)?;
         from_value(value).map(Json)
     }
 }
@@ -45,15 +48,187 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// Reads a typed value out of JSON; a mismatch is a 422 naming the field's path.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
+/// A request body: a JSON object in which no key appears twice. With
+/// duplicates, parsers disagree on which one counts (serde keeps the last),
+/// so a body that says `"role"` twice is refused rather than guessed at.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, AppError> {
+    let duplicate = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = Strict {
+        path: String::new(),
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, duplicate.into_inner()) {
+        (_, Some(path)) => Err(AppError::field(path, "appears more than once")),
+        (Err(error), None) => Err(AppError::BadRequest(format!("malformed JSON: {error}"))),
+        (Ok(Value::Object(object)), None) => Ok(object),
+        (Ok(_), None) => Err(AppError::field("body", "must be a JSON object")),
+    }
+}
+
+/// Reads a typed value out of a JSON object; a mismatch is a 422 naming the
+/// field's path, a missing field under its own name.
+pub fn from_value<T: DeserializeOwned>(object: Map<String, Value>) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(Value::Object(object)).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
-        } else {
-            path
+        let message = error.into_inner().to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'));
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_string(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (".", None) => "body".to_string(),
+            (_, None) => path,
         };
-        AppError::field(field, error.into_inner().to_string())
+        let message = match missing {
+            Some(_) => "is required".to_string(),
+            None => message,
+        };
+        AppError::field(field, message)
     })
+}
+
+/// Builds a `serde_json::Value`, but stops at the first key that an object
+/// already holds and notes its path in `duplicate`.
+struct Strict<'a> {
+    path: String,
+    duplicate: &'a RefCell<Option<String>>,
+}
+
+impl<'a> Strict<'a> {
+    fn child(&self, step: String) -> Self {
+        Self {
+            path: step,
+            duplicate: self.duplicate,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) =
+            seq.next_element_seed(self.child(format!("{}[{}]", self.path, items.len())))?
+        {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if object.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(path);
+                return Err(de::Error::custom("a key appears more than once"));
+            }
+            let value = map.next_value_seed(self.child(path))?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(error: AppError) -> String {
+        match error {
+            AppError::Validation(fields) => fields.into_keys().collect::<Vec<_>>().join(","),
+            other => panic!("a validation error expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_by_its_path() {
+        let error = parse_object(br#"{"role": "viewer", "role": "admin"}"#).unwrap_err();
+        assert_eq!(field_of(error), "role");
+        let nested = parse_object(br#"{"auth": {"type": "basic", "type": "none"}}"#).unwrap_err();
+        assert_eq!(field_of(nested), "auth.type");
+        let in_list = parse_object(br#"{"events": [{"a": 1}, {"a": 1, "a": 2}]}"#).unwrap_err();
+        assert_eq!(field_of(in_list), "events[1].a");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        for body in [&b"[]"[..], b"[\"name\"]", b"\"x\"", b"1", b"null"] {
+            assert_eq!(field_of(parse_object(body).unwrap_err()), "body");
+        }
+        assert!(matches!(parse_object(b"{"), Err(AppError::BadRequest(_))));
+        assert!(matches!(
+            parse_object(b"{} x"),
+            Err(AppError::BadRequest(_))
+        ));
+        let object = parse_object(br#"{"a": [1, 2.5, null, true], "b": {"c": "d"}}"#).unwrap();
+        assert_eq!(
+            Value::Object(object),
+            serde_json::json!({"a": [1, 2.5, null, true], "b": {"c": "d"}})
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_itself() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Login {
+            username: String,
+            password: String,
+        }
+        let object = parse_object(br#"{"username": "a"}"#).unwrap();
+        assert_eq!(
+            field_of(from_value::<Login>(object).unwrap_err()),
+            "password"
+        );
+    }
 }

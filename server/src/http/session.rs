@@ -12,7 +12,9 @@ use axum::routing::{get, post};
 use super::AppState;
 use super::json::Json;
 use crate::error::{AppError, Result};
-use crate::security::{TokenHash, hash_password, new_token, random_password, verify_password};
+use crate::security::{
+    LoginKeys, TokenHash, hash_password, new_token, random_password, verify_password,
+};
 use crate::store::{Caller, TokenKind, now_ms};
 
 /// How long a console login lasts.
@@ -30,35 +32,37 @@ static DECOY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password(&random_password()).expect("hashing a random password"));
 
 /// `POST /api/session`: a bearer token for a username and password. After
-/// five failures in 15 minutes for one username or from one address, 429.
+/// five failures in 15 minutes for one username or from one address, 429;
+/// every attempt counts as failed until its password proved right.
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     Json(input): Json<LoginIn>,
 ) -> Result<Json<Data<TokenOut>>> {
-    let keys = [
-        format!("user:{}", input.username),
-        format!("ip:{}", address.ip()),
-    ];
-    if let Some(wait) = state.login_limiter.wait(&keys) {
-        return Err(AppError::TooManyRequests {
-            retry_after: wait.as_secs().max(1),
-        });
-    }
+    let keys = LoginKeys {
+        username: input.username.clone(),
+        address: address.ip().to_string(),
+    };
+    let too_many = |wait: Duration| AppError::TooManyRequests {
+        retry_after: wait.as_secs().max(1),
+    };
+    state.login_limiter.begin(&keys).map_err(too_many)?;
     let details = state.store.login_details(&input.username).await?;
     let (user_id, hash) = match details {
         Some((id, hash)) => (Some(id), hash),
         None => (None, DECOY_HASH.clone()),
+    };
+    let Some(_turn) = state.login_limiter.verifying().await else {
+        return Err(too_many(Duration::from_secs(1)));
     };
     let password = input.password;
     let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(anyhow::Error::from)?;
     let Some(user_id) = user_id.filter(|_| verified) else {
-        state.login_limiter.failed(&keys);
         return Err(AppError::InvalidCredentials);
     };
-    state.login_limiter.succeeded(&keys[..1]);
+    state.login_limiter.succeeded(&keys);
     let token = new_token();
     let expires_at = now_ms() + SESSION_LIFETIME.as_millis() as i64;
     state

@@ -1,51 +1,100 @@
 //! Slows down password guessing: after a few failed logins for one username
-//! or from one address, further attempts are refused for a while.
+//! or from one address, further attempts are refused for a while; and only a
+//! few password checks (memory-hard, ~19 MiB each) run at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Failed logins allowed per username and per address within `WINDOW`.
 pub const MAX_FAILURES: u32 = 5;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Bounds the memory the limiter may take under a flood of distinct keys.
 const MAX_KEYS: usize = 100_000;
+/// Password checks running at once: each holds ~19 MiB while it runs.
+const MAX_VERIFYING: usize = 4;
+/// How long a login waits for a turn to check its password before a 429.
+const VERIFY_QUEUE_WAIT: Duration = Duration::from_secs(5);
 
-#[derive(Default)]
+/// What one login attempt is counted against.
+#[derive(Debug, Clone)]
+pub struct LoginKeys {
+    pub username: String,
+    pub address: String,
+}
+
+impl LoginKeys {
+    fn all(&self) -> [String; 2] {
+        [
+            format!("user:{}", self.username.to_lowercase()),
+            format!("ip:{}", self.address),
+        ]
+    }
+}
+
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    verifying: Semaphore,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self {
+            failures: Mutex::default(),
+            verifying: Semaphore::new(MAX_VERIFYING),
+        }
+    }
 }
 
 impl LoginLimiter {
-    /// How long the caller must wait before trying again, if at all.
-    pub fn wait(&self, keys: &[String]) -> Option<Duration> {
-        let failures = self.failures.lock().expect("limiter");
-        keys.iter()
+    /// Counts an attempt as failed before its password is checked, in one
+    /// step with the check of the limit, so that attempts made at once cannot
+    /// all pass the limit before any of them is counted. `Err` says how long
+    /// to wait. A login that then succeeds is uncounted by `succeeded`.
+    pub fn begin(&self, keys: &LoginKeys) -> Result<(), Duration> {
+        let keys = keys.all();
+        let mut failures = self.failures.lock().expect("limiter");
+        let wait = keys
+            .iter()
             .filter_map(|key| failures.get(key))
             .filter(|(count, first)| *count >= MAX_FAILURES && first.elapsed() < WINDOW)
             .map(|(_, first)| WINDOW - first.elapsed())
-            .max()
-    }
-
-    pub fn failed(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().expect("limiter");
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
         if failures.len() >= MAX_KEYS {
             failures.retain(|_, (_, first)| first.elapsed() < WINDOW);
         }
         for key in keys {
-            let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+            let entry = failures.entry(key).or_insert((0, Instant::now()));
             if entry.1.elapsed() >= WINDOW {
                 *entry = (0, Instant::now());
             }
             entry.0 += 1;
         }
+        Ok(())
     }
 
-    pub fn succeeded(&self, keys: &[String]) {
+    /// The password was right: the username starts afresh, and the attempt
+    /// no longer counts against the address.
+    pub fn succeeded(&self, keys: &LoginKeys) {
+        let [user, address] = keys.all();
         let mut failures = self.failures.lock().expect("limiter");
-        for key in keys {
-            failures.remove(key);
+        failures.remove(&user);
+        if let Some(entry) = failures.get_mut(&address) {
+            entry.0 = entry.0.saturating_sub(1);
         }
+    }
+
+    /// A turn to check a password; `None` if none came free in time.
+    pub async fn verifying(&self) -> Option<SemaphorePermit<'_>> {
+        tokio::time::timeout(VERIFY_QUEUE_WAIT, self.verifying.acquire())
+            .await
+            .ok()?
+            .ok()
     }
 }
 
@@ -53,20 +102,51 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_sixth_attempt_after_five_failures_waits() {
-        let limiter = LoginLimiter::default();
-        let keys = vec!["user:admin".to_string()];
-        for _ in 0..MAX_FAILURES {
-            assert_eq!(limiter.wait(&keys), None);
-            limiter.failed(&keys);
+    fn keys(username: &str, address: &str) -> LoginKeys {
+        LoginKeys {
+            username: username.into(),
+            address: address.into(),
         }
-        assert!(
-            limiter
-                .wait(&keys)
-                .is_some_and(|w| w > Duration::from_secs(14 * 60))
-        );
-        limiter.succeeded(&keys);
-        assert_eq!(limiter.wait(&keys), None);
+    }
+
+    #[test]
+    fn the_sixth_attempt_waits_however_many_began_at_once() {
+        let limiter = LoginLimiter::default();
+        let admin = keys("admin", "10.0.0.1");
+        // Five attempts begun before any has ended: each is counted at once.
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(limiter.begin(&admin), Ok(()));
+        }
+        let wait = limiter.begin(&admin).unwrap_err();
+        assert!(wait > Duration::from_secs(14 * 60));
+        // The username is limited from any address, in any case.
+        assert!(limiter.begin(&keys("ADMIN", "10.0.0.2")).is_err());
+        assert!(limiter.begin(&keys("viewer", "10.0.0.3")).is_ok());
+    }
+
+    #[test]
+    fn a_success_clears_the_username_and_uncounts_the_address() {
+        let limiter = LoginLimiter::default();
+        let admin = keys("admin", "10.0.0.1");
+        for _ in 0..MAX_FAILURES - 1 {
+            limiter.begin(&admin).unwrap();
+        }
+        limiter.begin(&admin).unwrap();
+        limiter.succeeded(&admin);
+        // The address has four failures, not five: one more attempt may come.
+        assert!(limiter.begin(&keys("other", "10.0.0.1")).is_ok());
+        assert!(limiter.begin(&keys("other", "10.0.0.1")).is_err());
+    }
+
+    #[tokio::test]
+    async fn only_a_few_passwords_are_checked_at_once() {
+        let limiter = LoginLimiter::default();
+        let mut held = Vec::new();
+        for _ in 0..MAX_VERIFYING {
+            held.push(limiter.verifying().await.unwrap());
+        }
+        assert_eq!(limiter.verifying.available_permits(), 0);
+        drop(held.pop());
+        assert!(limiter.verifying().await.is_some());
     }
 }

@@ -1,5 +1,6 @@
 //! hookhub's API through its real router, a real SQLite file and port 0.
 
+mod bodies;
 mod console;
 mod delivery;
 mod helpers;

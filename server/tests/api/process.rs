@@ -189,3 +189,45 @@ async fn sigterm_finishes_attempts_in_flight_and_exits_0() {
     assert_eq!(receiver.received().len(), 40, "deliveries were sent twice");
     assert_eq!(numbers(&receiver).len(), 40);
 }
+
+/// Peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[tokio::test]
+async fn a_flood_of_wrong_logins_at_once_is_limited_and_memory_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookhub = start(dir.path()).await;
+    let client = reqwest::Client::new();
+    let logins = (0..100).map(|_| {
+        client
+            .post(format!("{}/api/session", hookhub.address))
+            .json(&json!({"username": "admin", "password": "wrong-password"}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_statuses(logins).await;
+    let refused = statuses.iter().filter(|&&s| s == 401).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(refused + limited, 100, "{statuses:?}");
+    assert!(refused <= 5, "{refused} wrong passwords were checked");
+    let peak = peak_memory(hookhub.child.id().unwrap());
+    assert!(peak < 200 << 20, "peak memory {} MiB", peak >> 20);
+}
+
+/// Sends every request at once; their statuses in order.
+async fn futures_statuses(
+    requests: impl Iterator<
+        Item = impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+    >,
+) -> Vec<u16> {
+    let handles: Vec<_> = requests.map(tokio::spawn).collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap().unwrap().status().as_u16());
+    }
+    statuses
+}

@@ -1,0 +1,163 @@
+//! Every request body is one JSON object, read one way: arrays are not
+//! objects, a key given twice is refused, a missing field is named.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, ADMIN_TOKEN, TestApp, assert_error, spawn_app};
+
+/// Sends `body` as raw text with a token (or none).
+async fn send_raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn assert_field(response: reqwest::Response, field: &str) {
+    let error = assert_error(response, 422, "validation_failed").await;
+    assert!(
+        error["fields"].get(field).is_some(),
+        "expected {field} in {error}"
+    );
+}
+
+#[tokio::test]
+async fn arrays_are_refused_where_an_object_is_expected() {
+    let app = spawn_app().await;
+    let webhook = app
+        .create_webhook(json!({"name": "kept", "url": "https://example.com/in"}))
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    let trigger = app
+        .admin(
+            Method::POST,
+            "/api/triggers",
+            Some(json!({"name": "t", "method": "GET"})),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = app
+        .admin(
+            Method::POST,
+            "/api/users",
+            Some(json!({"username": "vi", "password": "long-enough-pw", "role": "viewer"})),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = Some(ADMIN_TOKEN);
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/webhooks/{id}"),
+            r#"["positional-name"]"#,
+        ),
+        (Method::PATCH, format!("/api/webhooks/{id}"), "[]"),
+        (Method::PATCH, format!("/api/triggers/{trigger}"), "[]"),
+        (Method::PATCH, format!("/api/users/{user}"), "[]"),
+        (
+            Method::POST,
+            "/api/webhooks".into(),
+            r#"["pos","http://127.0.0.1:9/"]"#,
+        ),
+        (Method::POST, "/api/events".into(), r#"["x.y", {}]"#),
+        (Method::POST, "/api/objects/ticket".into(), "[1]"),
+        (Method::POST, "/api/webhooks".into(), "\"text\""),
+    ] {
+        let response = send_raw(&app, method.clone(), &path, token, body).await;
+        assert_field(response, "body").await;
+    }
+    let login = send_raw(
+        &app,
+        Method::POST,
+        "/api/session",
+        None,
+        &json!(["admin", ADMIN_PASSWORD]).to_string(),
+    )
+    .await;
+    assert_field(login, "body").await;
+    // Nothing changed.
+    assert_eq!(app.webhook(id).await["name"], "kept");
+    assert_eq!(app.webhook_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_refused_and_named() {
+    let app = spawn_app().await;
+    let response = send_raw(
+        &app,
+        Method::POST,
+        "/api/users",
+        Some(ADMIN_TOKEN),
+        r#"{"username": "mallory", "password": "long-enough-pw", "role": "viewer", "role": "admin"}"#,
+    )
+    .await;
+    assert_field(response, "role").await;
+    let users = app.admin(Method::GET, "/api/users", None).await;
+    let users: Value = users.json().await.unwrap();
+    assert!(
+        !users["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "mallory")
+    );
+    let nested = send_raw(
+        &app,
+        Method::POST,
+        "/api/webhooks",
+        Some(ADMIN_TOKEN),
+        r#"{"name": "n", "url": "https://example.com/", "auth": {"type": "none", "type": "basic"}}"#,
+    )
+    .await;
+    assert_field(nested, "auth.type").await;
+    assert_eq!(app.webhook_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_field_is_reported_under_its_own_name() {
+    let app = spawn_app().await;
+    let response = app
+        .admin(
+            Method::POST,
+            "/api/session",
+            Some(json!({"username": "admin"})),
+        )
+        .await;
+    assert_field(response, "password").await;
+    let event = app
+        .admin(Method::POST, "/api/events", Some(json!({"data": {}})))
+        .await;
+    assert_field(event, "type").await;
+}
+
+#[tokio::test]
+async fn a_login_with_an_unknown_field_is_refused() {
+    let app = spawn_app().await;
+    let body = json!({"username": "admin", "password": ADMIN_PASSWORD, "remember": true});
+    let response = app
+        .request(Method::POST, "/api/session", None, Some(body))
+        .await;
+    assert_field(response, "remember").await;
+}
