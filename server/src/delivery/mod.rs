@@ -20,7 +20,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
 use crate::security::Cipher;
-use crate::store::{AttemptRecord, Job, Next, Outcome, Store, StoredAuth, WebhookSettings, now_ms};
+use crate::store::{
+    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings, now_ms,
+};
 use request::{Credentials, Target};
 use send::PrivateTargets;
 
@@ -247,6 +249,9 @@ impl Deliverer {
                 started_at,
                 duration_ms: sent.duration.as_millis() as u64,
                 request: sent.request,
+                body_source: BodySource::Event {
+                    data_location: target.data_location.clone(),
+                },
                 response: sent.response,
                 error_class,
                 error,

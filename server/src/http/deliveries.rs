@@ -10,9 +10,11 @@ use serde::Deserialize;
 use super::json::Json;
 use super::{Admin, AppState, parse_time, rfc3339};
 use crate::config::parse_duration;
-use crate::delivery::attempt_out;
+use crate::delivery::{attempt_out, request};
 use crate::error::{AppError, Result};
-use crate::store::{Caller, Delivery, DeliveryFilter, Redelivery, now_ms};
+use crate::store::{
+    AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery, now_ms,
+};
 
 const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const MAX_LIMIT: u32 = 500;
@@ -99,13 +101,34 @@ async fn show(
         .delivery(&id)
         .await?
         .ok_or(AppError::NotFound("delivery"))?;
-    let attempts = state.store.attempts(&id).await?;
+    let mut attempts = state.store.attempts(&id).await?;
+    render_bodies(&state, &id, &mut attempts).await?;
     Ok(Json(Data {
         data: DeliveryDetail {
             delivery: delivery_out(delivery),
             attempts: attempts.iter().map(attempt_out).collect(),
         },
     }))
+}
+
+/// Fills in the request bodies kept as a reference to the delivery's event:
+/// the event shaped as it was for that attempt, byte for byte what was sent.
+async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord]) -> Result<()> {
+    if !attempts
+        .iter()
+        .any(|a| matches!(a.body_source, BodySource::Event { .. }))
+    {
+        return Ok(());
+    }
+    let Some(event) = state.store.delivery_event(id).await? else {
+        return Ok(());
+    };
+    for attempt in attempts {
+        if let BodySource::Event { data_location } = &attempt.body_source {
+            attempt.request.body = request::body(&event, data_location.as_deref()).to_string();
+        }
+    }
+    Ok(())
 }
 
 /// `POST /api/deliveries/{id}/redeliver`: 202, one more attempt queued now; 409 while one is in flight.

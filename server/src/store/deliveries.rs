@@ -53,10 +53,22 @@ pub struct AttemptRecord {
     pub webhook_id: String,
     pub started_at: i64,
     pub duration_ms: u64,
+    /// As sent; its body is empty when read back with `BodySource::Event`.
     pub request: AttemptRequest,
+    pub body_source: BodySource,
     pub response: Option<AttemptResponse>,
     pub error_class: Option<String>,
     pub error: Option<String>,
+}
+
+/// Where an attempt's request body is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodySource {
+    /// The delivery's event shaped with this data location: rendered again
+    /// when shown, so that a large event is stored once, not per attempt.
+    Event { data_location: Option<String> },
+    /// In `request.body` (attempts recorded before; empty once dropped by retention).
+    Stored,
 }
 
 impl AttemptRecord {
@@ -317,11 +329,16 @@ impl Store {
     }
 }
 
+/// Inserts the attempts of deliveries that still exist: a webhook deleted
+/// while its attempts were in flight took its deliveries and their logs with
+/// it, and its outcomes must not make the others' fail.
 async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> anyhow::Result<()> {
     let mut query = QueryBuilder::<Sqlite>::new(
         "INSERT INTO attempts (delivery_id, webhook_id, succeeded, started_at, duration_ms,
-             request_method, request_url, request_headers, request_body, response_status,
-             response_headers, response_body, response_truncated, error_class, error) ",
+             request_method, request_url, request_headers, request_body, body_from_event,
+             body_location, response_status, response_headers, response_body, response_truncated,
+             error_class, error)
+         SELECT * FROM (",
     );
     let mut rows = Vec::with_capacity(outcomes.len());
     for Outcome { attempt, .. } in outcomes {
@@ -346,9 +363,18 @@ async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> any
                 .push_bind(attempt.duration_ms as i64)
                 .push_bind(&attempt.request.method)
                 .push_bind(&attempt.request.url)
-                .push_bind(request_headers)
-                .push_bind(&attempt.request.body)
-                .push_bind(response.map(|r| r.status_code))
+                .push_bind(request_headers);
+            match &attempt.body_source {
+                BodySource::Event { data_location } => row
+                    .push_bind("")
+                    .push_bind(true)
+                    .push_bind(data_location.as_deref()),
+                BodySource::Stored => row
+                    .push_bind(attempt.request.body.as_str())
+                    .push_bind(false)
+                    .push_bind(None::<&str>),
+            };
+            row.push_bind(response.map(|r| r.status_code))
                 .push_bind(response_headers)
                 .push_bind(response.map(|r| r.body.as_str()))
                 .push_bind(response.is_some_and(|r| r.body_truncated))
@@ -356,6 +382,7 @@ async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> any
                 .push_bind(&attempt.error);
         },
     );
+    query.push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column1)");
     query
         .build()
         .execute(&mut *tx)
@@ -495,7 +522,7 @@ async fn jobs(
     Ok(jobs)
 }
 
-fn event_from(row: &SqliteRow, id: String, data: &str) -> anyhow::Result<Event> {
+pub(super) fn event_from(row: &SqliteRow, id: String, data: &str) -> anyhow::Result<Event> {
     let change = match (
         row.get::<Option<String>, _>("changed_fields"),
         row.get::<Option<String>, _>("previous"),
@@ -532,6 +559,7 @@ mod tests {
                     headers: Default::default(),
                     body: "{}".into(),
                 },
+                body_source: BodySource::Stored,
                 response: None,
                 error_class: failed.then(|| "connect".to_string()),
                 error: None,

@@ -6,7 +6,8 @@ use api::{AttemptRequest, AttemptResponse};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{AttemptRecord, Store, now_ms};
+use super::{AttemptRecord, BodySource, Store, now_ms};
+use crate::delivery::request::Event;
 
 /// A delivery as the logs show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +94,13 @@ fn attempt_from_row(row: &SqliteRow) -> anyhow::Result<AttemptRecord> {
             headers: serde_json::from_str(row.get("request_headers"))?,
             body: row.get("request_body"),
         },
+        body_source: if row.get("body_from_event") {
+            BodySource::Event {
+                data_location: row.get("body_location"),
+            }
+        } else {
+            BodySource::Stored
+        },
         response,
         error_class: row.get("error_class"),
         error: row.get("error"),
@@ -150,6 +158,19 @@ impl Store {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(attempt_from_row).collect()
+    }
+
+    /// The event a delivery carries, which its attempts' bodies are rendered from.
+    pub async fn delivery_event(&self, delivery_id: &str) -> anyhow::Result<Option<Event>> {
+        let row = sqlx::query(
+            "SELECT e.id, e.type, e.data, e.changed_fields, e.previous, e.created_at
+             FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?",
+        )
+        .bind(delivery_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| super::deliveries::event_from(&row, row.get("id"), row.get("data")))
+            .transpose()
     }
 
     /// Queues one more attempt of a delivery now, with the same `webhook-id`.

@@ -22,7 +22,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::mpsc;
 
-pub use deliveries::{AttemptRecord, DueDelivery, Job, Next, Outcome, SigningSecrets};
+pub use deliveries::{AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, SigningSecrets};
 pub use logs::{Delivery, DeliveryFilter, Redelivery};
 pub use outbox::{Bounds, Enqueued, Holdings, NewEvent, Updated};
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};

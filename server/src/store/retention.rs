@@ -48,8 +48,10 @@ impl Store {
     /// attempts started before `before`; the attempts themselves stay.
     pub async fn drop_payloads(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
         let result = sqlx::query(
-            "UPDATE attempts SET request_body = '', response_body = NULL WHERE id IN (
-                 SELECT id FROM attempts WHERE succeeded = 1 AND request_body != '' AND started_at < ? LIMIT ?)",
+            "UPDATE attempts SET request_body = '', body_from_event = 0, response_body = NULL
+             WHERE id IN (SELECT id FROM attempts
+                 WHERE succeeded = 1 AND (request_body != '' OR body_from_event = 1) AND started_at < ?
+                 LIMIT ?)",
         )
         .bind(before)
         .bind(batch)

@@ -513,3 +513,129 @@ async fn the_preview_is_the_request_a_sample_event_would_produce() {
     let error = assert_error(response, 422, "validation_failed").await;
     assert!(error["fields"].get("url").is_some());
 }
+
+/// Every delivery of `webhook_id` with its attempts, once all are finished.
+async fn finished_deliveries(app: &TestApp, webhook_id: &str, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let path = format!("/api/deliveries?webhook_id={webhook_id}&limit=500");
+        let list: Value = app
+            .admin(Method::GET, &path, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let deliveries = list["data"].as_array().unwrap().clone();
+        let finished = deliveries
+            .iter()
+            .filter(|d| d["status"] == "succeeded" || d["status"] == "failed")
+            .count();
+        if deliveries.len() == count && finished == count {
+            let mut details = Vec::new();
+            for delivery in deliveries {
+                let path = format!("/api/deliveries/{}", delivery["id"].as_str().unwrap());
+                let detail: Value = app
+                    .admin(Method::GET, &path, None)
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                details.push(detail["data"].clone());
+            }
+            return details;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{finished} of {count} deliveries finished: {deliveries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_webhook_with_attempts_in_flight_leaves_the_others_recorded_once() {
+    // A lease of 2 × 3 s + 5 s: a lost record would show as deliveries
+    // still pending when the check gives up, then sent a second time.
+    let app = spawn_app_with(&["--allow-private-targets", "--delivery-timeout=3s"]).await;
+    let slow = Reply::ok().after(Duration::from_millis(1500));
+    let receiver_a = Receiver::answering(slow.clone()).await;
+    let receiver_b = Receiver::answering(slow).await;
+    let a = webhook_to(&app, &receiver_a, json!({"events": ["fk.test"]})).await;
+    let b = webhook_to(&app, &receiver_b, json!({"events": ["fk.test"]})).await;
+    publish_numbered(&app, "fk.test", 16).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deleted = app
+        .admin(Method::DELETE, &format!("/api/webhooks/{a}"), None)
+        .await;
+    assert_eq!(deleted.status(), 204);
+
+    let deliveries = finished_deliveries(&app, &b, 16).await;
+    for delivery in &deliveries {
+        assert_eq!(delivery["status"], "succeeded", "{delivery}");
+        assert_eq!(
+            delivery["attempts"].as_array().unwrap().len(),
+            1,
+            "{delivery}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = receiver_b.received();
+    assert_eq!(received.len(), 16, "B was sent deliveries twice");
+    assert_eq!(numbers(&received), (0..16).collect::<Vec<i64>>());
+    let gone = app
+        .admin(Method::GET, "/api/deliveries?limit=500", None)
+        .await;
+    let gone: Value = gone.json().await.unwrap();
+    assert!(
+        gone["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["webhook_id"] == b)
+    );
+}
+
+/// The database's own size: its pages, the log included, as SQLite counts them.
+async fn database_bytes(app: &TestApp) -> i64 {
+    let url = format!("sqlite://{}/hookhub.db?mode=ro", app.dir.path().display());
+    let mut connection: sqlx::SqliteConnection = sqlx::Connection::connect(&url).await.unwrap();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    pages * size
+}
+
+#[tokio::test]
+async fn a_large_event_is_stored_once_however_many_attempts_carry_it() {
+    let app = local_app("50ms,50ms").await;
+    let failing = Receiver::answering(Reply::status(500)).await;
+    let shaped = Receiver::answering(Reply::status(500)).await;
+    webhook_to(&app, &failing, json!({})).await;
+    let nested = webhook_to(&app, &shaped, json!({"data_location": "root/result"})).await;
+    let before = database_bytes(&app).await;
+    let text = "x".repeat(3 << 19);
+    app.publish("big.create", json!({"text": text})).await;
+    // Two webhooks, three attempts each: six requests of 1.5 MiB.
+    failing.wait_for(3, WAIT).await;
+    shaped.wait_for(3, WAIT).await;
+    let deliveries = finished_deliveries(&app, &nested, 1).await;
+
+    let grown = database_bytes(&app).await - before;
+    assert!(grown < 3 << 20, "the database grew by {} MiB", grown >> 20);
+    // The detail still shows each attempt's request exactly as it was sent.
+    let attempts = deliveries[0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3);
+    let sent = shaped.received();
+    for (attempt, request) in attempts.iter().zip(&sent) {
+        assert_eq!(
+            attempt["request"]["body"].as_str().unwrap().as_bytes(),
+            &request.body[..]
+        );
+    }
+    assert_eq!(sent[0].json()["root"]["result"]["text"], text.as_str());
+}
