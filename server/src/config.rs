@@ -90,6 +90,12 @@ pub struct Config {
     )]
     pub secret_key_file: PathBuf,
 
+    /// A connection that sends no complete request head for this long (after
+    /// opening, or after its last answer) is closed. Behind a load balancer,
+    /// keep it longer than the balancer's own idle timeout.
+    #[arg(long, env = "HOOKHUB_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
     /// The built console (`index.html` and `pkg/`).
     #[arg(long, env = "HOOKHUB_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,

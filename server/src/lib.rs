@@ -62,11 +62,15 @@ pub async fn run(
         shutdown.await;
         let _ = stop.send(true);
     };
-    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop_workers)
-        .await
-        .context("serving HTTP")?;
+    let idle_timeout = state.config.idle_timeout;
+    http::serve(
+        listener,
+        http::router(state),
+        idle_timeout,
+        http::max_connections(),
+        stop_workers,
+    )
+    .await;
     workers.await.context("the delivery workers")?;
     pruner.await.context("the pruner")?;
     store.close().await;

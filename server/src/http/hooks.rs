@@ -86,15 +86,7 @@ async fn accept(
     let form = is_form(request.headers());
     let body = Bytes::from_request(request, state)
         .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge {
-                    limit: HOOK_BODY_LIMIT,
-                }
-            } else {
-                AppError::BadRequest(rejection.body_text())
-            }
-        })?;
+        .map_err(|rejection| AppError::from_body(rejection, HOOK_BODY_LIMIT))?;
     let data = call_data(&query, &body, form)?;
     check_params(&settings.params, &data)?;
 

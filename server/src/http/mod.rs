@@ -8,6 +8,7 @@ mod health;
 mod hooks;
 pub mod json;
 mod objects;
+mod serve;
 mod session;
 mod triggers;
 mod users;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -26,6 +28,7 @@ use crate::security::{Cipher, LoginLimiter};
 use crate::store::Store;
 
 pub use auth::Admin;
+pub use serve::{max_connections, serve};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -53,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api)
         .merge(hooks::router())
         .merge(console::router(&state.config.static_dir))
+        // A body that stops arriving for as long as an idle connection may wait: 408.
+        .layer(RequestBodyTimeoutLayer::new(state.config.idle_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

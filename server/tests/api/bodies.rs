@@ -161,3 +161,41 @@ async fn a_login_with_an_unknown_field_is_refused() {
         .await;
     assert_field(response, "remember").await;
 }
+
+#[tokio::test]
+async fn a_body_or_a_head_that_stops_arriving_ends_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(&["--idle-timeout=1s"]).await;
+    let host = app.address.trim_start_matches("http://");
+    let mut stalled_body = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"type\""
+    );
+    stalled_body.write_all(head.as_bytes()).await.unwrap();
+    let mut stalled_head = tokio::net::TcpStream::connect(host).await.unwrap();
+    stalled_head
+        .write_all(b"GET /api/health HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let idle = tokio::net::TcpStream::connect(host).await.unwrap();
+
+    let within = std::time::Duration::from_secs(5);
+    let mut answer = String::new();
+    tokio::time::timeout(within, stalled_body.read_to_string(&mut answer))
+        .await
+        .expect("the stalled body kept its connection")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    for mut socket in [stalled_head, idle] {
+        let mut rest = Vec::new();
+        tokio::time::timeout(within, socket.read_to_end(&mut rest))
+            .await
+            .expect("an idle connection stayed open")
+            .ok();
+    }
+    let events = app.admin(Method::GET, "/api/deliveries", None).await;
+    let events: Value = events.json().await.unwrap();
+    assert_eq!(events["data"], json!([]), "the stalled event was stored");
+}

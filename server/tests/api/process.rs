@@ -18,7 +18,23 @@ struct Hookhub {
 
 /// Starts `hookhub serve` on a free port with the database in `dir`.
 async fn start(dir: &Path) -> Hookhub {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookhub"))
+    start_with(dir, &[], None).await
+}
+
+/// `start` with extra flags and, if given, a lower limit of open files.
+async fn start_with(dir: &Path, extra: &[&str], open_files: Option<u32>) -> Hookhub {
+    let mut command = match open_files {
+        Some(limit) => {
+            let mut shell = Command::new("sh");
+            shell
+                .arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_hookhub"));
+            shell
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_hookhub")),
+    };
+    let mut child = command
         .arg("serve")
         .args([
             "--listen",
@@ -41,6 +57,7 @@ async fn start(dir: &Path) -> Hookhub {
             "process-test-password",
             "--allow-private-targets",
         ])
+        .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -230,4 +247,59 @@ async fn futures_statuses(
         statuses.push(handle.await.unwrap().unwrap().status().as_u16());
     }
     statuses
+}
+
+#[tokio::test]
+async fn idle_and_slow_connections_are_closed_and_never_lock_out_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let hookhub = start_with(dir.path(), &["--idle-timeout", "2s"], Some(256)).await;
+    let host = hookhub.address.trim_start_matches("http://").to_string();
+    // More sockets than the process may open: idle ones, partial request
+    // heads, and requests whose body stops arriving.
+    let mut sockets = Vec::new();
+    for n in 0..366 {
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        match n % 3 {
+            0 => {}
+            1 => socket
+                .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap(),
+            _ => {
+                let head = format!(
+                    "POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+                     Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"type\""
+                );
+                socket.write_all(head.as_bytes()).await.unwrap();
+            }
+        }
+        sockets.push(socket);
+    }
+    let health = reqwest::Client::new()
+        .get(format!("{}/api/health", hookhub.address))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("health did not answer while the sockets were open");
+    assert_eq!(health.status(), 200);
+
+    // Every socket is closed by hookhub once the idle timeout has passed:
+    // reading reaches the end (after a 408 for the stalled bodies).
+    for (n, mut socket) in sockets.into_iter().enumerate() {
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("socket {n} is still open"))
+            .ok();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "socket {n}: {answer}"
+        );
+    }
+    let health = reqwest::get(format!("{}/api/health", hookhub.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 }
