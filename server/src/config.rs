@@ -25,11 +25,12 @@ pub struct Config {
     #[arg(long, env = "HOOKHUB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// `sqlite://path/to/file.db` (default) or, later, `postgres://...`.
+    /// `sqlite://path/to/file.db` (default).
     #[arg(
         long,
         env = "HOOKHUB_DATABASE_URL",
-        default_value = "sqlite://data/hookhub.db"
+        default_value = "sqlite://data/hookhub.db",
+        value_parser = parse_database_url
     )]
     pub database_url: String,
 
@@ -129,6 +130,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is too long"))
 }
 
+/// A database URL of a scheme hookhub serves; anything else stops the start
+/// (a `postgres://` URL must not quietly become a folder named `postgres:`).
+pub fn parse_database_url(text: &str) -> Result<String, String> {
+    let Some((scheme, rest)) = text.split_once("://").or_else(|| text.split_once(':')) else {
+        return Err(format!(
+            "`{text}` is not a database URL: use sqlite://path/to/hookhub.db"
+        ));
+    };
+    match scheme {
+        "sqlite" if !rest.trim_start_matches('/').is_empty() || rest == ":memory:" => {
+            Ok(text.to_string())
+        }
+        "sqlite" => Err("a sqlite:// URL needs a file path, e.g. sqlite://data/hookhub.db".into()),
+        other => Err(format!(
+            "hookhub cannot use `{other}` databases; it accepts sqlite:// URLs (e.g. sqlite://data/hookhub.db)"
+        )),
+    }
+}
+
 /// Parses a comma-separated list of durations; an empty list means no retries.
 pub fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
     if text.trim().is_empty() {
@@ -166,6 +186,18 @@ mod tests {
         let schedule = parse_schedule("5s,5m,30m,2h,5h,10h,10h").unwrap();
         assert_eq!(schedule.0.len(), 7);
         assert_eq!(schedule.0[6], Duration::from_secs(36_000));
+    }
+
+    #[test]
+    fn only_sqlite_urls_are_database_urls() {
+        assert!(parse_database_url("sqlite://data/hookhub.db").is_ok());
+        assert!(parse_database_url("sqlite:///tmp/x.db").is_ok());
+        assert!(parse_database_url("sqlite::memory:").is_ok());
+        let postgres = parse_database_url("postgres://postgres@127.0.0.1:5432/hookhub");
+        assert!(postgres.unwrap_err().contains("sqlite://"));
+        assert!(parse_database_url("mysql://x").is_err());
+        assert!(parse_database_url("data/hookhub.db").is_err());
+        assert!(parse_database_url("sqlite://").is_err());
     }
 
     #[test]

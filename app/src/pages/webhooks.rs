@@ -162,7 +162,7 @@ fn Health(health: WebhookHealth) -> impl IntoView {
             let percent = (rate * 100.0).round() as u32;
             view! {
                 <span class="health" title="attempts that succeeded in the last 24 hours">
-                    <span class="health-bar"><span style=format!("width: {percent}%")></span></span>
+                    <span class="health-bar"><span style:width=format!("{percent}%")></span></span>
                     {format!("{percent}%")}
                 </span>
             }

@@ -24,12 +24,16 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The token of `Authorization: Bearer <token>`.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
+    authorization(headers, "Bearer")
+}
+
+/// What follows `scheme` in the `Authorization` header; the scheme's case
+/// does not matter (RFC 9110: `bearer x` is `Bearer x`).
+pub fn authorization<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (given, credentials) = value.trim_start().split_once(' ')?;
+    let credentials = credentials.trim();
+    (given.eq_ignore_ascii_case(scheme) && !credentials.is_empty()).then_some(credentials)
 }
 
 /// A caller with the administrator role; anyone else gets 403.
@@ -44,5 +48,24 @@ impl FromRequestParts<AppState> for Admin {
             return Err(AppError::Forbidden("only administrators may do this"));
         }
         Ok(Admin(caller))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(value: &str) -> HeaderMap {
+        HeaderMap::from_iter([(AUTHORIZATION, value.parse().unwrap())])
+    }
+
+    #[test]
+    fn the_scheme_is_matched_in_any_case() {
+        assert_eq!(authorization(&with("Bearer t"), "Bearer"), Some("t"));
+        assert_eq!(authorization(&with("bearer t "), "Bearer"), Some("t"));
+        assert_eq!(authorization(&with("BASIC dTpw"), "Basic"), Some("dTpw"));
+        assert_eq!(authorization(&with("Basic dTpw"), "Bearer"), None);
+        assert_eq!(authorization(&with("Bearert"), "Bearer"), None);
+        assert_eq!(authorization(&with("Bearer "), "Bearer"), None);
     }
 }

@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -52,10 +54,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(async || AppError::NotFound("route"))
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
-    Router::new()
+    let mut router = Router::new()
         .nest("/api", api)
         .merge(hooks::router())
-        .merge(console::router(&state.config.static_dir))
+        .merge(console::router(&state.config.static_dir));
+    for (name, value) in console::security_headers() {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
         // A body that stops arriving for as long as an idle connection may wait: 408.
         .layer(RequestBodyTimeoutLayer::new(state.config.idle_timeout))
         .layer(TraceLayer::new_for_http())

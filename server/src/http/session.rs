@@ -78,14 +78,18 @@ async fn login(
     }))
 }
 
-/// `DELETE /api/session`: the token used for this request stops working.
+/// `DELETE /api/session`: the session used for this request stops working.
+/// The `--admin-token` is configuration, not a session: 409, and it keeps working.
 async fn logout(
     State(state): State<AppState>,
     _: Caller,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
-    if let Some(token) = super::auth::bearer_token(&headers) {
-        state.store.revoke_token(token).await?;
+    let token = super::auth::bearer_token(&headers).ok_or(AppError::Unauthorized)?;
+    if !state.store.revoke_token(token).await? {
+        return Err(AppError::Conflict(
+            "this is the configured --admin-token, not a session: remove it from the configuration to revoke it".into(),
+        ));
     }
     Ok(StatusCode::NO_CONTENT)
 }

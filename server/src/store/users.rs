@@ -337,12 +337,14 @@ impl Store {
     }
 
     /// Logs a token out.
-    pub async fn revoke_token(&self, token: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM api_tokens WHERE token_hash = ?")
-            .bind(TokenHash::of(token).0.as_slice())
-            .execute(&self.writer)
-            .await?;
+    pub async fn revoke_token(&self, token: &str) -> anyhow::Result<bool> {
+        let revoked =
+            sqlx::query("DELETE FROM api_tokens WHERE token_hash = ? AND kind = 'session'")
+                .bind(TokenHash::of(token).0.as_slice())
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
         self.callers.forget();
-        Ok(())
+        Ok(revoked > 0)
     }
 }

@@ -59,3 +59,51 @@ async fn unknown_api_routes_and_methods_answer_in_the_error_shape() {
     let wrong_method = app.admin(Method::PUT, "/api/webhooks", None).await;
     assert_error(wrong_method, 405, "method_not_allowed").await;
 }
+
+#[tokio::test]
+async fn paths_the_files_cannot_map_get_the_console_never_a_500() {
+    let app = spawn_app().await;
+    let dist = app.dir.path().join("dist");
+    std::fs::create_dir_all(dist.join("pkg")).unwrap();
+    std::fs::write(dist.join("index.html"), "<title>console</title>").unwrap();
+    let app = crate::helpers::restart(app).await;
+    let long = "a".repeat(256);
+    for path in [
+        format!("/{long}"),
+        format!("/pkg/{long}.js"),
+        format!("/x/{long}/y"),
+    ] {
+        let response = app.request(Method::GET, &path, None, None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("<title>console</title>")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_a_content_security_policy() {
+    let app = spawn_app().await;
+    let dist = app.dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<title>console</title>").unwrap();
+    let app = crate::helpers::restart(app).await;
+    let page = app.request(Method::GET, "/webhooks", None, None).await;
+    let headers = page.headers();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{policy}"
+    );
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let api = app.request(Method::GET, "/api/health", None, None).await;
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+}

@@ -303,3 +303,24 @@ async fn idle_and_slow_connections_are_closed_and_never_lock_out_others() {
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn a_database_url_hookhub_cannot_serve_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "postgres://postgres@127.0.0.1:5432/hookhub",
+        "data/hookhub.db",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_hookhub"))
+            .current_dir(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success(), "{url}: started");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains("sqlite://"), "{url}: {message}");
+        let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(created.is_empty(), "{url}: created {created:?}");
+    }
+}

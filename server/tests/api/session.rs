@@ -71,3 +71,29 @@ async fn a_wrong_password_or_unknown_user_cannot_log_in() {
         assert_error(response, 401, "invalid_credentials").await;
     }
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_read_in_any_case() {
+    let app = spawn_app().await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let response = app
+            .client
+            .get(app.url("/api/me"))
+            .header(
+                "authorization",
+                format!("{scheme} {}", crate::helpers::ADMIN_TOKEN),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn logging_out_with_the_configured_admin_token_is_refused_and_it_keeps_working() {
+    let app = spawn_app().await;
+    let logout = app.admin(Method::DELETE, "/api/session", None).await;
+    assert_error(logout, 409, "conflict").await;
+    assert_eq!(app.admin(Method::GET, "/api/me", None).await.status(), 200);
+}
