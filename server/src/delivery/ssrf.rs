@@ -41,8 +41,23 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80 // link local fe80::/10
         || (first & 0xffc0) == 0xfec0 // site local (deprecated) fec0::/10
         || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b // NAT64 to IPv4, may reach private v4
-        || ip.to_ipv4().is_some_and(|v4| !is_public_v4(v4))) // IPv4-compatible ::a.b.c.d
+        || first == 0x0064 && ip.segments()[1] == 0xff9b // NAT64 to IPv4 (and 64:ff9b:1::/48), may reach private v4
+        || ip.to_ipv4().is_some_and(|v4| !is_public_v4(v4)) // IPv4-compatible ::a.b.c.d
+        || embedded_v4(ip).is_some_and(|v4| !is_public_v4(v4)))
+}
+
+/// The IPv4 address that an IPv6 address of a transition range reaches:
+/// 6to4 (`2002:AABB:CCDD::/48` is `A.B.C.D`), Teredo (`2001::/32`, the
+/// client's address inverted in the last 32 bits) and IPv4-translated
+/// (`::ffff:0:a.b.c.d`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    match ip.segments() {
+        [0x2002, high, low, ..] => Some(v4(high, low)),
+        [0x2001, 0, _, _, _, _, high, low] => Some(v4(!high, !low)),
+        [0, 0, 0, 0, 0xffff, 0, high, low] => Some(v4(high, low)),
+        _ => None,
+    }
 }
 
 /// A target refused by the guard.
@@ -78,6 +93,23 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_that_embeds_ipv4_is_judged_by_the_ipv4_address() {
+        for text in [
+            "2002:7f00:1::",                        // 6to4 of 127.0.0.1
+            "2002:c0a8:101::1",                     // 6to4 of 192.168.1.1
+            "2002:a9fe:a9fe::",                     // 6to4 of 169.254.169.254
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo of 127.0.0.1
+            "::ffff:0:10.0.0.1",                    // IPv4-translated
+            "64:ff9b::808:808",                     // NAT64, whatever it embeds
+        ] {
+            assert!(!is_public(ip(text)), "{text}");
+        }
+        for text in ["2002:808:808::1", "2001:0:4136:e378:8000:63bf:f7f7:f7f7"] {
+            assert!(is_public(ip(text)), "{text}");
+        }
     }
 
     #[test]

@@ -142,11 +142,12 @@ impl Store {
 
     /// The id and password hash of an active user, for logging in.
     pub async fn login_details(&self, username: &str) -> anyhow::Result<Option<(String, String)>> {
-        let row =
-            sqlx::query("SELECT id, password_hash FROM users WHERE username = ? AND active = 1")
-                .bind(username)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, password_hash FROM users WHERE lower(username) = lower(?) AND active = 1",
+        )
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await?;
         Ok(row.map(|row| (row.get("id"), row.get("password_hash"))))
     }
 
@@ -272,10 +273,11 @@ impl Store {
     }
 
     pub async fn username_taken(&self, username: &str) -> anyhow::Result<bool> {
-        let found: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.reader)
-            .await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower(?)")
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(found.is_some())
     }
 

@@ -290,3 +290,14 @@ async fn repeated_failed_logins_are_slowed_down() {
     assert!(wait > 0 && wait <= 900);
     assert_error(limited, 429, "too_many_requests").await;
 }
+
+#[tokio::test]
+async fn usernames_are_unique_in_any_case() {
+    let app = spawn_app().await;
+    create_user(&app, "Ana", "viewer").await;
+    let body = json!({"username": "ana", "password": "long-enough-pw", "role": "admin"});
+    let taken = app.admin(Method::POST, "/api/users", Some(body)).await;
+    assert_error(taken, 409, "conflict").await;
+    // One user, whatever case she types her name in.
+    assert!(token_for(&app, "ANA").await.starts_with("hh_"));
+}

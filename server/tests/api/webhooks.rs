@@ -405,3 +405,21 @@ async fn rotating_a_secret_replaces_it() {
     assert_ne!(rotated, before);
     assert_eq!(app.secret(&id).await, rotated);
 }
+
+#[tokio::test]
+async fn names_with_control_characters_are_refused() {
+    let app = spawn_app().await;
+    for name in ["line\nbreak", "bell\u{7}", "tab\tinside"] {
+        let body = json!({"name": name, "url": "https://example.com/in"});
+        let response = app.admin(Method::POST, "/api/webhooks", Some(body)).await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"]["name"].is_string(), "{name:?}: {error}");
+        let trigger = json!({"name": name, "method": "GET"});
+        let response = app
+            .admin(Method::POST, "/api/triggers", Some(trigger))
+            .await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"]["name"].is_string(), "{name:?}: {error}");
+    }
+    assert_eq!(app.webhook_count().await, 0);
+}

@@ -128,6 +128,8 @@ pub(crate) fn name_problem(name: &str) -> Option<String> {
         Some("must not be empty".into())
     } else if length > MAX_NAME {
         Some(format!("must be at most {MAX_NAME} characters"))
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
     } else {
         None
     }
