@@ -423,3 +423,23 @@ async fn names_with_control_characters_are_refused() {
     }
     assert_eq!(app.webhook_count().await, 0);
 }
+
+#[tokio::test]
+async fn the_url_is_stored_and_shown_as_it_will_be_called() {
+    let app = spawn_app().await;
+    let webhook = app
+        .create_webhook(json!({"name": "n", "url": r"http://127.0.0.1:28190\@example.com/"}))
+        .await;
+    assert_eq!(webhook["url"], "http://127.0.0.1:28190/@example.com/");
+    for url in [
+        " https://example.com/",
+        "https://example.com/\r\nX: 1",
+        "https://example.com/a b",
+    ] {
+        let body = json!({"name": "n", "url": url});
+        let response = app.admin(Method::POST, "/api/webhooks", Some(body)).await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"]["url"].is_string(), "{url:?}");
+    }
+    assert_eq!(app.webhook_count().await, 1);
+}

@@ -54,7 +54,13 @@ pub fn settings(
     let name = name.trim().to_string();
     // `check` keeps the first problem of a field: "is required" wins over "must not be empty".
     check(&mut errors, "name", name_problem(&name));
-    check(&mut errors, "url", url_problem(&url));
+    let url = match parse_url(&url) {
+        Ok(url) => url,
+        Err(problem) => {
+            check(&mut errors, "url", Some(problem));
+            url
+        }
+    };
 
     let events = match input.events {
         Some(events) => dedup(events),
@@ -135,24 +141,36 @@ pub(crate) fn name_problem(name: &str) -> Option<String> {
     }
 }
 
-fn url_problem(text: &str) -> Option<String> {
+/// The URL as it will be called: parsed and normalised (`HTTP://Example.com`
+/// is `http://example.com/`, a `\` is the `/` it is taken for), so that what
+/// is stored and shown is what is sent. Whitespace and control characters,
+/// which a parser would silently drop or encode, are refused.
+fn parse_url(text: &str) -> Result<String, String> {
     if text.len() > MAX_URL {
-        return Some(format!("must be at most {MAX_URL} characters"));
+        return Err(format!("must be at most {MAX_URL} characters"));
     }
-    let url = match url::Url::parse(text) {
-        Ok(url) => url,
-        Err(error) => return Some(format!("is not an absolute URL ({error})")),
-    };
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    let url = url::Url::parse(text).map_err(|error| format!("is not an absolute URL ({error})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Some("must start with http:// or https://".into());
+        return Err("must start with http:// or https://".into());
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Some("must name a host".into());
+        return Err("must name a host".into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Some("must not hold credentials: use auth instead".into());
+        return Err("must not hold credentials: use auth instead".into());
     }
-    None
+    if url.as_str().len() > MAX_URL {
+        return Err(format!("must be at most {MAX_URL} characters"));
+    }
+    // `https://a.example` and `https://a.example/` call the same: keep the
+    // root path as the client wrote it.
+    if url.as_str().strip_suffix('/') == Some(text) {
+        return Ok(text.to_string());
+    }
+    Ok(url.into())
 }
 
 fn events_problem(events: &[String]) -> Option<String> {
@@ -272,11 +290,38 @@ mod tests {
 
     #[test]
     fn urls_must_be_absolute_http_without_credentials() {
-        assert_eq!(url_problem("https://example.com/hook"), None);
-        assert_eq!(url_problem("http://127.0.0.1:9000"), None);
-        assert!(url_problem("example.com/hook").is_some());
-        assert!(url_problem("ftp://example.com").is_some());
-        assert!(url_problem("https://user:pw@example.com").is_some());
+        assert_eq!(
+            parse_url("https://example.com/hook").as_deref(),
+            Ok("https://example.com/hook")
+        );
+        assert!(parse_url("http://127.0.0.1:9000").is_ok());
+        assert!(parse_url("example.com/hook").is_err());
+        assert!(parse_url("ftp://example.com").is_err());
+        assert!(parse_url("https://user:pw@example.com").is_err());
+    }
+
+    #[test]
+    fn urls_are_kept_as_they_will_be_called() {
+        assert_eq!(
+            parse_url(r"http://127.0.0.1:28190\@example.com/").as_deref(),
+            Ok("http://127.0.0.1:28190/@example.com/")
+        );
+        assert_eq!(
+            parse_url("HTTPS://Example.COM:443").as_deref(),
+            Ok("https://example.com/")
+        );
+        assert_eq!(
+            parse_url("https://a.example").as_deref(),
+            Ok("https://a.example")
+        );
+        for text in [
+            " https://example.com/",
+            "https://example.com/\r\nX-Injected: 1",
+            "https://exam\tple.com/",
+            "https://example.com/ a",
+        ] {
+            assert!(parse_url(text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
