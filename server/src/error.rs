@@ -18,6 +18,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// A trigger with basic auth: the challenge asks for a username and password.
+    #[error("missing or invalid basic credentials")]
+    UnauthorizedBasic,
     #[error("wrong username or password")]
     InvalidCredentials,
     #[error("{0}")]
@@ -59,7 +62,9 @@ impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Unauthorized | Self::UnauthorizedBasic => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -97,12 +102,24 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// What a 401 asks the caller for (`WWW-Authenticate`).
+enum Challenge {
+    Basic,
+    Bearer,
+    None,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::Internal(error) = &self {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
         let (status, code) = self.status_and_code();
+        let asks = match (&self, status) {
+            (Self::UnauthorizedBasic, _) => Challenge::Basic,
+            (_, StatusCode::UNAUTHORIZED) => Challenge::Bearer,
+            _ => Challenge::None,
+        };
         let retry_after = match &self {
             Self::TooManyRequests { retry_after } => Some(*retry_after),
             _ => None,
@@ -125,10 +142,15 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
-        if status == StatusCode::UNAUTHORIZED {
+        let challenge = match asks {
+            Challenge::Basic => Some(r#"Basic realm="hookhub", charset="UTF-8""#),
+            Challenge::Bearer => Some("Bearer"),
+            Challenge::None => None,
+        };
+        if let Some(challenge) = challenge {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
+                axum::http::HeaderValue::from_static(challenge),
             );
         }
         response

@@ -56,6 +56,7 @@ pub async fn run(
         config: Arc::new(config),
         deliverer,
         login_limiter: Arc::default(),
+        trigger_throttle: Arc::new(security::trigger_throttle()),
     };
     tracing::info!(%address, "hookhub is listening");
     let stop_workers = async move {

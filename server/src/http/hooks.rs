@@ -32,7 +32,8 @@ pub fn router() -> Router<AppState> {
 /// Why a call was refused, for the trigger's call log.
 fn outcome_of(error: &AppError) -> &'static str {
     match error {
-        AppError::Unauthorized => "unauthorized",
+        AppError::Unauthorized | AppError::UnauthorizedBasic => "unauthorized",
+        AppError::TooManyRequests { .. } => "throttled",
         AppError::MethodNotAllowed => "method_not_allowed",
         AppError::PayloadTooLarge { .. } => "too_large",
         _ => "invalid",
@@ -80,9 +81,7 @@ async fn accept(
     if request.method().as_str() != settings.method {
         return Err(AppError::MethodNotAllowed);
     }
-    if !authorized(state, &settings.auth, request.headers())? {
-        return Err(AppError::Unauthorized);
-    }
+    check_credentials(state, trigger, request.headers())?;
     let query = request.uri().query().unwrap_or_default().to_string();
     let form = is_form(request.headers());
     let body = Bytes::from_request(request, state)
@@ -126,6 +125,34 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The caller's credentials, counted against the trigger until they prove
+/// right, so that guessing is throttled for everyone: 429 past the limit.
+fn check_credentials(
+    state: &AppState,
+    trigger: &Trigger,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
+    let auth = &trigger.settings.auth;
+    if matches!(auth, TriggerAuth::None) {
+        return Ok(());
+    }
+    let key = [format!("trigger:{}", trigger.id)];
+    state
+        .trigger_throttle
+        .begin(&key)
+        .map_err(|wait| AppError::TooManyRequests {
+            retry_after: wait.as_secs().max(1),
+        })?;
+    if !authorized(state, auth, headers)? {
+        return Err(match auth {
+            TriggerAuth::Basic { .. } => AppError::UnauthorizedBasic,
+            _ => AppError::Unauthorized,
+        });
+    }
+    state.trigger_throttle.uncount(&key);
+    Ok(())
 }
 
 /// Checks the caller's credentials in constant time.

@@ -26,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::delivery::Deliverer;
 use crate::error::AppError;
-use crate::security::{Cipher, LoginLimiter};
+use crate::security::{Cipher, LoginLimiter, Throttle};
 use crate::store::Store;
 
 pub use auth::Admin;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub deliverer: Deliverer,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Wrong credentials on trigger URLs, per trigger.
+    pub trigger_throttle: Arc<Throttle>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -10,12 +10,8 @@ use axum::routing::get;
 use super::json::Json;
 use super::{Admin, AppState, rfc3339};
 use crate::error::{AppError, FieldErrors, Result};
-use crate::security::hash_password;
+use crate::security::{hash_password, password_problem};
 use crate::store::{NewUser, User, UserDeletion};
-
-/// Passwords shorter than this are refused.
-pub const MIN_PASSWORD: usize = 10;
-const MAX_PASSWORD: usize = 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,12 +25,6 @@ fn username_problem(username: &str) -> Option<&'static str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
     (!valid).then_some("1 to 64 letters, digits, ., _, - or @")
-}
-
-fn password_problem(password: &str) -> Option<String> {
-    let length = password.chars().count();
-    (!(MIN_PASSWORD..=MAX_PASSWORD).contains(&length))
-        .then(|| format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"))
 }
 
 /// Argon2 is slow on purpose: off the async runtime.

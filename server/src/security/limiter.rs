@@ -1,6 +1,6 @@
-//! Slows down password guessing: after a few failed logins for one username
-//! or from one address, further attempts are refused for a while; and only a
-//! few password checks (memory-hard, ~19 MiB each) run at once.
+//! Slows down credential guessing: after a few failures for one key (a
+//! username, an address, a trigger), further attempts are refused for a
+//! while; and only a few password checks (memory-hard, ~19 MiB each) run at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,43 +34,44 @@ impl LoginKeys {
     }
 }
 
-pub struct LoginLimiter {
+/// Failures counted per key within a window; past `max`, refused until the
+/// window of the first failure has passed.
+pub struct Throttle {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
-    verifying: Semaphore,
+    max: u32,
+    window: Duration,
 }
 
-impl Default for LoginLimiter {
-    fn default() -> Self {
+impl Throttle {
+    pub fn new(max: u32, window: Duration) -> Self {
         Self {
             failures: Mutex::default(),
-            verifying: Semaphore::new(MAX_VERIFYING),
+            max,
+            window,
         }
     }
-}
 
-impl LoginLimiter {
-    /// Counts an attempt as failed before its password is checked, in one
-    /// step with the check of the limit, so that attempts made at once cannot
-    /// all pass the limit before any of them is counted. `Err` says how long
-    /// to wait. A login that then succeeds is uncounted by `succeeded`.
-    pub fn begin(&self, keys: &LoginKeys) -> Result<(), Duration> {
-        let keys = keys.all();
-        let mut failures = self.failures.lock().expect("limiter");
+    /// Counts an attempt as failed before its credentials are checked, in
+    /// one step with the check of the limit, so that attempts made at once
+    /// cannot all pass the limit before any of them is counted. `Err` says
+    /// how long to wait. An attempt that then succeeds is taken back with `uncount`.
+    pub fn begin(&self, keys: &[String]) -> Result<(), Duration> {
+        let mut failures = self.failures.lock().expect("throttle");
         let wait = keys
             .iter()
             .filter_map(|key| failures.get(key))
-            .filter(|(count, first)| *count >= MAX_FAILURES && first.elapsed() < WINDOW)
-            .map(|(_, first)| WINDOW - first.elapsed())
+            .filter(|(count, first)| *count >= self.max && first.elapsed() < self.window)
+            .map(|(_, first)| self.window - first.elapsed())
             .max();
         if let Some(wait) = wait {
             return Err(wait);
         }
         if failures.len() >= MAX_KEYS {
-            failures.retain(|_, (_, first)| first.elapsed() < WINDOW);
+            failures.retain(|_, (_, first)| first.elapsed() < self.window);
         }
         for key in keys {
-            let entry = failures.entry(key).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= WINDOW {
+            let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= self.window {
                 *entry = (0, Instant::now());
             }
             entry.0 += 1;
@@ -78,15 +79,57 @@ impl LoginLimiter {
         Ok(())
     }
 
+    /// The attempt begun on `keys` succeeded: it no longer counts.
+    pub fn uncount(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("throttle");
+        for key in keys {
+            if let Some(entry) = failures.get_mut(key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Forgets every failure of `key`.
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().expect("throttle").remove(key);
+    }
+}
+
+/// Failed calls of one trigger allowed within `TRIGGER_WINDOW`, from anywhere.
+pub const TRIGGER_FAILURES: u32 = 20;
+pub const TRIGGER_WINDOW: Duration = Duration::from_secs(60);
+
+/// Wrong credentials on trigger URLs, counted per trigger.
+pub fn trigger_throttle() -> Throttle {
+    Throttle::new(TRIGGER_FAILURES, TRIGGER_WINDOW)
+}
+
+pub struct LoginLimiter {
+    failures: Throttle,
+    verifying: Semaphore,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self {
+            failures: Throttle::new(MAX_FAILURES, WINDOW),
+            verifying: Semaphore::new(MAX_VERIFYING),
+        }
+    }
+}
+
+impl LoginLimiter {
+    /// Counts the attempt as failed until `succeeded` (see `Throttle::begin`).
+    pub fn begin(&self, keys: &LoginKeys) -> Result<(), Duration> {
+        self.failures.begin(&keys.all())
+    }
+
     /// The password was right: the username starts afresh, and the attempt
     /// no longer counts against the address.
     pub fn succeeded(&self, keys: &LoginKeys) {
         let [user, address] = keys.all();
-        let mut failures = self.failures.lock().expect("limiter");
-        failures.remove(&user);
-        if let Some(entry) = failures.get_mut(&address) {
-            entry.0 = entry.0.saturating_sub(1);
-        }
+        self.failures.clear(&user);
+        self.failures.uncount(&[address]);
     }
 
     /// A turn to check a password; `None` if none came free in time.
@@ -136,6 +179,18 @@ mod tests {
         // The address has four failures, not five: one more attempt may come.
         assert!(limiter.begin(&keys("other", "10.0.0.1")).is_ok());
         assert!(limiter.begin(&keys("other", "10.0.0.1")).is_err());
+    }
+
+    #[test]
+    fn a_throttle_counts_per_key_and_takes_back_successes() {
+        let throttle = Throttle::new(2, Duration::from_secs(60));
+        let trigger = vec!["trigger:1".to_string()];
+        throttle.begin(&trigger).unwrap();
+        throttle.uncount(&trigger);
+        throttle.begin(&trigger).unwrap();
+        throttle.begin(&trigger).unwrap();
+        assert!(throttle.begin(&trigger).is_err());
+        assert!(throttle.begin(&["trigger:2".to_string()]).is_ok());
     }
 
     #[tokio::test]

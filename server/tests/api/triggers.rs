@@ -327,3 +327,79 @@ async fn trigger_secrets_are_not_stored_in_plaintext() {
         }
     }
 }
+
+#[tokio::test]
+async fn basic_trigger_passwords_follow_the_user_password_rules() {
+    let app = spawn_app_with(&[]).await;
+    for password in ["x", "short-pw"] {
+        let body = json!({"name": "weak", "auth": {"type": "basic", "username": "u", "password": password}});
+        let response = app.admin(Method::POST, "/api/triggers", Some(body)).await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"]["auth.password"].is_string(), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn guessing_a_basic_trigger_password_is_throttled_with_the_basic_challenge() {
+    let app = spawn_app_with(&[]).await;
+    let trigger = create_trigger(
+        &app,
+        json!({"name": "guarded", "auth": {"type": "basic", "username": "ci", "password": "ci-pass-123"}}),
+    )
+    .await;
+    let url = trigger["hook_url"].as_str().unwrap();
+    let client = reqwest::Client::new();
+    let first = client
+        .post(url)
+        .basic_auth("ci", Some("guess-0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.headers()["www-authenticate"],
+        r#"Basic realm="hookhub", charset="UTF-8""#
+    );
+    let error = assert_error(first, 401, "unauthorized").await;
+    assert!(
+        error["message"].as_str().unwrap().contains("basic"),
+        "{error}"
+    );
+
+    let mut statuses = Vec::new();
+    for n in 1..200 {
+        let guess = format!("guess-{n}");
+        let response = client
+            .post(url)
+            .basic_auth("ci", Some(guess))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            let wait: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&wait));
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "never throttled: {statuses:?}");
+    assert!(
+        statuses.len() <= 20,
+        "{} guesses before a 429",
+        statuses.len()
+    );
+    // While throttled, even the right password waits: a guess that got
+    // through would otherwise tell the guesser it was right.
+    let right = client
+        .post(url)
+        .basic_auth("ci", Some("ci-pass-123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429);
+    let log = calls(&app, trigger["id"].as_str().unwrap()).await;
+    assert!(log.iter().any(|call| call["outcome"] == "throttled"));
+}

@@ -7,7 +7,7 @@ use api::{AuthIn, TriggerIn};
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_type;
 use crate::http::webhooks::input::{basic_username_problem, name_problem};
-use crate::security::Cipher;
+use crate::security::{Cipher, password_problem};
 use crate::store::{Sealed, TriggerAuth, TriggerSettings};
 
 const MAX_PARAMS: usize = 50;
@@ -138,7 +138,13 @@ fn auth_settings(
                 _ => None,
             };
             let password = match (password, kept) {
-                (Some(password), _) if !password.is_empty() => Sealed(cipher.seal(&password)),
+                (Some(password), _) => match password_problem(&password) {
+                    Some(problem) => {
+                        errors.insert("auth.password".into(), problem);
+                        Sealed(Vec::new())
+                    }
+                    None => Sealed(cipher.seal(&password)),
+                },
                 (None, Some(kept)) => kept,
                 _ => {
                     errors.insert("auth.password".into(), "is required".into());
