@@ -19,8 +19,8 @@ pub use trigger::{
 };
 pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{
-    Auth, AuthIn, Author, DeliveryMethod, Permissions, PreviewIn, SecretOut, WebhookHealth,
-    WebhookIn, WebhookOut,
+    Auth, AuthIn, Author, DeliveryMethod, HeaderOut, MASKED, Permissions, PreviewIn, SecretOut,
+    WebhookHealth, WebhookIn, WebhookOut,
 };
 
 /// The actions the built-in object store emits, in the order the console shows them.

@@ -79,8 +79,10 @@ pub struct WebhookIn {
         skip_serializing_if = "Option::is_none"
     )]
     pub data_location: Option<Option<String>>,
+    /// Extra request headers. A value given as `null` keeps the stored value
+    /// of that header (values are never shown, so a form cannot send them back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
@@ -127,6 +129,7 @@ pub struct WebhookOut {
     pub method: DeliveryMethod,
     pub auth: Auth,
     pub data_location: Option<String>,
+    /// Extra request headers: every value shows as `***` (see `HeaderOut`).
     pub headers: BTreeMap<String, String>,
     pub author: Author,
     pub permissions: Permissions,
@@ -134,6 +137,16 @@ pub struct WebhookOut {
     pub updated_at: String,
     pub health: WebhookHealth,
 }
+
+/// `GET /api/webhooks/{id}/headers/{name}`: one extra header's value, on demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeaderOut {
+    pub name: String,
+    pub value: String,
+}
+
+/// What a webhook shows instead of an extra header's value.
+pub const MASKED: &str = "***";
 
 /// `GET /api/webhooks/{id}/secret`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,13 +4,14 @@ use anyhow::{Context, bail};
 use api::Role;
 
 use crate::config::Config;
-use crate::security::{TokenHash, hash_password, random_password};
-use crate::store::{NewUser, Store, TokenKind};
+use crate::security::{Cipher, TokenHash, hash_password, random_password};
+use crate::store::{NewUser, Sealed, Store, TokenKind};
 
 /// Tokens given with `--admin-token` must be at least this long.
 const MIN_ADMIN_TOKEN: usize = 16;
 
-pub async fn prepare(store: &Store, config: &Config) -> anyhow::Result<()> {
+pub async fn prepare(store: &Store, config: &Config, cipher: &Cipher) -> anyhow::Result<()> {
+    seal_plaintext_headers(store, cipher).await?;
     if store.user_count().await? == 0 {
         create_first_admin(store, config.admin_password.clone()).await?;
     }
@@ -26,6 +27,31 @@ pub async fn prepare(store: &Store, config: &Config) -> anyhow::Result<()> {
             .insert_token(TokenHash::of(token), &admin, TokenKind::Api)
             .await?;
     }
+    Ok(())
+}
+
+/// Seals the extra header values that an earlier version stored in the clear.
+/// The clear values are then scrubbed from the files, not just overwritten.
+async fn seal_plaintext_headers(store: &Store, cipher: &Cipher) -> anyhow::Result<()> {
+    let plaintext = store.plaintext_headers().await?;
+    if plaintext.is_empty() {
+        return Ok(());
+    }
+    for (id, headers) in &plaintext {
+        let sealed = headers
+            .iter()
+            .map(|(name, value)| (name.clone(), Sealed(cipher.seal(value))))
+            .collect();
+        store.seal_headers(id, &sealed).await?;
+    }
+    store
+        .scrub()
+        .await
+        .context("scrubbing the clear header values")?;
+    tracing::info!(
+        webhooks = plaintext.len(),
+        "sealed the extra header values stored in the clear"
+    );
     Ok(())
 }
 

@@ -33,7 +33,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let store = store::Store::open(&config.database_url).await?;
     let cipher = security::Cipher::load_or_create(&config.secret_key_file)?;
-    bootstrap::prepare(&store, &config).await?;
+    bootstrap::prepare(&store, &config, &cipher).await?;
     let settings = delivery::Settings::from_config(&config);
     let drain = settings.timeout.min(MAX_DRAIN);
     let deliverer = delivery::Deliverer::new(store.clone(), cipher.clone(), settings);

@@ -120,15 +120,16 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let username = RwSignal::new(username);
     let password = RwSignal::new(String::new());
     let token = RwSignal::new(String::new());
+    // (key, name, value, stored): a stored header's value is never shown, so
+    // its input starts empty and, left empty, keeps the stored value.
     let header_rows = RwSignal::new(
         init.as_ref()
             .map(|w| {
                 w.headers
-                    .clone()
-                    .into_iter()
+                    .keys()
                     .enumerate()
-                    .map(|(i, (k, v))| (i, k, v))
-                    .collect()
+                    .map(|(i, name)| (i, name.clone(), String::new(), true))
+                    .collect::<Vec<_>>()
             })
             .unwrap_or_default(),
     );
@@ -205,8 +206,11 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 header_rows
                     .get()
                     .into_iter()
-                    .filter(|(_, k, _)| !k.trim().is_empty())
-                    .map(|(_, k, v)| (k.trim().to_string(), v))
+                    .filter(|(_, name, _, _)| !name.trim().is_empty())
+                    .map(|(_, name, value, stored)| {
+                        let keep = stored && value.is_empty();
+                        (name.trim().to_string(), (!keep).then_some(value))
+                    })
                     .collect(),
             ),
         }
@@ -389,7 +393,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
 
             <fieldset class="field">
                 <legend>"Extra headers"</legend>
-                <For each=move || header_rows.get() key=|(i, _, _)| *i let:row>
+                <For each=move || header_rows.get() key=|(i, _, _, _)| *i let:row>
                     <div class="inline header-row">
                         <input
                             aria-label="Header name"
@@ -402,7 +406,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                         />
                         <input
                             aria-label="Header value"
-                            placeholder="value"
+                            placeholder=if row.3 { "stored, hidden — leave empty to keep" } else { "value" }
                             prop:value=row.2.clone()
                             on:input=move |ev| {
                                 let value = event_target_value(&ev);
@@ -419,7 +423,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                     on:click=move |_| {
                         let i = next_row.get_value();
                         next_row.set_value(i + 1);
-                        header_rows.update(|rows| rows.push((i, String::new(), String::new())));
+                        header_rows.update(|rows| rows.push((i, String::new(), String::new(), false)));
                     }
                 >
                     "Add header"

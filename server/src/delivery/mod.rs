@@ -179,7 +179,12 @@ impl Deliverer {
             url: settings.url.clone(),
             method: settings.method,
             credentials,
-            headers: settings.headers.clone(),
+            // Shown masked: the values need not be opened.
+            headers: settings
+                .headers
+                .keys()
+                .map(|name| (name.clone(), String::new()))
+                .collect(),
             data_location: settings.data_location.clone(),
             signing_keys,
         };
@@ -323,11 +328,15 @@ impl Deliverer {
                 signing::secret_key(&secret).context("a stored signing secret is not whsec_")?,
             );
         }
+        let mut headers = std::collections::BTreeMap::new();
+        for (name, sealed) in settings.headers {
+            headers.insert(name, self.cipher.open(&sealed.0)?);
+        }
         let target = Target {
             url: settings.url,
             method: settings.method,
             credentials,
-            headers: settings.headers,
+            headers,
             data_location: settings.data_location,
             signing_keys,
         };

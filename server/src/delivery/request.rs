@@ -11,6 +11,16 @@ use super::signing::signature_header;
 
 pub const USER_AGENT: &str = concat!("hookhub/", env!("CARGO_PKG_VERSION"));
 
+/// The headers hookhub sets itself, as they travel (lowercase): shown in logs as sent.
+const OWN_HEADERS: [&str; 6] = [
+    "content-type",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "webhook-event",
+];
+
 /// An accepted event, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -53,16 +63,20 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// The headers as logs show them: credentials replaced by `***`.
+    /// The headers as logs show them: hookhub's own as sent, the credential
+    /// of `authorization` and every extra header's value (which may well be
+    /// a key) replaced by `***`.
     pub fn masked_headers(&self) -> BTreeMap<String, String> {
         self.headers
             .iter()
             .map(|(name, value)| {
                 let shown = if name.eq_ignore_ascii_case("authorization") {
                     let scheme = value.split(' ').next().unwrap_or_default();
-                    format!("{scheme} ***")
-                } else {
+                    format!("{scheme} {}", api::MASKED)
+                } else if OWN_HEADERS.contains(&name.as_str()) {
                     value.clone()
+                } else {
+                    api::MASKED.to_string()
                 };
                 (name.clone(), shown)
             })
@@ -221,6 +235,8 @@ mod tests {
             Some(expected.as_str())
         );
         assert_eq!(outbound.masked_headers()["authorization"], "Basic ***");
+        assert_eq!(outbound.masked_headers()["x-team"], "***");
+        assert_eq!(outbound.masked_headers()["webhook-id"], "dlv_1");
     }
 
     #[test]

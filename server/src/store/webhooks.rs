@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use api::DeliveryMethod;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -29,7 +31,8 @@ pub struct WebhookSettings {
     pub method: DeliveryMethod,
     pub auth: StoredAuth,
     pub data_location: Option<String>,
-    pub headers: BTreeMap<String, String>,
+    /// Extra request headers: names in the clear, values sealed.
+    pub headers: BTreeMap<String, Sealed>,
 }
 
 /// A stored webhook. Its signing secrets are read separately, on demand.
@@ -47,7 +50,7 @@ pub struct Webhook {
 
 const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
-           w.auth_secret, w.data_location, w.headers, w.author_id, u.username AS author_name,
+           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
            w.consecutive_failures, w.disabled_reason, w.created_at, w.updated_at
     FROM webhooks w JOIN users u ON u.id = w.author_id";
 
@@ -87,7 +90,7 @@ fn webhook_from_row(row: &SqliteRow) -> anyhow::Result<Webhook> {
             method: method_from_text(row.get("method"))?,
             auth,
             data_location: row.get("data_location"),
-            headers: serde_json::from_str(row.get("headers")).context("webhook headers")?,
+            headers: headers_from_column(row)?,
         },
         author_id: row.get("author_id"),
         author_name: row.get("author_name"),
@@ -96,6 +99,33 @@ fn webhook_from_row(row: &SqliteRow) -> anyhow::Result<Webhook> {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
+}
+
+/// `{"name": "<sealed value in base64>"}`.
+fn headers_column(headers: &BTreeMap<String, Sealed>) -> anyhow::Result<String> {
+    let encoded: BTreeMap<&str, String> = headers
+        .iter()
+        .map(|(name, sealed)| (name.as_str(), BASE64.encode(&sealed.0)))
+        .collect();
+    Ok(serde_json::to_string(&encoded)?)
+}
+
+fn headers_from_column(row: &SqliteRow) -> anyhow::Result<BTreeMap<String, Sealed>> {
+    anyhow::ensure!(
+        row.get::<bool, _>("headers_sealed"),
+        "a webhook's headers were not sealed at start"
+    );
+    let encoded: BTreeMap<String, String> =
+        serde_json::from_str(row.get("headers")).context("webhook headers")?;
+    encoded
+        .into_iter()
+        .map(|(name, value)| {
+            Ok((
+                name,
+                Sealed(BASE64.decode(value).context("a sealed header")?),
+            ))
+        })
+        .collect()
 }
 
 /// The columns `StoredAuth` maps to: type, username, sealed secret.
@@ -121,8 +151,9 @@ impl Store {
         let (auth_type, auth_username, auth_secret) = auth_columns(&settings.auth);
         sqlx::query(
             "INSERT INTO webhooks (id, name, url, events, active, method, auth_type, auth_username,
-                 auth_secret, data_location, headers, secret, author_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 auth_secret, data_location, headers, headers_sealed, secret, author_id, created_at,
+                 updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&settings.name)
@@ -134,7 +165,7 @@ impl Store {
         .bind(auth_username)
         .bind(auth_secret)
         .bind(&settings.data_location)
-        .bind(serde_json::to_string(&settings.headers)?)
+        .bind(headers_column(&settings.headers)?)
         .bind(secret.0.as_slice())
         .bind(author_id)
         .bind(now)
@@ -173,7 +204,7 @@ impl Store {
         let result = sqlx::query(
             "UPDATE webhooks SET name = ?, url = ?, events = ?, active = ?, method = ?,
                  auth_type = ?, auth_username = ?, auth_secret = ?, data_location = ?, headers = ?,
-                 disabled_reason = CASE WHEN ? THEN NULL ELSE disabled_reason END,
+                 headers_sealed = 1, disabled_reason = CASE WHEN ? THEN NULL ELSE disabled_reason END,
                  updated_at = ?
              WHERE id = ?",
         )
@@ -186,7 +217,7 @@ impl Store {
         .bind(auth_username)
         .bind(auth_secret)
         .bind(&settings.data_location)
-        .bind(serde_json::to_string(&settings.headers)?)
+        .bind(headers_column(&settings.headers)?)
         .bind(settings.active)
         .bind(now_ms())
         .bind(id)
@@ -194,6 +225,47 @@ impl Store {
         .await
         .context("updating a webhook")?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Webhooks whose extra headers an earlier version stored in the clear.
+    pub async fn plaintext_headers(
+        &self,
+    ) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
+        let rows = sqlx::query("SELECT id, headers FROM webhooks WHERE headers_sealed = 0")
+            .fetch_all(&self.writer)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let headers =
+                    serde_json::from_str(row.get("headers")).context("webhook headers")?;
+                Ok((row.get("id"), headers))
+            })
+            .collect()
+    }
+
+    /// Replaces the clear headers of `id` with their sealed values.
+    pub async fn seal_headers(
+        &self,
+        id: &str,
+        headers: &BTreeMap<String, Sealed>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE webhooks SET headers = ?, headers_sealed = 1 WHERE id = ?")
+            .bind(headers_column(headers)?)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Rewrites the database and empties its log, so that no freed page or
+    /// old log frame keeps a value that was since sealed. Slow on a large
+    /// database: for a one-off upgrade.
+    pub async fn scrub(&self) -> anyhow::Result<()> {
+        sqlx::query("VACUUM").execute(&self.writer).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// `false` if there was no such webhook.

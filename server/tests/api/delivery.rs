@@ -466,7 +466,7 @@ async fn the_preview_is_the_request_a_sample_event_would_produce() {
     assert_eq!(request["url"], "https://example.com/in");
     let headers = &request["headers"];
     assert_eq!(headers["authorization"], "Bearer ***");
-    assert_eq!(headers["x-team"], "ops");
+    assert_eq!(headers["x-team"], "***");
     assert_eq!(headers["webhook-event"], "ticket.update");
     assert!(
         headers["webhook-signature"]

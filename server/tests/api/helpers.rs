@@ -26,7 +26,12 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 
 /// A second hookhub on the same database and key, as after a restart.
 pub async fn restart(app: TestApp) -> TestApp {
-    spawn_in(app.dir, &[]).await
+    restart_with(app, &[]).await
+}
+
+/// `restart` with extra flags.
+pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
+    spawn_in(app.dir, extra).await
 }
 
 async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {

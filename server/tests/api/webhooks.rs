@@ -2,7 +2,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, spawn_app, spawn_app_with};
 
 fn minimal() -> Value {
     json!({"name": "Orders", "url": "https://example.com/hooks/orders"})
@@ -64,7 +64,8 @@ async fn every_writable_field_is_stored_and_shown() {
         json!({"type": "basic", "username": "hook", "password_set": true})
     );
     assert_eq!(webhook["data_location"], "root/result");
-    assert_eq!(webhook["headers"], json!({"X-Team": "support"}));
+    // Header values may be keys: shown masked, revealed on demand.
+    assert_eq!(webhook["headers"], json!({"X-Team": "***"}));
 }
 
 #[tokio::test]
@@ -442,4 +443,127 @@ async fn the_url_is_stored_and_shown_as_it_will_be_called() {
         assert!(error["fields"]["url"].is_string(), "{url:?}");
     }
     assert_eq!(app.webhook_count().await, 1);
+}
+
+#[tokio::test]
+async fn extra_header_values_are_sealed_masked_and_revealed_on_demand() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let receiver = crate::receiver::Receiver::start().await;
+    let key = "sk-extra-header-value-4711";
+    let webhook = app
+        .create_webhook(
+            json!({"name": "keyed", "url": receiver.url, "events": ["*"],
+                               "headers": {"X-Api-Key": key, "X-Team": "ops"}}),
+        )
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    assert_eq!(
+        webhook["headers"],
+        json!({"X-Api-Key": "***", "X-Team": "***"})
+    );
+    let revealed = app
+        .admin(
+            Method::GET,
+            &format!("/api/webhooks/{id}/headers/x-api-key"),
+            None,
+        )
+        .await;
+    let revealed: Value = revealed.json().await.unwrap();
+    assert_eq!(revealed["data"], json!({"name": "X-Api-Key", "value": key}));
+
+    // A form sends the names back with null: the stored values stay.
+    let patch = json!({"headers": {"X-Api-Key": null, "X-Team": "billing"}});
+    let response = app
+        .admin(Method::PATCH, &format!("/api/webhooks/{id}"), Some(patch))
+        .await;
+    assert_eq!(response.status(), 204);
+    let unknown = json!({"headers": {"X-Unknown": null}});
+    let response = app
+        .admin(Method::PATCH, &format!("/api/webhooks/{id}"), Some(unknown))
+        .await;
+    assert_error(response, 422, "validation_failed").await;
+
+    app.publish("ticket.create", json!({})).await;
+    let received = receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(received[0].header("x-api-key"), Some(key));
+    assert_eq!(received[0].header("x-team"), Some("billing"));
+
+    // The logs show names, not values.
+    let list: Value = app
+        .admin(Method::GET, "/api/deliveries", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let delivery = list["data"][0]["id"].as_str().unwrap().to_string();
+    let detail = loop {
+        let detail = app
+            .admin(Method::GET, &format!("/api/deliveries/{delivery}"), None)
+            .await;
+        let detail = detail.text().await.unwrap();
+        if detail.contains("\"request\"") {
+            break detail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(!detail.contains(key), "{detail}");
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(
+        detail["data"]["attempts"][0]["request"]["headers"]["x-api-key"],
+        "***"
+    );
+
+    // Nor does the database, its log included.
+    for file in app.database_files() {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "{} holds the header value",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn header_values_stored_in_the_clear_by_an_earlier_version_are_sealed_at_start() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let receiver = crate::receiver::Receiver::start().await;
+    let key = "sk-left-in-the-clear-0815";
+    let id = app
+        .create_webhook(json!({"name": "old", "url": receiver.url, "events": ["*"]}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // As an earlier version wrote it.
+    let url = format!("sqlite://{}/hookhub.db", app.dir.path().display());
+    let mut db: sqlx::SqliteConnection = sqlx::Connection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE webhooks SET headers = ?, headers_sealed = 0 WHERE id = ?")
+        .bind(json!({"X-Api-Key": key}).to_string())
+        .bind(&id)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    drop(db);
+
+    let app = crate::helpers::restart_with(app, &["--allow-private-targets"]).await;
+    assert_eq!(
+        app.webhook(&id).await["headers"],
+        json!({"X-Api-Key": "***"})
+    );
+    app.publish("ticket.create", json!({})).await;
+    let received = receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(received[0].header("x-api-key"), Some(key));
+    for file in app.database_files() {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "{} still holds the value",
+            file.display()
+        );
+    }
 }

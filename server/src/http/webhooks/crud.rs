@@ -130,7 +130,11 @@ fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> 
         method: settings.method,
         auth,
         data_location: settings.data_location,
-        headers: settings.headers,
+        headers: settings
+            .headers
+            .into_keys()
+            .map(|name| (name, api::MASKED.to_string()))
+            .collect(),
         author: Author {
             id: webhook.author_id,
             name: webhook.author_name,

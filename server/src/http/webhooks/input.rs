@@ -82,11 +82,10 @@ pub fn settings(
         );
     }
 
-    let headers = input
-        .headers
-        .or_else(|| base.map(|b| b.headers.clone()))
-        .unwrap_or_default();
-    check(&mut errors, "headers", headers_problem(&headers));
+    let headers = match input.headers {
+        Some(given) => seal_headers(given, base.map(|b| &b.headers), cipher, &mut errors),
+        None => base.map(|b| b.headers.clone()).unwrap_or_default(),
+    };
 
     let auth = match input.auth {
         Some(auth) => seal_auth(auth, base.map(|b| &b.auth), cipher, &mut errors),
@@ -206,11 +205,40 @@ fn data_location_problem(location: &str) -> Option<String> {
     })
 }
 
-fn headers_problem(headers: &BTreeMap<String, String>) -> Option<String> {
+/// Checks and seals the extra headers; a `null` value keeps the stored one.
+fn seal_headers(
+    given: BTreeMap<String, Option<String>>,
+    stored: Option<&BTreeMap<String, Sealed>>,
+    cipher: &Cipher,
+    errors: &mut FieldErrors,
+) -> BTreeMap<String, Sealed> {
+    let mut sealed = BTreeMap::new();
+    let problem = headers_problem(&given).or_else(|| {
+        given.iter().find_map(|(name, value)| {
+            let kept = stored.and_then(|stored| stored.get(name));
+            match (value, kept) {
+                (Some(value), _) => {
+                    sealed.insert(name.clone(), Sealed(cipher.seal(value)));
+                    None
+                }
+                (None, Some(kept)) => {
+                    sealed.insert(name.clone(), kept.clone());
+                    None
+                }
+                (None, None) => Some(format!("`{name}` has no stored value to keep: give one")),
+            }
+        })
+    });
+    check(errors, "headers", problem);
+    sealed
+}
+
+fn headers_problem(headers: &BTreeMap<String, Option<String>>) -> Option<String> {
     if headers.len() > MAX_HEADERS {
         return Some(format!("at most {MAX_HEADERS} headers"));
     }
     headers.iter().find_map(|(name, value)| {
+        let value = value.as_deref().unwrap_or_default();
         if HeaderName::from_bytes(name.as_bytes()).is_err() {
             Some(format!("`{name}` is not a valid header name"))
         } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str())
@@ -335,10 +363,10 @@ mod tests {
 
     #[test]
     fn headers_hookhub_sets_are_refused() {
-        let ok = BTreeMap::from([("X-Team".to_string(), "billing".to_string())]);
+        let ok = BTreeMap::from([("X-Team".to_string(), Some("billing".to_string()))]);
         assert_eq!(headers_problem(&ok), None);
         for name in ["Content-Type", "webhook-signature", "Host", "bad name"] {
-            let headers = BTreeMap::from([(name.to_string(), "x".to_string())]);
+            let headers = BTreeMap::from([(name.to_string(), Some("x".to_string()))]);
             assert!(headers_problem(&headers).is_some(), "{name}");
         }
     }
@@ -363,6 +391,24 @@ mod tests {
         assert!(errors.is_empty());
         assert_eq!(username, "v");
         assert_eq!(cipher.open(&password.0).unwrap(), "pw");
+    }
+
+    #[test]
+    fn header_values_are_sealed_and_a_null_keeps_the_stored_one() {
+        let cipher = Cipher::new(&[1; 32]);
+        let stored = BTreeMap::from([("X-Key".to_string(), Sealed(cipher.seal("old")))]);
+        let given = BTreeMap::from([
+            ("X-Key".to_string(), None),
+            ("X-New".to_string(), Some("fresh".to_string())),
+        ]);
+        let mut errors = FieldErrors::new();
+        let sealed = seal_headers(given, Some(&stored), &cipher, &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(cipher.open(&sealed["X-Key"].0).unwrap(), "old");
+        assert_eq!(cipher.open(&sealed["X-New"].0).unwrap(), "fresh");
+        let unknown = BTreeMap::from([("X-Other".to_string(), None)]);
+        seal_headers(unknown, Some(&stored), &cipher, &mut errors);
+        assert!(errors.contains_key("headers"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
             get(crud::show).patch(crud::update).delete(crud::remove),
         )
         .route("/webhooks/{id}/secret", get(secrets::secret))
+        .route("/webhooks/{id}/headers/{name}", get(secrets::header))
         .route("/webhooks/{id}/secret/rotate", post(secrets::rotate_secret))
         .route("/webhooks/{id}/test", post(actions::test))
         .route("/webhooks/{id}/recover", post(actions::recover))

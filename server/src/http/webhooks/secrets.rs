@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use api::{Data, SecretOut};
+use api::{Data, HeaderOut, SecretOut};
 use axum::extract::{Path, State};
 use base64::Engine;
 use rand::RngCore;
@@ -30,6 +30,28 @@ pub(super) async fn secret(
     Ok(Json(Data {
         data: SecretOut {
             secret: state.cipher.open(&sealed.0)?,
+        },
+    }))
+}
+
+/// `GET /api/webhooks/{id}/headers/{name}`: one extra header's value, which
+/// the webhook's representation shows as `***`. The name in any case.
+pub(super) async fn header(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Json<Data<HeaderOut>>> {
+    let webhook = super::find(&state, &id).await?;
+    let (name, sealed) = webhook
+        .settings
+        .headers
+        .into_iter()
+        .find(|(stored, _)| stored.eq_ignore_ascii_case(&name))
+        .ok_or(AppError::NotFound("header"))?;
+    Ok(Json(Data {
+        data: HeaderOut {
+            value: state.cipher.open(&sealed.0)?,
+            name,
         },
     }))
 }
