@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttemptOut, AttemptRequest, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody, List,
-    LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut, TriggerCallOut, TriggerIn,
-    TriggerOut, UserIn, UserOut, UserPatch, WebhookIn, WebhookOut,
+    AttemptOut, AttemptRequest, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody,
+    HeaderOut, List, LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut,
+    TriggerCallOut, TriggerIn, TriggerOut, UserIn, UserOut, UserPatch, WebhookIn, WebhookOut,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -146,6 +146,17 @@ pub async fn webhook_secret(id: String) -> Result<String> {
             .await?
             .data
             .secret,
+    )
+}
+
+/// One extra header's stored value, which the webhook shows as `***`.
+pub async fn webhook_header(id: String, name: String) -> Result<String> {
+    let name = js_sys::encode_uri_component(&name);
+    Ok(
+        get::<Data<HeaderOut>>(&format!("/api/webhooks/{id}/headers/{name}"))
+            .await?
+            .data
+            .value,
     )
 }
 

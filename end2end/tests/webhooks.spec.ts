@@ -14,11 +14,19 @@ test("a wrong password is refused on the login page", async ({ page }) => {
 });
 
 test("the admin logs in and lands on an empty Toolbox → Webhooks", async ({ page }) => {
+  // The console runs under a Content-Security-Policy: nothing it needs is blocked.
+  const blocked: string[] = [];
+  page.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) blocked.push(message.text());
+  });
+  const response = await page.goto("/");
+  expect(response?.headers()["content-security-policy"]).toContain("'wasm-unsafe-eval'");
   await logIn(page);
   await expect(page.getByRole("navigation", { name: "Toolbox" })).toContainText("Webhooks");
   await expect(page.getByText("No webhooks yet.")).toBeVisible();
   await expect(page.getByRole("link", { name: "Create Webhook" })).toBeVisible();
   await snap(page, "webhooks-empty");
+  expect(blocked).toEqual([]);
 });
 
 test("a webhook is created, edited, switched off and deleted", async ({ page, context }) => {
@@ -62,6 +70,11 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Orders");
   await expect(page.getByRole("checkbox", { name: "ticket update" })).toBeChecked();
   await expect(page.getByLabel("Data location")).toHaveValue("root/result");
+  // a header's value is hidden like a credential, shown on demand
+  await expect(page.getByLabel("Header value")).toHaveValue("");
+  await expect(page.getByLabel("Header value")).toHaveAttribute("placeholder", /stored/);
+  await expect(page.locator("body")).not.toContainText("billing");
+  await page.getByRole("button", { name: "Show value" }).click();
   await expect(page.getByLabel("Header value")).toHaveValue("billing");
   await expect(page.getByLabel("Password")).toHaveValue("");
   await expect(page.getByLabel("Password")).toHaveAttribute("placeholder", /set/);

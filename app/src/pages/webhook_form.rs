@@ -225,9 +225,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
 
     let preview = RwSignal::new(None::<Result<AttemptRequest, ClientError>>);
     let asked = StoredValue::new(0u32);
+    let previewed = editing.clone();
     Effect::new(move || {
         let wanted = input();
-        let id = editing.clone();
+        let id = previewed.clone();
         let number = asked.get_value() + 1;
         asked.set_value(number);
         leptos::task::spawn_local(async move {
@@ -394,29 +395,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             <fieldset class="field">
                 <legend>"Extra headers"</legend>
                 <For each=move || header_rows.get() key=|(i, _, _, _)| *i let:row>
-                    <div class="inline header-row">
-                        <input
-                            aria-label="Header name"
-                            placeholder="X-Header"
-                            prop:value=row.1.clone()
-                            on:input=move |ev| {
-                                let value = event_target_value(&ev);
-                                header_rows.update(|rows| if let Some(r) = rows.iter_mut().find(|r| r.0 == row.0) { r.1 = value; });
-                            }
-                        />
-                        <input
-                            aria-label="Header value"
-                            placeholder=if row.3 { "stored, hidden — leave empty to keep" } else { "value" }
-                            prop:value=row.2.clone()
-                            on:input=move |ev| {
-                                let value = event_target_value(&ev);
-                                header_rows.update(|rows| if let Some(r) = rows.iter_mut().find(|r| r.0 == row.0) { r.2 = value; });
-                            }
-                        />
-                        <button type="button" on:click=move |_| header_rows.update(|rows| rows.retain(|r| r.0 != row.0))>
-                            "Remove"
-                        </button>
-                    </div>
+                    <HeaderRow row header_rows webhook_id=editing.clone() />
                 </For>
                 <button
                     type="button"
@@ -475,6 +454,75 @@ fn RequestPreview(preview: RwSignal<Option<Result<AttemptRequest, ClientError>>>
                 }
             }}
         </aside>
+    }
+}
+
+/// (key, name, value, stored): see `header_rows` in `WebhookForm`.
+type HeaderRowState = (usize, String, String, bool);
+
+/// One extra header: name and value. A stored header's value is hidden (the
+/// API shows `***`); **Show value** fetches it into the input.
+#[component]
+fn HeaderRow(
+    row: HeaderRowState,
+    header_rows: RwSignal<Vec<HeaderRowState>>,
+    webhook_id: Option<String>,
+) -> impl IntoView {
+    let (key, name, value, stored) = row;
+    let set = move |update: &dyn Fn(&mut HeaderRowState)| {
+        header_rows.update(|rows| {
+            if let Some(row) = rows.iter_mut().find(|row| row.0 == key) {
+                update(row);
+            }
+        })
+    };
+    let value = RwSignal::new(value);
+    let stored_name = name.clone();
+    let show = Action::new_local(move |_: &()| {
+        let id = webhook_id.clone().unwrap_or_default();
+        client::webhook_header(id, stored_name.clone())
+    });
+    Effect::new(move || {
+        if let Some(Ok(shown)) = show.value().get() {
+            value.set(shown.clone());
+            set(&|row| row.2 = shown.clone());
+        }
+    });
+    view! {
+        <div class="inline header-row">
+            <input
+                aria-label="Header name"
+                placeholder="X-Header"
+                prop:value=name
+                on:input=move |ev| {
+                    let name = event_target_value(&ev);
+                    set(&|row| row.1 = name.clone());
+                }
+            />
+            <input
+                aria-label="Header value"
+                placeholder=if stored { "stored, hidden — leave empty to keep" } else { "value" }
+                prop:value=value
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev);
+                    value.set(typed.clone());
+                    set(&|row| row.2 = typed.clone());
+                }
+            />
+            {stored.then(|| view! {
+                <button
+                    type="button"
+                    disabled=move || show.pending().get()
+                    on:click=move |_| { show.dispatch(()); }
+                >
+                    "Show value"
+                </button>
+            })}
+            <button type="button" on:click=move |_| header_rows.update(|rows| rows.retain(|row| row.0 != key))>
+                "Remove"
+            </button>
+            {move || show.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error /> })}
+        </div>
     }
 }
 

@@ -148,10 +148,10 @@ fn parse_url(text: &str) -> Result<String, String> {
     if text.len() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} characters"));
     }
+    let url = url::Url::parse(text).map_err(|error| format!("is not an absolute URL ({error})"))?;
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces or control characters".into());
     }
-    let url = url::Url::parse(text).map_err(|error| format!("is not an absolute URL ({error})"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("must start with http:// or https://".into());
     }
