@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, ADMIN_TOKEN, TestApp, assert_error, spawn_app};
+use crate::helpers::{ADMIN_PASSWORD, ADMIN_TOKEN, TestApp, assert_error, created_id, spawn_app};
 
 /// Sends `body` as raw text with a token (or none).
 async fn send_raw(
@@ -40,32 +40,14 @@ async fn arrays_are_refused_where_an_object_is_expected() {
         .create_webhook(json!({"name": "kept", "url": "https://example.com/in"}))
         .await;
     let id = webhook["id"].as_str().unwrap();
-    let trigger = app
-        .admin(
-            Method::POST,
-            "/api/triggers",
-            Some(json!({"name": "t", "method": "GET"})),
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let user = app
-        .admin(
-            Method::POST,
-            "/api/users",
-            Some(json!({"username": "vi", "password": "long-enough-pw", "role": "viewer"})),
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let trigger = json!({"name": "t", "method": "GET"});
+    let trigger = created_id(
+        app.admin(Method::POST, "/api/triggers", Some(trigger))
+            .await,
+    )
+    .await;
+    let user = json!({"username": "vi", "password": "long-enough-pw", "role": "viewer"});
+    let user = created_id(app.admin(Method::POST, "/api/users", Some(user)).await).await;
     let token = Some(ADMIN_TOKEN);
     for (method, path, body) in [
         (

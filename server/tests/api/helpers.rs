@@ -80,6 +80,18 @@ impl TestApp {
             .collect()
     }
 
+    /// Panics if the database's files (its log included) hold `text`.
+    pub fn assert_not_stored(&self, text: &str) {
+        for file in self.database_files() {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(text.len()).any(|w| w == text.as_bytes()),
+                "{} holds {text}",
+                file.display()
+            );
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -157,6 +169,15 @@ impl TestApp {
         let body: Value = response.json().await.unwrap();
         body["data"].as_array().unwrap().len()
     }
+}
+
+/// The `data.id` of a 201.
+pub async fn created_id(response: Response) -> String {
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Asserts the API's error shape and returns its `error` object.
