@@ -102,23 +102,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// What a 401 asks the caller for (`WWW-Authenticate`).
-enum Challenge {
-    Basic,
-    Bearer,
-    None,
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::Internal(error) = &self {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
         let (status, code) = self.status_and_code();
-        let asks = match (&self, status) {
-            (Self::UnauthorizedBasic, _) => Challenge::Basic,
-            (_, StatusCode::UNAUTHORIZED) => Challenge::Bearer,
-            _ => Challenge::None,
+        // What a 401 asks the caller for.
+        let challenge = match (&self, status) {
+            (Self::UnauthorizedBasic, _) => Some(r#"Basic realm="hookhub", charset="UTF-8""#),
+            (_, StatusCode::UNAUTHORIZED) => Some("Bearer"),
+            _ => None,
         };
         let retry_after = match &self {
             Self::TooManyRequests { retry_after } => Some(*retry_after),
@@ -142,11 +136,6 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
-        let challenge = match asks {
-            Challenge::Basic => Some(r#"Basic realm="hookhub", charset="UTF-8""#),
-            Challenge::Bearer => Some("Bearer"),
-            Challenge::None => None,
-        };
         if let Some(challenge) = challenge {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

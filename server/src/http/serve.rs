@@ -87,6 +87,8 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Answers are small and go out at once, not after Nagle's wait.
+        let _ = stream.set_nodelay(true);
         let connection = open.add();
         let busy = connection.busy.clone();
         let service =

@@ -53,6 +53,7 @@ async fn login(
         None => (None, DECOY_HASH.clone()),
     };
     let Some(_turn) = state.login_limiter.verifying().await else {
+        state.login_limiter.not_checked(&keys);
         return Err(too_many(Duration::from_secs(1)));
     };
     let password = input.password;

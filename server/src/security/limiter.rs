@@ -132,6 +132,11 @@ impl LoginLimiter {
         self.failures.uncount(&[address]);
     }
 
+    /// The password was never checked (no turn came free): the attempt does not count.
+    pub fn not_checked(&self, keys: &LoginKeys) {
+        self.failures.uncount(&keys.all());
+    }
+
     /// A turn to check a password; `None` if none came free in time.
     pub async fn verifying(&self) -> Option<SemaphorePermit<'_>> {
         tokio::time::timeout(VERIFY_QUEUE_WAIT, self.verifying.acquire())
