@@ -203,12 +203,11 @@ pub fn call_data(query: &str, body: &[u8], form: bool) -> Result<Map<String, Val
         );
         return Ok(data);
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(fields)) => data.extend(fields),
-        Ok(other) => {
+    match super::json::parse_value(body)? {
+        Value::Object(fields) => data.extend(fields),
+        other => {
             data.insert("body".into(), other);
         }
-        Err(error) => return Err(AppError::BadRequest(format!("malformed JSON: {error}"))),
     }
     Ok(data)
 }
@@ -263,6 +262,10 @@ mod tests {
         let array = call_data("", b"[1, 2]", false).unwrap();
         assert_eq!(Value::Object(array), json!({"body": [1, 2]}));
         assert!(call_data("", b"{nope", false).is_err());
+        assert!(matches!(
+            call_data("", br#"{"a": 1, "a": 2}"#, false),
+            Err(AppError::Validation(_))
+        ));
     }
 
     #[test]

@@ -41,10 +41,19 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// A request body: a JSON object in which no key appears twice. With
-/// duplicates, parsers disagree on which one counts (serde keeps the last),
-/// so a body that says `"role"` twice is refused rather than guessed at.
+/// A request body: a JSON object in which no key appears twice.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, AppError> {
+    match parse_value(bytes)? {
+        Value::Object(object) => Ok(object),
+        _ => Err(AppError::field("body", "must be a JSON object")),
+    }
+}
+
+/// Any JSON value in which no object holds a key twice. With duplicates,
+/// parsers disagree on which one counts (serde keeps the last), so a body
+/// that says `"role"` twice is refused rather than guessed at: 422 naming
+/// the key's path. Malformed JSON is a 400.
+pub fn parse_value(bytes: &[u8]) -> Result<Value, AppError> {
     let duplicate = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = Strict {
@@ -56,8 +65,7 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, AppError> {
     match (parsed, duplicate.into_inner()) {
         (_, Some(path)) => Err(AppError::field(path, "appears more than once")),
         (Err(error), None) => Err(AppError::BadRequest(format!("malformed JSON: {error}"))),
-        (Ok(Value::Object(object)), None) => Ok(object),
-        (Ok(_), None) => Err(AppError::field("body", "must be a JSON object")),
+        (Ok(value), None) => Ok(value),
     }
 }
 
