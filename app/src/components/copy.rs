@@ -12,14 +12,14 @@ pub async fn copy_to_clipboard(text: &str) -> bool {
 /// Copies `text` to the clipboard and says so.
 #[component]
 pub fn CopyButton(#[prop(into)] text: Signal<String>, label: &'static str) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        let text = text.get_untracked();
-        leptos::task::spawn_local(async move { copied.set(copy_to_clipboard(&text).await) });
-    };
+    let copy = Action::new_local(|text: &String| {
+        let text = text.clone();
+        async move { copy_to_clipboard(&text).await }
+    });
+    let copied = move || copy.value().get().unwrap_or(false);
     view! {
-        <button type="button" class="copy" on:click=copy aria-label=label>
-            {move || if copied.get() { "Copied" } else { "Copy" }}
+        <button type="button" class="copy" on:click=move |_| { copy.dispatch(text.get_untracked()); } aria-label=label>
+            {move || if copied() { "Copied" } else { "Copy" }}
         </button>
     }
 }

@@ -38,15 +38,16 @@ pub fn Shell() -> impl IntoView {
     let session = Session { me };
     provide_context(session);
     let navigate = use_navigate();
-    let logout = move |_| {
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            // The token stops working on the server too; forget it either way.
-            let _ = client::logout().await;
-            client::forget_token();
+    let logout = Action::new_local(|_: &()| async {
+        // The token stops working on the server too; forget it either way.
+        let _ = client::logout().await;
+        client::forget_token();
+    });
+    Effect::new(move || {
+        if logout.version().get() > 0 && !logout.pending().get() {
             navigate("/login", Default::default());
-        });
-    };
+        }
+    });
     let expired = move || matches!(loaded.get(), Some(Err(ref e)) if e.is_unauthorized());
     view! {
         <div class="shell">
@@ -67,7 +68,7 @@ pub fn Shell() -> impl IntoView {
                     <span class="user">
                         {move || session.me().map(|me| format!("{} ({})", me.username, role_name(me.role)))}
                     </span>
-                    <button class="link" on:click=logout>"Log out"</button>
+                    <button class="link" on:click=move |_| { logout.dispatch(()); }>"Log out"</button>
                 </header>
                 {move || {
                     expired()

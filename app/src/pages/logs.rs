@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use api::{AttemptOut, AttemptStats, DeliveryDetail, DeliveryOut, List};
+use api::{AttemptOut, DeliveryDetail};
 use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::client::{self, ClientError};
+use crate::client;
 use crate::components::{AttemptChart, ErrorNote, RecoverForm, Session};
 
 const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
@@ -45,8 +45,6 @@ pub fn Logs() -> impl IntoView {
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let navigate = use_navigate();
     let session = Session::current();
-    let page = RwSignal::new(None::<Result<List<DeliveryOut>, ClientError>>);
-    let stats = RwSignal::new(None::<AttemptStats>);
     let names = LocalResource::new(client::webhooks);
 
     let api_query = move || {
@@ -54,29 +52,24 @@ pub fn Logs() -> impl IntoView {
         values.push(("cursor", param("cursor")));
         query_string(&values)
     };
-    let load = move || {
-        let wanted = api_query();
-        leptos::task::spawn_local(async move {
-            let loaded = client::deliveries(wanted.clone()).await;
-            let chart = client::stats(param("webhook_id"), "24h").await;
-            // Drop answers for filters the user has since left.
-            if api_query() == wanted {
-                page.set(Some(loaded));
-                stats.set(chart.ok());
-            }
-        });
-    };
-    Effect::new(move || {
-        api_query();
-        load();
+    // Each load is keyed on the filters and a refresh tick: Leptos owns the
+    // request, so an answer that comes after the page is gone goes nowhere.
+    let tick = RwSignal::new(0u32);
+    let page = LocalResource::new(move || {
+        tick.track();
+        client::deliveries(api_query())
+    });
+    let stats = LocalResource::new(move || {
+        tick.track();
+        client::stats(param("webhook_id"), "24h")
     });
     every(REFRESH, move || {
         let busy = page.with_untracked(
             |p| matches!(p, Some(Ok(list)) if list.data.iter().any(|d| in_progress(&d.status))),
         );
         // The newest page also refreshes to show what just arrived.
-        if busy || param("cursor").is_empty() {
-            load();
+        if busy || query.with_untracked(|q| q.get("cursor").unwrap_or_default().is_empty()) {
+            tick.update(|n| *n += 1);
         }
     });
 
@@ -143,7 +136,7 @@ pub fn Logs() -> impl IntoView {
             let webhook_id = param("webhook_id");
             (!webhook_id.is_empty() && session.is_admin()).then(|| view! { <RecoverForm webhook_id /> })
         }}
-        {move || stats.get().map(|stats| view! { <AttemptChart stats /> })}
+        {move || stats.get().and_then(Result::ok).map(|stats| view! { <AttemptChart stats /> })}
         {move || match page.get() {
             None => view! { <p class="loading">"Loading deliveries…"</p> }.into_any(),
             Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
@@ -207,23 +200,16 @@ pub fn DeliveryView() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let session = Session::current();
-    let detail = RwSignal::new(None::<Result<DeliveryDetail, ClientError>>);
-    let load = move || {
-        let id = id();
-        leptos::task::spawn_local(async move { detail.set(Some(client::delivery(id).await)) });
-    };
-    Effect::new(load);
+    let redeliver = Action::new_local(move |id: &String| client::redeliver(id.clone()));
+    let tick = RwSignal::new(0u32);
+    let detail = LocalResource::new(move || {
+        tick.track();
+        redeliver.version().track();
+        client::delivery(id())
+    });
     every(REFRESH, move || {
         if detail.with_untracked(|d| matches!(d, Some(Ok(d)) if in_progress(&d.delivery.status))) {
-            load();
-        }
-    });
-    let redeliver = Action::new_local(move |_: &()| {
-        let id = id();
-        async move {
-            let result = client::redeliver(id).await;
-            load();
-            result
+            tick.update(|n| *n += 1);
         }
     });
 
@@ -239,7 +225,7 @@ pub fn DeliveryView() -> impl IntoView {
                         <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.clone() /></h1>
                         <Show when=move || session.is_admin()>
                             <div class="actions">
-                                <button class="primary" on:click=move |_| { redeliver.dispatch(()); } disabled=move || redeliver.pending().get()>
+                                <button class="primary" on:click=move |_| { redeliver.dispatch(id()); } disabled=move || redeliver.pending().get()>
                                     "Redeliver"
                                 </button>
                             </div>

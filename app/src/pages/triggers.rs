@@ -13,18 +13,18 @@ use crate::components::{ConfirmDialog, CopyButton, ErrorNote, FieldError, copy_t
 
 #[component]
 pub fn Triggers() -> impl IntoView {
-    let triggers = LocalResource::new(client::triggers);
+    let remove = Action::new_local(|id: &String| client::delete_trigger(id.clone()));
+    let triggers = LocalResource::new(move || {
+        remove.version().track();
+        client::triggers()
+    });
+    let problem = move || remove.value().get().and_then(Result::err);
     let to_delete = RwSignal::new(None::<TriggerOut>);
-    let problem = RwSignal::new(None::<ClientError>);
     let delete = Callback::new(move |()| {
-        let Some(trigger) = to_delete.get_untracked() else {
-            return;
-        };
-        to_delete.set(None);
-        leptos::task::spawn_local(async move {
-            problem.set(client::delete_trigger(trigger.id).await.err());
-            triggers.refetch();
-        });
+        if let Some(trigger) = to_delete.get_untracked() {
+            to_delete.set(None);
+            remove.dispatch(trigger.id);
+        }
     });
     view! {
         <div class="page-header">
@@ -33,7 +33,7 @@ pub fn Triggers() -> impl IntoView {
                 <A href="/triggers/new" attr:class="button primary">"Create Trigger"</A>
             </div>
         </div>
-        {move || problem.get().map(|error| view! { <ErrorNote error /> })}
+        {move || problem().map(|error| view! { <ErrorNote error /> })}
         {move || match triggers.get() {
             None => view! { <p class="loading">"Loading triggers…"</p> }.into_any(),
             Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
@@ -124,21 +124,17 @@ pub fn EditTrigger() -> impl IntoView {
 /// The URL to call, a ready-to-paste `curl`, and Generate Token for bearer triggers.
 #[component]
 fn HookUrl(trigger: TriggerOut) -> impl IntoView {
-    let token = RwSignal::new(None::<Result<(String, bool), ClientError>>);
     let id = trigger.id.clone();
-    let generate = move |_| {
+    // The token, and whether it reached the clipboard.
+    let generate = Action::new_local(move |_: &()| {
         let id = id.clone();
-        leptos::task::spawn_local(async move {
-            let result = match client::generate_trigger_token(id).await {
-                Ok(value) => {
-                    let copied = copy_to_clipboard(&value).await;
-                    Ok((value, copied))
-                }
-                Err(error) => Err(error),
-            };
-            token.set(Some(result));
-        });
-    };
+        async move {
+            let value = client::generate_trigger_token(id).await?;
+            let copied = copy_to_clipboard(&value).await;
+            Ok::<_, ClientError>((value, copied))
+        }
+    });
+    let token = generate.value();
     let bearer = matches!(trigger.auth, Auth::Bearer { .. });
     let url = trigger.hook_url.clone();
     let curl = Signal::derive({
@@ -161,7 +157,7 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
             </div>
             {bearer.then(|| view! {
                 <div class="inline">
-                    <button type="button" class="primary" on:click=generate.clone()>"Generate Token"</button>
+                    <button type="button" class="primary" on:click=move |_| { generate.dispatch(()); }>"Generate Token"</button>
                     <span class="hint">"A new token replaces the previous one."</span>
                 </div>
             })}

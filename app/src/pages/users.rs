@@ -20,38 +20,40 @@ fn parse_role(text: &str) -> Role {
 #[component]
 pub fn Users() -> impl IntoView {
     let session = Session::current();
-    let users = LocalResource::new(client::users);
-    let problem = RwSignal::new(None::<ClientError>);
-    let notice = RwSignal::new(None::<String>);
-    let to_delete = RwSignal::new(None::<UserOut>);
-    let change = move |id: String, patch: UserPatch, done: String| {
-        leptos::task::spawn_local(async move {
-            match client::update_user(id, patch).await {
-                Ok(()) => {
-                    problem.set(None);
-                    notice.set(Some(done));
-                }
-                Err(error) => problem.set(Some(error)),
-            }
-            users.refetch();
-        });
+    // A change answers with what to tell the user once it is done.
+    let change = Action::new_local(|(id, patch, done): &(String, UserPatch, String)| {
+        let (id, patch, done) = (id.clone(), patch.clone(), done.clone());
+        async move { client::update_user(id, patch).await.map(|()| done) }
+    });
+    let remove = Action::new_local(|id: &String| client::delete_user(id.clone()));
+    let create = Action::new_local(|input: &UserIn| client::create_user(input.clone()));
+    let users = LocalResource::new(move || {
+        change.version().track();
+        remove.version().track();
+        create.version().track();
+        client::users()
+    });
+    let problem = move || {
+        remove
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| change.value().get().and_then(Result::err))
     };
+    let notice = move || change.value().get().and_then(Result::ok);
+    let to_delete = RwSignal::new(None::<UserOut>);
     let delete = Callback::new(move |()| {
-        let Some(user) = to_delete.get_untracked() else {
-            return;
-        };
-        to_delete.set(None);
-        leptos::task::spawn_local(async move {
-            problem.set(client::delete_user(user.id).await.err());
-            users.refetch();
-        });
+        if let Some(user) = to_delete.get_untracked() {
+            to_delete.set(None);
+            remove.dispatch(user.id);
+        }
     });
 
     view! {
         <div class="page-header"><h1>"Users"</h1></div>
-        <NewUserForm on_created=Callback::new(move |()| users.refetch()) />
-        {move || problem.get().map(|error| view! { <ErrorNote error /> })}
-        {move || notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        <NewUserForm create />
+        {move || problem().map(|error| view! { <ErrorNote error /> })}
+        {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         {move || match users.get() {
             None => view! { <p class="loading">"Loading users…"</p> }.into_any(),
             Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
@@ -72,7 +74,7 @@ pub fn Users() -> impl IntoView {
                                         <select aria-label=format!("Role of {username}")
                                             on:change=move |ev| {
                                                 let role = parse_role(&event_target_value(&ev));
-                                                change(role_id.clone(), UserPatch { role: Some(role), ..Default::default() }, "Role changed.".into());
+                                                change.dispatch((role_id.clone(), UserPatch { role: Some(role), ..Default::default() }, "Role changed.".into()));
                                             }>
                                             {[Role::Admin, Role::Viewer].into_iter().map(|role| view! {
                                                 <option value=role_name(role) selected=user.role == role>{role_name(role)}</option>
@@ -85,7 +87,7 @@ pub fn Users() -> impl IntoView {
                                                 prop:checked=user.active
                                                 on:change=move |ev| {
                                                     let active = event_target_checked(&ev);
-                                                    change(active_id.clone(), UserPatch { active: Some(active), ..Default::default() }, "Saved.".into());
+                                                    change.dispatch((active_id.clone(), UserPatch { active: Some(active), ..Default::default() }, "Saved.".into()));
                                                 } />
                                             <span class="slider"></span>
                                         </label>
@@ -95,7 +97,7 @@ pub fn Users() -> impl IntoView {
                                             ev.prevent_default();
                                             let password = new_password.get_untracked();
                                             new_password.set(String::new());
-                                            change(password_id.clone(), UserPatch { password: Some(password), ..Default::default() }, "Password reset; that user's sessions have ended.".into());
+                                            change.dispatch((password_id.clone(), UserPatch { password: Some(password), ..Default::default() }, "Password reset; that user's sessions have ended.".into()));
                                         }>
                                             <input type="password" autocomplete="new-password" aria-label=format!("New password for {}", user.username) bind:value=new_password />
                                             <button type="submit">"Reset"</button>
@@ -124,33 +126,32 @@ pub fn Users() -> impl IntoView {
 }
 
 #[component]
-fn NewUserForm(on_created: Callback<()>) -> impl IntoView {
+fn NewUserForm(create: Action<UserIn, Result<UserOut, ClientError>>) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("viewer".to_string());
     let errors = RwSignal::new(BTreeMap::<String, String>::new());
     let general = RwSignal::new(None::<ClientError>);
+    // Runs with the form: an answer that comes after it is gone changes nothing.
+    Effect::new(move || match create.value().get() {
+        Some(Ok(_)) => {
+            username.set(String::new());
+            password.set(String::new());
+            errors.set(BTreeMap::new());
+            general.set(None);
+        }
+        Some(Err(error)) => {
+            general.set(error.fields.is_empty().then(|| error.clone()));
+            errors.set(error.fields);
+        }
+        None => {}
+    });
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
-        let input = UserIn {
+        create.dispatch(UserIn {
             username: username.get_untracked(),
             password: password.get_untracked(),
             role: parse_role(&role.get_untracked()),
-        };
-        leptos::task::spawn_local(async move {
-            match client::create_user(input).await {
-                Ok(_) => {
-                    username.set(String::new());
-                    password.set(String::new());
-                    errors.set(BTreeMap::new());
-                    general.set(None);
-                    on_created.run(());
-                }
-                Err(error) => {
-                    general.set(error.fields.is_empty().then(|| error.clone()));
-                    errors.set(error.fields);
-                }
-            }
         });
     };
     view! {

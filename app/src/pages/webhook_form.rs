@@ -223,22 +223,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         }
     };
 
-    let preview = RwSignal::new(None::<Result<AttemptRequest, ClientError>>);
-    let asked = StoredValue::new(0u32);
+    // Keyed on what the form holds: Leptos drops the answers to earlier
+    // edits, and any that come after the form is gone.
     let previewed = editing.clone();
-    Effect::new(move || {
-        let wanted = input();
-        let id = previewed.clone();
-        let number = asked.get_value() + 1;
-        asked.set_value(number);
-        leptos::task::spawn_local(async move {
-            let answer = client::preview(id, wanted).await;
-            // Only the answer to the latest edit is shown.
-            if asked.get_value() == number {
-                preview.set(Some(answer));
-            }
-        });
-    });
+    let preview = LocalResource::new(move || client::preview(previewed.clone(), input()));
 
     let add_module = move || {
         let module = new_module.get_untracked().trim().to_lowercase();
@@ -424,7 +412,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
 
 /// The exact request a sample event would produce, as the admin edits.
 #[component]
-fn RequestPreview(preview: RwSignal<Option<Result<AttemptRequest, ClientError>>>) -> impl IntoView {
+fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -> impl IntoView {
     view! {
         <aside class="card preview" aria-label="Request preview">
             <h2>"Request preview"</h2>

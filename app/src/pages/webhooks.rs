@@ -8,29 +8,31 @@ use crate::components::{ConfirmDialog, ErrorNote};
 /// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
 #[component]
 pub fn Webhooks() -> impl IntoView {
-    let webhooks = LocalResource::new(client::webhooks);
-    let problem = RwSignal::new(None::<ClientError>);
-    let to_delete = RwSignal::new(None::<WebhookOut>);
-
-    let set_active = move |id: String, active: bool| {
-        leptos::task::spawn_local(async move {
-            let input = WebhookIn {
-                active: Some(active),
-                ..Default::default()
-            };
-            problem.set(client::update_webhook(id, input).await.err());
-            webhooks.refetch();
-        });
-    };
-    let delete = Callback::new(move |()| {
-        let Some(webhook) = to_delete.get_untracked() else {
-            return;
+    // Changes are actions; the list reloads when either has run (its
+    // version), so no task outlives the page to refresh it.
+    let set_active = Action::new_local(|(id, active): &(String, bool)| {
+        let input = WebhookIn {
+            active: Some(*active),
+            ..Default::default()
         };
-        to_delete.set(None);
-        leptos::task::spawn_local(async move {
-            problem.set(client::delete_webhook(webhook.id).await.err());
-            webhooks.refetch();
-        });
+        client::update_webhook(id.clone(), input)
+    });
+    let remove = Action::new_local(|id: &String| client::delete_webhook(id.clone()));
+    let webhooks = LocalResource::new(move || {
+        set_active.version().track();
+        remove.version().track();
+        client::webhooks()
+    });
+    let problem = move || {
+        let failed = |result: Option<Result<(), ClientError>>| result.and_then(Result::err);
+        failed(remove.value().get()).or_else(|| failed(set_active.value().get()))
+    };
+    let to_delete = RwSignal::new(None::<WebhookOut>);
+    let delete = Callback::new(move |()| {
+        if let Some(webhook) = to_delete.get_untracked() {
+            to_delete.set(None);
+            remove.dispatch(webhook.id);
+        }
     });
 
     view! {
@@ -41,7 +43,7 @@ pub fn Webhooks() -> impl IntoView {
                 <A href="/webhooks/new" attr:class="button primary">"Create Webhook"</A>
             </div>
         </div>
-        {move || problem.get().map(|error| view! { <ErrorNote error /> })}
+        {move || problem().map(|error| view! { <ErrorNote error /> })}
         {move || match webhooks.get() {
             None => view! { <p class="loading">"Loading webhooks…"</p> }.into_any(),
             Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
@@ -87,7 +89,7 @@ pub fn Webhooks() -> impl IntoView {
 #[component]
 fn WebhookRow(
     webhook: WebhookOut,
-    set_active: impl Fn(String, bool) + Copy + 'static,
+    set_active: Action<(String, bool), Result<(), ClientError>>,
     to_delete: RwSignal<Option<WebhookOut>>,
 ) -> impl IntoView {
     let id = webhook.id.clone();
@@ -124,7 +126,7 @@ fn WebhookRow(
                         role="switch"
                         aria-label=switch_label
                         prop:checked=active
-                        on:change=move |ev| set_active(id.clone(), event_target_checked(&ev))
+                        on:change=move |ev| { set_active.dispatch((id.clone(), event_target_checked(&ev))); }
                     />
                     <span class="slider"></span>
                 </label>
