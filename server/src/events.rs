@@ -1,4 +1,11 @@
-//! Event types (`module.action`) and the patterns webhooks subscribe with.
+//! Events: their types (`module.action`), the patterns webhooks subscribe
+//! with, and the payload a webhook receives.
+
+use serde_json::{Map, Value, json};
+
+/// The largest request body hookhub reads (10 MiB), and so the largest
+/// event: what the workers' memory bound must leave room for.
+pub const MAX_EVENT_BYTES: usize = 10 * 1024 * 1024;
 
 /// One part of an event type: lowercase letters, digits, `_` and `-`.
 pub fn is_name_part(part: &str) -> bool {
@@ -45,9 +52,82 @@ pub fn subscribed(patterns: &[String], event_type: &str) -> bool {
     patterns.iter().any(|pattern| matches(pattern, event_type))
 }
 
+/// An accepted event, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub event_type: String,
+    pub data: Value,
+    /// Updates only: the fields that changed and their old values.
+    pub change: Option<(Vec<String>, Map<String, Value>)>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// The JSON body a webhook receives: the envelope, or the data alone
+/// nested at the webhook's data location.
+pub fn payload(event: &Event, data_location: Option<&str>) -> Value {
+    if let Some(location) = data_location {
+        return nest(location, event.data.clone());
+    }
+    let mut envelope = json!({
+        "type": event.event_type,
+        "timestamp": crate::time::rfc3339(event.created_at),
+        "data": event.data,
+    });
+    if let Some((changed_fields, previous)) = &event.change {
+        envelope["changed_fields"] = json!(changed_fields);
+        envelope["previous"] = Value::Object(previous.clone());
+    }
+    envelope
+}
+
+/// `nest("root/result", data)` is `{"root": {"result": data}}`.
+pub fn nest(location: &str, data: Value) -> Value {
+    location
+        .rsplit('/')
+        .fold(data, |inner, key| json!({ key: inner }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(change: Option<(Vec<String>, Map<String, Value>)>) -> Event {
+        Event {
+            id: "evt_1".into(),
+            event_type: "ticket.update".into(),
+            data: json!({"id": "obj_1", "state": "closed"}),
+            change,
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn the_envelope_carries_type_timestamp_data_and_the_change() {
+        let mut previous = Map::new();
+        previous.insert("state".into(), json!("open"));
+        let body = payload(&event(Some((vec!["state".into()], previous))), None);
+        assert_eq!(
+            body,
+            json!({
+                "type": "ticket.update",
+                "timestamp": "2023-11-14T22:13:20.000Z",
+                "data": {"id": "obj_1", "state": "closed"},
+                "changed_fields": ["state"],
+                "previous": {"state": "open"}
+            })
+        );
+    }
+
+    #[test]
+    fn a_data_location_nests_the_data_alone() {
+        assert_eq!(
+            payload(&event(None), Some("root/result")),
+            json!({"root": {"result": {"id": "obj_1", "state": "closed"}}})
+        );
+        assert_eq!(nest("data", json!(1)), json!({"data": 1}));
+    }
 
     #[test]
     fn patterns_match_exactly_by_module_or_everything() {

@@ -11,6 +11,7 @@ pub mod objects;
 pub mod retention;
 pub mod security;
 pub mod store;
+pub mod time;
 
 use std::future::Future;
 use std::sync::Arc;

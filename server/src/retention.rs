@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::{Store, now_ms};
+use crate::store::Store;
+use crate::time::now_ms;
 
 /// Rows touched per statement.
 const BATCH: u32 = 500;

@@ -14,15 +14,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use api::{AttemptOut, AttemptRequest};
+use api::AttemptRequest;
 use rand::Rng;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
 use crate::security::Cipher;
 use crate::store::{
-    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings, now_ms,
+    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings,
 };
+use crate::time::now_ms;
 use request::{Credentials, Target};
 use send::PrivateTargets;
 
@@ -127,7 +128,7 @@ impl Deliverer {
 
     /// `POST /api/webhooks/{id}/test`: one `webhook.test` delivery, sent now,
     /// even to an inactive webhook, and not retried.
-    pub async fn test(&self, webhook_id: &str) -> anyhow::Result<AttemptOut> {
+    pub async fn test(&self, webhook_id: &str) -> anyhow::Result<AttemptRecord> {
         let data = serde_json::json!({
             "webhook_id": webhook_id,
             "message": "a test event sent from hookhub",
@@ -141,10 +142,10 @@ impl Deliverer {
             .attempt(&job, Kind::Test)
             .await?
             .context("the webhook was deleted during its test")?;
-        let out = attempt_out(&attempt.attempt);
+        let record = attempt.attempt.clone();
         self.record(attempt).await;
         self.flush().await;
-        Ok(out)
+        Ok(record)
     }
 
     /// The request a sample event would produce with `settings`: signed with
@@ -397,24 +398,5 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
         for done in flushes {
             let _ = done.send(());
         }
-    }
-}
-
-/// An attempt as the API shows it.
-pub fn attempt_out(attempt: &AttemptRecord) -> AttemptOut {
-    AttemptOut {
-        delivery_id: attempt.delivery_id.clone(),
-        status: if attempt.succeeded() {
-            "succeeded"
-        } else {
-            "failed"
-        }
-        .to_string(),
-        started_at: crate::http::rfc3339(attempt.started_at),
-        duration_ms: attempt.duration_ms,
-        request: attempt.request.clone(),
-        response: attempt.response.clone(),
-        error_class: attempt.error_class.clone(),
-        error: attempt.error.clone(),
     }
 }

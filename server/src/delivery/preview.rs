@@ -3,7 +3,7 @@
 
 use serde_json::{Map, json};
 
-use super::request::Event;
+use crate::events::Event;
 
 /// A sample event the webhook would receive: its first subscribed type, made
 /// concrete (`ticket.*` becomes `ticket.update`, `*` becomes `object.update`).

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::events::{Event, payload};
 use api::DeliveryMethod;
 use base64::Engine;
-use serde_json::{Map, Value, json};
 
 use super::signing::signature_header;
 
@@ -20,18 +20,6 @@ const OWN_HEADERS: [&str; 6] = [
     "webhook-signature",
     "webhook-event",
 ];
-
-/// An accepted event, as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: String,
-    pub event_type: String,
-    pub data: Value,
-    /// Updates only: the fields that changed and their old values.
-    pub change: Option<(Vec<String>, Map<String, Value>)>,
-    /// Unix milliseconds.
-    pub created_at: i64,
-}
 
 /// Target authentication with its secret opened.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,33 +72,9 @@ impl Outbound {
     }
 }
 
-/// The JSON body: the envelope, or the data alone nested at the data location.
-pub fn body(event: &Event, data_location: Option<&str>) -> Value {
-    if let Some(location) = data_location {
-        return nest(location, event.data.clone());
-    }
-    let mut envelope = json!({
-        "type": event.event_type,
-        "timestamp": crate::http::rfc3339(event.created_at),
-        "data": event.data,
-    });
-    if let Some((changed_fields, previous)) = &event.change {
-        envelope["changed_fields"] = json!(changed_fields);
-        envelope["previous"] = Value::Object(previous.clone());
-    }
-    envelope
-}
-
-/// `nest("root/result", data)` is `{"root": {"result": data}}`.
-pub fn nest(location: &str, data: Value) -> Value {
-    location
-        .rsplit('/')
-        .fold(data, |inner, key| json!({ key: inner }))
-}
-
 /// The request for one attempt of delivery `delivery_id`, signed at `timestamp` (Unix seconds).
 pub fn build(target: &Target, delivery_id: &str, event: &Event, timestamp: i64) -> Outbound {
-    let body = serde_json::to_vec(&body(event, target.data_location.as_deref()))
+    let body = serde_json::to_vec(&payload(event, target.data_location.as_deref()))
         .expect("JSON values always serialise");
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
@@ -151,6 +115,8 @@ pub fn build(target: &Target, delivery_id: &str, event: &Event, timestamp: i64) 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Map, Value, json};
+
     use super::*;
 
     fn event(change: Option<(Vec<String>, Map<String, Value>)>) -> Event {
@@ -180,32 +146,6 @@ mod tests {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
-    }
-
-    #[test]
-    fn the_envelope_carries_type_timestamp_data_and_the_change() {
-        let mut previous = Map::new();
-        previous.insert("state".into(), json!("open"));
-        let body = body(&event(Some((vec!["state".into()], previous))), None);
-        assert_eq!(
-            body,
-            json!({
-                "type": "ticket.update",
-                "timestamp": "2023-11-14T22:13:20.000Z",
-                "data": {"id": "obj_1", "state": "closed"},
-                "changed_fields": ["state"],
-                "previous": {"state": "open"}
-            })
-        );
-    }
-
-    #[test]
-    fn a_data_location_nests_the_data_alone() {
-        assert_eq!(
-            body(&event(None), Some("root/result")),
-            json!({"root": {"result": {"id": "obj_1", "state": "closed"}}})
-        );
-        assert_eq!(nest("data", json!(1)), json!({"data": 1}));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
-use crate::store::{Bounds, Holdings, Job, now_ms};
+use crate::store::{Bounds, Holdings, Job};
+use crate::time::now_ms;
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
 /// delivery that could not finish within its lease any more is handed back
@@ -25,7 +26,7 @@ const HELD: usize = 8 * HELD_PER_WEBHOOK;
 /// events wait in the outbox rather than in memory. Above the largest
 /// request, so that any event fits once the workers hold nothing.
 const HELD_BYTES: usize = 64 << 20;
-const _: () = assert!(HELD_BYTES > crate::http::json::BODY_LIMIT);
+const _: () = assert!(HELD_BYTES > crate::events::MAX_EVENT_BYTES);
 /// Claim again once this many attempts have finished since the last claim.
 const REFILL: usize = HELD_PER_WEBHOOK / 4;
 /// Due deliveries read per claim round.
@@ -362,7 +363,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::delivery::request::Event;
+    use crate::events::Event;
 
     fn job(id: &str, webhook_id: &str, lease_until: i64) -> Job {
         Job {

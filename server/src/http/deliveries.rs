@@ -1,6 +1,6 @@
 //! `/api/deliveries`: View Logs. Everyone logged in may read; redelivering is for administrators.
 
-use api::{AttemptStats, Data, DeliveryDetail, DeliveryOut, List, StatsBucket};
+use api::{AttemptOut, AttemptStats, Data, DeliveryDetail, DeliveryOut, List, StatsBucket};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -8,13 +8,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::json::Json;
-use super::{Admin, AppState, parse_time, rfc3339};
+use super::{Admin, AppState, parse_time};
 use crate::config::parse_duration;
-use crate::delivery::{attempt_out, request};
 use crate::error::{AppError, Result};
-use crate::store::{
-    AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery, now_ms,
-};
+use crate::events;
+use crate::store::{AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery};
+use crate::time::{now_ms, rfc3339};
 
 const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const MAX_LIMIT: u32 = 500;
@@ -106,7 +105,7 @@ async fn show(
     Ok(Json(Data {
         data: DeliveryDetail {
             delivery: delivery_out(delivery),
-            attempts: attempts.iter().map(attempt_out).collect(),
+            attempts: attempts.iter().map(AttemptOut::from).collect(),
         },
     }))
 }
@@ -125,7 +124,7 @@ async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord
     };
     for attempt in attempts {
         if let BodySource::Event { data_location } = &attempt.body_source {
-            attempt.request.body = request::body(&event, data_location.as_deref()).to_string();
+            attempt.request.body = events::payload(&event, data_location.as_deref()).to_string();
         }
     }
     Ok(())
@@ -227,5 +226,26 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
         last_error: delivery.last_error,
         last_duration_ms: delivery.last_duration_ms,
         created_at: rfc3339(delivery.created_at),
+    }
+}
+
+/// An attempt as the API shows it.
+impl From<&AttemptRecord> for AttemptOut {
+    fn from(attempt: &AttemptRecord) -> Self {
+        AttemptOut {
+            delivery_id: attempt.delivery_id.clone(),
+            status: if attempt.succeeded() {
+                "succeeded"
+            } else {
+                "failed"
+            }
+            .to_string(),
+            started_at: rfc3339(attempt.started_at),
+            duration_ms: attempt.duration_ms,
+            request: attempt.request.clone(),
+            response: attempt.response.clone(),
+            error_class: attempt.error_class.clone(),
+            error: attempt.error.clone(),
+        }
     }
 }

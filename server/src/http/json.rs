@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::error::AppError;
 
 /// Request bodies larger than this are refused with 413.
-pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
+pub const BODY_LIMIT: usize = crate::events::MAX_EVENT_BYTES;
 
 pub struct Json<T>(pub T);
 

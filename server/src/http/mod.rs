@@ -8,11 +8,12 @@ mod health;
 mod hooks;
 pub mod json;
 mod objects;
+mod rules;
 mod serve;
 mod session;
 mod triggers;
 mod users;
-pub(crate) mod webhooks;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -73,44 +74,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Unix milliseconds as RFC 3339 in UTC, as every timestamp of the API reads:
-/// always with milliseconds, so that the text sorts as the time does.
-pub fn rfc3339(ms: i64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
-        return String::new();
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
-
 /// An RFC 3339 query or body value as Unix milliseconds; 422 naming `field` otherwise.
 pub fn parse_time(field: &str, text: &str) -> Result<i64, AppError> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| {
-            AppError::field(
-                field,
-                "must be an RFC 3339 time such as 2026-11-23T10:00:00Z",
-            )
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_always_carry_milliseconds() {
-        assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
-        assert_eq!(rfc3339(1_700_000_000_050), "2023-11-14T22:13:20.050Z");
-        assert!(rfc3339(1_700_000_000_000) < rfc3339(1_700_000_000_001));
-    }
+    crate::time::parse_rfc3339(text).ok_or_else(|| {
+        AppError::field(
+            field,
+            "must be an RFC 3339 time such as 2026-11-23T10:00:00Z",
+        )
+    })
 }

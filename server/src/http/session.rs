@@ -15,7 +15,8 @@ use crate::error::{AppError, Result};
 use crate::security::{
     LoginKeys, TokenHash, hash_password, new_token, random_password, verify_password,
 };
-use crate::store::{Caller, TokenKind, now_ms};
+use crate::store::{Caller, TokenKind};
+use crate::time::now_ms;
 
 /// How long a console login lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -8,10 +8,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use super::json::Json;
-use super::{Admin, AppState, rfc3339};
+use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
 use crate::security::{hash_password, password_problem};
 use crate::store::{NewUser, User, UserDeletion};
+use crate::time::rfc3339;
 
 pub fn router() -> Router<AppState> {
     Router::new()

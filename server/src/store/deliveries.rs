@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use super::{MAX_PARAMS, Sealed, Store, new_id, now_ms};
-use crate::delivery::request::Event;
+use super::{MAX_PARAMS, Sealed, Store, new_id};
+use crate::events::Event;
+use crate::time::now_ms;
 
 /// A claimed delivery and the event it carries.
 #[derive(Debug, Clone)]

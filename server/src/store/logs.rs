@@ -6,8 +6,9 @@ use api::{AttemptRequest, AttemptResponse};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{AttemptRecord, BodySource, Store, now_ms};
-use crate::delivery::request::Event;
+use super::{AttemptRecord, BodySource, Store};
+use crate::events::Event;
+use crate::time::now_ms;
 
 /// A delivery as the logs show it.
 #[derive(Debug, Clone, PartialEq)]

@@ -247,11 +247,6 @@ fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Unix milliseconds, the database's unit of time.
-pub fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-}
-
 /// A new time-ordered id with a prefix that says what it names (`wh_...`).
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

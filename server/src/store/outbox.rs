@@ -13,10 +13,11 @@ use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Job, MAX_PARAMS, Store, new_id, now_ms};
-use crate::delivery::request::Event;
+use super::{Job, MAX_PARAMS, Store, new_id};
+use crate::events::Event;
 use crate::events::subscribed;
 use crate::objects::{Change, apply_patch};
+use crate::time::now_ms;
 
 /// An event to accept.
 #[derive(Debug, Clone, PartialEq)]

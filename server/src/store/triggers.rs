@@ -7,8 +7,9 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::outbox::{Enqueued, enqueue};
-use super::{NewEvent, Sealed, Store, new_id, now_ms};
+use super::{NewEvent, Sealed, Store, new_id};
 use crate::security::TokenHash;
+use crate::time::now_ms;
 
 /// How callers prove who they are.
 #[derive(Debug, Clone, PartialEq)]

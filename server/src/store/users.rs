@@ -6,8 +6,9 @@ use anyhow::Context;
 use api::Role;
 use sqlx::Row;
 
-use super::{Store, new_id, now_ms};
+use super::{Store, new_id};
 use crate::security::TokenHash;
+use crate::time::now_ms;
 
 /// The user behind a request's bearer token.
 #[derive(Debug, Clone, PartialEq)]

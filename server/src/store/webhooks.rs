@@ -7,7 +7,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Store, new_id, now_ms};
+use super::{Store, new_id};
+use crate::time::now_ms;
 
 /// A credential encrypted with the server's key (see `security::Cipher`).
 #[derive(Debug, Clone, PartialEq)]

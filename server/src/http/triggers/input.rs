@@ -6,7 +6,7 @@ use api::{AuthIn, TriggerIn};
 
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_type;
-use crate::http::webhooks::input::{basic_username_problem, name_problem};
+use crate::http::rules::{basic_username_problem, name_problem};
 use crate::security::{Cipher, password_problem};
 use crate::store::{Sealed, TriggerAuth, TriggerSettings};
 

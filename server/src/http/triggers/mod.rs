@@ -10,10 +10,11 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use super::json::Json;
-use super::{Admin, AppState, rfc3339};
+use super::{Admin, AppState};
 use crate::error::{AppError, Result};
 use crate::security::{TokenHash, random_text};
 use crate::store::{Caller, Trigger, TriggerAuth};
+use crate::time::rfc3339;
 
 /// Calls shown in a trigger's log.
 const CALLS_SHOWN: u32 = 100;

@@ -8,7 +8,7 @@ use super::{find, input};
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
 use crate::http::{Admin, AppState, parse_time};
-use crate::store::now_ms;
+use crate::time::now_ms;
 
 /// `POST /api/webhooks/{id}/test`: sends a `webhook.test` event now, even to
 /// an inactive webhook, and answers with the attempt.
@@ -19,7 +19,9 @@ pub(super) async fn test(
 ) -> Result<Json<Data<AttemptOut>>> {
     find(&state, &id).await?;
     let attempt = state.deliverer.test(&id).await?;
-    Ok(Json(Data { data: attempt }))
+    Ok(Json(Data {
+        data: AttemptOut::from(&attempt),
+    }))
 }
 
 /// `POST /api/webhooks/{id}/recover`: every delivery that failed in the window

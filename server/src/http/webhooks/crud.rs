@@ -12,8 +12,9 @@ use super::secrets::new_signing_secret;
 use super::{find, input};
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
-use crate::http::{Admin, AppState, rfc3339};
-use crate::store::{Caller, Sealed, StoredAuth, Webhook, now_ms};
+use crate::http::{Admin, AppState};
+use crate::store::{Caller, Sealed, StoredAuth, Webhook};
+use crate::time::{now_ms, rfc3339};
 
 /// `POST /api/webhooks`: 201 with the webhook and its `Location`.
 pub(super) async fn create(

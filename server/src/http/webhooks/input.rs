@@ -7,10 +7,10 @@ use axum::http::{HeaderName, HeaderValue};
 
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_pattern;
+use crate::http::rules::{basic_username_problem, name_problem};
 use crate::security::Cipher;
 use crate::store::{Sealed, StoredAuth, WebhookSettings};
 
-const MAX_NAME: usize = 200;
 const MAX_URL: usize = 2048;
 const MAX_EVENTS: usize = 256;
 const MAX_HEADERS: usize = 50;
@@ -119,25 +119,6 @@ fn dedup(events: Vec<String>) -> Vec<String> {
         .into_iter()
         .filter(|event| seen.insert(event.clone()))
         .collect()
-}
-
-/// A Basic auth username cannot hold `:`, which separates it from the password.
-pub(crate) fn basic_username_problem(username: &str) -> Option<&'static str> {
-    (username.is_empty() || username.contains(':') || username.chars().any(char::is_control))
-        .then_some("must be non-empty, without `:` or control characters")
-}
-
-pub(crate) fn name_problem(name: &str) -> Option<String> {
-    let length = name.chars().count();
-    if length == 0 {
-        Some("must not be empty".into())
-    } else if length > MAX_NAME {
-        Some(format!("must be at most {MAX_NAME} characters"))
-    } else if name.chars().any(char::is_control) {
-        Some("must not contain control characters".into())
-    } else {
-        None
-    }
 }
 
 /// The URL as it will be called: parsed and normalised (`HTTP://Example.com`

@@ -2,7 +2,7 @@
 
 mod actions;
 mod crud;
-pub(crate) mod input;
+mod input;
 mod secrets;
 
 use axum::Router;

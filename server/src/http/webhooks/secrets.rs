@@ -10,7 +10,8 @@ use rand::RngCore;
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
 use crate::http::{Admin, AppState};
-use crate::store::{Sealed, now_ms};
+use crate::store::Sealed;
+use crate::time::now_ms;
 
 /// After a rotation the old signing secret keeps signing this long, so that
 /// receivers can switch without dropping deliveries.
