@@ -8,11 +8,14 @@ use serde_json::Value;
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
-/// A hookhub running on its own port with its own SQLite file.
+/// A hookhub running on its own port with its own SQLite file. Dropped, it
+/// shuts down (as on SIGTERM).
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -29,9 +32,19 @@ pub async fn restart(app: TestApp) -> TestApp {
     restart_with(app, &[]).await
 }
 
-/// `restart` with extra flags.
+/// `restart` with extra flags: the first instance stops before the second
+/// starts, as one process owns a SQLite database.
 pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
-    spawn_in(app.dir, extra).await
+    let TestApp {
+        dir, stop, server, ..
+    } = app;
+    let _ = stop.send(());
+    tokio::time::timeout(std::time::Duration::from_secs(40), server)
+        .await
+        .expect("hookhub did not stop")
+        .unwrap()
+        .unwrap();
+    spawn_in(dir, extra).await
 }
 
 async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
@@ -48,7 +61,12 @@ async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
     let config = Config::parse_from(args);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(hookhub::run(config, listener, std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        // A stop, or the TestApp dropped.
+        let _ = stopped.await;
+    };
+    let server = tokio::spawn(hookhub::run(config, listener, shutdown));
     let client = reqwest::Client::new();
     for _ in 0..200 {
         if client
@@ -61,6 +79,8 @@ async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
                 address,
                 client,
                 dir,
+                stop,
+                server,
             };
         }
         if server.is_finished() {
