@@ -19,7 +19,7 @@ pub use trigger::{
 };
 pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{
-    Auth, AuthIn, Author, DeliveryMethod, HeaderOut, MASKED, Permissions, PreviewIn, SecretOut,
+    Auth, AuthIn, Author, DeliveryMethod, HeaderOut, Permissions, PreviewIn, SecretOut,
     WebhookHealth, WebhookIn, WebhookOut,
 };
 

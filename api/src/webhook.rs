@@ -145,9 +145,6 @@ pub struct HeaderOut {
     pub value: String,
 }
 
-/// What a webhook shows instead of an extra header's value.
-pub const MASKED: &str = "***";
-
 /// `GET /api/webhooks/{id}/secret`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SecretOut {

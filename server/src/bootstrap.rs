@@ -1,7 +1,7 @@
 //! What a fresh database needs before anyone can log in.
 
+use crate::model::Role;
 use anyhow::{Context, bail};
-use api::Role;
 
 use crate::config::Config;
 use crate::security::{Cipher, TokenHash, hash_password, random_password};

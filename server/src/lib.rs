@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod model;
 pub mod objects;
 pub mod retention;
 pub mod security;

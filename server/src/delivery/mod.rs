@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::model::AttemptRequest;
 use anyhow::Context;
-use api::AttemptRequest;
 use rand::Rng;
 use tokio::sync::{Notify, mpsc, oneshot};
 

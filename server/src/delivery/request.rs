@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::events::{Event, payload};
-use api::DeliveryMethod;
+use crate::model::{DeliveryMethod, MASKED};
 use base64::Engine;
 
 use super::signing::signature_header;
@@ -60,11 +60,11 @@ impl Outbound {
             .map(|(name, value)| {
                 let shown = if name.eq_ignore_ascii_case("authorization") {
                     let scheme = value.split(' ').next().unwrap_or_default();
-                    format!("{scheme} {}", api::MASKED)
+                    format!("{scheme} {}", MASKED)
                 } else if OWN_HEADERS.contains(&name.as_str()) {
                     value.clone()
                 } else {
-                    api::MASKED.to_string()
+                    MASKED.to_string()
                 };
                 (name.clone(), shown)
             })

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::{AttemptRequest, AttemptResponse};
+use crate::model::{AttemptRequest, AttemptResponse};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::request::Outbound;

@@ -242,8 +242,8 @@ impl From<&AttemptRecord> for AttemptOut {
             .to_string(),
             started_at: rfc3339(attempt.started_at),
             duration_ms: attempt.duration_ms,
-            request: attempt.request.clone(),
-            response: attempt.response.clone(),
+            request: attempt.request.clone().into(),
+            response: attempt.response.clone().map(Into::into),
             error_class: attempt.error_class.clone(),
             error: attempt.error.clone(),
         }

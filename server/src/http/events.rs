@@ -66,7 +66,13 @@ async fn publish(
         })
         .collect();
     // The store hands the deliveries straight to the workers.
-    let mut accepted = state.store.publish(events).await?;
+    let mut accepted: Vec<EventAccepted> = state
+        .store
+        .publish(events)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(if batch {
         (StatusCode::ACCEPTED, Json(Data { data: accepted })).into_response()
     } else {

@@ -112,7 +112,7 @@ async fn accept(
                     event_type: settings.event_type.clone(),
                     data: Value::Object(data),
                 },
-                deliveries: enqueued.deliveries,
+                deliveries: enqueued.deliveries.into_iter().map(Into::into).collect(),
             },
         })
         .into_response()

@@ -14,6 +14,7 @@ mod session;
 mod triggers;
 mod users;
 mod webhooks;
+mod wire;
 
 use std::sync::Arc;
 

@@ -102,7 +102,7 @@ async fn me(caller: Caller) -> Json<Data<Me>> {
         data: Me {
             id: caller.id,
             username: caller.username,
-            role: caller.role,
+            role: caller.role.into(),
         },
     })
 }

@@ -10,6 +10,7 @@ use axum::routing::get;
 use super::json::Json;
 use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
+use crate::model::Role;
 use crate::security::{hash_password, password_problem};
 use crate::store::{NewUser, User, UserDeletion};
 use crate::time::rfc3339;
@@ -65,7 +66,7 @@ async fn create(
         .create_user(NewUser {
             username: &input.username,
             password_hash: &password_hash,
-            role: input.role,
+            role: input.role.into(),
         })
         .await?;
     let user = state
@@ -122,7 +123,7 @@ async fn update(
         return Err(AppError::field("password", problem));
     }
     let loses_admin = input.role == Some(api::Role::Viewer) || input.active == Some(false);
-    if user.role == api::Role::Admin
+    if user.role == Role::Admin
         && user.active
         && loses_admin
         && state.store.other_active_admins(&id).await? == 0
@@ -137,7 +138,12 @@ async fn update(
     };
     state
         .store
-        .update_user(&id, input.role, input.active, password_hash.as_deref())
+        .update_user(
+            &id,
+            input.role.map(Into::into),
+            input.active,
+            password_hash.as_deref(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,10 +160,7 @@ async fn remove(
         .user(&id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    if user.role == api::Role::Admin
-        && user.active
-        && state.store.other_active_admins(&id).await? == 0
-    {
+    if user.role == Role::Admin && user.active && state.store.other_active_admins(&id).await? == 0 {
         return Err(AppError::Conflict(
             "hookhub needs at least one active administrator".into(),
         ));
@@ -175,7 +178,7 @@ fn user_out(user: User) -> UserOut {
     UserOut {
         id: user.id,
         username: user.username,
-        role: user.role,
+        role: user.role.into(),
         active: user.active,
         created_at: rfc3339(user.created_at),
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use api::{AttemptRequest, AttemptResponse};
+use crate::model::{AttemptRequest, AttemptResponse};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 

@@ -2,8 +2,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::model::Role;
 use anyhow::Context;
-use api::Role;
 use sqlx::Row;
 
 use super::{Store, new_id};
@@ -95,19 +95,8 @@ pub struct NewUser<'a> {
     pub role: Role,
 }
 
-fn role_text(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-        Role::Viewer => "viewer",
-    }
-}
-
 fn parse_role(text: &str) -> anyhow::Result<Role> {
-    match text {
-        "admin" => Ok(Role::Admin),
-        "viewer" => Ok(Role::Viewer),
-        other => anyhow::bail!("unknown role `{other}` in the database"),
-    }
+    Role::parse(text).with_context(|| format!("unknown role `{text}` in the database"))
 }
 
 /// Where a token came from: a login (expires) or `--admin-token` (does not).
@@ -133,7 +122,7 @@ impl Store {
         .bind(&id)
         .bind(user.username)
         .bind(user.password_hash)
-        .bind(role_text(user.role))
+        .bind(Role::as_str(user.role))
         .bind(now_ms())
         .execute(&self.writer)
         .await
@@ -306,7 +295,7 @@ impl Store {
                  password_hash = COALESCE(?, password_hash)
              WHERE id = ?",
         )
-        .bind(role.map(role_text))
+        .bind(role.map(Role::as_str))
         .bind(active)
         .bind(password_hash)
         .bind(id)

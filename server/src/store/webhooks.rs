@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
+use crate::model::DeliveryMethod;
 use anyhow::Context;
-use api::DeliveryMethod;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sqlx::Row;
@@ -56,10 +56,7 @@ const SELECT_WEBHOOK: &str = "
     FROM webhooks w JOIN users u ON u.id = w.author_id";
 
 fn method_from_text(text: &str) -> anyhow::Result<DeliveryMethod> {
-    DeliveryMethod::ALL
-        .into_iter()
-        .find(|method| method.as_str() == text)
-        .with_context(|| format!("unknown method `{text}` in the database"))
+    DeliveryMethod::parse(text).with_context(|| format!("unknown method `{text}` in the database"))
 }
 
 fn webhook_from_row(row: &SqliteRow) -> anyhow::Result<Webhook> {

@@ -73,5 +73,7 @@ pub(super) async fn preview(
         .deliverer
         .preview(&settings, input.id.as_deref())
         .await?;
-    Ok(Json(Data { data: request }))
+    Ok(Json(Data {
+        data: request.into(),
+    }))
 }

@@ -128,13 +128,13 @@ fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> 
         url: settings.url,
         events: settings.events,
         active: settings.active,
-        method: settings.method,
+        method: settings.method.into(),
         auth,
         data_location: settings.data_location,
         headers: settings
             .headers
             .into_keys()
-            .map(|name| (name, api::MASKED.to_string()))
+            .map(|name| (name, crate::model::MASKED.to_string()))
             .collect(),
         author: Author {
             id: webhook.author_id,

@@ -100,7 +100,11 @@ pub fn settings(
         url,
         events,
         active: input.active.or(base.map(|b| b.active)).unwrap_or(true),
-        method: input.method.or(base.map(|b| b.method)).unwrap_or_default(),
+        method: input
+            .method
+            .map(Into::into)
+            .or(base.map(|b| b.method))
+            .unwrap_or_default(),
         auth,
         data_location,
         headers,

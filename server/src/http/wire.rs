@@ -1,0 +1,82 @@
+//! Between the domain's value types (`crate::model`) and the API's wire
+//! types (`api`): the one place that knows both.
+
+use crate::model;
+
+impl From<model::Role> for api::Role {
+    fn from(role: model::Role) -> Self {
+        match role {
+            model::Role::Admin => Self::Admin,
+            model::Role::Viewer => Self::Viewer,
+        }
+    }
+}
+
+impl From<api::Role> for model::Role {
+    fn from(role: api::Role) -> Self {
+        match role {
+            api::Role::Admin => Self::Admin,
+            api::Role::Viewer => Self::Viewer,
+        }
+    }
+}
+
+impl From<model::DeliveryMethod> for api::DeliveryMethod {
+    fn from(method: model::DeliveryMethod) -> Self {
+        match method {
+            model::DeliveryMethod::Post => Self::Post,
+            model::DeliveryMethod::Put => Self::Put,
+            model::DeliveryMethod::Patch => Self::Patch,
+        }
+    }
+}
+
+impl From<api::DeliveryMethod> for model::DeliveryMethod {
+    fn from(method: api::DeliveryMethod) -> Self {
+        match method {
+            api::DeliveryMethod::Post => Self::Post,
+            api::DeliveryMethod::Put => Self::Put,
+            api::DeliveryMethod::Patch => Self::Patch,
+        }
+    }
+}
+
+impl From<model::AttemptRequest> for api::AttemptRequest {
+    fn from(request: model::AttemptRequest) -> Self {
+        Self {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+        }
+    }
+}
+
+impl From<model::AttemptResponse> for api::AttemptResponse {
+    fn from(response: model::AttemptResponse) -> Self {
+        Self {
+            status_code: response.status_code,
+            headers: response.headers,
+            body: response.body,
+            body_truncated: response.body_truncated,
+        }
+    }
+}
+
+impl From<model::EventAccepted> for api::EventAccepted {
+    fn from(accepted: model::EventAccepted) -> Self {
+        Self {
+            id: accepted.id,
+            deliveries: accepted.deliveries,
+        }
+    }
+}
+
+impl From<model::QueuedDelivery> for api::QueuedDelivery {
+    fn from(queued: model::QueuedDelivery) -> Self {
+        Self {
+            id: queued.id,
+            webhook_id: queued.webhook_id,
+        }
+    }
+}
