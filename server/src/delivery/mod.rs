@@ -1,6 +1,7 @@
 //! Delivering events: workers claim due deliveries from the outbox, send them
 //! signed, and record every attempt. Handlers only enqueue and wake them.
 
+mod holdings;
 pub mod preview;
 pub mod request;
 pub mod schedule;

@@ -6,14 +6,16 @@
 //! falls due, or until attempts finish.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use super::holdings::{Bounds, Holdings};
 use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
-use crate::store::{Bounds, Holdings, Job};
+use crate::store::Job;
 use crate::time::now_ms;
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
@@ -141,7 +143,7 @@ pub fn run_workers(
     let held = Held::new();
     let fresh = deliverer
         .store
-        .take_fresh_deliveries(deliverer.settings.lease(), held.holdings.clone());
+        .take_fresh_deliveries(deliverer.settings.lease(), Arc::new(held.holdings.clone()));
     dispatch(deliverer, held, fresh, shutdown, drain)
 }
 

@@ -4,7 +4,9 @@
 
 mod deliveries;
 mod logs;
+mod objects;
 mod outbox;
+mod publish;
 mod retention;
 mod triggers;
 mod users;
@@ -24,7 +26,9 @@ use tokio::sync::mpsc;
 
 pub use deliveries::{AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, SigningSecrets};
 pub use logs::{Delivery, DeliveryFilter, Redelivery};
-pub use outbox::{Bounds, Enqueued, Holdings, NewEvent, Updated};
+pub use objects::Updated;
+pub use outbox::{Enqueued, NewEvent};
+pub use publish::WorkerRoom;
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
 pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
@@ -43,10 +47,10 @@ pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
     checkpointer: SqlitePool,
-    /// Publications waiting for the group committer (`outbox::commit_groups`).
-    publisher: mpsc::Sender<outbox::Publication>,
+    /// Publications waiting for the group committer (`publish::commit_groups`).
+    publisher: mpsc::Sender<publish::Publication>,
     /// Where published deliveries go straight to this process's workers.
-    fresh: outbox::FreshDeliveries,
+    fresh: publish::FreshDeliveries,
     callers: users::Callers,
 }
 
@@ -107,9 +111,9 @@ impl Store {
             .await
             .with_context(|| format!("opening {url} for reading"))?;
         tokio::spawn(checkpoints(checkpointer.clone(), writer.clone()));
-        let fresh = outbox::FreshDeliveries::default();
+        let fresh = publish::FreshDeliveries::default();
         let (publisher, publications) = mpsc::channel(1024);
-        tokio::spawn(outbox::commit_groups(
+        tokio::spawn(publish::commit_groups(
             writer.clone(),
             log,
             fresh.clone(),
