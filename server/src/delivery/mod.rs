@@ -83,7 +83,14 @@ enum Recording {
 /// through another instance sharing the database, within this time.
 const TARGET_TTL: Duration = Duration::from_secs(1);
 
-type TargetCache = HashMap<String, (Instant, Option<(Target, bool)>)>;
+type TargetCache = HashMap<String, (Instant, Option<Loaded>)>;
+
+/// A webhook as the workers need it: how to reach it, and whether it is on.
+#[derive(Debug, Clone)]
+struct Loaded {
+    target: Target,
+    active: bool,
+}
 
 /// Sends deliveries; shared by the workers and the Test button.
 #[derive(Clone)]
@@ -161,7 +168,7 @@ impl Deliverer {
             Some(id) => self
                 .target(id)
                 .await?
-                .map(|(target, _)| target.signing_keys),
+                .map(|loaded| loaded.target.signing_keys),
             None => None,
         };
         let signing_keys =
@@ -208,7 +215,7 @@ impl Deliverer {
             // A test always reads the settings as they are now.
             Kind::Test => self.target(&job.webhook_id).await?,
         };
-        let Some((target, active)) = target else {
+        let Some(Loaded { target, active }) = target else {
             return Ok(None);
         };
         if !active && kind != Kind::Test {
@@ -289,7 +296,7 @@ impl Deliverer {
     }
 
     /// `target`, reused for up to `TARGET_TTL`.
-    async fn cached_target(&self, webhook_id: &str) -> anyhow::Result<Option<(Target, bool)>> {
+    async fn cached_target(&self, webhook_id: &str) -> anyhow::Result<Option<Loaded>> {
         if let Some((read_at, target)) = self.targets.lock().expect("target cache").get(webhook_id)
             && read_at.elapsed() < TARGET_TTL
         {
@@ -305,7 +312,7 @@ impl Deliverer {
     }
 
     /// The webhook's request settings with its secrets opened, and whether it is active.
-    async fn target(&self, webhook_id: &str) -> anyhow::Result<Option<(Target, bool)>> {
+    async fn target(&self, webhook_id: &str) -> anyhow::Result<Option<Loaded>> {
         let Some(webhook) = self.store.webhook(webhook_id).await? else {
             return Ok(None);
         };
@@ -342,7 +349,10 @@ impl Deliverer {
             data_location: settings.data_location,
             signing_keys,
         };
-        Ok(Some((target, settings.active)))
+        Ok(Some(Loaded {
+            target,
+            active: settings.active,
+        }))
     }
 }
 

@@ -20,7 +20,7 @@ use crate::time::now_ms;
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
 /// delivery that could not finish within its lease any more is handed back
-/// unsent (`Held::ready`), so a slow webhook never holds others up; its
+/// unsent (`WorkQueue::ready`), so a slow webhook never holds others up; its
 /// backlog costs one claim and one hand-back of this many per lease.
 const HELD_PER_WEBHOOK: usize = 128 * MAX_IN_FLIGHT_PER_WEBHOOK;
 const HELD: usize = 8 * HELD_PER_WEBHOOK;
@@ -42,8 +42,8 @@ const BACKOFF: Duration = Duration::from_millis(500);
 /// Time kept in hand after an attempt's timeout to record it within the lease.
 const RECORD_MARGIN: Duration = Duration::from_secs(2);
 
-/// What this worker holds, by webhook.
-struct Held {
+/// What this worker holds, by webhook: running, and waiting for a slot.
+struct WorkQueue {
     running: HashMap<String, usize>,
     running_total: usize,
     waiting: HashMap<String, VecDeque<Job>>,
@@ -54,7 +54,7 @@ struct Held {
     holdings: Holdings,
 }
 
-impl Held {
+impl WorkQueue {
     fn new() -> Self {
         Self {
             running: HashMap::new(),
@@ -140,7 +140,7 @@ pub fn run_workers(
     drain: Duration,
 ) -> impl Future<Output = ()> {
     // Taken now, not when the loop first runs, so that no publication misses it.
-    let held = Held::new();
+    let held = WorkQueue::new();
     let fresh = deliverer
         .store
         .take_fresh_deliveries(deliverer.settings.lease(), Arc::new(held.holdings.clone()));
@@ -149,7 +149,7 @@ pub fn run_workers(
 
 async fn dispatch(
     deliverer: Deliverer,
-    mut held: Held,
+    mut held: WorkQueue,
     mut fresh: mpsc::UnboundedReceiver<Vec<Job>>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
@@ -261,7 +261,7 @@ async fn dispatch(
     deliverer.flush().await;
 }
 
-fn finished(held: &mut Held, done: Result<String, tokio::task::JoinError>) {
+fn finished(held: &mut WorkQueue, done: Result<String, tokio::task::JoinError>) {
     match done {
         Ok(delivery_id) => held.finish(&delivery_id),
         Err(error) => tracing::error!(%error, "a delivery task failed"),
@@ -320,7 +320,7 @@ async fn until_next_due(deliverer: &Deliverer) -> Duration {
 
 async fn drain_running(
     deliverer: &Deliverer,
-    mut held: Held,
+    mut held: WorkQueue,
     mut tasks: JoinSet<String>,
     drain: Duration,
 ) {
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn a_delivery_whose_lease_would_run_out_mid_attempt_is_handed_back_unsent() {
-        let mut held = Held::new();
+        let mut held = WorkQueue::new();
         held.hold(job("dlv_late", "wh_a", 1_000));
         held.hold(job("dlv_in_time", "wh_a", 5_000));
         let (ready, lapsed) = held.ready(2_000);
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn one_webhook_runs_at_most_its_share_and_the_rest_wait() {
-        let mut held = Held::new();
+        let mut held = WorkQueue::new();
         for n in 0..MAX_IN_FLIGHT_PER_WEBHOOK + 3 {
             held.hold(job(&format!("dlv_{n}"), "wh_a", i64::MAX));
         }
