@@ -1,8 +1,57 @@
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 
 use crate::{Auth, AuthIn, Author, Permissions};
+
+/// The HTTP method a trigger URL answers; written in any case, shown in capitals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TriggerMethod {
+    Get,
+    #[default]
+    Post,
+}
+
+impl TriggerMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TriggerMethod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.to_ascii_uppercase().as_str() {
+            "GET" => Ok(Self::Get),
+            "POST" => Ok(Self::Post),
+            _ => Err(de::Error::custom("must be GET or POST")),
+        }
+    }
+}
+
+/// What a trigger call answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerResponse {
+    /// The event and its queued deliveries.
+    #[default]
+    Outputs,
+    /// Only `{"status": "accepted"}`.
+    Status,
+}
+
+impl TriggerResponse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outputs => "outputs",
+            Self::Status => "status",
+        }
+    }
+}
 
 /// The writable fields of a trigger; `POST` needs `name`, `PATCH` takes any subset.
 /// Bearer tokens are never written: `POST /api/triggers/{id}/token` generates one.
@@ -11,9 +60,8 @@ use crate::{Auth, AuthIn, Author, Permissions};
 pub struct TriggerIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `GET` or `POST`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<TriggerMethod>,
     /// Parameter name to the value a call must carry, e.g. `{"CityName": "Paris"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<BTreeMap<String, String>>,
@@ -22,9 +70,8 @@ pub struct TriggerIn {
     /// Default `trigger.<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
-    /// `outputs` (the event and its deliveries) or `status` (`{"status": "accepted"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<String>,
+    pub response: Option<TriggerResponse>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,11 +79,11 @@ pub struct TriggerOut {
     pub id: String,
     pub content_type: String,
     pub name: String,
-    pub method: String,
+    pub method: TriggerMethod,
     pub params: BTreeMap<String, String>,
     pub auth: Auth,
     pub event_type: String,
-    pub response: String,
+    pub response: TriggerResponse,
     /// The URL outside systems call.
     pub hook_url: String,
     pub author: Author,
@@ -76,4 +123,20 @@ pub struct TriggeredEvent {
     #[serde(rename = "type")]
     pub event_type: String,
     pub data: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_is_read_in_any_case_and_written_in_capitals() {
+        let method: TriggerMethod = serde_json::from_str(r#""get""#).unwrap();
+        assert_eq!(method, TriggerMethod::Get);
+        assert_eq!(serde_json::to_string(&method).unwrap(), r#""GET""#);
+        let wrong = serde_json::from_str::<TriggerMethod>(r#""PUT""#).unwrap_err();
+        assert!(wrong.to_string().contains("must be GET or POST"));
+        let response: TriggerResponse = serde_json::from_str(r#""status""#).unwrap();
+        assert_eq!(response.as_str(), "status");
+    }
 }

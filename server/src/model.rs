@@ -58,6 +58,54 @@ impl DeliveryMethod {
     }
 }
 
+/// The HTTP method a trigger URL answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerMethod {
+    Get,
+    Post,
+}
+
+impl TriggerMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "GET" => Some(Self::Get),
+            "POST" => Some(Self::Post),
+            _ => None,
+        }
+    }
+}
+
+/// What a trigger call answers: the event and its deliveries, or only a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerResponse {
+    Outputs,
+    Status,
+}
+
+impl TriggerResponse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outputs => "outputs",
+            Self::Status => "status",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "outputs" => Some(Self::Outputs),
+            "status" => Some(Self::Status),
+            _ => None,
+        }
+    }
+}
+
 /// One HTTP request hookhub sent, credentials masked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRequest {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use api::{Auth, AuthIn, TriggerCallOut, TriggerIn, TriggerOut};
+use api::{Auth, AuthIn, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerResponse};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -59,7 +59,7 @@ pub fn Triggers() -> impl IntoView {
                             view! {
                                 <tr data-trigger=trigger.name.clone()>
                                     <td><A href=format!("/triggers/{}", trigger.id)>{link_text}</A></td>
-                                    <td>{trigger.method.clone()}</td>
+                                    <td>{trigger.method.as_str()}</td>
                                     <td>{auth_label(&trigger.auth)}</td>
                                     <td><span class="chip">{trigger.event_type.clone()}</span></td>
                                     <td class="url">{url.clone()}" "<CopyButton text=url label="Copy trigger URL" /></td>
@@ -192,7 +192,7 @@ fn curl_example(trigger: &TriggerOut, token: Option<&str>) -> String {
             token.unwrap_or("TOKEN")
         ),
     };
-    if trigger.method == "GET" {
+    if trigger.method == TriggerMethod::Get {
         let query: Vec<String> = trigger
             .params
             .iter()
@@ -252,10 +252,9 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
     let editing = initial.as_ref().map(|t| t.id.clone());
     let init = initial.as_ref();
     let name = RwSignal::new(init.map(|t| t.name.clone()).unwrap_or_default());
-    let method = RwSignal::new(init.map_or_else(|| "POST".to_string(), |t| t.method.clone()));
+    let method = RwSignal::new(init.map(|t| t.method).unwrap_or_default());
     let event_type = RwSignal::new(init.map(|t| t.event_type.clone()).unwrap_or_default());
-    let response =
-        RwSignal::new(init.map_or_else(|| "outputs".to_string(), |t| t.response.clone()));
+    let response = RwSignal::new(init.map(|t| t.response).unwrap_or_default());
     let (auth_type, username, password_set) = match init.map(|t| &t.auth) {
         Some(Auth::Basic {
             username,
@@ -349,12 +348,20 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
             <div class="field-row">
                 <div class="field">
                     <label for="trigger-method">"Method"</label>
-                    {select(method, &[("POST", "POST"), ("GET", "GET")], "trigger-method")}
+                    <select id="trigger-method" on:change=move |ev| method.set(if event_target_value(&ev) == "GET" { TriggerMethod::Get } else { TriggerMethod::Post })>
+                        {[TriggerMethod::Post, TriggerMethod::Get].map(|m| view! {
+                            <option value=m.as_str() selected=move || method.get() == m>{m.as_str()}</option>
+                        }).collect_view()}
+                    </select>
                     <FieldError errors field="method" />
                 </div>
                 <div class="field">
                     <label for="trigger-response">"Response"</label>
-                    {select(response, &[("outputs", "The event and its deliveries"), ("status", "Only {\"status\": \"accepted\"}")], "trigger-response")}
+                    <select id="trigger-response" on:change=move |ev| response.set(if event_target_value(&ev) == "status" { TriggerResponse::Status } else { TriggerResponse::Outputs })>
+                        {[(TriggerResponse::Outputs, "The event and its deliveries"), (TriggerResponse::Status, "Only {\"status\": \"accepted\"}")].map(|(r, label)| view! {
+                            <option value=r.as_str() selected=move || response.get() == r>{label}</option>
+                        }).collect_view()}
+                    </select>
                     <FieldError errors field="response" />
                 </div>
             </div>

@@ -18,6 +18,7 @@ use super::AppState;
 use super::auth::authorization;
 use super::json::Json;
 use crate::error::{AppError, FieldErrors};
+use crate::model::TriggerResponse;
 use crate::store::{NewEvent, Trigger, TriggerAuth};
 
 /// Trigger calls carry small payloads; larger bodies get 413.
@@ -62,8 +63,7 @@ async fn call(
                 .await?;
             let mut response = error.into_response();
             if status == StatusCode::METHOD_NOT_ALLOWED {
-                let allow =
-                    header::HeaderValue::from_str(&trigger.settings.method).expect("GET or POST");
+                let allow = header::HeaderValue::from_static(trigger.settings.method.as_str());
                 response.headers_mut().insert(header::ALLOW, allow);
             }
             Ok(response)
@@ -78,7 +78,7 @@ async fn accept(
     request: Request,
 ) -> Result<Response, AppError> {
     let settings = &trigger.settings;
-    if request.method().as_str() != settings.method {
+    if request.method().as_str() != settings.method.as_str() {
         return Err(AppError::MethodNotAllowed);
     }
     check_credentials(state, trigger, request.headers())?;
@@ -102,7 +102,7 @@ async fn accept(
     if !enqueued.deliveries.is_empty() {
         state.deliverer.wake();
     }
-    let body = if settings.response == "status" {
+    let body = if settings.response == TriggerResponse::Status {
         Json(json!({"status": "accepted"})).into_response()
     } else {
         Json(Data {

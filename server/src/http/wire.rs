@@ -80,3 +80,39 @@ impl From<model::QueuedDelivery> for api::QueuedDelivery {
         }
     }
 }
+
+impl From<model::TriggerMethod> for api::TriggerMethod {
+    fn from(method: model::TriggerMethod) -> Self {
+        match method {
+            model::TriggerMethod::Get => Self::Get,
+            model::TriggerMethod::Post => Self::Post,
+        }
+    }
+}
+
+impl From<api::TriggerMethod> for model::TriggerMethod {
+    fn from(method: api::TriggerMethod) -> Self {
+        match method {
+            api::TriggerMethod::Get => Self::Get,
+            api::TriggerMethod::Post => Self::Post,
+        }
+    }
+}
+
+impl From<model::TriggerResponse> for api::TriggerResponse {
+    fn from(response: model::TriggerResponse) -> Self {
+        match response {
+            model::TriggerResponse::Outputs => Self::Outputs,
+            model::TriggerResponse::Status => Self::Status,
+        }
+    }
+}
+
+impl From<api::TriggerResponse> for model::TriggerResponse {
+    fn from(response: api::TriggerResponse) -> Self {
+        match response {
+            api::TriggerResponse::Outputs => Self::Outputs,
+            api::TriggerResponse::Status => Self::Status,
+        }
+    }
+}

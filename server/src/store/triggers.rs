@@ -8,6 +8,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::outbox::{Enqueued, enqueue};
 use super::{NewEvent, Sealed, Store, new_id};
+use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
 use crate::time::now_ms;
 
@@ -29,11 +30,11 @@ pub enum TriggerAuth {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerSettings {
     pub name: String,
-    pub method: String,
+    pub method: TriggerMethod,
     pub params: BTreeMap<String, String>,
     pub auth: TriggerAuth,
     pub event_type: String,
-    pub response: String,
+    pub response: TriggerResponse,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,11 +88,13 @@ fn trigger_from_row(row: &SqliteRow) -> anyhow::Result<Trigger> {
         slug: row.get("slug"),
         settings: TriggerSettings {
             name: row.get("name"),
-            method: row.get("method"),
+            method: TriggerMethod::parse(row.get("method"))
+                .context("unknown trigger method in the database")?,
             params: serde_json::from_str(row.get("params")).context("trigger params")?,
             auth,
             event_type: row.get("event_type"),
-            response: row.get("response"),
+            response: TriggerResponse::parse(row.get("response"))
+                .context("unknown trigger response in the database")?,
         },
         author_id: row.get("author_id"),
         author_name: row.get("author_name"),
@@ -149,14 +152,14 @@ impl Store {
         .bind(&id)
         .bind(&settings.name)
         .bind(slug)
-        .bind(&settings.method)
+        .bind(settings.method.as_str())
         .bind(serde_json::to_string(&settings.params)?)
         .bind(auth.kind)
         .bind(auth.username)
         .bind(auth.password)
         .bind(auth.token)
         .bind(&settings.event_type)
-        .bind(&settings.response)
+        .bind(settings.response.as_str())
         .bind(author_id)
         .bind(now)
         .bind(now)
@@ -209,14 +212,14 @@ impl Store {
              WHERE id = ?",
         )
         .bind(&settings.name)
-        .bind(&settings.method)
+        .bind(settings.method.as_str())
         .bind(serde_json::to_string(&settings.params)?)
         .bind(auth.kind)
         .bind(auth.username)
         .bind(auth.password)
         .bind(auth.token)
         .bind(&settings.event_type)
-        .bind(&settings.response)
+        .bind(settings.response.as_str())
         .bind(now_ms())
         .bind(id)
         .execute(&self.writer)

@@ -7,6 +7,7 @@ use api::{AuthIn, TriggerIn};
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_type;
 use crate::http::rules::{basic_username_problem, name_problem};
+use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::{Cipher, password_problem};
 use crate::store::{Sealed, TriggerAuth, TriggerSettings};
 
@@ -55,12 +56,9 @@ pub fn settings(
     }
     let method = input
         .method
-        .map(|m| m.to_ascii_uppercase())
-        .or_else(|| base.map(|b| b.method.clone()))
-        .unwrap_or_else(|| "POST".into());
-    if method != "GET" && method != "POST" {
-        errors.insert("method".into(), "must be GET or POST".into());
-    }
+        .map(TriggerMethod::from)
+        .or(base.map(|b| b.method))
+        .unwrap_or(TriggerMethod::Post);
     let params = input
         .params
         .or_else(|| base.map(|b| b.params.clone()))
@@ -80,11 +78,9 @@ pub fn settings(
     }
     let response = input
         .response
-        .or_else(|| base.map(|b| b.response.clone()))
-        .unwrap_or_else(|| "outputs".into());
-    if response != "outputs" && response != "status" {
-        errors.insert("response".into(), "must be outputs or status".into());
-    }
+        .map(TriggerResponse::from)
+        .or(base.map(|b| b.response))
+        .unwrap_or(TriggerResponse::Outputs);
     let auth = match input.auth {
         Some(auth) => auth_settings(auth, base.map(|b| &b.auth), cipher, &mut errors),
         None => base.map_or(TriggerAuth::None, |b| b.auth.clone()),

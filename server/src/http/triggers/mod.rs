@@ -194,11 +194,11 @@ fn trigger_out(trigger: Trigger, caller: &Caller, headers: &HeaderMap) -> Trigge
         id: trigger.id,
         content_type: "trigger".into(),
         name: settings.name,
-        method: settings.method,
+        method: settings.method.into(),
         params: settings.params,
         auth,
         event_type: settings.event_type,
-        response: settings.response,
+        response: settings.response.into(),
         author: Author {
             id: trigger.author_id,
             name: trigger.author_name,
