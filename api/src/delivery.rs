@@ -58,6 +58,39 @@ pub struct AttemptOut {
     pub error: Option<String>,
 }
 
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Retrying,
+    Succeeded,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] =
+        [Self::Pending, Self::Retrying, Self::Succeeded, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Retrying => "retrying",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Still to be attempted (again).
+    pub fn in_progress(self) -> bool {
+        matches!(self, Self::Pending | Self::Retrying)
+    }
+}
+
 /// A delivery: one event on its way to one webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryOut {
@@ -66,8 +99,7 @@ pub struct DeliveryOut {
     pub webhook_id: String,
     pub event_id: String,
     pub event_type: String,
-    /// `pending`, `retrying`, `succeeded` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempt_count: u32,
     pub next_attempt_at: Option<String>,
     pub last_status_code: Option<u16>,

@@ -10,7 +10,7 @@ mod webhook;
 
 pub use delivery::{
     AttemptOut, AttemptRequest, AttemptResponse, AttemptStats, DeliveryDetail, DeliveryOut,
-    EventAccepted, EventBatchIn, EventIn, RecoverIn, RecoverOut, StatsBucket,
+    DeliveryStatus, EventAccepted, EventBatchIn, EventIn, RecoverIn, RecoverOut, StatsBucket,
 };
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};

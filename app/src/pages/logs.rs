@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use api::{AttemptOut, DeliveryDetail};
+use api::{AttemptOut, DeliveryDetail, DeliveryStatus};
 use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -13,7 +13,6 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::client;
 use crate::components::{AttemptChart, ErrorNote, RecoverForm, Session};
 
-const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
 /// How often a view with deliveries still in progress is refreshed.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -23,10 +22,6 @@ fn every(every: Duration, load: impl Fn() + 'static) {
     if let Ok(handle) = set_interval_with_handle(load, every) {
         on_cleanup(move || handle.clear());
     }
-}
-
-fn in_progress(status: &str) -> bool {
-    matches!(status, "pending" | "retrying")
 }
 
 /// `?webhook_id=...&status=...` from the current filters and cursor.
@@ -65,7 +60,7 @@ pub fn Logs() -> impl IntoView {
     });
     every(REFRESH, move || {
         let busy = page.with_untracked(
-            |p| matches!(p, Some(Ok(list)) if list.data.iter().any(|d| in_progress(&d.status))),
+            |p| matches!(p, Some(Ok(list)) if list.data.iter().any(|d| d.status.in_progress())),
         );
         // The newest page also refreshes to show what just arrived.
         if busy || query.with_untracked(|q| q.get("cursor").unwrap_or_default().is_empty()) {
@@ -118,8 +113,8 @@ pub fn Logs() -> impl IntoView {
                 "Status"
                 <select on:change=set_filter_for("status") prop:value=move || param("status")>
                     <option value="">"Any status"</option>
-                    {STATUSES.iter().map(|s| view! {
-                        <option value=*s selected=move || param("status") == *s>{*s}</option>
+                    {DeliveryStatus::ALL.map(|s| view! {
+                        <option value=s.as_str() selected=move || param("status") == s.as_str()>{s.as_str()}</option>
                     }).collect_view()}
                 </select>
             </label>
@@ -157,12 +152,12 @@ pub fn Logs() -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody>
-                            <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status.clone(), d.attempt_count) let:d>
+                            <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status, d.attempt_count) let:d>
                                 <tr data-delivery=d.id.clone()>
                                     <td><A href=format!("/logs/{}", d.id)>{short_time(&d.created_at)}</A></td>
                                     <td>{webhook_name(&d.webhook_id)}</td>
                                     <td><span class="chip">{d.event_type.clone()}</span></td>
-                                    <td><StatusBadge status=d.status.clone() /></td>
+                                    <td><StatusBadge status=d.status.as_str() /></td>
                                     <td>{d.attempt_count}</td>
                                     <td>{d.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
                                     <td>{d.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
@@ -190,7 +185,7 @@ fn short_time(rfc3339: &str) -> String {
 }
 
 #[component]
-fn StatusBadge(status: String) -> impl IntoView {
+fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
     let class = format!("badge status-{status}");
     view! { <span class=class>{status}</span> }
 }
@@ -208,7 +203,7 @@ pub fn DeliveryView() -> impl IntoView {
         client::delivery(id())
     });
     every(REFRESH, move || {
-        if detail.with_untracked(|d| matches!(d, Some(Ok(d)) if in_progress(&d.delivery.status))) {
+        if detail.with_untracked(|d| matches!(d, Some(Ok(d)) if d.delivery.status.in_progress())) {
             tick.update(|n| *n += 1);
         }
     });
@@ -222,7 +217,7 @@ pub fn DeliveryView() -> impl IntoView {
                 let webhook_id = delivery.webhook_id.clone();
                 view! {
                     <div class="page-header">
-                        <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.clone() /></h1>
+                        <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.as_str() /></h1>
                         <Show when=move || session.is_admin()>
                             <div class="actions">
                                 <button class="primary" on:click=move |_| { redeliver.dispatch(id()); } disabled=move || redeliver.pending().get()>

@@ -12,10 +12,10 @@ use super::{Admin, AppState, parse_time};
 use crate::config::parse_duration;
 use crate::error::{AppError, Result};
 use crate::events;
+use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery};
 use crate::time::{now_ms, rfc3339};
 
-const STATUSES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
 const MAX_LIMIT: u32 = 500;
 
 pub fn router() -> Router<AppState> {
@@ -49,15 +49,13 @@ async fn list(
     _: Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<List<DeliveryOut>>> {
-    let status = given(query.status);
-    if let Some(status) = &status
-        && !STATUSES.contains(&status.as_str())
-    {
-        return Err(AppError::field(
-            "status",
-            "must be pending, retrying, succeeded or failed",
-        ));
-    }
+    let status = given(query.status)
+        .map(|text| {
+            DeliveryStatus::parse(&text).ok_or_else(|| {
+                AppError::field("status", "must be pending, retrying, succeeded or failed")
+            })
+        })
+        .transpose()?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::field(
@@ -219,7 +217,7 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
         webhook_id: delivery.webhook_id,
         event_id: delivery.event_id,
         event_type: delivery.event_type,
-        status: delivery.status,
+        status: delivery.status.into(),
         attempt_count: delivery.attempt_count,
         next_attempt_at: delivery.next_attempt_at.map(rfc3339),
         last_status_code: delivery.last_status_code,

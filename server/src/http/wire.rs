@@ -116,3 +116,14 @@ impl From<api::TriggerResponse> for model::TriggerResponse {
         }
     }
 }
+
+impl From<model::DeliveryStatus> for api::DeliveryStatus {
+    fn from(status: model::DeliveryStatus) -> Self {
+        match status {
+            model::DeliveryStatus::Pending => Self::Pending,
+            model::DeliveryStatus::Retrying => Self::Retrying,
+            model::DeliveryStatus::Succeeded => Self::Succeeded,
+            model::DeliveryStatus::Failed => Self::Failed,
+        }
+    }
+}

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::model::{AttemptRequest, AttemptResponse};
+use crate::model::{AttemptRequest, AttemptResponse, DeliveryStatus};
+use anyhow::Context;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -17,7 +18,7 @@ pub struct Delivery {
     pub webhook_id: String,
     pub event_id: String,
     pub event_type: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempt_count: u32,
     pub next_attempt_at: Option<i64>,
     pub last_status_code: Option<u16>,
@@ -30,7 +31,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
     pub webhook_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
     pub event_type: Option<String>,
     /// Created at or after, Unix milliseconds.
     pub since: Option<i64>,
@@ -49,13 +50,15 @@ pub enum Redelivery {
 const SELECT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
     next_attempt_at, last_status_code, last_error, last_duration_ms, created_at FROM deliveries";
 
-fn delivery_from_row(row: &SqliteRow) -> Delivery {
-    Delivery {
+fn delivery_from_row(row: &SqliteRow) -> anyhow::Result<Delivery> {
+    let status: &str = row.get("status");
+    Ok(Delivery {
         id: row.get("id"),
         webhook_id: row.get("webhook_id"),
         event_id: row.get("event_id"),
         event_type: row.get("event_type"),
-        status: row.get("status"),
+        status: DeliveryStatus::parse(status)
+            .with_context(|| format!("unknown delivery status `{status}` in the database"))?,
         attempt_count: row.get::<i64, _>("attempt_count") as u32,
         next_attempt_at: row.get("next_attempt_at"),
         last_status_code: row
@@ -66,7 +69,7 @@ fn delivery_from_row(row: &SqliteRow) -> Delivery {
             .get::<Option<i64>, _>("last_duration_ms")
             .map(|d| d as u64),
         created_at: row.get("created_at"),
-    }
+    })
 }
 
 fn attempt_from_row(row: &SqliteRow) -> anyhow::Result<AttemptRecord> {
@@ -123,7 +126,7 @@ impl Store {
             query.push(" AND webhook_id = ").push_bind(webhook_id);
         }
         if let Some(status) = &filter.status {
-            query.push(" AND status = ").push_bind(status);
+            query.push(" AND status = ").push_bind(status.as_str());
         }
         if let Some(event_type) = &filter.event_type {
             query.push(" AND event_type = ").push_bind(event_type);
@@ -141,7 +144,7 @@ impl Store {
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit));
         let rows = query.build().fetch_all(&self.reader).await?;
-        Ok(rows.iter().map(delivery_from_row).collect())
+        rows.iter().map(delivery_from_row).collect()
     }
 
     pub async fn delivery(&self, id: &str) -> anyhow::Result<Option<Delivery>> {
@@ -149,7 +152,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        Ok(row.as_ref().map(delivery_from_row))
+        row.as_ref().map(delivery_from_row).transpose()
     }
 
     /// A delivery's attempts, oldest first.
