@@ -21,9 +21,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
 use crate::security::Cipher;
-use crate::store::{
-    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings,
-};
+use crate::store::{AttemptRecord, BodySource, Job, Outcome, Store, StoredAuth, WebhookSettings};
 use crate::time::now_ms;
 use request::{Credentials, Target};
 use send::PrivateTargets;
@@ -231,23 +229,22 @@ impl Deliverer {
         let outbound = request::build(&target, &job.delivery_id, &job.event, timestamp);
         let sent = send::send(&self.client, self.settings.private, &outbound).await;
         let attempt_number = job.attempt_count + 1;
-        let next = match (&sent.failure, kind) {
-            (None, _) => Next::Succeeded,
-            (Some(_), Kind::Test | Kind::Redelivery) => Next::Failed,
-            (Some(_), Kind::Scheduled) => {
-                match schedule::retry_delay(
-                    &self.settings.schedule,
-                    attempt_number,
-                    sent.retry_after,
-                ) {
-                    Some(delay) => {
-                        let delay = schedule::with_jitter(delay, rand::thread_rng().r#gen());
-                        Next::RetryAt(now_ms() + delay.as_millis() as i64)
-                    }
-                    None => Next::Failed,
-                }
-            }
+        let answered = match &sent.failure {
+            None => Ok(()),
+            Some(_) => Err(sent.retry_after),
         };
+        let retries = match kind {
+            Kind::Scheduled => schedule::Retries::OnSchedule,
+            Kind::Test | Kind::Redelivery => schedule::Retries::Never,
+        };
+        let next = schedule::next_step(
+            &self.settings.schedule,
+            attempt_number,
+            answered,
+            retries,
+            now_ms(),
+            rand::thread_rng().r#gen(),
+        );
         if let Some((class, message)) = &sent.failure {
             tracing::info!(delivery = %job.delivery_id, webhook = %job.webhook_id, attempt = attempt_number,
                 class, error = %message, "delivery attempt failed");

@@ -3,6 +3,46 @@
 use std::time::Duration;
 
 use crate::config::RetrySchedule;
+use crate::store::Next;
+
+/// Whether a failed attempt is tried again on the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    /// A scheduled delivery: retried until the schedule ends.
+    OnSchedule,
+    /// Test and Redeliver: one attempt, whatever it gives.
+    Never,
+}
+
+/// What an attempt gave: success, or a failure with the receiver's
+/// `Retry-After`, if it sent one.
+pub type Answered = Result<(), Option<Duration>>;
+
+/// What becomes of a delivery after its attempt number `attempt` (1-based):
+/// done, tried again at a time (`now_ms` plus the schedule's step, spread by
+/// `unit_random`), or failed for good. Pure, so that tests pass the time and
+/// the randomness.
+pub fn next_step(
+    schedule: &RetrySchedule,
+    attempt: u32,
+    answered: Answered,
+    retries: Retries,
+    now_ms: i64,
+    unit_random: f64,
+) -> Next {
+    let retry_after = match (answered, retries) {
+        (Ok(()), _) => return Next::Succeeded,
+        (Err(_), Retries::Never) => return Next::Failed,
+        (Err(retry_after), Retries::OnSchedule) => retry_after,
+    };
+    match retry_delay(schedule, attempt, retry_after) {
+        Some(delay) => {
+            let delay = with_jitter(delay, unit_random);
+            Next::RetryAt(now_ms + delay.as_millis() as i64)
+        }
+        None => Next::Failed,
+    }
+}
 
 /// The wait after failed attempt number `attempt` (1-based), or `None` when the
 /// schedule is exhausted and the delivery has failed. A `Retry-After` from the
@@ -32,6 +72,30 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_an_attempt_the_delivery_succeeds_retries_at_its_step_or_fails() {
+        let s = schedule(&[5, 300]);
+        let now = 1_000_000;
+        let next = |attempt, answered, retries| next_step(&s, attempt, answered, retries, now, 0.5);
+        assert_eq!(next(1, Ok(()), Retries::OnSchedule), Next::Succeeded);
+        assert_eq!(
+            next(1, Err(None), Retries::OnSchedule),
+            Next::RetryAt(now + 5_000)
+        );
+        assert_eq!(
+            next(1, Err(Some(Duration::from_secs(60))), Retries::OnSchedule),
+            Next::RetryAt(now + 60_000),
+            "Retry-After lengthens the wait up to the next step"
+        );
+        assert_eq!(
+            next(2, Err(None), Retries::OnSchedule),
+            Next::RetryAt(now + 300_000)
+        );
+        assert_eq!(next(3, Err(None), Retries::OnSchedule), Next::Failed);
+        assert_eq!(next(1, Err(None), Retries::Never), Next::Failed);
+        assert_eq!(next(1, Ok(()), Retries::Never), Next::Succeeded);
+    }
 
     fn schedule(seconds: &[u64]) -> RetrySchedule {
         RetrySchedule(seconds.iter().map(|s| Duration::from_secs(*s)).collect())
