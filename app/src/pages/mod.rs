@@ -2,6 +2,7 @@ mod login;
 mod logs;
 mod triggers;
 mod users;
+mod webhook_draft;
 mod webhook_form;
 mod webhooks;
 

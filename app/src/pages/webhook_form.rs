@@ -2,17 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use api::{AttemptRequest, Auth, AuthIn, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
+use api::{AttemptRequest, DeliveryMethod, WebhookIn, WebhookOut};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use super::webhook_draft::{GRID_ACTIONS, HeaderRowState, WebhookDraft};
 use crate::client::{self, ClientError};
 use crate::components::{CopyButton, ErrorNote, FieldError};
-
-/// The grid's columns: the object store's actions and "any action" (`module.*`).
-const GRID_ACTIONS: [&str; 4] = [OBJECT_ACTIONS[0], OBJECT_ACTIONS[1], OBJECT_ACTIONS[2], "*"];
 
 #[component]
 pub fn NewWebhook() -> impl IntoView {
@@ -63,76 +61,29 @@ fn modules_of(webhooks: &[WebhookOut]) -> Vec<String> {
     modules.into_iter().collect()
 }
 
-/// Splits events into what the grid shows (`module.create`, `module.*`, ...) and the rest.
-fn split_events(events: &[String]) -> (BTreeSet<String>, Vec<String>) {
-    let in_grid = |event: &String| {
-        event
-            .split_once('.')
-            .is_some_and(|(_, action)| GRID_ACTIONS.contains(&action))
-    };
-    let grid = events.iter().filter(|e| in_grid(e)).cloned().collect();
-    let other = events.iter().filter(|e| !in_grid(e)).cloned().collect();
-    (grid, other)
-}
-
 #[component]
 fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl IntoView {
     let editing = initial.as_ref().map(|w| w.id.clone());
-    let init = initial.clone();
-    let (grid_events, other_events) = split_events(init.as_ref().map_or(&[][..], |w| &w.events));
-    let mut grid_modules: Vec<String> = grid_events
-        .iter()
-        .filter_map(|e| e.split_once('.').map(|(m, _)| m.to_string()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if grid_modules.is_empty() {
-        grid_modules.push(
-            known_modules
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "object".into()),
-        );
-    }
-
-    let name = RwSignal::new(init.as_ref().map(|w| w.name.clone()).unwrap_or_default());
-    let url = RwSignal::new(init.as_ref().map(|w| w.url.clone()).unwrap_or_default());
-    let method = RwSignal::new(init.as_ref().map(|w| w.method).unwrap_or_default());
-    let active = RwSignal::new(init.as_ref().is_none_or(|w| w.active));
-    let events = RwSignal::new(grid_events);
-    let modules = RwSignal::new(grid_modules);
+    let draft = initial.as_ref().map(WebhookDraft::from).unwrap_or_default();
+    let fallback_module = known_modules
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "object".into());
+    let modules = RwSignal::new(draft.grid_modules(&fallback_module));
+    let secret_set = draft.secret_set;
+    let name = RwSignal::new(draft.name);
+    let url = RwSignal::new(draft.url);
+    let method = RwSignal::new(draft.method);
+    let active = RwSignal::new(draft.active);
+    let events = RwSignal::new(draft.grid_events);
     let new_module = RwSignal::new(String::new());
-    let other = RwSignal::new(other_events.join(", "));
-    let data_location = RwSignal::new(
-        init.as_ref()
-            .and_then(|w| w.data_location.clone())
-            .unwrap_or_default(),
-    );
-    let (auth_type, username, secret_set) = match init.as_ref().map(|w| &w.auth) {
-        Some(Auth::Basic {
-            username,
-            password_set,
-        }) => ("basic", username.clone(), *password_set),
-        Some(Auth::Bearer { token_set }) => ("bearer", String::new(), *token_set),
-        _ => ("none", String::new(), false),
-    };
-    let auth_type = RwSignal::new(auth_type.to_string());
-    let username = RwSignal::new(username);
-    let password = RwSignal::new(String::new());
-    let token = RwSignal::new(String::new());
-    // (key, name, value, stored): a stored header's value is never shown, so
-    // its input starts empty and, left empty, keeps the stored value.
-    let header_rows = RwSignal::new(
-        init.as_ref()
-            .map(|w| {
-                w.headers
-                    .keys()
-                    .enumerate()
-                    .map(|(i, name)| (i, name.clone(), String::new(), true))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default(),
-    );
+    let other = RwSignal::new(draft.other_events);
+    let data_location = RwSignal::new(draft.data_location);
+    let auth_type = RwSignal::new(draft.auth_type);
+    let username = RwSignal::new(draft.username);
+    let password = RwSignal::new(draft.password);
+    let token = RwSignal::new(draft.token);
+    let header_rows = RwSignal::new(draft.headers);
     let next_row = StoredValue::new(header_rows.with_untracked(Vec::len));
     let errors = RwSignal::new(BTreeMap::<String, String>::new());
 
@@ -174,46 +125,22 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     // What the form holds, as the API takes it. Reading the signals tracks
     // them, so the preview below follows every edit.
     let input = move || {
-        let mut chosen: Vec<String> = events.get().into_iter().collect();
-        chosen.extend(
-            other
-                .get()
-                .split(',')
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(String::from),
-        );
-        let given = |signal: RwSignal<String>| Some(signal.get()).filter(|v| !v.is_empty());
-        let auth = match auth_type.get().as_str() {
-            "basic" => AuthIn::Basic {
-                username: username.get(),
-                password: given(password),
-            },
-            "bearer" => AuthIn::Bearer {
-                token: given(token),
-            },
-            _ => AuthIn::None,
-        };
-        WebhookIn {
-            name: Some(name.get()),
-            url: Some(url.get()),
-            events: Some(chosen),
-            active: Some(active.get()),
-            method: Some(method.get()),
-            auth: Some(auth),
-            data_location: Some(given(data_location)),
-            headers: Some(
-                header_rows
-                    .get()
-                    .into_iter()
-                    .filter(|(_, name, _, _)| !name.trim().is_empty())
-                    .map(|(_, name, value, stored)| {
-                        let keep = stored && value.is_empty();
-                        (name.trim().to_string(), (!keep).then_some(value))
-                    })
-                    .collect(),
-            ),
+        WebhookDraft {
+            name: name.get(),
+            url: url.get(),
+            method: method.get(),
+            active: active.get(),
+            grid_events: events.get(),
+            other_events: other.get(),
+            auth_type: auth_type.get(),
+            username: username.get(),
+            password: password.get(),
+            token: token.get(),
+            secret_set,
+            data_location: data_location.get(),
+            headers: header_rows.get(),
         }
+        .to_input()
     };
     let submit = {
         let editing = editing.clone();
@@ -444,9 +371,6 @@ fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -
         </aside>
     }
 }
-
-/// (key, name, value, stored): see `header_rows` in `WebhookForm`.
-type HeaderRowState = (usize, String, String, bool);
 
 /// One extra header: name and value. A stored header's value is hidden (the
 /// API shows `***`); **Show value** fetches it into the input.

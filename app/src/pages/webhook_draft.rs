@@ -1,0 +1,270 @@
+//! What the webhook form holds, as plain data: made from a stored webhook
+//! (or empty for a new one) and turned into the API's input. Kept apart from
+//! the view so that both directions are unit-tested.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use api::{Auth, AuthIn, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
+
+/// The grid's columns: the object store's actions and "any action"
+/// (`module.*`); other event patterns go in a free-text field.
+pub const GRID_ACTIONS: [&str; 4] = [OBJECT_ACTIONS[0], OBJECT_ACTIONS[1], OBJECT_ACTIONS[2], "*"];
+
+/// One extra header row: (key, name, value, stored). A stored header's
+/// value is never shown, so its input starts empty and, left empty, keeps
+/// the stored value.
+pub type HeaderRowState = (usize, String, String, bool);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookDraft {
+    pub name: String,
+    pub url: String,
+    pub method: DeliveryMethod,
+    pub active: bool,
+    /// Patterns picked in the grid (`ticket.create`, `ticket.*`).
+    pub grid_events: BTreeSet<String>,
+    /// Other patterns, comma-separated as typed.
+    pub other_events: String,
+    /// `none`, `basic` or `bearer`.
+    pub auth_type: String,
+    pub username: String,
+    /// Left empty, the stored password or token is kept.
+    pub password: String,
+    pub token: String,
+    /// Whether the webhook has a stored password or token.
+    pub secret_set: bool,
+    pub data_location: String,
+    pub headers: Vec<HeaderRowState>,
+}
+
+impl Default for WebhookDraft {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            url: String::new(),
+            method: DeliveryMethod::default(),
+            active: true,
+            grid_events: BTreeSet::new(),
+            other_events: String::new(),
+            auth_type: "none".into(),
+            username: String::new(),
+            password: String::new(),
+            token: String::new(),
+            secret_set: false,
+            data_location: String::new(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl From<&WebhookOut> for WebhookDraft {
+    fn from(webhook: &WebhookOut) -> Self {
+        let in_grid = |event: &&String| {
+            event
+                .split_once('.')
+                .is_some_and(|(_, action)| GRID_ACTIONS.contains(&action))
+        };
+        let (auth_type, username, secret_set) = match &webhook.auth {
+            Auth::Basic {
+                username,
+                password_set,
+            } => ("basic", username.clone(), *password_set),
+            Auth::Bearer { token_set } => ("bearer", String::new(), *token_set),
+            Auth::None => ("none", String::new(), false),
+        };
+        Self {
+            name: webhook.name.clone(),
+            url: webhook.url.clone(),
+            method: webhook.method,
+            active: webhook.active,
+            grid_events: webhook.events.iter().filter(in_grid).cloned().collect(),
+            other_events: webhook
+                .events
+                .iter()
+                .filter(|e| !in_grid(e))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            auth_type: auth_type.into(),
+            username,
+            password: String::new(),
+            token: String::new(),
+            secret_set,
+            data_location: webhook.data_location.clone().unwrap_or_default(),
+            headers: webhook
+                .headers
+                .keys()
+                .enumerate()
+                .map(|(key, name)| (key, name.clone(), String::new(), true))
+                .collect(),
+        }
+    }
+}
+
+impl WebhookDraft {
+    /// The modules the grid shows: those of the picked patterns, or `fallback`.
+    pub fn grid_modules(&self, fallback: &str) -> Vec<String> {
+        let modules: BTreeSet<String> = self
+            .grid_events
+            .iter()
+            .filter_map(|e| e.split_once('.').map(|(module, _)| module.to_string()))
+            .collect();
+        if modules.is_empty() {
+            vec![fallback.to_string()]
+        } else {
+            modules.into_iter().collect()
+        }
+    }
+
+    /// Every writable field, as `POST` and `PATCH` take them: empty
+    /// credentials and untouched stored headers keep what is stored.
+    pub fn to_input(&self) -> WebhookIn {
+        let given = |text: &str| Some(text.to_string()).filter(|v| !v.is_empty());
+        let mut events: Vec<String> = self.grid_events.iter().cloned().collect();
+        events.extend(
+            self.other_events
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from),
+        );
+        let auth = match self.auth_type.as_str() {
+            "basic" => AuthIn::Basic {
+                username: self.username.clone(),
+                password: given(&self.password),
+            },
+            "bearer" => AuthIn::Bearer {
+                token: given(&self.token),
+            },
+            _ => AuthIn::None,
+        };
+        let headers: BTreeMap<String, Option<String>> = self
+            .headers
+            .iter()
+            .filter(|(_, name, _, _)| !name.trim().is_empty())
+            .map(|(_, name, value, stored)| {
+                let keep = *stored && value.is_empty();
+                (name.trim().to_string(), (!keep).then(|| value.clone()))
+            })
+            .collect();
+        WebhookIn {
+            name: Some(self.name.clone()),
+            url: Some(self.url.clone()),
+            events: Some(events),
+            active: Some(self.active),
+            method: Some(self.method),
+            auth: Some(auth),
+            data_location: Some(given(&self.data_location)),
+            headers: Some(headers),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api::{Author, Permissions, WebhookHealth};
+
+    use super::*;
+
+    fn stored() -> WebhookOut {
+        WebhookOut {
+            id: "wh_1".into(),
+            content_type: "webhook".into(),
+            name: "Orders".into(),
+            url: "https://example.com/in".into(),
+            events: vec![
+                "ticket.create".into(),
+                "ticket.*".into(),
+                "weather.report".into(),
+            ],
+            active: false,
+            method: DeliveryMethod::Put,
+            auth: Auth::Basic {
+                username: "hook".into(),
+                password_set: true,
+            },
+            data_location: Some("root/result".into()),
+            headers: BTreeMap::from([("X-Team".into(), "***".into())]),
+            author: Author {
+                id: "usr_1".into(),
+                name: "admin".into(),
+            },
+            permissions: Permissions {
+                edit: true,
+                delete: true,
+            },
+            created_at: String::new(),
+            updated_at: String::new(),
+            health: WebhookHealth::default(),
+        }
+    }
+
+    #[test]
+    fn a_stored_webhook_saved_untouched_keeps_its_secrets_and_headers() {
+        let draft = WebhookDraft::from(&stored());
+        assert_eq!(draft.other_events, "weather.report");
+        assert_eq!(draft.grid_modules("object"), vec!["ticket".to_string()]);
+        let input = draft.to_input();
+        assert_eq!(
+            input.events,
+            Some(vec![
+                "ticket.*".into(),
+                "ticket.create".into(),
+                "weather.report".into()
+            ])
+        );
+        assert_eq!(input.active, Some(false));
+        assert_eq!(input.method, Some(DeliveryMethod::Put));
+        // No password: the stored one stays; no header value: likewise.
+        assert_eq!(
+            input.auth,
+            Some(AuthIn::Basic {
+                username: "hook".into(),
+                password: None
+            })
+        );
+        assert_eq!(
+            input.headers,
+            Some(BTreeMap::from([("X-Team".to_string(), None)]))
+        );
+        assert_eq!(input.data_location, Some(Some("root/result".into())));
+    }
+
+    #[test]
+    fn typed_values_replace_stored_ones_and_empty_rows_are_dropped() {
+        let mut draft = WebhookDraft::from(&stored());
+        draft.password = "new-password".into();
+        draft.headers[0].2 = "billing".into();
+        draft
+            .headers
+            .push((1, "  ".into(), "ignored".into(), false));
+        draft.data_location.clear();
+        let input = draft.to_input();
+        assert_eq!(
+            input.auth,
+            Some(AuthIn::Basic {
+                username: "hook".into(),
+                password: Some("new-password".into())
+            })
+        );
+        assert_eq!(
+            input.headers,
+            Some(BTreeMap::from([(
+                "X-Team".to_string(),
+                Some("billing".to_string())
+            )]))
+        );
+        assert_eq!(input.data_location, Some(None));
+    }
+
+    #[test]
+    fn a_new_draft_is_active_without_auth() {
+        let input = WebhookDraft::default().to_input();
+        assert_eq!(input.active, Some(true));
+        assert_eq!(input.auth, Some(AuthIn::None));
+        assert_eq!(
+            WebhookDraft::default().grid_modules("object"),
+            vec!["object".to_string()]
+        );
+    }
+}
