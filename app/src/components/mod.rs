@@ -12,6 +12,8 @@ pub use copy::{CopyButton, copy_to_clipboard};
 pub use recover::RecoverForm;
 pub use shell::{Home, Session, Shell, role_name};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use leptos::prelude::*;
 
 use crate::client::ClientError;
@@ -28,17 +30,74 @@ pub fn ErrorNote(error: ClientError) -> impl IntoView {
     }
 }
 
+/// A form's errors from the API: each field's under its input
+/// (`FieldError`), and in a note above the form whatever no input shows, or
+/// an error about no field. Which fields a form shows is learnt from the
+/// `FieldError`s it renders, not from a list kept by hand.
+#[derive(Clone, Copy)]
+pub struct FormErrors {
+    fields: RwSignal<BTreeMap<String, String>>,
+    shown: StoredValue<BTreeSet<&'static str>>,
+    general: RwSignal<Option<ClientError>>,
+}
+
+impl FormErrors {
+    pub fn new() -> Self {
+        Self {
+            fields: RwSignal::new(BTreeMap::new()),
+            shown: StoredValue::new(BTreeSet::new()),
+            general: RwSignal::new(None),
+        }
+    }
+
+    /// Shows `error`: next to the fields it names, the rest above the form.
+    pub fn show(&self, error: ClientError) {
+        let unshown = self.shown.with_value(|shown| {
+            error
+                .fields
+                .keys()
+                .any(|field| !shown.contains(field.as_str()))
+        });
+        self.general
+            .set((error.fields.is_empty() || unshown).then(|| error.clone()));
+        self.fields.set(error.fields);
+    }
+
+    pub fn clear(&self) {
+        self.fields.set(BTreeMap::new());
+        self.general.set(None);
+    }
+}
+
+impl Default for FormErrors {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The API's complaint about one field, shown under it.
 #[component]
-pub fn FieldError(
-    errors: RwSignal<std::collections::BTreeMap<String, String>>,
-    field: &'static str,
-) -> impl IntoView {
+pub fn FieldError(errors: FormErrors, field: &'static str) -> impl IntoView {
+    errors.shown.update_value(|shown| {
+        shown.insert(field);
+    });
     move || {
         errors
-            .with(|errors| errors.get(field).cloned())
+            .fields
+            .with(|fields| fields.get(field).cloned())
             .map(|message| {
                 view! { <p class="field-error" data-field=field>{message}</p> }
             })
+    }
+}
+
+/// What a form's error says beyond its fields.
+#[component]
+pub fn FormProblem(errors: FormErrors) -> impl IntoView {
+    move || {
+        errors
+            .general
+            .get()
+            .map(|error| view! { <ErrorNote error /> })
     }
 }

@@ -1,7 +1,5 @@
 //! **Triggers**: URLs that outside systems call to start a fan-out.
 
-use std::collections::BTreeMap;
-
 use api::{Auth, AuthIn, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerResponse};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -9,7 +7,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::client::{self, ClientError};
-use crate::components::{ConfirmDialog, CopyButton, ErrorNote, FieldError, copy_to_clipboard};
+use crate::components::{
+    ConfirmDialog, CopyButton, ErrorNote, FieldError, FormErrors, FormProblem, copy_to_clipboard,
+};
 
 #[component]
 pub fn Triggers() -> impl IntoView {
@@ -278,8 +278,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
         .unwrap_or_default(),
     );
     let next_row = StoredValue::new(rows.with_untracked(Vec::len));
-    let errors = RwSignal::new(BTreeMap::<String, String>::new());
-    let general = RwSignal::new(None::<ClientError>);
+    let errors = FormErrors::new();
     let navigate = use_navigate();
 
     let save = Action::new_local(move |(id, input): &(Option<String>, TriggerIn)| {
@@ -293,10 +292,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
     });
     Effect::new(move || match save.value().get() {
         Some(Ok(id)) => navigate(&format!("/triggers/{id}"), Default::default()),
-        Some(Err(error)) => {
-            general.set(error.fields.is_empty().then(|| error.clone()));
-            errors.set(error.fields);
-        }
+        Some(Err(error)) => errors.show(error),
         None => {}
     });
     let submit = move |event: SubmitEvent| {
@@ -339,7 +335,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
 
     view! {
         <form class="webhook-form card" on:submit=submit novalidate>
-            {move || general.get().map(|error| view! { <ErrorNote error /> })}
+            <FormProblem errors />
             <div class="field">
                 <label for="trigger-name">"Name"</label>
                 <input id="trigger-name" bind:value=name maxlength="200" />

@@ -1,13 +1,13 @@
 //! **Users**: administrators decide who may log in, and as what.
 
-use std::collections::BTreeMap;
-
 use api::{Role, UserIn, UserOut, UserPatch};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use crate::client::{self, ClientError};
-use crate::components::{ConfirmDialog, ErrorNote, FieldError, Session, role_name};
+use crate::components::{
+    ConfirmDialog, ErrorNote, FieldError, FormErrors, FormProblem, Session, role_name,
+};
 
 fn parse_role(text: &str) -> Role {
     if text == "admin" {
@@ -130,20 +130,15 @@ fn NewUserForm(create: Action<UserIn, Result<UserOut, ClientError>>) -> impl Int
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("viewer".to_string());
-    let errors = RwSignal::new(BTreeMap::<String, String>::new());
-    let general = RwSignal::new(None::<ClientError>);
+    let errors = FormErrors::new();
     // Runs with the form: an answer that comes after it is gone changes nothing.
     Effect::new(move || match create.value().get() {
         Some(Ok(_)) => {
             username.set(String::new());
             password.set(String::new());
-            errors.set(BTreeMap::new());
-            general.set(None);
+            errors.clear();
         }
-        Some(Err(error)) => {
-            general.set(error.fields.is_empty().then(|| error.clone()));
-            errors.set(error.fields);
-        }
+        Some(Err(error)) => errors.show(error),
         None => {}
     });
     let submit = move |event: SubmitEvent| {
@@ -157,7 +152,7 @@ fn NewUserForm(create: Action<UserIn, Result<UserOut, ClientError>>) -> impl Int
     view! {
         <form class="card new-user" on:submit=submit novalidate>
             <h2>"Add a user"</h2>
-            {move || general.get().map(|error| view! { <ErrorNote error /> })}
+            <FormProblem errors />
             <div class="field-row">
                 <div class="field">
                     <label for="new-username">"Username"</label>

@@ -1,6 +1,6 @@
 //! One form for creating and editing a webhook, with every writable field.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use api::{AttemptRequest, DeliveryMethod, WebhookIn, WebhookOut};
 use leptos::ev::SubmitEvent;
@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::webhook_draft::{GRID_ACTIONS, HeaderRowState, WebhookDraft};
 use crate::client::{self, ClientError};
-use crate::components::{CopyButton, ErrorNote, FieldError};
+use crate::components::{CopyButton, ErrorNote, FieldError, FormErrors, FormProblem};
 
 #[component]
 pub fn NewWebhook() -> impl IntoView {
@@ -85,7 +85,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let token = RwSignal::new(draft.token);
     let header_rows = RwSignal::new(draft.headers);
     let next_row = StoredValue::new(header_rows.with_untracked(Vec::len));
-    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let errors = FormErrors::new();
 
     let navigate = use_navigate();
     let save = Action::new_local(move |(id, input): &(Option<String>, WebhookIn)| {
@@ -97,28 +97,9 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             }
         }
     });
-    let general_error = RwSignal::new(None::<ClientError>);
     Effect::new(move || match save.value().get() {
         Some(Ok(())) => navigate("/webhooks", Default::default()),
-        Some(Err(error)) => {
-            let fields = error.fields.clone();
-            let shown: [&str; 11] = [
-                "name",
-                "url",
-                "method",
-                "events",
-                "active",
-                "auth.type",
-                "auth.username",
-                "auth.password",
-                "auth.token",
-                "data_location",
-                "headers",
-            ];
-            let unshown = fields.keys().any(|f| !shown.contains(&f.as_str()));
-            general_error.set((fields.is_empty() || unshown).then_some(error));
-            errors.set(fields);
-        }
+        Some(Err(error)) => errors.show(error),
         None => {}
     });
 
@@ -166,7 +147,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     view! {
         <div class="form-with-preview">
         <form class="webhook-form card" on:submit=submit novalidate>
-            {move || general_error.get().map(|error| view! { <ErrorNote error /> })}
+            <FormProblem errors />
             <div class="field">
                 <label for="name">"Name"</label>
                 <input id="name" bind:value=name maxlength="200" />
