@@ -3,12 +3,14 @@
 mod chart;
 mod confirm;
 mod copy;
+mod http_view;
 mod recover;
 mod shell;
 
 pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
 pub use copy::{CopyButton, copy_to_clipboard};
+pub use http_view::{HeadersTable, JsonBody};
 pub use recover::RecoverForm;
 pub use shell::{Home, Session, Shell, role_name};
 

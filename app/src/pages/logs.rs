@@ -1,7 +1,6 @@
 //! **Logs**: every delivery newest first, filters kept in the URL, a detail
 //! view with each attempt's request and response, and Redeliver.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use api::{AttemptOut, DeliveryDetail, DeliveryStatus};
@@ -11,7 +10,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
-use crate::components::{AttemptChart, ErrorNote, RecoverForm, Session};
+use crate::components::{AttemptChart, ErrorNote, HeadersTable, JsonBody, RecoverForm, Session};
 
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
 /// How often a view with deliveries still in progress is refreshed.
@@ -270,16 +269,16 @@ fn Attempt(number: usize, attempt: AttemptOut) -> impl IntoView {
                 <div>
                     <h3>"Request"</h3>
                     <p><code>{format!("{} {}", attempt.request.method, attempt.request.url)}</code></p>
-                    <Headers headers=attempt.request.headers.clone() />
-                    <pre class="body">{pretty(&attempt.request.body)}</pre>
+                    <HeadersTable headers=attempt.request.headers.clone() />
+                    <JsonBody body=attempt.request.body.clone() />
                 </div>
                 <div>
                     <h3>"Response"</h3>
                     {match attempt.response.clone() {
                         Some(response) => view! {
                             <p><code>{format!("HTTP {}", response.status_code)}</code></p>
-                            <Headers headers=response.headers />
-                            <pre class="body">{pretty(&response.body)}</pre>
+                            <HeadersTable headers=response.headers />
+                            <JsonBody body=response.body.clone() />
                             {response.body_truncated.then(|| view! { <p class="hint">"Cut at 64 KiB."</p> })}
                         }.into_any(),
                         None => view! { <p class="muted">"No response."</p> }.into_any(),
@@ -288,22 +287,4 @@ fn Attempt(number: usize, attempt: AttemptOut) -> impl IntoView {
             </div>
         </section>
     }
-}
-
-#[component]
-fn Headers(headers: BTreeMap<String, String>) -> impl IntoView {
-    view! {
-        <table class="headers">
-            <tbody>
-                {headers.into_iter().map(|(name, value)| view! { <tr><th>{name}</th><td>{value}</td></tr> }).collect_view()}
-            </tbody>
-        </table>
-    }
-}
-
-/// JSON bodies indented for reading; anything else as it came.
-fn pretty(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .unwrap_or_else(|_| body.to_string())
 }

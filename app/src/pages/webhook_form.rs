@@ -10,7 +10,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::webhook_draft::{GRID_ACTIONS, HeaderRowState, WebhookDraft};
 use crate::client::{self, ClientError};
-use crate::components::{CopyButton, ErrorNote, FieldError, FormErrors, FormProblem};
+use crate::components::{
+    CopyButton, ErrorNote, FieldError, FormErrors, FormProblem, HeadersTable, JsonBody,
+};
 
 #[component]
 pub fn NewWebhook() -> impl IntoView {
@@ -332,22 +334,11 @@ fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -
                     view! { <p class="muted">{format!("Fix these fields to see the request: {fields}")}</p> }.into_any()
                 }
                 Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-                Some(Ok(request)) => {
-                    let body = serde_json::from_str::<serde_json::Value>(&request.body)
-                        .and_then(|v| serde_json::to_string_pretty(&v))
-                        .unwrap_or(request.body.clone());
-                    view! {
-                        <p><code class="request-line">{format!("{} {}", request.method, request.url)}</code></p>
-                        <table class="headers">
-                            <tbody>
-                                {request.headers.into_iter().map(|(name, value)| view! {
-                                    <tr><th>{name}</th><td>{value}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <pre class="body">{body}</pre>
-                    }.into_any()
-                }
+                Some(Ok(request)) => view! {
+                    <p><code class="request-line">{format!("{} {}", request.method, request.url)}</code></p>
+                    <HeadersTable headers=request.headers />
+                    <JsonBody body=request.body />
+                }.into_any(),
             }}
         </aside>
     }
