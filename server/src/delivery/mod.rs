@@ -148,7 +148,8 @@ impl Deliverer {
             .attempt(&job, Kind::Test)
             .await?
             .context("the webhook was deleted during its test")?;
-        let record = attempt.attempt.clone();
+        let mut record = attempt.attempt.clone();
+        record.render_body(&job.event);
         self.record(attempt).await;
         self.flush().await;
         Ok(record)

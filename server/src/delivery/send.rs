@@ -84,13 +84,16 @@ pub struct Sent {
     pub retry_after: Option<Duration>,
 }
 
-/// Sends `outbound` and reads at most 64 KiB of the answer.
+/// Sends `outbound` and reads at most 64 KiB of the answer. The request is
+/// recorded without its body, which is the delivery's event and is rendered
+/// again when shown (`AttemptRecord::render_body`): no copy of a large event
+/// per attempt waits in the recorder.
 pub async fn send(client: &reqwest::Client, private: PrivateTargets, outbound: &Outbound) -> Sent {
     let request = AttemptRequest {
         method: outbound.method.as_str().to_string(),
         url: outbound.url.clone(),
         headers: outbound.masked_headers(),
-        body: String::from_utf8_lossy(&outbound.body).into_owned(),
+        body: String::new(),
     };
     let started = Instant::now();
     let result = exchange(client, private, outbound).await;

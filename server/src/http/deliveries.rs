@@ -11,7 +11,6 @@ use super::json::Json;
 use super::{Admin, AppState, parse_time};
 use crate::config::parse_duration;
 use crate::error::{AppError, Result};
-use crate::events;
 use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery};
 use crate::time::{now_ms, rfc3339};
@@ -108,8 +107,7 @@ async fn show(
     }))
 }
 
-/// Fills in the request bodies kept as a reference to the delivery's event:
-/// the event shaped as it was for that attempt, byte for byte what was sent.
+/// Fills in the request bodies kept as a reference to the delivery's event.
 async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord]) -> Result<()> {
     if !attempts
         .iter()
@@ -121,9 +119,7 @@ async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord
         return Ok(());
     };
     for attempt in attempts {
-        if let BodySource::Event { data_location } = &attempt.body_source {
-            attempt.request.body = events::payload(&event, data_location.as_deref()).to_string();
-        }
+        attempt.render_body(&event);
     }
     Ok(())
 }

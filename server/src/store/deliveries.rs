@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, Sealed, Store, new_id};
-use crate::events::Event;
+use crate::events::{Event, payload};
 use crate::time::now_ms;
 
 /// A claimed delivery and the event it carries.
@@ -54,7 +54,8 @@ pub struct AttemptRecord {
     pub webhook_id: String,
     pub started_at: i64,
     pub duration_ms: u64,
-    /// As sent; its body is empty when read back with `BodySource::Event`.
+    /// As sent; its body is empty while it is `BodySource::Event`, until
+    /// `render_body` fills it in.
     pub request: AttemptRequest,
     pub body_source: BodySource,
     pub response: Option<AttemptResponse>,
@@ -75,6 +76,14 @@ pub enum BodySource {
 impl AttemptRecord {
     pub fn succeeded(&self) -> bool {
         self.error_class.is_none()
+    }
+
+    /// Fills in a body kept as a reference to `event`, the delivery's event:
+    /// shaped as it was for this attempt, byte for byte what was sent.
+    pub fn render_body(&mut self, event: &Event) {
+        if let BodySource::Event { data_location } = &self.body_source {
+            self.request.body = payload(event, data_location.as_deref()).to_string();
+        }
     }
 }
 

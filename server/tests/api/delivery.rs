@@ -298,6 +298,11 @@ async fn test_sends_now_even_to_an_inactive_webhook_and_shows_the_answer() {
     let request = &receiver.received()[0];
     assert_eq!(request.json()["type"], "webhook.test");
     verify(&app.secret(&id).await, request).unwrap();
+    // The answer shows the request as it was sent, body included.
+    assert_eq!(
+        attempt["request"]["body"].as_str().unwrap().as_bytes(),
+        &request.body[..]
+    );
 
     let missing = app
         .admin(Method::POST, "/api/webhooks/wh_missing/test", None)
