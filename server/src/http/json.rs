@@ -56,12 +56,9 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, AppError> {
 pub fn parse_value(bytes: &[u8]) -> Result<Value, AppError> {
     let duplicate = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = Strict {
-        path: String::new(),
-        duplicate: &duplicate,
-    }
-    .deserialize(&mut deserializer)
-    .and_then(|value| deserializer.end().map(|()| value));
+    let parsed = Strict::root(&duplicate)
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
     match (parsed, duplicate.into_inner()) {
         (_, Some(path)) => Err(AppError::field(path, "appears more than once")),
         (Err(error), None) => Err(AppError::BadRequest(format!("malformed JSON: {error}"))),
@@ -93,18 +90,52 @@ pub fn from_value<T: DeserializeOwned>(object: Map<String, Value>) -> Result<T, 
 }
 
 /// Builds a `serde_json::Value`, but stops at the first key that an object
-/// already holds and notes its path in `duplicate`.
+/// already holds and notes its path in `duplicate`. The path is kept as a
+/// chain of borrowed steps and written out only for a duplicate, so that a
+/// large body costs no string per key.
 struct Strict<'a> {
-    path: String,
+    parent: Option<&'a Strict<'a>>,
+    step: Step<'a>,
     duplicate: &'a RefCell<Option<String>>,
 }
 
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
 impl<'a> Strict<'a> {
-    fn child(&self, step: String) -> Self {
+    fn root(duplicate: &'a RefCell<Option<String>>) -> Self {
         Self {
-            path: step,
+            parent: None,
+            step: Step::Root,
+            duplicate,
+        }
+    }
+
+    fn child(&'a self, step: Step<'a>) -> Self {
+        Self {
+            parent: Some(self),
+            step,
             duplicate: self.duplicate,
         }
+    }
+
+    /// `events[1].data.x`.
+    fn path(&self) -> String {
+        let mut path = self.parent.map(Strict::path).unwrap_or_default();
+        match self.step {
+            Step::Root => {}
+            Step::Key(key) if path.is_empty() => path.push_str(key),
+            Step::Key(key) => {
+                path.push('.');
+                path.push_str(key);
+            }
+            Step::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+        path
     }
 }
 
@@ -153,9 +184,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) =
-            seq.next_element_seed(self.child(format!("{}[{}]", self.path, items.len())))?
-        {
+        while let Some(item) = seq.next_element_seed(self.child(Step::Index(items.len())))? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -164,16 +193,11 @@ impl<'de> Visitor<'de> for Strict<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() {
-                key.clone()
-            } else {
-                format!("{}.{key}", self.path)
-            };
             if object.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(path);
+                *self.duplicate.borrow_mut() = Some(self.child(Step::Key(&key)).path());
                 return Err(de::Error::custom("a key appears more than once"));
             }
-            let value = map.next_value_seed(self.child(path))?;
+            let value = map.next_value_seed(self.child(Step::Key(&key)))?;
             object.insert(key, value);
         }
         Ok(Value::Object(object))
