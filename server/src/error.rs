@@ -16,11 +16,9 @@ pub type FieldErrors = BTreeMap<String, String>;
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("missing or invalid bearer token")]
-    Unauthorized,
-    /// A trigger with basic auth: the challenge asks for a username and password.
-    #[error("missing or invalid basic credentials")]
-    UnauthorizedBasic,
+    /// No credentials, or wrong ones, of the scheme the route takes.
+    #[error("missing or invalid {}", .0.credentials())]
+    Unauthorized(Scheme),
     #[error("wrong username or password")]
     InvalidCredentials,
     #[error("{0}")]
@@ -62,9 +60,7 @@ impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Unauthorized | Self::UnauthorizedBasic => {
-                (StatusCode::UNAUTHORIZED, "unauthorized")
-            }
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -75,6 +71,30 @@ impl AppError {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// How a route wants its caller to prove who it is (`Authorization`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    Basic,
+}
+
+impl Scheme {
+    fn credentials(self) -> &'static str {
+        match self {
+            Self::Bearer => "bearer token",
+            Self::Basic => "basic credentials",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of a 401.
+    fn challenge(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::Basic => r#"Basic realm="hookhub", charset="UTF-8""#,
         }
     }
 }
@@ -108,10 +128,11 @@ impl IntoResponse for AppError {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
         let (status, code) = self.status_and_code();
-        // What a 401 asks the caller for.
-        let challenge = match (&self, status) {
-            (Self::UnauthorizedBasic, _) => Some(r#"Basic realm="hookhub", charset="UTF-8""#),
-            (_, StatusCode::UNAUTHORIZED) => Some("Bearer"),
+        // What a 401 asks the caller for: a wrong login still asks for the
+        // bearer token that a login gives.
+        let challenge = match &self {
+            Self::Unauthorized(scheme) => Some(scheme.challenge()),
+            Self::InvalidCredentials => Some(Scheme::Bearer.challenge()),
             _ => None,
         };
         let retry_after = match &self {

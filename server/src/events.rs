@@ -90,10 +90,11 @@ pub fn nest(location: &str, data: Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn event(change: Option<(Vec<String>, Map<String, Value>)>) -> Event {
+    /// A `ticket.update` of `obj_1`, for tests here and of the layers above.
+    pub(crate) fn event(change: Option<(Vec<String>, Map<String, Value>)>) -> Event {
         Event {
             id: "evt_1".into(),
             event_type: "ticket.update".into(),

@@ -115,19 +115,8 @@ pub fn build(target: &Target, delivery_id: &str, event: &Event, timestamp: i64) 
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Map, Value, json};
-
     use super::*;
-
-    fn event(change: Option<(Vec<String>, Map<String, Value>)>) -> Event {
-        Event {
-            id: "evt_1".into(),
-            event_type: "ticket.update".into(),
-            data: json!({"id": "obj_1", "state": "closed"}),
-            change,
-            created_at: 1_700_000_000_000,
-        }
-    }
+    use crate::events::tests::event;
 
     fn target(credentials: Credentials, data_location: Option<&str>) -> Target {
         Target {

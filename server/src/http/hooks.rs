@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use super::auth::authorization;
 use super::json::Json;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, Scheme};
 use crate::model::TriggerResponse;
 use crate::store::{NewEvent, Trigger, TriggerAuth};
 
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 /// Why a call was refused, for the trigger's call log.
 fn outcome_of(error: &AppError) -> &'static str {
     match error {
-        AppError::Unauthorized | AppError::UnauthorizedBasic => "unauthorized",
+        AppError::Unauthorized(_) => "unauthorized",
         AppError::TooManyRequests { .. } => "throttled",
         AppError::MethodNotAllowed => "method_not_allowed",
         AppError::PayloadTooLarge { .. } => "too_large",
@@ -146,10 +146,10 @@ fn check_credentials(
             retry_after: wait.as_secs().max(1),
         })?;
     if !authorized(state, auth, headers)? {
-        return Err(match auth {
-            TriggerAuth::Basic { .. } => AppError::UnauthorizedBasic,
-            _ => AppError::Unauthorized,
-        });
+        return Err(AppError::Unauthorized(match auth {
+            TriggerAuth::Basic { .. } => Scheme::Basic,
+            _ => Scheme::Bearer,
+        }));
     }
     state.trigger_throttle.uncount(&key);
     Ok(())

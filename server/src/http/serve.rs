@@ -7,7 +7,7 @@
 //! - A request body must keep arriving: `idle_timeout` without a byte ends
 //!   it with 408 (`http::router`).
 //! - At most `max_connections` are open; when a new one would pass that, the
-//!   longest-idle connection (no request in progress) is closed to make room,
+//!   oldest connection without a request in progress is closed to make room,
 //!   so a flood of idle sockets cannot lock out a health check.
 //! - Accept errors (out of file descriptors) back off instead of spinning.
 
@@ -146,8 +146,8 @@ impl Connections {
         }
     }
 
-    /// Registers a new connection; at the limit, closes the longest-idle one
-    /// (or, if every connection is busy, the oldest).
+    /// Registers a new connection; at the limit, closes the oldest one without
+    /// a request in progress (or, if every connection is busy, the oldest).
     fn add(&self) -> Connection {
         let mut registry = self.inner.lock().expect("connections");
         if registry.open.len() >= registry.max {
@@ -243,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_connection_past_the_limit_closes_the_longest_idle_one() {
+    fn a_new_connection_past_the_limit_closes_the_oldest_idle_one() {
         let connections = Connections::new(2);
         let first = connections.add();
         let second = connections.add();

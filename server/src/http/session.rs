@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::json::Json;
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Result, Scheme};
 use crate::security::{
     LoginKeys, TokenHash, hash_password, new_token, random_password, verify_password,
 };
@@ -87,7 +87,8 @@ async fn logout(
     _: Caller,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
-    let token = super::auth::bearer_token(&headers).ok_or(AppError::Unauthorized)?;
+    let token =
+        super::auth::bearer_token(&headers).ok_or(AppError::Unauthorized(Scheme::Bearer))?;
     if !state.store.revoke_token(token).await? {
         return Err(AppError::Conflict(
             "this is the configured --admin-token, not a session: remove it from the configuration to revoke it".into(),

@@ -122,7 +122,7 @@ impl Store {
         .bind(&id)
         .bind(user.username)
         .bind(user.password_hash)
-        .bind(Role::as_str(user.role))
+        .bind(user.role.as_str())
         .bind(now_ms())
         .execute(&self.writer)
         .await
