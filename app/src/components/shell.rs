@@ -44,7 +44,7 @@ pub fn Shell() -> impl IntoView {
         client::forget_token();
     });
     Effect::new(move || {
-        if logout.version().get() > 0 && !logout.pending().get() {
+        if logout.value().get().is_some() {
             navigate("/login", Default::default());
         }
     });
