@@ -116,12 +116,6 @@ impl AppError {
     }
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::Internal(error) = &self {

@@ -33,7 +33,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = store::Store::open(&config.database_url).await?;
+    let store = store::open(&config.database_url).await?;
     let cipher = security::Cipher::load_or_create(&config.secret_key_file)?;
     bootstrap::prepare(&store, &config, &cipher).await?;
     let settings = delivery::Settings::from_config(&config);

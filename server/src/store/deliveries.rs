@@ -1,18 +1,13 @@
-//! The outbox seen from the workers: claim due deliveries under a lease, load
+//! The queue seen from the workers: claim due deliveries under a lease, load
 //! what sending needs, record outcomes in batches.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::{AttemptRequest, AttemptResponse};
-use anyhow::Context;
-use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use serde_json::Value;
 
-use super::{MAX_PARAMS, Sealed, Store, new_id};
+use super::Sealed;
 use crate::events::{Event, payload};
-use crate::time::now_ms;
+use crate::model::{AttemptRequest, AttemptResponse};
 
 /// A claimed delivery and the event it carries.
 #[derive(Debug, Clone)]
@@ -101,509 +96,47 @@ pub struct Outcome {
     pub next: Next,
 }
 
-fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(id);
-    }
-    query.push(")");
-}
-
-impl Store {
+#[async_trait::async_trait]
+pub trait QueueStore: Send + Sync {
     /// Due, unleased deliveries, oldest due first, skipping `busy_webhooks`
-    /// (those already at their concurrency limit) so that they cannot crowd out
-    /// the rest. Looked for webhook by webhook (`deliveries_due`), so that a
-    /// skipped webhook's backlog is never read.
-    pub async fn due_deliveries(
+    /// (those already at their concurrency limit) so that they cannot crowd
+    /// out the rest, nor their backlog be read.
+    async fn due_deliveries(
         &self,
         busy_webhooks: &[String],
         limit: usize,
-    ) -> anyhow::Result<Vec<DueDelivery>> {
-        let now = now_ms();
-        // `octet_length` reads the size from the record header, not the data.
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes
-             FROM webhooks w JOIN deliveries d ON d.id IN (
-                 SELECT id FROM deliveries WHERE webhook_id = w.id AND next_attempt_at <= ",
-        );
-        query.push_bind(now);
-        query.push(" AND (lease_until IS NULL OR lease_until < ");
-        query.push_bind(now);
-        query.push(") ORDER BY next_attempt_at LIMIT ");
-        query.push_bind(limit as i64);
-        query.push(") JOIN events e ON e.id = d.event_id");
-        if !busy_webhooks.is_empty() {
-            query.push(" WHERE w.id NOT IN (");
-            push_ids(&mut query, busy_webhooks);
-        }
-        query.push(" ORDER BY d.next_attempt_at LIMIT ");
-        query.push_bind(limit as i64);
-        // On the writer: its page cache is warm, while a reader's is dropped at every commit.
-        let rows = query.build().fetch_all(&self.writer).await?;
-        Ok(rows
-            .iter()
-            .map(|row| DueDelivery {
-                id: row.get("id"),
-                webhook_id: row.get("webhook_id"),
-                bytes: row.get::<i64, _>("bytes") as usize,
-            })
-            .collect())
-    }
+    ) -> anyhow::Result<Vec<DueDelivery>>;
 
     /// Leases those of `ids` that nobody else holds; returns the jobs won.
-    pub async fn claim(&self, ids: &[String], lease_until: i64) -> anyhow::Result<Vec<Job>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = now_ms();
-        let mut query = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = ");
-        query.push_bind(lease_until);
-        query.push(" WHERE next_attempt_at <= ");
-        query.push_bind(now);
-        query.push(" AND (lease_until IS NULL OR lease_until < ");
-        query.push_bind(now);
-        query.push(") AND id IN (");
-        push_ids(&mut query, ids);
-        query.push(" RETURNING id");
-        // A lease lost to a power cut only means a delivery is sent twice.
-        let mut writer = super::relaxed(&self.writer).await?;
-        let claimed: Vec<String> = query
-            .build_query_scalar()
-            .fetch_all(&mut *writer)
-            .await
-            .context("claiming deliveries")?;
-        let jobs = jobs(&mut writer, &claimed, lease_until).await;
-        writer.restore().await?;
-        jobs
-    }
+    async fn claim(&self, ids: &[String], lease_until: i64) -> anyhow::Result<Vec<Job>>;
 
     /// The signing secrets in force now.
-    pub async fn signing_secrets(
-        &self,
-        webhook_id: &str,
-    ) -> anyhow::Result<Option<SigningSecrets>> {
-        let row = sqlx::query(
-            "SELECT secret, previous_secret, previous_secret_until FROM webhooks WHERE id = ?",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(row.map(|row| {
-            let until: Option<i64> = row.get("previous_secret_until");
-            let previous: Option<Vec<u8>> = row.get("previous_secret");
-            SigningSecrets {
-                current: Sealed(row.get("secret")),
-                previous: previous
-                    .filter(|_| until.is_some_and(|t| t > now_ms()))
-                    .map(Sealed),
-            }
-        }))
-    }
+    async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>>;
 
     /// When the next delivery falls due (or a lease runs out), if any.
-    pub async fn next_due_at(&self) -> anyhow::Result<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
-             FROM deliveries WHERE next_attempt_at IS NOT NULL",
-        )
-        .fetch_one(&self.reader)
-        .await?)
-    }
+    async fn next_due_at(&self) -> anyhow::Result<Option<i64>>;
 
     /// Ends a delivery as failed without sending it.
-    pub async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL,
-                 last_error = ?, updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(reason)
-        .bind(now_ms())
-        .bind(delivery_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
+    async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()>;
 
     /// Gives claimed deliveries back, e.g. on shutdown.
-    pub async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
-        release(&self.writer, ids).await
-    }
+    async fn release(&self, ids: &[String]) -> anyhow::Result<()>;
 
     /// A one-off `webhook.test` delivery to one webhook, already leased to the caller.
-    pub async fn create_test_delivery(
+    async fn create_test_delivery(
         &self,
         webhook_id: &str,
         data: Value,
         lease_until: i64,
-    ) -> anyhow::Result<Job> {
-        let now = now_ms();
-        let event_id = new_id("evt");
-        let delivery_id = new_id("dlv");
-        let stored = serde_json::to_string(&data)?;
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO events (id, type, data, created_at) VALUES (?, 'webhook.test', ?, ?)",
-        )
-        .bind(&event_id)
-        .bind(&stored)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 lease_until, created_at, updated_at)
-             VALUES (?, ?, ?, 'webhook.test', 'pending', ?, ?, ?, ?)",
-        )
-        .bind(&delivery_id)
-        .bind(webhook_id)
-        .bind(&event_id)
-        .bind(now)
-        .bind(lease_until)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Job {
-            delivery_id,
-            webhook_id: webhook_id.to_string(),
-            attempt_count: 0,
-            single_attempt: true,
-            lease_until,
-            event: Arc::new(Event {
-                id: event_id,
-                event_type: "webhook.test".into(),
-                data,
-                change: None,
-                created_at: now,
-            }),
-            bytes: stored.len(),
-        })
-    }
+    ) -> anyhow::Result<Job>;
 
     /// Records attempts and their consequences in one transaction: the
     /// deliveries' new state, the webhooks' health, and switching off a
     /// webhook that has failed without a success since `disable_before`.
-    /// A few statements per batch, not per attempt. Returns the webhooks it switched off.
-    pub async fn record(
+    /// Returns the webhooks it switched off.
+    async fn record(
         &self,
         outcomes: &[Outcome],
         disable_before: i64,
-    ) -> anyhow::Result<Vec<String>> {
-        let now = now_ms();
-        // Lost to a power cut, an outcome is only a delivery sent again.
-        let mut writer = super::relaxed(&self.writer).await?;
-        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-        // SQLite takes up to 32,766 parameters in one statement.
-        for chunk in outcomes.chunks(1000) {
-            insert_attempts(&mut tx, chunk).await?;
-            update_deliveries(&mut tx, chunk, now).await?;
-        }
-        let mut switched_off = Vec::new();
-        for change in health_changes(outcomes) {
-            sqlx::query(
-                "UPDATE webhooks SET
-                     consecutive_failures = CASE WHEN ? THEN ? ELSE consecutive_failures + ? END,
-                     failing_since = CASE WHEN ? THEN ? ELSE COALESCE(failing_since, ?) END
-                 WHERE id = ?",
-            )
-            .bind(change.recovered)
-            .bind(change.failures)
-            .bind(change.failures)
-            .bind(change.recovered)
-            .bind(change.failing_since)
-            .bind(change.failing_since)
-            .bind(change.webhook_id)
-            .execute(&mut *tx)
-            .await?;
-            if change.failures == 0 {
-                continue;
-            }
-            let disabled: Option<String> = sqlx::query_scalar(
-                "UPDATE webhooks SET active = 0,
-                     disabled_reason = 'failed without a single success since ' ||
-                         strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
-                 WHERE id = ? AND active = 1 AND failing_since < ?
-                 RETURNING id",
-            )
-            .bind(change.webhook_id)
-            .bind(disable_before)
-            .fetch_optional(&mut *tx)
-            .await?;
-            switched_off.extend(disabled);
-        }
-        tx.commit().await.context("recording attempts")?;
-        writer.restore().await?;
-        Ok(switched_off)
-    }
-}
-
-/// Inserts the attempts of deliveries that still exist: a webhook deleted
-/// while its attempts were in flight took its deliveries and their logs with
-/// it, and its outcomes must not make the others' fail.
-async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> anyhow::Result<()> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO attempts (delivery_id, webhook_id, succeeded, started_at, duration_ms,
-             request_method, request_url, request_headers, request_body, body_from_event,
-             body_location, response_status, response_headers, response_body, response_truncated,
-             error_class, error)
-         SELECT * FROM (",
-    );
-    let mut rows = Vec::with_capacity(outcomes.len());
-    for Outcome { attempt, .. } in outcomes {
-        let response = attempt.response.as_ref();
-        let response_headers = response
-            .map(|r| serde_json::to_string(&r.headers))
-            .transpose()?;
-        rows.push((
-            attempt,
-            response,
-            serde_json::to_string(&attempt.request.headers)?,
-            response_headers,
-        ));
-    }
-    query.push_values(
-        &rows,
-        |mut row, (attempt, response, request_headers, response_headers)| {
-            row.push_bind(&attempt.delivery_id)
-                .push_bind(&attempt.webhook_id)
-                .push_bind(attempt.succeeded())
-                .push_bind(attempt.started_at)
-                .push_bind(attempt.duration_ms as i64)
-                .push_bind(&attempt.request.method)
-                .push_bind(&attempt.request.url)
-                .push_bind(request_headers);
-            match &attempt.body_source {
-                BodySource::Event { data_location } => row
-                    .push_bind("")
-                    .push_bind(true)
-                    .push_bind(data_location.as_deref()),
-                BodySource::Stored => row
-                    .push_bind(attempt.request.body.as_str())
-                    .push_bind(false)
-                    .push_bind(None::<&str>),
-            };
-            row.push_bind(response.map(|r| r.status_code))
-                .push_bind(response_headers)
-                .push_bind(response.map(|r| r.body.as_str()))
-                .push_bind(response.is_some_and(|r| r.body_truncated))
-                .push_bind(&attempt.error_class)
-                .push_bind(&attempt.error);
-        },
-    );
-    query.push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column1)");
-    query
-        .build()
-        .execute(&mut *tx)
-        .await
-        .context("inserting attempts")?;
-    Ok(())
-}
-
-async fn update_deliveries(
-    tx: &mut SqliteConnection,
-    outcomes: &[Outcome],
-    now: i64,
-) -> anyhow::Result<()> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "UPDATE deliveries SET status = v.column2, attempt_count = attempt_count + 1,
-             next_attempt_at = v.column3, lease_until = NULL, last_status_code = v.column4,
-             last_error = v.column5, last_duration_ms = v.column6, single_attempt = 0, updated_at = ",
-    );
-    query.push_bind(now);
-    query.push(" FROM (");
-    query.push_values(outcomes, |mut row, Outcome { attempt, next }| {
-        let (status, next_attempt_at) = match next {
-            Next::Succeeded => ("succeeded", None),
-            Next::RetryAt(at) => ("retrying", Some(*at)),
-            Next::Failed => ("failed", None),
-        };
-        row.push_bind(&attempt.delivery_id)
-            .push_bind(status)
-            .push_bind(next_attempt_at)
-            .push_bind(attempt.response.as_ref().map(|r| r.status_code))
-            .push_bind(&attempt.error)
-            .push_bind(attempt.duration_ms as i64);
-    });
-    query.push(") AS v WHERE deliveries.id = v.column1");
-    query
-        .build()
-        .execute(&mut *tx)
-        .await
-        .context("updating deliveries")?;
-    Ok(())
-}
-
-/// Ends the leases on `ids`: they are due again at once.
-pub(super) async fn release(writer: &SqlitePool, ids: &[String]) -> anyhow::Result<()> {
-    for chunk in ids.chunks(MAX_PARAMS) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
-        push_ids(&mut query, chunk);
-        query.build().execute(writer).await?;
-    }
-    Ok(())
-}
-
-/// What a batch of outcomes does to one webhook's health.
-#[derive(Debug, PartialEq)]
-struct HealthChange<'a> {
-    webhook_id: &'a str,
-    /// A success came: the count starts again from the failures after it.
-    recovered: bool,
-    /// Failures after the last success (or all of them, if none).
-    failures: u32,
-    /// The first of those failures.
-    failing_since: Option<i64>,
-}
-
-fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
-    let mut changes: Vec<HealthChange> = Vec::new();
-    for Outcome { attempt, .. } in outcomes {
-        let index = match changes
-            .iter()
-            .position(|c| c.webhook_id == attempt.webhook_id)
-        {
-            Some(index) => index,
-            None => {
-                changes.push(HealthChange {
-                    webhook_id: &attempt.webhook_id,
-                    recovered: false,
-                    failures: 0,
-                    failing_since: None,
-                });
-                changes.len() - 1
-            }
-        };
-        let change = &mut changes[index];
-        if attempt.succeeded() {
-            change.recovered = true;
-            change.failures = 0;
-            change.failing_since = None;
-        } else {
-            change.failures += 1;
-            change.failing_since.get_or_insert(attempt.started_at);
-        }
-    }
-    changes
-}
-
-/// The claimed deliveries with their events, read on the connection that claimed them.
-async fn jobs(
-    connection: &mut SqliteConnection,
-    ids: &[String],
-    lease_until: i64,
-) -> anyhow::Result<Vec<Job>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT d.id, d.webhook_id, d.attempt_count, d.single_attempt, e.id AS event_id, e.type, e.data,
-                e.changed_fields, e.previous, e.created_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (",
-    );
-    push_ids(&mut query, ids);
-    let rows = query.build().fetch_all(&mut *connection).await?;
-    // The deliveries of one event to several webhooks share it.
-    let mut events: HashMap<String, Arc<Event>> = HashMap::new();
-    let mut jobs = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let event_id: String = row.get("event_id");
-        let data: &str = row.get("data");
-        let event = match events.get(&event_id) {
-            Some(event) => event.clone(),
-            None => {
-                let event = Arc::new(event_from(row, event_id.clone(), data)?);
-                events.insert(event_id, event.clone());
-                event
-            }
-        };
-        jobs.push(Job {
-            delivery_id: row.get("id"),
-            webhook_id: row.get("webhook_id"),
-            attempt_count: row.get::<i64, _>("attempt_count") as u32,
-            single_attempt: row.get("single_attempt"),
-            lease_until,
-            event,
-            bytes: data.len(),
-        });
-    }
-    Ok(jobs)
-}
-
-pub(super) fn event_from(row: &SqliteRow, id: String, data: &str) -> anyhow::Result<Event> {
-    let change = match (
-        row.get::<Option<String>, _>("changed_fields"),
-        row.get::<Option<String>, _>("previous"),
-    ) {
-        (Some(fields), Some(previous)) => Some((
-            serde_json::from_str::<Vec<String>>(&fields)?,
-            serde_json::from_str::<Map<String, Value>>(&previous)?,
-        )),
-        _ => None,
-    };
-    Ok(Event {
-        id,
-        event_type: row.get("type"),
-        data: serde_json::from_str(data)?,
-        change,
-        created_at: row.get("created_at"),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn outcome(webhook_id: &str, started_at: i64, failed: bool) -> Outcome {
-        Outcome {
-            attempt: AttemptRecord {
-                delivery_id: format!("dlv_{started_at}"),
-                webhook_id: webhook_id.into(),
-                started_at,
-                duration_ms: 1,
-                request: AttemptRequest {
-                    method: "POST".into(),
-                    url: "https://example.com".into(),
-                    headers: Default::default(),
-                    body: "{}".into(),
-                },
-                body_source: BodySource::Stored,
-                response: None,
-                error_class: failed.then(|| "connect".to_string()),
-                error: None,
-            },
-            next: Next::Failed,
-        }
-    }
-
-    #[test]
-    fn a_batch_counts_failures_after_the_last_success_per_webhook() {
-        let outcomes = [
-            outcome("a", 1, true),
-            outcome("b", 2, true),
-            outcome("a", 3, false),
-            outcome("a", 4, true),
-            outcome("a", 5, true),
-            outcome("b", 6, true),
-        ];
-        assert_eq!(
-            health_changes(&outcomes),
-            [
-                HealthChange {
-                    webhook_id: "a",
-                    recovered: true,
-                    failures: 2,
-                    failing_since: Some(4)
-                },
-                HealthChange {
-                    webhook_id: "b",
-                    recovered: false,
-                    failures: 2,
-                    failing_since: Some(2)
-                },
-            ]
-        );
-    }
+    ) -> anyhow::Result<Vec<String>>;
 }

@@ -2,14 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{AttemptRequest, AttemptResponse, DeliveryStatus};
-use anyhow::Context;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
-
-use super::{AttemptRecord, BodySource, Store};
+use super::AttemptRecord;
 use crate::events::Event;
-use crate::time::now_ms;
+use crate::model::DeliveryStatus;
 
 /// A delivery as the logs show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,239 +42,49 @@ pub enum Redelivery {
     Missing,
 }
 
-const SELECT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
-    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at FROM deliveries";
-
-fn delivery_from_row(row: &SqliteRow) -> anyhow::Result<Delivery> {
-    let status: &str = row.get("status");
-    Ok(Delivery {
-        id: row.get("id"),
-        webhook_id: row.get("webhook_id"),
-        event_id: row.get("event_id"),
-        event_type: row.get("event_type"),
-        status: DeliveryStatus::parse(status)
-            .with_context(|| format!("unknown delivery status `{status}` in the database"))?,
-        attempt_count: row.get::<i64, _>("attempt_count") as u32,
-        next_attempt_at: row.get("next_attempt_at"),
-        last_status_code: row
-            .get::<Option<i64>, _>("last_status_code")
-            .map(|c| c as u16),
-        last_error: row.get("last_error"),
-        last_duration_ms: row
-            .get::<Option<i64>, _>("last_duration_ms")
-            .map(|d| d as u64),
-        created_at: row.get("created_at"),
-    })
-}
-
-fn attempt_from_row(row: &SqliteRow) -> anyhow::Result<AttemptRecord> {
-    let response = match row.get::<Option<i64>, _>("response_status") {
-        Some(status) => Some(AttemptResponse {
-            status_code: status as u16,
-            headers: serde_json::from_str(
-                row.get::<Option<&str>, _>("response_headers")
-                    .unwrap_or("{}"),
-            )?,
-            body: row
-                .get::<Option<String>, _>("response_body")
-                .unwrap_or_default(),
-            body_truncated: row.get("response_truncated"),
-        }),
-        None => None,
-    };
-    Ok(AttemptRecord {
-        delivery_id: row.get("delivery_id"),
-        webhook_id: row.get("webhook_id"),
-        started_at: row.get("started_at"),
-        duration_ms: row.get::<i64, _>("duration_ms") as u64,
-        request: AttemptRequest {
-            method: row.get("request_method"),
-            url: row.get("request_url"),
-            headers: serde_json::from_str(row.get("request_headers"))?,
-            body: row.get("request_body"),
-        },
-        body_source: if row.get("body_from_event") {
-            BodySource::Event {
-                data_location: row.get("body_location"),
-            }
-        } else {
-            BodySource::Stored
-        },
-        response,
-        error_class: row.get("error_class"),
-        error: row.get("error"),
-    })
-}
-
-impl Store {
+#[async_trait::async_trait]
+pub trait LogStore: Send + Sync {
     /// Newest first, `limit` at most, those older than the delivery `before`.
     /// Ids are time-ordered, so the page boundary is stable while new deliveries arrive.
-    pub async fn deliveries(
+    async fn deliveries(
         &self,
         filter: &DeliveryFilter,
         before: Option<&str>,
         limit: u32,
-    ) -> anyhow::Result<Vec<Delivery>> {
-        let mut query = QueryBuilder::<Sqlite>::new(SELECT_DELIVERY);
-        query.push(" WHERE 1 = 1");
-        if let Some(webhook_id) = &filter.webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
-        if let Some(status) = &filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(event_type) = &filter.event_type {
-            query.push(" AND event_type = ").push_bind(event_type);
-        }
-        if let Some(since) = filter.since {
-            query.push(" AND created_at >= ").push_bind(since);
-        }
-        if let Some(until) = filter.until {
-            query.push(" AND created_at < ").push_bind(until);
-        }
-        if let Some(before) = before {
-            query.push(" AND id < ").push_bind(before);
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.reader).await?;
-        rows.iter().map(delivery_from_row).collect()
-    }
+    ) -> anyhow::Result<Vec<Delivery>>;
 
-    pub async fn delivery(&self, id: &str) -> anyhow::Result<Option<Delivery>> {
-        let row = sqlx::query(&format!("{SELECT_DELIVERY} WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(delivery_from_row).transpose()
-    }
+    async fn delivery(&self, id: &str) -> anyhow::Result<Option<Delivery>>;
 
     /// A delivery's attempts, oldest first.
-    pub async fn attempts(&self, delivery_id: &str) -> anyhow::Result<Vec<AttemptRecord>> {
-        let rows = sqlx::query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id")
-            .bind(delivery_id)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(attempt_from_row).collect()
-    }
+    async fn attempts(&self, delivery_id: &str) -> anyhow::Result<Vec<AttemptRecord>>;
 
     /// The event a delivery carries, which its attempts' bodies are rendered from.
-    pub async fn delivery_event(&self, delivery_id: &str) -> anyhow::Result<Option<Event>> {
-        let row = sqlx::query(
-            "SELECT e.id, e.type, e.data, e.changed_fields, e.previous, e.created_at
-             FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?",
-        )
-        .bind(delivery_id)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|row| super::deliveries::event_from(&row, row.get("id"), row.get("data")))
-            .transpose()
-    }
+    async fn delivery_event(&self, delivery_id: &str) -> anyhow::Result<Option<Event>>;
 
     /// Queues one more attempt of a delivery now, with the same `webhook-id`.
     /// A finished delivery gets a single attempt; one still retrying keeps its
     /// schedule and is only moved up.
-    pub async fn redeliver(&self, id: &str) -> anyhow::Result<Redelivery> {
-        let now = now_ms();
-        let queued: Option<String> = sqlx::query_scalar(
-            "UPDATE deliveries SET
-                 single_attempt = CASE WHEN status IN ('succeeded', 'failed') THEN 1 ELSE single_attempt END,
-                 status = CASE WHEN status IN ('succeeded', 'failed') THEN 'pending' ELSE status END,
-                 next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)
-             RETURNING id",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await?;
-        if queued.is_some() {
-            return Ok(Redelivery::Queued);
-        }
-        Ok(match self.delivery(id).await? {
-            Some(_) => Redelivery::InFlight,
-            None => Redelivery::Missing,
-        })
-    }
-}
+    async fn redeliver(&self, id: &str) -> anyhow::Result<Redelivery>;
 
-impl Store {
     /// Succeeded and all attempts per webhook since `since` (Unix ms), for
     /// one webhook or every one.
-    pub async fn attempt_totals(
+    async fn attempt_totals(
         &self,
         since: i64,
         webhook_id: Option<&str>,
-    ) -> anyhow::Result<HashMap<String, (u64, u64)>> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT webhook_id, SUM(succeeded) AS succeeded, COUNT(*) AS total FROM attempts WHERE started_at >= ",
-        );
-        query.push_bind(since);
-        if let Some(webhook_id) = webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
-        query.push(" GROUP BY webhook_id");
-        let rows = query.build().fetch_all(&self.reader).await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let succeeded: i64 = row.get("succeeded");
-                let total: i64 = row.get("total");
-                (row.get("webhook_id"), (succeeded as u64, total as u64))
-            })
-            .collect())
-    }
+    ) -> anyhow::Result<HashMap<String, (u64, u64)>>;
 
     /// (bucket start, succeeded, failed) for attempts in `[since, until)`, in
-    /// buckets of `bucket_ms`, counted in the database; empty buckets left out.
-    pub async fn attempt_histogram(
+    /// buckets of `bucket_ms`; empty buckets left out.
+    async fn attempt_histogram(
         &self,
         webhook_id: Option<&str>,
         since: i64,
         until: i64,
         bucket_ms: i64,
-    ) -> anyhow::Result<Vec<(i64, u64, u64)>> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT (started_at - ");
-        query.push_bind(since).push(") / ").push_bind(bucket_ms);
-        query.push(" AS bucket, SUM(succeeded) AS succeeded, COUNT(*) - SUM(succeeded) AS failed FROM attempts WHERE started_at >= ");
-        query
-            .push_bind(since)
-            .push(" AND started_at < ")
-            .push_bind(until);
-        if let Some(webhook_id) = webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
-        query.push(" GROUP BY bucket ORDER BY bucket");
-        let rows = query.build().fetch_all(&self.reader).await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let bucket: i64 = row.get("bucket");
-                let succeeded: i64 = row.get("succeeded");
-                let failed: i64 = row.get("failed");
-                (since + bucket * bucket_ms, succeeded as u64, failed as u64)
-            })
-            .collect())
-    }
+    ) -> anyhow::Result<Vec<(i64, u64, u64)>>;
 
     /// Queues one more attempt, now, of every failed delivery to `webhook_id`
     /// created in `[since, until)`; returns how many.
-    pub async fn recover(&self, webhook_id: &str, since: i64, until: i64) -> anyhow::Result<u64> {
-        let now = now_ms();
-        let result = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', single_attempt = 1, next_attempt_at = ?, updated_at = ?
-             WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? AND created_at < ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(webhook_id)
-        .bind(since)
-        .bind(until)
-        .execute(&self.writer)
-        .await?;
-        Ok(result.rows_affected())
-    }
+    async fn recover(&self, webhook_id: &str, since: i64, until: i64) -> anyhow::Result<u64>;
 }

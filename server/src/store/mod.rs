@@ -1,254 +1,57 @@
-//! The database. Handlers see domain types and methods only; SQL and the
-//! SQLite specifics stay in this module, so that PostgreSQL can come in behind
-//! the same methods.
+//! The storage boundary: what the handlers and workers ask of a database,
+//! as traits over domain types. Nothing here names a database; the SQLite
+//! implementation lives in `sqlite`, and a second backend implements the
+//! same traits beside it.
 
 mod deliveries;
+mod events;
 mod logs;
 mod objects;
-mod outbox;
-mod publish;
 mod retention;
+mod sqlite;
 mod triggers;
 mod users;
 mod webhooks;
 
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use anyhow::Context;
-use sqlx::Sqlite;
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+pub use deliveries::{
+    AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, QueueStore, SigningSecrets,
 };
-use tokio::sync::mpsc;
+pub use events::{EventStore, NewEvent, QueuedEvent, WorkerRoom};
+pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
+pub use objects::{ObjectStore, Updated};
+pub use retention::RetentionStore;
+pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings, TriggerStore};
+pub use users::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore};
+pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings, WebhookStore};
 
-pub use deliveries::{AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, SigningSecrets};
-pub use logs::{Delivery, DeliveryFilter, Redelivery};
-pub use objects::Updated;
-pub use outbox::{Enqueued, NewEvent};
-pub use publish::WorkerRoom;
-pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings};
-pub use users::{Caller, NewUser, TokenKind, User, UserDeletion};
-pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings};
-
-/// Parameters bound in one statement at most; SQLite takes up to 32,766.
-const MAX_PARAMS: usize = 30_000;
-
-/// The writer connection's page cache.
-const WRITER_CACHE_KIB: u32 = 32 * 1024;
-
-/// SQLite allows one writer at a time; a single writer connection turns
-/// contention into an in-process queue instead of `SQLITE_BUSY` retries.
-/// Readers run in parallel beside it (WAL).
-#[derive(Clone)]
-pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
-    checkpointer: SqlitePool,
-    /// Publications waiting for the group committer (`publish::commit_groups`).
-    publisher: mpsc::Sender<publish::Publication>,
-    /// Where published deliveries go straight to this process's workers.
-    fresh: publish::FreshDeliveries,
-    callers: users::Callers,
+/// Everything hookhub keeps: one implementation per database.
+#[async_trait::async_trait]
+pub trait Storage:
+    WebhookStore
+    + TriggerStore
+    + UserStore
+    + ObjectStore
+    + EventStore
+    + QueueStore
+    + LogStore
+    + RetentionStore
+{
+    /// Waits for work in progress and closes the database.
+    async fn close(&self);
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("`{url}` is not a database URL hookhub knows (sqlite://...)"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit survives power loss, not just a crash, before we acknowledge it.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        create_private(options.get_filename())?;
-        // The write-ahead log beside the database, which every commit appends to.
-        let log = (options.get_filename().as_os_str() != ":memory:").then(|| {
-            let mut log = options.get_filename().as_os_str().to_owned();
-            log.push("-wal");
-            std::path::PathBuf::from(log)
-        });
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            // An embedded connection cannot go stale: no ping before each use.
-            .test_before_acquire(false)
-            // The writer's cache stays warm (readers' are dropped at every
-            // commit); the workers' claims read through it. It leaves
-            // checkpoints to `checkpoints`, off the path of every write.
-            .connect_with(
-                options
-                    .clone()
-                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
-                    .pragma("wal_autocheckpoint", "0")
-                    .pragma("journal_size_limit", (64 << 20).to_string()),
-            )
-            .await
-            .with_context(|| format!("opening {url}"))?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .context("migrating the database")?;
-        // A SQLite database belongs to one process: leases left by one that
-        // died are void, and its deliveries go out again at once.
-        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
-            .execute(&writer)
-            .await
-            .context("releasing the leases of an earlier run")?;
-        let checkpointer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .with_context(|| format!("opening {url} for checkpoints"))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options.read_only(true))
-            .await
-            .with_context(|| format!("opening {url} for reading"))?;
-        tokio::spawn(checkpoints(checkpointer.clone(), writer.clone()));
-        let fresh = publish::FreshDeliveries::default();
-        let (publisher, publications) = mpsc::channel(1024);
-        tokio::spawn(publish::commit_groups(
-            writer.clone(),
-            log,
-            fresh.clone(),
-            publications,
-        ));
-        Ok(Self {
-            writer,
-            reader,
-            checkpointer,
-            publisher,
-            fresh,
-            callers: users::Callers::default(),
-        })
+/// The store the server runs on, shared by handlers and workers.
+pub type Store = Arc<dyn Storage>;
+
+/// Opens (creating if needed) the database at `url`, chosen by its scheme,
+/// and brings its schema up to date.
+pub async fn open(url: &str) -> anyhow::Result<Store> {
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
     }
-
-    pub async fn close(&self) {
-        self.reader.close().await;
-        self.checkpointer.close().await;
-        self.writer.close().await;
-    }
-}
-
-/// How often the write-ahead log is copied into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-/// Log pages past which a checkpoint waits for a pause between writes.
-const LOG_PAGES_LIMIT: i64 = 16_384;
-
-/// Copies the write-ahead log into the database beside the writer, which then
-/// never stops to do it, until the store closes. A passive checkpoint waits
-/// for nobody. The log starts over only when a checkpoint has caught up
-/// before the next write, which a steady stream of writes can keep from
-/// happening: past `LOG_PAGES_LIMIT` the checkpoint runs on the writer itself,
-/// between two of its transactions.
-async fn checkpoints(checkpointer: SqlitePool, writer: SqlitePool) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    while !checkpointer.is_closed() {
-        tick.tick().await;
-        match checkpoint(&checkpointer).await {
-            Ok(log_pages) if log_pages > LOG_PAGES_LIMIT => {
-                if let Err(error) = checkpoint(&writer).await {
-                    tracing::warn!(%error, "checkpoint on the writer failed");
-                }
-            }
-            Ok(_) => {}
-            Err(error) if !checkpointer.is_closed() => {
-                tracing::warn!(%error, "checkpoint failed");
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// A passive checkpoint on `pool`; returns how many pages the log holds.
-async fn checkpoint(pool: &SqlitePool) -> sqlx::Result<i64> {
-    let (_busy, log_pages, _copied): (i64, i64, i64) =
-        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(pool)
-            .await?;
-    Ok(log_pages)
-}
-
-/// The writer with `synchronous = NORMAL` until `restore`: its commits
-/// survive the process being killed but not a power cut, and cost no fsync.
-/// For the workers' bookkeeping (leases, outcomes), whose loss means at
-/// most a delivery sent twice; settings keep `FULL`, and published events
-/// are made durable by syncing the log after their commit
-/// (`outbox::answer_when_durable`). In WAL mode a later `FULL` commit
-/// makes the earlier ones durable too.
-async fn relaxed(writer: &SqlitePool) -> anyhow::Result<Relaxed> {
-    let mut connection = writer.acquire().await?;
-    sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *connection)
-        .await?;
-    Ok(Relaxed {
-        connection,
-        restored: false,
-    })
-}
-
-/// See `relaxed`. Dropped without `restore` (an error on the
-/// way), the connection is closed rather than handed back relaxed.
-struct Relaxed {
-    connection: PoolConnection<Sqlite>,
-    restored: bool,
-}
-
-impl Relaxed {
-    async fn restore(mut self) -> anyhow::Result<()> {
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *self.connection)
-            .await?;
-        self.restored = true;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for Relaxed {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        &self.connection
-    }
-}
-
-impl std::ops::DerefMut for Relaxed {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.connection
-    }
-}
-
-impl Drop for Relaxed {
-    fn drop(&mut self) {
-        if !self.restored {
-            self.connection.close_on_drop();
-        }
-    }
-}
-
-/// Creates the database file readable by its owner only; SQLite gives its
-/// WAL and shared-memory files the same permissions.
-fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if path.exists() || path.as_os_str() == ":memory:" {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    Ok(())
+    anyhow::bail!("`{url}` is not a database URL hookhub knows (sqlite://...)")
 }
 
 /// A new time-ordered id with a prefix that says what it names (`wh_...`).

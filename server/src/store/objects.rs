@@ -1,14 +1,9 @@
 //! The built-in object store: an object's change, its event and the
 //! deliveries the event queues are written in one transaction.
 
-use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::outbox::{NewEvent, enqueue};
-use super::{Store, new_id};
 use crate::model::EventAccepted;
-use crate::objects::{Change, apply_patch};
-use crate::time::now_ms;
 
 /// What `update_object` did.
 pub enum Updated {
@@ -17,136 +12,33 @@ pub enum Updated {
     Changed(Map<String, Value>, EventAccepted),
 }
 
-fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
-    serde_json::from_str(text).context("stored object")
-}
-
-impl Store {
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync {
     /// Stores a new object (given without `id`) and fires `{module}.create`.
-    pub async fn create_object(
+    async fn create_object(
         &self,
         module: &str,
-        mut data: Map<String, Value>,
-    ) -> anyhow::Result<(Map<String, Value>, EventAccepted)> {
-        let id = new_id("obj");
-        data.insert("id".into(), Value::String(id.clone()));
-        let now = now_ms();
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO objects (module, id, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(module)
-        .bind(&id)
-        .bind(serde_json::to_string(&data)?)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let event = NewEvent {
-            event_type: format!("{module}.create"),
-            data: Value::Object(data.clone()),
-            change: None,
-        };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
-        tx.commit().await.context("committing an object")?;
-        Ok((data, accepted))
-    }
+        data: Map<String, Value>,
+    ) -> anyhow::Result<(Map<String, Value>, EventAccepted)>;
 
-    pub async fn object(
-        &self,
-        module: &str,
-        id: &str,
-    ) -> anyhow::Result<Option<Map<String, Value>>> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM objects WHERE module = ? AND id = ?")
-                .bind(module)
-                .bind(id)
-                .fetch_optional(&self.reader)
-                .await?;
-        data.as_deref().map(parse_object).transpose()
-    }
+    async fn object(&self, module: &str, id: &str) -> anyhow::Result<Option<Map<String, Value>>>;
 
     /// A page of a module's objects in id (creation) order, after `cursor`.
-    pub async fn objects(
+    async fn objects(
         &self,
         module: &str,
         cursor: Option<&str>,
         limit: u32,
-    ) -> anyhow::Result<Vec<Map<String, Value>>> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM objects WHERE module = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(module)
-        .bind(cursor.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(|text| parse_object(text)).collect()
-    }
+    ) -> anyhow::Result<Vec<Map<String, Value>>>;
 
     /// Merges `patch` into an object and fires `{module}.update` if anything changed.
-    pub async fn update_object(
+    async fn update_object(
         &self,
         module: &str,
         id: &str,
         patch: Map<String, Value>,
-    ) -> anyhow::Result<Updated> {
-        let mut tx = self.writer.begin().await?;
-        let old: Option<String> =
-            sqlx::query_scalar("SELECT data FROM objects WHERE module = ? AND id = ?")
-                .bind(module)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(old) = old else {
-            return Ok(Updated::Missing);
-        };
-        let Change {
-            object,
-            changed_fields,
-            previous,
-        } = apply_patch(&parse_object(&old)?, patch);
-        if changed_fields.is_empty() {
-            return Ok(Updated::Unchanged(object));
-        }
-        sqlx::query("UPDATE objects SET data = ?, updated_at = ? WHERE module = ? AND id = ?")
-            .bind(serde_json::to_string(&object)?)
-            .bind(now_ms())
-            .bind(module)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let event = NewEvent {
-            event_type: format!("{module}.update"),
-            data: Value::Object(object.clone()),
-            change: Some((changed_fields, previous)),
-        };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
-        tx.commit().await.context("committing an update")?;
-        Ok(Updated::Changed(object, accepted))
-    }
+    ) -> anyhow::Result<Updated>;
 
     /// Deletes an object and fires `{module}.delete` with it as it was; `None` if missing.
-    pub async fn delete_object(
-        &self,
-        module: &str,
-        id: &str,
-    ) -> anyhow::Result<Option<EventAccepted>> {
-        let mut tx = self.writer.begin().await?;
-        let old: Option<String> =
-            sqlx::query_scalar("DELETE FROM objects WHERE module = ? AND id = ? RETURNING data")
-                .bind(module)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(old) = old else { return Ok(None) };
-        let event = NewEvent {
-            event_type: format!("{module}.delete"),
-            data: Value::Object(parse_object(&old)?),
-            change: None,
-        };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
-        tx.commit().await.context("committing a delete")?;
-        Ok(Some(accepted))
-    }
+    async fn delete_object(&self, module: &str, id: &str) -> anyhow::Result<Option<EventAccepted>>;
 }

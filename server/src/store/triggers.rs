@@ -2,15 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
-use super::outbox::{Enqueued, enqueue};
-use super::{NewEvent, Sealed, Store, new_id};
+use super::{NewEvent, QueuedEvent, Sealed};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
-use crate::time::now_ms;
 
 /// How callers prove who they are.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,267 +52,48 @@ pub struct TriggerCall {
     pub event_id: Option<String>,
 }
 
-const SELECT_TRIGGER: &str = "
-    SELECT t.id, t.slug, t.name, t.method, t.params, t.auth_type, t.auth_username, t.auth_password,
-           t.token_hash, t.event_type, t.response, t.author_id, u.username AS author_name,
-           t.created_at, t.updated_at
-    FROM triggers t JOIN users u ON u.id = t.author_id";
-
-fn trigger_from_row(row: &SqliteRow) -> anyhow::Result<Trigger> {
-    let auth = match row.get::<&str, _>("auth_type") {
-        "basic" => TriggerAuth::Basic {
-            username: row
-                .get::<Option<String>, _>("auth_username")
-                .unwrap_or_default(),
-            password: Sealed(
-                row.get::<Option<Vec<u8>>, _>("auth_password")
-                    .context("trigger password missing")?,
-            ),
-        },
-        "bearer" => TriggerAuth::Bearer {
-            token: row
-                .get::<Option<Vec<u8>>, _>("token_hash")
-                .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
-                .map(TokenHash),
-        },
-        _ => TriggerAuth::None,
-    };
-    Ok(Trigger {
-        id: row.get("id"),
-        slug: row.get("slug"),
-        settings: TriggerSettings {
-            name: row.get("name"),
-            method: TriggerMethod::parse(row.get("method"))
-                .context("unknown trigger method in the database")?,
-            params: serde_json::from_str(row.get("params")).context("trigger params")?,
-            auth,
-            event_type: row.get("event_type"),
-            response: TriggerResponse::parse(row.get("response"))
-                .context("unknown trigger response in the database")?,
-        },
-        author_id: row.get("author_id"),
-        author_name: row.get("author_name"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    })
-}
-
-/// The columns `TriggerAuth` maps to.
-struct AuthColumns<'a> {
-    kind: &'static str,
-    username: Option<&'a str>,
-    password: Option<&'a [u8]>,
-    token: Option<&'a [u8]>,
-}
-
-fn auth_columns(auth: &TriggerAuth) -> AuthColumns<'_> {
-    let none = AuthColumns {
-        kind: "none",
-        username: None,
-        password: None,
-        token: None,
-    };
-    match auth {
-        TriggerAuth::None => none,
-        TriggerAuth::Basic { username, password } => AuthColumns {
-            kind: "basic",
-            username: Some(username),
-            password: Some(password.0.as_slice()),
-            ..none
-        },
-        TriggerAuth::Bearer { token } => AuthColumns {
-            kind: "bearer",
-            token: token.as_ref().map(|t| t.0.as_slice()),
-            ..none
-        },
-    }
-}
-
-impl Store {
-    pub async fn create_trigger(
+#[async_trait::async_trait]
+pub trait TriggerStore: Send + Sync {
+    async fn create_trigger(
         &self,
         settings: &TriggerSettings,
         author_id: &str,
         slug: &str,
-    ) -> anyhow::Result<Trigger> {
-        let id = new_id("trg");
-        let now = now_ms();
-        let auth = auth_columns(&settings.auth);
-        sqlx::query(
-            "INSERT INTO triggers (id, name, slug, method, params, auth_type, auth_username, auth_password,
-                 token_hash, event_type, response, author_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&id)
-        .bind(&settings.name)
-        .bind(slug)
-        .bind(settings.method.as_str())
-        .bind(serde_json::to_string(&settings.params)?)
-        .bind(auth.kind)
-        .bind(auth.username)
-        .bind(auth.password)
-        .bind(auth.token)
-        .bind(&settings.event_type)
-        .bind(settings.response.as_str())
-        .bind(author_id)
-        .bind(now)
-        .bind(now)
-        .execute(&self.writer)
-        .await
-        .context("creating a trigger")?;
-        self.trigger(&id)
-            .await?
-            .context("a trigger vanished right after it was created")
-    }
+    ) -> anyhow::Result<Trigger>;
 
-    pub async fn triggers(&self) -> anyhow::Result<Vec<Trigger>> {
-        let rows = sqlx::query(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(trigger_from_row).collect()
-    }
+    async fn triggers(&self) -> anyhow::Result<Vec<Trigger>>;
 
-    pub async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>> {
-        self.trigger_where("t.id", id).await
-    }
+    async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>>;
 
-    pub async fn trigger_by_slug(&self, slug: &str) -> anyhow::Result<Option<Trigger>> {
-        self.trigger_where("t.slug", slug).await
-    }
-
-    /// The trigger whose `column` (a unique one) is `value`.
-    async fn trigger_where(
-        &self,
-        column: &'static str,
-        value: &str,
-    ) -> anyhow::Result<Option<Trigger>> {
-        let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE {column} = ?"))
-            .bind(value)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(trigger_from_row).transpose()
-    }
+    async fn trigger_by_slug(&self, slug: &str) -> anyhow::Result<Option<Trigger>>;
 
     /// Replaces a trigger's settings; `false` if there is no such trigger.
-    pub async fn update_trigger(
-        &self,
-        id: &str,
-        settings: &TriggerSettings,
-    ) -> anyhow::Result<bool> {
-        let auth = auth_columns(&settings.auth);
-        let result = sqlx::query(
-            "UPDATE triggers SET name = ?, method = ?, params = ?, auth_type = ?, auth_username = ?,
-                 auth_password = ?, token_hash = ?, event_type = ?, response = ?, updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(&settings.name)
-        .bind(settings.method.as_str())
-        .bind(serde_json::to_string(&settings.params)?)
-        .bind(auth.kind)
-        .bind(auth.username)
-        .bind(auth.password)
-        .bind(auth.token)
-        .bind(&settings.event_type)
-        .bind(settings.response.as_str())
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .context("updating a trigger")?;
-        Ok(result.rows_affected() == 1)
-    }
+    async fn update_trigger(&self, id: &str, settings: &TriggerSettings) -> anyhow::Result<bool>;
 
-    pub async fn delete_trigger(&self, id: &str) -> anyhow::Result<bool> {
-        let result = sqlx::query("DELETE FROM triggers WHERE id = ?")
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(result.rows_affected() == 1)
-    }
+    async fn delete_trigger(&self, id: &str) -> anyhow::Result<bool>;
 
     /// Replaces a bearer trigger's token; `false` if there is no bearer trigger with this id.
-    pub async fn set_trigger_token(&self, id: &str, token: TokenHash) -> anyhow::Result<bool> {
-        let result = sqlx::query(
-            "UPDATE triggers SET token_hash = ?, updated_at = ? WHERE id = ? AND auth_type = 'bearer'",
-        )
-        .bind(token.0.as_slice())
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
+    async fn set_trigger_token(&self, id: &str, token: TokenHash) -> anyhow::Result<bool>;
 
     /// Logs a refused call.
-    pub async fn log_trigger_call(
+    async fn log_trigger_call(
         &self,
         trigger_id: &str,
         caller: &str,
         outcome: &str,
         status_code: u16,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(trigger_id)
-        .bind(now_ms())
-        .bind(caller)
-        .bind(outcome)
-        .bind(status_code)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
+    ) -> anyhow::Result<()>;
 
     /// Accepts a call: its event, the deliveries and the call's log line in one transaction.
-    pub async fn accept_trigger_call(
+    async fn accept_trigger_call(
         &self,
         trigger_id: &str,
         caller: &str,
         event: NewEvent,
         status_code: u16,
-    ) -> anyhow::Result<Enqueued> {
-        let mut tx = self.writer.begin().await?;
-        let enqueued = enqueue(&mut tx, &[event]).await?.remove(0);
-        sqlx::query(
-            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code, event_id)
-             VALUES (?, ?, ?, 'accepted', ?, ?)",
-        )
-        .bind(trigger_id)
-        .bind(now_ms())
-        .bind(caller)
-        .bind(status_code)
-        .bind(&enqueued.event_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await.context("committing a trigger call")?;
-        Ok(enqueued)
-    }
+    ) -> anyhow::Result<QueuedEvent>;
 
     /// The latest calls of a trigger, newest first.
-    pub async fn trigger_calls(
-        &self,
-        trigger_id: &str,
-        limit: u32,
-    ) -> anyhow::Result<Vec<TriggerCall>> {
-        let rows = sqlx::query(
-            "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls
-             WHERE trigger_id = ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(trigger_id)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| TriggerCall {
-                called_at: row.get("called_at"),
-                caller: row.get("caller"),
-                outcome: row.get("outcome"),
-                status_code: row.get::<i64, _>("status_code") as u16,
-                event_id: row.get("event_id"),
-            })
-            .collect())
-    }
+    async fn trigger_calls(&self, trigger_id: &str, limit: u32)
+    -> anyhow::Result<Vec<TriggerCall>>;
 }

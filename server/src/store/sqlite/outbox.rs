@@ -3,21 +3,13 @@
 //! so that an acknowledged event is never lost.
 
 use anyhow::Context;
-use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{MAX_PARAMS, new_id};
+use super::MAX_PARAMS;
 use crate::events::subscribed;
 use crate::model::{EventAccepted, QueuedDelivery};
+use crate::store::{NewEvent, new_id};
 use crate::time::now_ms;
-
-/// An event to accept.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub event_type: String,
-    pub data: Value,
-    pub change: Option<(Vec<String>, Map<String, Value>)>,
-}
 
 /// An event written to the outbox and the deliveries it queued.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,20 +12,12 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::outbox::{Enqueued, Lease, NewEvent, active_webhooks, write_events};
-use super::{Job, Store};
+use super::SqliteStore;
+use super::outbox::{Enqueued, Lease, active_webhooks, write_events};
 use crate::events::Event;
 use crate::model::EventAccepted;
+use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
 use crate::time::now_ms;
-
-/// Room in this process's workers for published deliveries: the group
-/// committer leases a delivery to them only when `reserve` finds room.
-pub trait WorkerRoom: Send + Sync {
-    /// Counts one more delivery of `bytes` for `webhook_id` if there is room.
-    fn reserve(&self, webhook_id: &str, bytes: usize) -> bool;
-    /// Gives back reservations whose deliveries were not committed.
-    fn give_back(&self, webhook_id: &str, count: usize, bytes: usize);
-}
 
 /// A request to publish, answered once its group is committed.
 pub(super) struct Publication {
@@ -243,11 +235,9 @@ fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
     jobs
 }
 
-impl Store {
-    /// Hands this process's workers the deliveries of every later publication
-    /// that `room` has room for (counted there as they are leased), leased
-    /// to them for `lease`, until the receiver is dropped.
-    pub fn take_fresh_deliveries(
+#[async_trait::async_trait]
+impl EventStore for SqliteStore {
+    fn take_fresh_deliveries(
         &self,
         lease: Duration,
         room: Arc<dyn WorkerRoom>,
@@ -258,8 +248,7 @@ impl Store {
         taken
     }
 
-    /// Accepts published events, all or none, answering once they are durable.
-    pub async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
+    async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
         let (done, committed) = oneshot::channel();
         self.publisher
             .send(Publication { events, done })
@@ -322,7 +311,7 @@ mod tests {
     async fn a_publication_is_acknowledged_only_once_its_log_reached_the_disk() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/hookhub.db", dir.path().display());
-        let store = Store::open(&url).await.unwrap();
+        let store = SqliteStore::open(&url).await.unwrap();
 
         let committer = |log: PathBuf| {
             let (requests, received) = mpsc::channel(8);

@@ -1,0 +1,51 @@
+//! Events in, deliveries out: an accepted event is written with one delivery
+//! per matching active webhook in one transaction, and acknowledged only
+//! once durable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use super::Job;
+use crate::model::{EventAccepted, QueuedDelivery};
+
+/// An event to accept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub data: Value,
+    pub change: Option<(Vec<String>, Map<String, Value>)>,
+}
+
+/// An event accepted and the deliveries it queued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedEvent {
+    pub event_id: String,
+    pub deliveries: Vec<QueuedDelivery>,
+}
+
+/// Room in this process's workers for published deliveries: the group
+/// committer leases a delivery to them only when `reserve` finds room.
+pub trait WorkerRoom: Send + Sync {
+    /// Counts one more delivery of `bytes` for `webhook_id` if there is room.
+    fn reserve(&self, webhook_id: &str, bytes: usize) -> bool;
+    /// Gives back reservations whose deliveries were not committed.
+    fn give_back(&self, webhook_id: &str, count: usize, bytes: usize);
+}
+
+#[async_trait::async_trait]
+pub trait EventStore: Send + Sync {
+    /// Accepts published events, all or none, answering once they are durable.
+    async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>>;
+
+    /// Hands this process's workers the deliveries of every later publication
+    /// that `room` has room for (counted there as they are leased), leased
+    /// to them for `lease`, until the receiver is dropped.
+    fn take_fresh_deliveries(
+        &self,
+        lease: Duration,
+        room: Arc<dyn WorkerRoom>,
+    ) -> mpsc::UnboundedReceiver<Vec<Job>>;
+}

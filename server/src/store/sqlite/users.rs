@@ -1,0 +1,221 @@
+use crate::model::Role;
+use anyhow::Context;
+use sqlx::Row;
+
+use super::SqliteStore;
+use crate::security::TokenHash;
+use crate::store::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore, new_id};
+use crate::time::now_ms;
+
+fn parse_role(text: &str) -> anyhow::Result<Role> {
+    Role::parse(text).with_context(|| format!("unknown role `{text}` in the database"))
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
+    Ok(User {
+        id: row.get("id"),
+        username: row.get("username"),
+        role: parse_role(row.get("role"))?,
+        active: row.get("active"),
+        created_at: row.get("created_at"),
+    })
+}
+
+#[async_trait::async_trait]
+impl UserStore for SqliteStore {
+    async fn user_count(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<String> {
+        let id = new_id("usr");
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, active, created_at)
+             VALUES (?, ?, ?, ?, 1, ?)",
+        )
+        .bind(&id)
+        .bind(user.username)
+        .bind(user.password_hash)
+        .bind(user.role.as_str())
+        .bind(now_ms())
+        .execute(&self.writer)
+        .await
+        .context("creating a user")?;
+        Ok(id)
+    }
+
+    async fn login_details(&self, username: &str) -> anyhow::Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT id, password_hash FROM users WHERE lower(username) = lower(?) AND active = 1",
+        )
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|row| (row.get("id"), row.get("password_hash"))))
+    }
+
+    async fn insert_token(
+        &self,
+        hash: TokenHash,
+        user_id: &str,
+        kind: TokenKind,
+    ) -> anyhow::Result<()> {
+        let (kind, expires_at) = match kind {
+            TokenKind::Session { expires_at } => ("session", Some(expires_at)),
+            TokenKind::Api => ("api", None),
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, kind, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(hash.0.as_slice())
+        .bind(user_id)
+        .bind(kind)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await
+        .context("storing a token")?;
+        Ok(())
+    }
+
+    async fn first_admin(&self) -> anyhow::Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    async fn caller_for_token(&self, token: &str) -> anyhow::Result<Option<Caller>> {
+        let hash = TokenHash::of(token);
+        let generation = match self.callers.get(&hash) {
+            Ok(caller) => return Ok(Some(caller)),
+            Err(generation) => generation,
+        };
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.expires_at, u.id, u.username, u.role
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ? AND u.active = 1
+               AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        )
+        .bind(hash.0.as_slice())
+        .bind(now_ms())
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        // The index found the row by hash; compare once more in constant time
+        // so that no code path compares token material with early exit.
+        let stored: Vec<u8> = row.get("token_hash");
+        let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+            return Ok(None);
+        };
+        if !TokenHash(stored).matches(token) {
+            return Ok(None);
+        }
+        let caller = Caller {
+            id: row.get("id"),
+            username: row.get("username"),
+            role: parse_role(row.get("role"))?,
+        };
+        self.callers
+            .remember(generation, hash, &caller, row.get("expires_at"));
+        Ok(Some(caller))
+    }
+
+    async fn users(&self) -> anyhow::Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, active, created_at FROM users ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        let row =
+            sqlx::query("SELECT id, username, role, active, created_at FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn username_taken(&self, username: &str) -> anyhow::Result<bool> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower(?)")
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn other_active_admins(&self, except: &str) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1 AND id != ?",
+        )
+        .bind(except)
+        .fetch_one(&self.reader)
+        .await?)
+    }
+
+    async fn update_user(
+        &self,
+        id: &str,
+        role: Option<Role>,
+        active: Option<bool>,
+        password_hash: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let result = sqlx::query(
+            "UPDATE users SET role = COALESCE(?, role), active = COALESCE(?, active),
+                 password_hash = COALESCE(?, password_hash)
+             WHERE id = ?",
+        )
+        .bind(role.map(Role::as_str))
+        .bind(active)
+        .bind(password_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if password_hash.is_some() || active == Some(false) {
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = ? AND kind = 'session'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.callers.forget();
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn delete_user(&self, id: &str) -> anyhow::Result<UserDeletion> {
+        let result = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await;
+        self.callers.forget();
+        match result {
+            Ok(done) if done.rows_affected() == 1 => Ok(UserDeletion::Deleted),
+            Ok(_) => Ok(UserDeletion::Missing),
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                Ok(UserDeletion::Referenced)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn revoke_token(&self, token: &str) -> anyhow::Result<bool> {
+        let revoked =
+            sqlx::query("DELETE FROM api_tokens WHERE token_hash = ? AND kind = 'session'")
+                .bind(TokenHash::of(token).0.as_slice())
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+        self.callers.forget();
+        Ok(revoked > 0)
+    }
+}
