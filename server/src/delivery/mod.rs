@@ -35,6 +35,8 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub const MAX_IN_FLIGHT_PER_WEBHOOK: usize = 16;
 /// Outcomes written in one transaction at most.
 const RECORD_BATCH: usize = 256;
+/// Deliveries one `Deliverer::round` claims at most.
+const ROUND_LIMIT: usize = 10_000;
 /// How long the recorder waits for more outcomes to write with the first.
 const RECORD_WINDOW: Duration = Duration::from_millis(20);
 
@@ -204,6 +206,48 @@ impl Deliverer {
             headers: outbound.masked_headers(),
             body: String::from_utf8_lossy(&outbound.body).into_owned(),
         })
+    }
+
+    /// One round of what the workers do, over everything due now: claim,
+    /// send one attempt at a time, record. For tests, which can then tell
+    /// "nothing more is sent" by a round that sends nothing, without waiting.
+    /// Returns how many attempts it made.
+    pub async fn round(&self) -> anyhow::Result<usize> {
+        let due = self.store.due_deliveries(&[], ROUND_LIMIT).await?;
+        let ids: Vec<String> = due.into_iter().map(|delivery| delivery.id).collect();
+        let lease_until = now_ms() + self.settings.lease().as_millis() as i64;
+        let mut attempts = 0;
+        for job in self.store.claim(&ids, lease_until).await? {
+            attempts += usize::from(self.send(&job).await);
+        }
+        self.flush().await;
+        Ok(attempts)
+    }
+
+    /// Sends one claimed delivery and hands its outcome to the recorder;
+    /// `false` if no attempt was made (see `attempt`). An error is logged: the
+    /// lease runs out and another attempt follows.
+    async fn send(&self, job: &Job) -> bool {
+        let kind = if job.single_attempt {
+            Kind::Redelivery
+        } else {
+            Kind::Scheduled
+        };
+        match self.attempt(job, kind).await {
+            Ok(Some(outcome)) => {
+                self.record(outcome).await;
+                true
+            }
+            Ok(None) => false,
+            Err(error) => {
+                tracing::error!(
+                    delivery = %job.delivery_id,
+                    error = format!("{error:#}"),
+                    "delivery failed"
+                );
+                false
+            }
+        }
     }
 
     /// Sends one claimed delivery; `None` if there is nothing to send: its

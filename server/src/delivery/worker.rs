@@ -14,7 +14,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::holdings::{Bounds, Holdings};
-use super::{Deliverer, Kind, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
+use super::{Deliverer, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
 use crate::store::Job;
 use crate::time::now_ms;
 
@@ -176,21 +176,7 @@ async fn dispatch(
         for job in ready {
             let deliverer = deliverer.clone();
             tasks.spawn(async move {
-                let kind = if job.single_attempt {
-                    Kind::Redelivery
-                } else {
-                    Kind::Scheduled
-                };
-                match deliverer.attempt(&job, kind).await {
-                    Ok(Some(outcome)) => deliverer.record(outcome).await,
-                    Ok(None) => {}
-                    // The lease runs out and another attempt follows.
-                    Err(error) => tracing::error!(
-                        delivery = %job.delivery_id,
-                        error = format!("{error:#}"),
-                        "delivery failed"
-                    ),
-                }
+                deliverer.send(&job).await;
                 job.delivery_id
             });
         }

@@ -207,7 +207,7 @@ async fn a_batch_is_accepted_whole_or_not_at_all() {
 async fn a_burst_larger_than_the_workers_hold_arrives_whole_once_each() {
     let app = local_app("1s").await;
     let receiver = Receiver::start().await;
-    webhook_to(&app, &receiver, json!({"events": ["burst.*"]})).await;
+    let webhook = webhook_to(&app, &receiver, json!({"events": ["burst.*"]})).await;
     // More than one webhook's share of held deliveries: the rest wait in the outbox.
     publish_numbered(&app, "burst.item", 700).await;
     let received = receiver.wait_for(700, Duration::from_secs(30)).await;
@@ -219,8 +219,49 @@ async fn a_burst_larger_than_the_workers_hold_arrives_whole_once_each() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 700, "700 distinct deliveries");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each recorded as succeeded at its first attempt: none is due again,
+    // so none can be sent twice later.
+    let deliveries = all_deliveries(&app, &webhook, "succeeded", 700).await;
+    assert!(
+        deliveries.iter().all(|d| d["attempt_count"] == 1),
+        "a delivery was attempted twice"
+    );
     assert_eq!(receiver.received().len(), 700, "none was sent twice");
+}
+
+/// Every delivery to `webhook_id` with `status`, once there are `count` of
+/// them (all pages), or a failure after `WAIT`.
+async fn all_deliveries(app: &TestApp, webhook_id: &str, status: &str, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let mut deliveries = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path = format!(
+                "/api/deliveries?webhook_id={webhook_id}&status={status}&limit=500&cursor={cursor}"
+            );
+            let page: Value = app
+                .admin(Method::GET, &path, None)
+                .await
+                .json()
+                .await
+                .unwrap();
+            deliveries.extend(page["data"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_string(),
+                None => break,
+            }
+        }
+        if deliveries.len() == count {
+            return deliveries;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {count} deliveries {status}",
+            deliveries.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
@@ -242,8 +283,8 @@ async fn a_failing_receiver_is_retried_with_the_same_webhook_id_until_it_answers
     for request in &received {
         verify(&secret, request).unwrap();
     }
-    // success resets the failure count
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // success resets the failure count; nothing more is due
+    all_deliveries(&app, &id, "succeeded", 1).await;
     assert_eq!(receiver.received().len(), 3);
     assert_eq!(app.webhook(&id).await["health"]["consecutive_failures"], 0);
 }
@@ -254,8 +295,9 @@ async fn after_the_last_step_the_delivery_gives_up() {
     let receiver = Receiver::answering(Reply::status(503)).await;
     let id = webhook_to(&app, &receiver, json!({})).await;
     app.publish("ticket.create", json!({})).await;
-    receiver.wait_for(3, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Failed for good: nothing more is due (rounds.rs drives the same step by hand).
+    let failed = all_deliveries(&app, &id, "failed", 1).await;
+    assert_eq!(failed[0]["attempt_count"], 3);
     assert_eq!(receiver.received().len(), 3, "attempts beyond the schedule");
     let webhook = app.webhook(&id).await;
     assert_eq!(webhook["health"]["consecutive_failures"], 3);
@@ -444,9 +486,9 @@ async fn a_webhook_failing_past_disable_after_is_switched_off_with_the_reason() 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // switched off: no more attempts
-    let attempts = receiver.received().len();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // switched off: its delivery ends unsent, with no more attempts
+    let failed = all_deliveries(&app, &id, "failed", 1).await;
+    let attempts = failed[0]["attempt_count"].as_u64().unwrap() as usize;
     assert_eq!(receiver.received().len(), attempts);
 }
 
@@ -583,7 +625,7 @@ async fn deleting_a_webhook_with_attempts_in_flight_leaves_the_others_recorded_o
             "{delivery}"
         );
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // all finished at their first attempt: nothing more is due
     let received = receiver_b.received();
     assert_eq!(received.len(), 16, "B was sent deliveries twice");
     assert_eq!(numbers(&received), (0..16).collect::<Vec<i64>>());

@@ -8,6 +8,7 @@ mod logs;
 mod objects;
 mod process;
 mod receiver;
+mod rounds;
 mod session;
 mod triggers;
 mod users;

@@ -105,6 +105,34 @@ impl Hookhub {
         self.post("/api/events", json!({"events": events})).await;
     }
 
+    /// Waits until `count` deliveries are recorded as succeeded.
+    async fn wait_until_succeeded(&self, count: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let page: Value = reqwest::Client::new()
+                .get(format!(
+                    "{}/api/deliveries?status=succeeded&limit=500",
+                    self.address
+                ))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let succeeded = page["data"].as_array().unwrap().len();
+            if succeeded == count {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{succeeded} of {count} succeeded"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn signal(&self, signal: &str) {
         let pid = self.child.id().unwrap().to_string();
         let status = std::process::Command::new("kill")
@@ -200,9 +228,11 @@ async fn sigterm_finishes_attempts_in_flight_and_exits_0() {
     assert!(before_restart < 40, "everything arrived before SIGTERM");
 
     // what was finished is not sent again; the rest follows after a restart
-    let _second = start(dir.path()).await;
+    let second = start(dir.path()).await;
     receiver.wait_for(40, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every send is recorded after it is made: once all 40 are recorded as
+    // succeeded, none is due and any second send has already arrived.
+    second.wait_until_succeeded(40).await;
     assert_eq!(receiver.received().len(), 40, "deliveries were sent twice");
     assert_eq!(numbers(&receiver).len(), 40);
 }
