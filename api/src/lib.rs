@@ -20,7 +20,7 @@ pub use trigger::{
 };
 pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{
-    Auth, AuthIn, Author, DeliveryMethod, HeaderOut, Permissions, PreviewIn, SecretOut,
+    Auth, AuthIn, AuthType, Author, DeliveryMethod, HeaderOut, Permissions, PreviewIn, SecretOut,
     WebhookHealth, WebhookIn, WebhookOut,
 };
 

@@ -41,6 +41,51 @@ pub enum AuthIn {
     },
 }
 
+/// Which kind of authentication: the `type` of `AuthIn` and `Auth`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthType {
+    #[default]
+    None,
+    Basic,
+    Bearer,
+}
+
+impl AuthType {
+    pub const ALL: [AuthType; 3] = [Self::None, Self::Basic, Self::Bearer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Basic => "basic",
+            Self::Bearer => "bearer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// As a form's choice reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "None",
+            Self::Basic => "Basic",
+            Self::Bearer => "Bearer token",
+        }
+    }
+}
+
+impl AuthIn {
+    pub fn kind(&self) -> AuthType {
+        match self {
+            Self::None => AuthType::None,
+            Self::Basic { .. } => AuthType::Basic,
+            Self::Bearer { .. } => AuthType::Bearer,
+        }
+    }
+}
+
 /// Authentication as the API shows it: credentials never leave the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -53,6 +98,16 @@ pub enum Auth {
     Bearer {
         token_set: bool,
     },
+}
+
+impl Auth {
+    pub fn kind(&self) -> AuthType {
+        match self {
+            Self::None => AuthType::None,
+            Self::Basic { .. } => AuthType::Basic,
+            Self::Bearer { .. } => AuthType::Bearer,
+        }
+    }
 }
 
 /// The writable fields of a webhook. `POST` needs `name` and `url`; `PATCH`
@@ -181,6 +236,23 @@ mod tests {
             serde_json::to_value(auth).unwrap(),
             serde_json::json!({"type": "basic", "username": "u", "password_set": true})
         );
+    }
+
+    #[test]
+    fn an_auth_type_is_written_as_the_type_tag_of_its_auth() {
+        let written = [
+            AuthIn::None,
+            AuthIn::Basic {
+                username: "u".into(),
+                password: None,
+            },
+            AuthIn::Bearer { token: None },
+        ];
+        for auth in written {
+            let tag = serde_json::to_value(&auth).unwrap()["type"].clone();
+            assert_eq!(tag, serde_json::to_value(auth.kind()).unwrap());
+            assert_eq!(AuthType::parse(tag.as_str().unwrap()), Some(auth.kind()));
+        }
     }
 }
 

@@ -40,6 +40,9 @@ impl std::fmt::Display for ClientError {
     }
 }
 
+/// So that a failed load renders into an `ErrorBoundary` (`components::Loads`).
+impl std::error::Error for ClientError {}
+
 pub type Result<T> = std::result::Result<T, ClientError>;
 
 fn storage() -> Option<web_sys::Storage> {

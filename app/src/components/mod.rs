@@ -1,16 +1,20 @@
 //! Pieces the pages share.
 
+mod auth_fields;
 mod chart;
 mod confirm;
 mod copy;
 mod http_view;
+mod key_value;
 mod recover;
 mod shell;
 
+pub use auth_fields::{AuthFields, AuthState, BearerToken};
 pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
 pub use copy::{CopyButton, copy_to_clipboard};
 pub use http_view::{HeadersTable, JsonBody};
+pub use key_value::{KeyValueLabels, KeyValueRow, KeyValueRows, Reveal};
 pub use recover::RecoverForm;
 pub use shell::{Home, Session, Shell, role_name};
 
@@ -29,6 +33,43 @@ pub fn ErrorNote(error: ClientError) -> impl IntoView {
             <span>{error.message}</span>
             {expired.then(|| view! { <a href="/login">" Log in again"</a> })}
         </div>
+    }
+}
+
+/// Whatever a page loads, shown one way: `loading` until the first answer,
+/// the previous content while it loads again (no flash), and a failed load
+/// as an `ErrorNote`. The children render a resource's `Result`: an `Err`
+/// goes to the boundary, and clears from it once a reload succeeds.
+#[component]
+pub fn Loads(loading: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <Transition fallback=move || view! { <p class="loading">{loading}</p> }>
+            <ErrorBoundary fallback=|errors| view! { <LoadFailed errors /> }>
+                {children()}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// The errors a `Loads` caught.
+#[component]
+fn LoadFailed(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    move || {
+        errors
+            .get()
+            .into_iter()
+            .map(|(_, error)| {
+                let error = error
+                    .downcast_ref::<ClientError>()
+                    .cloned()
+                    .unwrap_or_else(|| ClientError {
+                        status: 0,
+                        message: error.to_string(),
+                        fields: BTreeMap::new(),
+                    });
+                view! { <ErrorNote error /> }
+            })
+            .collect_view()
     }
 }
 

@@ -10,7 +10,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
-use crate::components::{AttemptChart, ErrorNote, HeadersTable, JsonBody, RecoverForm, Session};
+use crate::components::{
+    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session,
+};
 
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
 /// How often a view with deliveries still in progress is refreshed.
@@ -131,50 +133,50 @@ pub fn Logs() -> impl IntoView {
             (!webhook_id.is_empty() && session.is_admin()).then(|| view! { <RecoverForm webhook_id /> })
         }}
         {move || stats.get().and_then(Result::ok).map(|stats| view! { <AttemptChart stats /> })}
-        {move || match page.get() {
-            None => view! { <p class="loading">"Loading deliveries…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(list)) if list.data.is_empty() => view! {
-                <div class="empty">
-                    <p>"No deliveries here yet."</p>
-                    <p class="muted">"Deliveries appear as soon as an event matches a webhook."</p>
-                </div>
-            }.into_any(),
-            Some(Ok(list)) => {
-                let next = list.next_cursor.clone();
-                view! {
-                    <table class="deliveries">
-                        <thead>
-                            <tr>
-                                <th>"Time"</th><th>"Webhook"</th><th>"Event type"</th><th>"Status"</th>
-                                <th>"Attempts"</th><th>"Last code"</th><th>"Duration"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status, d.attempt_count) let:d>
-                                <tr data-delivery=d.id.clone()>
-                                    <td><A href=format!("/logs/{}", d.id)>{short_time(&d.created_at)}</A></td>
-                                    <td>{webhook_name(&d.webhook_id)}</td>
-                                    <td><span class="chip">{d.event_type.clone()}</span></td>
-                                    <td><StatusBadge status=d.status.as_str() /></td>
-                                    <td>{d.attempt_count}</td>
-                                    <td>{d.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
-                                    <td>{d.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
-                                </tr>
-                            </For>
-                        </tbody>
-                    </table>
-                    <div class="pager">
-                        {move || (!param("cursor").is_empty()).then(|| view! { <A href=newer_than_first()>"← Newest"</A> })}
-                        {next.map(|cursor| {
-                            let mut values: Vec<(&str, String)> = FILTERS.iter().map(|f| (*f, param(f))).collect();
-                            values.push(("cursor", cursor));
-                            view! { <A href=format!("/logs?{}", query_string(&values))>"Older →"</A> }
-                        })}
+        <Loads loading="Loading deliveries…">
+            {move || page.get().map(|loaded| loaded.map(|loaded| match loaded {
+                list if list.data.is_empty() => view! {
+                    <div class="empty">
+                        <p>"No deliveries here yet."</p>
+                        <p class="muted">"Deliveries appear as soon as an event matches a webhook."</p>
                     </div>
-                }.into_any()
-            }
-        }}
+                }.into_any(),
+                list => {
+                    let next = list.next_cursor.clone();
+                    view! {
+                        <table class="deliveries">
+                            <thead>
+                                <tr>
+                                    <th>"Time"</th><th>"Webhook"</th><th>"Event type"</th><th>"Status"</th>
+                                    <th>"Attempts"</th><th>"Last code"</th><th>"Duration"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status, d.attempt_count) let:d>
+                                    <tr data-delivery=d.id.clone()>
+                                        <td><A href=format!("/logs/{}", d.id)>{short_time(&d.created_at)}</A></td>
+                                        <td>{webhook_name(&d.webhook_id)}</td>
+                                        <td><span class="chip">{d.event_type.clone()}</span></td>
+                                        <td><StatusBadge status=d.status.as_str() /></td>
+                                        <td>{d.attempt_count}</td>
+                                        <td>{d.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                        <td>{d.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
+                                    </tr>
+                                </For>
+                            </tbody>
+                        </table>
+                        <div class="pager">
+                            {move || (!param("cursor").is_empty()).then(|| view! { <A href=newer_than_first()>"← Newest"</A> })}
+                            {next.map(|cursor| {
+                                let mut values: Vec<(&str, String)> = FILTERS.iter().map(|f| (*f, param(f))).collect();
+                                values.push(("cursor", cursor));
+                                view! { <A href=format!("/logs?{}", query_string(&values))>"Older →"</A> }
+                            })}
+                        </div>
+                    }.into_any()
+                }
+            }))}
+        </Loads>
     }
 }
 
@@ -209,10 +211,8 @@ pub fn DeliveryView() -> impl IntoView {
 
     view! {
         <p><A href="/logs">"← All deliveries"</A></p>
-        {move || match detail.get() {
-            None => view! { <p class="loading">"Loading delivery…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(DeliveryDetail { delivery, attempts })) => {
+        <Loads loading="Loading delivery…">
+            {move || detail.get().map(|loaded| loaded.map(|DeliveryDetail { delivery, attempts }| {
                 let webhook_id = delivery.webhook_id.clone();
                 view! {
                     <div class="page-header">
@@ -244,8 +244,8 @@ pub fn DeliveryView() -> impl IntoView {
                         attempts.into_iter().enumerate().map(|(n, attempt)| view! { <Attempt number=n + 1 attempt /> }).collect_view().into_any()
                     }}
                 }.into_any()
-            }
-        }}
+            }))}
+        </Loads>
     }
 }
 

@@ -1,6 +1,8 @@
 //! **Triggers**: URLs that outside systems call to start a fan-out.
 
-use api::{Auth, AuthIn, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerResponse};
+use api::{
+    Auth, AuthIn, AuthType, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerResponse,
+};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -8,7 +10,16 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::client::{self, ClientError};
 use crate::components::{
-    ConfirmDialog, CopyButton, ErrorNote, FieldError, FormErrors, FormProblem, copy_to_clipboard,
+    AuthFields, AuthState, BearerToken, ConfirmDialog, CopyButton, ErrorNote, FieldError,
+    FormErrors, FormProblem, KeyValueLabels, KeyValueRow, KeyValueRows, Loads, copy_to_clipboard,
+};
+
+const PARAM_LABELS: KeyValueLabels = KeyValueLabels {
+    name: "Parameter name",
+    name_placeholder: "CityName",
+    value: "Required value",
+    value_placeholder: "Paris",
+    add: "Add parameter",
 };
 
 #[component]
@@ -34,45 +45,45 @@ pub fn Triggers() -> impl IntoView {
             </div>
         </div>
         {move || problem().map(|error| view! { <ErrorNote error /> })}
-        {move || match triggers.get() {
-            None => view! { <p class="loading">"Loading triggers…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! {
-                <div class="empty">
-                    <p>"No triggers yet."</p>
-                    <p class="muted">"A trigger gives an outside system a URL to call; each call becomes an event for your webhooks."</p>
-                </div>
-            }.into_any(),
-            Some(Ok(list)) => view! {
-                <table class="webhooks">
-                    <thead>
-                        <tr>
-                            <th>"Name"</th><th>"Method"</th><th>"Auth"</th><th>"Event type"</th><th>"URL"</th>
-                            <th><span class="visually-hidden">"Actions"</span></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {list.into_iter().map(|trigger| {
-                            let url = trigger.hook_url.clone();
-                            let doomed = trigger.clone();
-                            let link_text = trigger.name.clone();
-                            view! {
-                                <tr data-trigger=trigger.name.clone()>
-                                    <td><A href=format!("/triggers/{}", trigger.id)>{link_text}</A></td>
-                                    <td>{trigger.method.as_str()}</td>
-                                    <td>{auth_label(&trigger.auth)}</td>
-                                    <td><span class="chip">{trigger.event_type.clone()}</span></td>
-                                    <td class="url">{url.clone()}" "<CopyButton text=url label="Copy trigger URL" /></td>
-                                    <td class="row-actions">
-                                        <button class="danger" on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }.into_any(),
-        }}
+        <Loads loading="Loading triggers…">
+            {move || triggers.get().map(|loaded| loaded.map(|loaded| match loaded {
+                list if list.is_empty() => view! {
+                    <div class="empty">
+                        <p>"No triggers yet."</p>
+                        <p class="muted">"A trigger gives an outside system a URL to call; each call becomes an event for your webhooks."</p>
+                    </div>
+                }.into_any(),
+                list => view! {
+                    <table class="webhooks">
+                        <thead>
+                            <tr>
+                                <th>"Name"</th><th>"Method"</th><th>"Auth"</th><th>"Event type"</th><th>"URL"</th>
+                                <th><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|trigger| {
+                                let url = trigger.hook_url.clone();
+                                let doomed = trigger.clone();
+                                let link_text = trigger.name.clone();
+                                view! {
+                                    <tr data-trigger=trigger.name.clone()>
+                                        <td><A href=format!("/triggers/{}", trigger.id)>{link_text}</A></td>
+                                        <td>{trigger.method.as_str()}</td>
+                                        <td>{auth_label(&trigger.auth)}</td>
+                                        <td><span class="chip">{trigger.event_type.clone()}</span></td>
+                                        <td class="url">{url.clone()}" "<CopyButton text=url label="Copy trigger URL" /></td>
+                                        <td class="row-actions">
+                                            <button class="danger" on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }))}
+        </Loads>
         {move || to_delete.get().map(|trigger| view! {
             <ConfirmDialog
                 title=format!("Delete “{}”?", trigger.name)
@@ -109,15 +120,13 @@ pub fn EditTrigger() -> impl IntoView {
     let loaded = LocalResource::new(move || client::trigger(id()));
     view! {
         <h1>"Edit Trigger"</h1>
-        {move || match loaded.get() {
-            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(trigger)) => view! {
+        <Loads loading="Loading…">
+            {move || loaded.get().map(|loaded| loaded.map(|trigger| view! {
                 <HookUrl trigger=trigger.clone() />
                 <TriggerForm initial=Some(trigger.clone()) />
                 <CallLog id=trigger.id />
-            }.into_any(),
-        }}
+            }))}
+        </Loads>
     }
 }
 
@@ -222,27 +231,27 @@ fn CallLog(id: String) -> impl IntoView {
                 <h2>"Calls"</h2>
                 <button type="button" on:click=move |_| calls.refetch()>"Refresh"</button>
             </div>
-            {move || match calls.get() {
-                None => view! { <p class="loading">"Loading calls…"</p> }.into_any(),
-                Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No calls yet."</p> }.into_any(),
-                Some(Ok(list)) => view! {
-                    <table class="calls">
-                        <thead><tr><th>"Time"</th><th>"Caller"</th><th>"Outcome"</th><th>"Status"</th><th>"Event"</th></tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|call: TriggerCallOut| view! {
-                                <tr>
-                                    <td>{call.called_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
-                                    <td>{call.caller}</td>
-                                    <td><span class=format!("badge outcome-{}", call.outcome)>{call.outcome.clone()}</span></td>
-                                    <td>{call.status_code}</td>
-                                    <td>{call.event_id.unwrap_or_default()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
-            }}
+            <Loads loading="Loading calls…">
+                {move || calls.get().map(|loaded| loaded.map(|loaded| match loaded {
+                    list if list.is_empty() => view! { <p class="muted">"No calls yet."</p> }.into_any(),
+                    list => view! {
+                        <table class="calls">
+                            <thead><tr><th>"Time"</th><th>"Caller"</th><th>"Outcome"</th><th>"Status"</th><th>"Event"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|call: TriggerCallOut| view! {
+                                    <tr>
+                                        <td>{call.called_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
+                                        <td>{call.caller}</td>
+                                        <td><span class=format!("badge outcome-{}", call.outcome)>{call.outcome.clone()}</span></td>
+                                        <td>{call.status_code}</td>
+                                        <td>{call.event_id.unwrap_or_default()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }))}
+            </Loads>
         </section>
     }
 }
@@ -255,29 +264,18 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
     let method = RwSignal::new(init.map(|t| t.method).unwrap_or_default());
     let event_type = RwSignal::new(init.map(|t| t.event_type.clone()).unwrap_or_default());
     let response = RwSignal::new(init.map(|t| t.response).unwrap_or_default());
-    let (auth_type, username, password_set) = match init.map(|t| &t.auth) {
+    let (username, password_set) = match init.map(|t| &t.auth) {
         Some(Auth::Basic {
             username,
             password_set,
-        }) => ("basic", username.clone(), *password_set),
-        Some(Auth::Bearer { .. }) => ("bearer", String::new(), false),
-        _ => ("none", String::new(), false),
+        }) => (username.clone(), *password_set),
+        _ => (String::new(), false),
     };
-    let auth_type = RwSignal::new(auth_type.to_string());
-    let username = RwSignal::new(username);
-    let password = RwSignal::new(String::new());
-    let rows = RwSignal::new(
-        init.map(|t| {
-            t.params
-                .clone()
-                .into_iter()
-                .enumerate()
-                .map(|(i, (k, v))| (i, k, v))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default(),
-    );
-    let next_row = StoredValue::new(rows.with_untracked(Vec::len));
+    let auth = AuthState::new(init.map(|t| t.auth.kind()).unwrap_or_default(), username);
+    let rows = RwSignal::new(KeyValueRow::rows(
+        init.map(|t| t.params.clone()).unwrap_or_default(),
+        false,
+    ));
     let errors = FormErrors::new();
     let navigate = use_navigate();
 
@@ -297,13 +295,13 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
     });
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
-        let auth = match auth_type.get_untracked().as_str() {
-            "basic" => AuthIn::Basic {
-                username: username.get_untracked(),
-                password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+        let auth_in = match auth.kind.get_untracked() {
+            AuthType::Basic => AuthIn::Basic {
+                username: auth.username.get_untracked(),
+                password: Some(auth.password.get_untracked()).filter(|p| !p.is_empty()),
             },
-            "bearer" => AuthIn::Bearer { token: None },
-            _ => AuthIn::None,
+            AuthType::Bearer => AuthIn::Bearer { token: None },
+            AuthType::None => AuthIn::None,
         };
         let input = TriggerIn {
             name: Some(name.get_untracked()),
@@ -311,26 +309,15 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
             params: Some(
                 rows.get_untracked()
                     .into_iter()
-                    .filter(|(_, k, _)| !k.trim().is_empty())
-                    .map(|(_, k, v)| (k.trim().to_string(), v))
+                    .filter(|row| !row.name.trim().is_empty())
+                    .map(|row| (row.name.trim().to_string(), row.value))
                     .collect(),
             ),
-            auth: Some(auth),
+            auth: Some(auth_in),
             event_type: Some(event_type.get_untracked()).filter(|e| !e.is_empty()),
             response: Some(response.get_untracked()),
         };
         save.dispatch((editing.clone(), input));
-    };
-    let select = |signal: RwSignal<String>,
-                  options: &'static [(&'static str, &'static str)],
-                  id: &'static str| {
-        view! {
-            <select id=id on:change=move |ev| signal.set(event_target_value(&ev))>
-                {options.iter().map(|(value, text)| view! {
-                    <option value=*value selected=move || signal.get() == *value>{*text}</option>
-                }).collect_view()}
-            </select>
-        }
     };
 
     view! {
@@ -364,39 +351,10 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
             <fieldset class="field">
                 <legend>"Required parameters"</legend>
                 <p class="hint">"A call must carry each of these, in its query or body, with exactly this value."</p>
-                <For each=move || rows.get() key=|(i, _, _)| *i let:row>
-                    <div class="inline header-row">
-                        <input aria-label="Parameter name" placeholder="CityName" prop:value=row.1.clone()
-                            on:input=move |ev| { let v = event_target_value(&ev); rows.update(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == row.0) { x.1 = v; }); } />
-                        <input aria-label="Required value" placeholder="Paris" prop:value=row.2.clone()
-                            on:input=move |ev| { let v = event_target_value(&ev); rows.update(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == row.0) { x.2 = v; }); } />
-                        <button type="button" on:click=move |_| rows.update(|r| r.retain(|x| x.0 != row.0))>"Remove"</button>
-                    </div>
-                </For>
-                <button type="button" on:click=move |_| {
-                    let i = next_row.get_value();
-                    next_row.set_value(i + 1);
-                    rows.update(|r| r.push((i, String::new(), String::new())));
-                }>"Add parameter"</button>
+                <KeyValueRows rows labels=PARAM_LABELS />
                 <FieldError errors field="params" />
             </fieldset>
-            <fieldset class="field">
-                <legend>"Authentication"</legend>
-                <label for="trigger-auth">"Authentication type"</label>
-                {select(auth_type, &[("none", "None"), ("basic", "Basic"), ("bearer", "Bearer token")], "trigger-auth")}
-                <Show when=move || auth_type.get() == "basic">
-                    <label for="trigger-username">"Username"</label>
-                    <input id="trigger-username" autocomplete="off" bind:value=username />
-                    <FieldError errors field="auth.username" />
-                    <label for="trigger-password">"Password"</label>
-                    <input id="trigger-password" type="password" autocomplete="new-password"
-                        placeholder=if password_set { "set — leave empty to keep" } else { "" } bind:value=password />
-                    <FieldError errors field="auth.password" />
-                </Show>
-                <Show when=move || auth_type.get() == "bearer">
-                    <p class="hint">"Save, then press Generate Token above: callers send it as Authorization: Bearer."</p>
-                </Show>
-            </fieldset>
+            <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors />
             <div class="field">
                 <label for="trigger-event-type">"Event type"</label>
                 <input id="trigger-event-type" bind:value=event_type placeholder="trigger.<name>" />

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::client::{self, ClientError};
 use crate::components::{
-    ConfirmDialog, ErrorNote, FieldError, FormErrors, FormProblem, Session, role_name,
+    ConfirmDialog, ErrorNote, FieldError, FormErrors, FormProblem, Loads, Session, role_name,
 };
 
 fn parse_role(text: &str) -> Role {
@@ -54,10 +54,8 @@ pub fn Users() -> impl IntoView {
         <NewUserForm create />
         {move || problem().map(|error| view! { <ErrorNote error /> })}
         {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {move || match users.get() {
-            None => view! { <p class="loading">"Loading users…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(list)) => view! {
+        <Loads loading="Loading users…">
+            {move || users.get().map(|loaded| loaded.map(|list| view! {
                 <table class="webhooks">
                     <thead><tr><th>"Username"</th><th>"Role"</th><th>"Active"</th><th>"New password"</th><th></th></tr></thead>
                     <tbody>
@@ -111,8 +109,8 @@ pub fn Users() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-            }.into_any(),
-        }}
+            }))}
+        </Loads>
         {move || to_delete.get().map(|user| view! {
             <ConfirmDialog
                 title=format!("Delete “{}”?", user.username)

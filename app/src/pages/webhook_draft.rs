@@ -4,16 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use api::{Auth, AuthIn, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
+use api::{Auth, AuthIn, AuthType, DeliveryMethod, OBJECT_ACTIONS, WebhookIn, WebhookOut};
+
+use crate::components::KeyValueRow;
 
 /// The grid's columns: the object store's actions and "any action"
 /// (`module.*`); other event patterns go in a free-text field.
 pub const GRID_ACTIONS: [&str; 4] = [OBJECT_ACTIONS[0], OBJECT_ACTIONS[1], OBJECT_ACTIONS[2], "*"];
-
-/// One extra header row: (key, name, value, stored). A stored header's
-/// value is never shown, so its input starts empty and, left empty, keeps
-/// the stored value.
-pub type HeaderRowState = (usize, String, String, bool);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookDraft {
@@ -25,8 +22,7 @@ pub struct WebhookDraft {
     pub grid_events: BTreeSet<String>,
     /// Other patterns, comma-separated as typed.
     pub other_events: String,
-    /// `none`, `basic` or `bearer`.
-    pub auth_type: String,
+    pub auth_type: AuthType,
     pub username: String,
     /// Left empty, the stored password or token is kept.
     pub password: String,
@@ -34,7 +30,9 @@ pub struct WebhookDraft {
     /// Whether the webhook has a stored password or token.
     pub secret_set: bool,
     pub data_location: String,
-    pub headers: Vec<HeaderRowState>,
+    /// Extra headers: a stored one's value is never shown, so its input
+    /// starts empty and, left empty, keeps the stored value.
+    pub headers: Vec<KeyValueRow>,
 }
 
 impl Default for WebhookDraft {
@@ -46,7 +44,7 @@ impl Default for WebhookDraft {
             active: true,
             grid_events: BTreeSet::new(),
             other_events: String::new(),
-            auth_type: "none".into(),
+            auth_type: AuthType::None,
             username: String::new(),
             password: String::new(),
             token: String::new(),
@@ -64,13 +62,13 @@ impl From<&WebhookOut> for WebhookDraft {
                 .split_once('.')
                 .is_some_and(|(_, action)| GRID_ACTIONS.contains(&action))
         };
-        let (auth_type, username, secret_set) = match &webhook.auth {
+        let (username, secret_set) = match &webhook.auth {
             Auth::Basic {
                 username,
                 password_set,
-            } => ("basic", username.clone(), *password_set),
-            Auth::Bearer { token_set } => ("bearer", String::new(), *token_set),
-            Auth::None => ("none", String::new(), false),
+            } => (username.clone(), *password_set),
+            Auth::Bearer { token_set } => (String::new(), *token_set),
+            Auth::None => (String::new(), false),
         };
         Self {
             name: webhook.name.clone(),
@@ -85,18 +83,19 @@ impl From<&WebhookOut> for WebhookDraft {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", "),
-            auth_type: auth_type.into(),
+            auth_type: webhook.auth.kind(),
             username,
             password: String::new(),
             token: String::new(),
             secret_set,
             data_location: webhook.data_location.clone().unwrap_or_default(),
-            headers: webhook
-                .headers
-                .keys()
-                .enumerate()
-                .map(|(key, name)| (key, name.clone(), String::new(), true))
-                .collect(),
+            headers: KeyValueRow::rows(
+                webhook
+                    .headers
+                    .keys()
+                    .map(|name| (name.clone(), String::new())),
+                true,
+            ),
         }
     }
 }
@@ -128,23 +127,26 @@ impl WebhookDraft {
                 .filter(|e| !e.is_empty())
                 .map(String::from),
         );
-        let auth = match self.auth_type.as_str() {
-            "basic" => AuthIn::Basic {
+        let auth = match self.auth_type {
+            AuthType::Basic => AuthIn::Basic {
                 username: self.username.clone(),
                 password: given(&self.password),
             },
-            "bearer" => AuthIn::Bearer {
+            AuthType::Bearer => AuthIn::Bearer {
                 token: given(&self.token),
             },
-            _ => AuthIn::None,
+            AuthType::None => AuthIn::None,
         };
         let headers: BTreeMap<String, Option<String>> = self
             .headers
             .iter()
-            .filter(|(_, name, _, _)| !name.trim().is_empty())
-            .map(|(_, name, value, stored)| {
-                let keep = *stored && value.is_empty();
-                (name.trim().to_string(), (!keep).then(|| value.clone()))
+            .filter(|row| !row.name.trim().is_empty())
+            .map(|row| {
+                let keep = row.stored && row.value.is_empty();
+                (
+                    row.name.trim().to_string(),
+                    (!keep).then(|| row.value.clone()),
+                )
             })
             .collect();
         WebhookIn {
@@ -234,10 +236,10 @@ mod tests {
     fn typed_values_replace_stored_ones_and_empty_rows_are_dropped() {
         let mut draft = WebhookDraft::from(&stored());
         draft.password = "new-password".into();
-        draft.headers[0].2 = "billing".into();
+        draft.headers[0].value = "billing".into();
         draft
             .headers
-            .push((1, "  ".into(), "ignored".into(), false));
+            .extend(KeyValueRow::rows([("  ".into(), "ignored".into())], false));
         draft.data_location.clear();
         let input = draft.to_input();
         assert_eq!(

@@ -8,10 +8,19 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::webhook_draft::{GRID_ACTIONS, HeaderRowState, WebhookDraft};
+use super::webhook_draft::{GRID_ACTIONS, WebhookDraft};
 use crate::client::{self, ClientError};
 use crate::components::{
-    CopyButton, ErrorNote, FieldError, FormErrors, FormProblem, HeadersTable, JsonBody,
+    AuthFields, AuthState, BearerToken, CopyButton, ErrorNote, FieldError, FormErrors, FormProblem,
+    HeadersTable, JsonBody, KeyValueLabels, KeyValueRows, Loads, Reveal,
+};
+
+const HEADER_LABELS: KeyValueLabels = KeyValueLabels {
+    name: "Header name",
+    name_placeholder: "X-Header",
+    value: "Header value",
+    value_placeholder: "value",
+    add: "Add header",
 };
 
 #[component]
@@ -19,11 +28,9 @@ pub fn NewWebhook() -> impl IntoView {
     let existing = LocalResource::new(client::webhooks);
     view! {
         <h1>"Create Webhook"</h1>
-        {move || match existing.get() {
-            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(all)) => view! { <WebhookForm initial=None known_modules=modules_of(&all) /> }.into_any(),
-        }}
+        <Loads loading="Loading…">
+            {move || existing.get().map(|loaded| loaded.map(|all| view! { <WebhookForm initial=None known_modules=modules_of(&all) /> }))}
+        </Loads>
     }
 }
 
@@ -41,14 +48,12 @@ pub fn EditWebhook() -> impl IntoView {
     });
     view! {
         <h1>"Edit Webhook"</h1>
-        {move || match loaded.get() {
-            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok((webhook, modules))) => view! {
+        <Loads loading="Loading…">
+            {move || loaded.get().map(|loaded| loaded.map(|(webhook, modules)| view! {
                 <WebhookForm initial=Some(webhook.clone()) known_modules=modules />
                 <SigningSecret id=webhook.id />
-            }.into_any(),
-        }}
+            }))}
+        </Loads>
     }
 }
 
@@ -81,12 +86,8 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let new_module = RwSignal::new(String::new());
     let other = RwSignal::new(draft.other_events);
     let data_location = RwSignal::new(draft.data_location);
-    let auth_type = RwSignal::new(draft.auth_type);
-    let username = RwSignal::new(draft.username);
-    let password = RwSignal::new(draft.password);
-    let token = RwSignal::new(draft.token);
+    let auth = AuthState::new(draft.auth_type, draft.username);
     let header_rows = RwSignal::new(draft.headers);
-    let next_row = StoredValue::new(header_rows.with_untracked(Vec::len));
     let errors = FormErrors::new();
 
     let navigate = use_navigate();
@@ -115,10 +116,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             active: active.get(),
             grid_events: events.get(),
             other_events: other.get(),
-            auth_type: auth_type.get(),
-            username: username.get(),
-            password: password.get(),
-            token: token.get(),
+            auth_type: auth.kind.get(),
+            username: auth.username.get(),
+            password: auth.password.get(),
+            token: auth.token.get(),
             secret_set,
             data_location: data_location.get(),
             headers: header_rows.get(),
@@ -136,6 +137,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     // Keyed on what the form holds: Leptos drops the answers to earlier
     // edits, and any that come after the form is gone.
     let previewed = editing.clone();
+    // A stored header's value, fetched on demand (only an existing webhook has any).
+    let reveal_header = editing.clone().map(|id| -> Reveal {
+        std::sync::Arc::new(move |name| Box::pin(client::webhook_header(id.clone(), name)))
+    });
     let preview = LocalResource::new(move || client::preview(previewed.clone(), input()));
 
     let add_module = move || {
@@ -247,41 +252,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 <FieldError errors field="events" />
             </fieldset>
 
-            <fieldset class="field">
-                <legend>"Authentication"</legend>
-                <label for="auth-type">"Authentication type"</label>
-                <select id="auth-type" on:change=move |ev| auth_type.set(event_target_value(&ev))>
-                    {[("none", "None"), ("basic", "Basic"), ("bearer", "Bearer token")].into_iter().map(|(value, text)| view! {
-                        <option value=value selected=move || auth_type.get() == value>{text}</option>
-                    }).collect_view()}
-                </select>
-                <FieldError errors field="auth.type" />
-                <Show when=move || auth_type.get() == "basic">
-                    <label for="auth-username">"Username"</label>
-                    <input id="auth-username" autocomplete="off" bind:value=username />
-                    <FieldError errors field="auth.username" />
-                    <label for="auth-password">"Password"</label>
-                    <input
-                        id="auth-password"
-                        type="password"
-                        autocomplete="new-password"
-                        placeholder=if secret_set { "set — leave empty to keep" } else { "" }
-                        bind:value=password
-                    />
-                    <FieldError errors field="auth.password" />
-                </Show>
-                <Show when=move || auth_type.get() == "bearer">
-                    <label for="auth-token">"Token"</label>
-                    <input
-                        id="auth-token"
-                        type="password"
-                        autocomplete="off"
-                        placeholder=if secret_set { "set — leave empty to keep" } else { "" }
-                        bind:value=token
-                    />
-                    <FieldError errors field="auth.token" />
-                </Show>
-            </fieldset>
+            <AuthFields id="auth" auth secret_set bearer=BearerToken::Typed errors />
 
             <div class="field">
                 <label for="data-location">"Data location"</label>
@@ -292,19 +263,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
 
             <fieldset class="field">
                 <legend>"Extra headers"</legend>
-                <For each=move || header_rows.get() key=|(i, _, _, _)| *i let:row>
-                    <HeaderRow row header_rows webhook_id=editing.clone() />
-                </For>
-                <button
-                    type="button"
-                    on:click=move |_| {
-                        let i = next_row.get_value();
-                        next_row.set_value(i + 1);
-                        header_rows.update(|rows| rows.push((i, String::new(), String::new(), false)));
-                    }
-                >
-                    "Add header"
-                </button>
+                <KeyValueRows rows=header_rows labels=HEADER_LABELS reveal=reveal_header />
                 <FieldError errors field="headers" />
             </fieldset>
 
@@ -341,72 +300,6 @@ fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -
                 }.into_any(),
             }}
         </aside>
-    }
-}
-
-/// One extra header: name and value. A stored header's value is hidden (the
-/// API shows `***`); **Show value** fetches it into the input.
-#[component]
-fn HeaderRow(
-    row: HeaderRowState,
-    header_rows: RwSignal<Vec<HeaderRowState>>,
-    webhook_id: Option<String>,
-) -> impl IntoView {
-    let (key, name, value, stored) = row;
-    let set = move |update: &dyn Fn(&mut HeaderRowState)| {
-        header_rows.update(|rows| {
-            if let Some(row) = rows.iter_mut().find(|row| row.0 == key) {
-                update(row);
-            }
-        })
-    };
-    let value = RwSignal::new(value);
-    let stored_name = name.clone();
-    let show = Action::new_local(move |_: &()| {
-        let id = webhook_id.clone().unwrap_or_default();
-        client::webhook_header(id, stored_name.clone())
-    });
-    Effect::new(move || {
-        if let Some(Ok(shown)) = show.value().get() {
-            value.set(shown.clone());
-            set(&|row| row.2 = shown.clone());
-        }
-    });
-    view! {
-        <div class="inline header-row">
-            <input
-                aria-label="Header name"
-                placeholder="X-Header"
-                prop:value=name
-                on:input=move |ev| {
-                    let name = event_target_value(&ev);
-                    set(&|row| row.1 = name.clone());
-                }
-            />
-            <input
-                aria-label="Header value"
-                placeholder=if stored { "stored, hidden — leave empty to keep" } else { "value" }
-                prop:value=value
-                on:input=move |ev| {
-                    let typed = event_target_value(&ev);
-                    value.set(typed.clone());
-                    set(&|row| row.2 = typed.clone());
-                }
-            />
-            {stored.then(|| view! {
-                <button
-                    type="button"
-                    disabled=move || show.pending().get()
-                    on:click=move |_| { show.dispatch(()); }
-                >
-                    "Show value"
-                </button>
-            })}
-            <button type="button" on:click=move |_| header_rows.update(|rows| rows.retain(|row| row.0 != key))>
-                "Remove"
-            </button>
-            {move || show.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error /> })}
-        </div>
     }
 }
 

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::client::{self, ClientError};
-use crate::components::{ConfirmDialog, ErrorNote};
+use crate::components::{ConfirmDialog, ErrorNote, Loads};
 
 /// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
 #[component]
@@ -44,36 +44,11 @@ pub fn Webhooks() -> impl IntoView {
             </div>
         </div>
         {move || problem().map(|error| view! { <ErrorNote error /> })}
-        {move || match webhooks.get() {
-            None => view! { <p class="loading">"Loading webhooks…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! {
-                <div class="empty">
-                    <p>"No webhooks yet."</p>
-                    <p class="muted">"Create one to send events to a URL of your choice."</p>
-                </div>
-            }.into_any(),
-            Some(Ok(list)) => view! {
-                <table class="webhooks">
-                    <thead>
-                        <tr>
-                            <th>"Name"</th>
-                            <th>"URL"</th>
-                            <th>"Events"</th>
-                            <th>"Method"</th>
-                            <th>"Health"</th>
-                            <th>"Active"</th>
-                            <th><span class="visually-hidden">"Actions"</span></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {list.into_iter().map(|webhook| view! {
-                            <WebhookRow webhook set_active to_delete />
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }.into_any(),
-        }}
+        <Loads loading="Loading webhooks…">
+            {move || webhooks.get().map(|loaded| loaded.map(|list| view! {
+                <WebhookList list set_active to_delete />
+            }))}
+        </Loads>
         {move || to_delete.get().map(|webhook| view! {
             <ConfirmDialog
                 title=format!("Delete “{}”?", webhook.name)
@@ -84,6 +59,44 @@ pub fn Webhooks() -> impl IntoView {
             />
         })}
     }
+}
+
+#[component]
+fn WebhookList(
+    list: Vec<WebhookOut>,
+    set_active: Action<(String, bool), Result<(), ClientError>>,
+    to_delete: RwSignal<Option<WebhookOut>>,
+) -> impl IntoView {
+    if list.is_empty() {
+        return view! {
+            <div class="empty">
+                <p>"No webhooks yet."</p>
+                <p class="muted">"Create one to send events to a URL of your choice."</p>
+            </div>
+        }
+        .into_any();
+    }
+    view! {
+        <table class="webhooks">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"URL"</th>
+                    <th>"Events"</th>
+                    <th>"Method"</th>
+                    <th>"Health"</th>
+                    <th>"Active"</th>
+                    <th><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {list.into_iter().map(|webhook| view! {
+                    <WebhookRow webhook set_active to_delete />
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 #[component]
