@@ -97,6 +97,9 @@ pub struct DeliveryOut {
     /// Also the `webhook-id` header of every attempt.
     pub id: String,
     pub webhook_id: String,
+    /// So that a reader needs no access to webhooks to know where it went.
+    #[serde(default)]
+    pub webhook_name: String,
     pub event_id: String,
     pub event_type: String,
     pub status: DeliveryStatus,

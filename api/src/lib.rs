@@ -20,8 +20,8 @@ pub use trigger::{
 };
 pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{
-    Auth, AuthIn, AuthType, Author, DeliveryMethod, HeaderOut, Permissions, PreviewIn, SecretOut,
-    WebhookHealth, WebhookIn, WebhookOut,
+    Auth, AuthIn, AuthType, Author, DeliveryMethod, HeaderOut, HealthState, Permissions, PreviewIn,
+    SecretOut, WebhookHealth, WebhookIn, WebhookOut,
 };
 
 /// The actions the built-in object store emits, in the order the console shows them.

@@ -165,11 +165,56 @@ pub struct Permissions {
 /// How deliveries to a webhook have been going.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WebhookHealth {
+    pub state: HealthState,
     /// Share of recent attempts that succeeded, 0.0–1.0; `null` before the first.
     pub success_rate: Option<f64>,
     pub consecutive_failures: u32,
     /// Why hookhub switched the webhook off, if it did.
     pub disabled_reason: Option<String>,
+    /// Since when the webhook is off, whoever switched it off.
+    #[serde(default)]
+    pub disabled_at: Option<String>,
+    #[serde(default)]
+    pub last_attempt_at: Option<String>,
+    /// The last attempt's failure in a few words ("HTTP 500", "connection
+    /// refused"); `null` after a success.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// A webhook's state at a glance, from the first that applies: switched
+/// off, never attempted, failing since its last success, healthy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Healthy,
+    Failing,
+    Disabled,
+    #[default]
+    NeverCalled,
+}
+
+impl HealthState {
+    pub fn of(active: bool, attempted: bool, consecutive_failures: u32) -> Self {
+        if !active {
+            Self::Disabled
+        } else if !attempted {
+            Self::NeverCalled
+        } else if consecutive_failures > 0 {
+            Self::Failing
+        } else {
+            Self::Healthy
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Failing => "failing",
+            Self::Disabled => "disabled",
+            Self::NeverCalled => "never_called",
+        }
+    }
 }
 
 /// A webhook as the API shows it.

@@ -294,6 +294,11 @@ impl Deliverer {
             tracing::info!(delivery = %job.delivery_id, webhook = %job.webhook_id, attempt = attempt_number,
                 class, error = %message, "delivery attempt failed");
         }
+        let status = sent.response.as_ref().map(|r| r.status_code);
+        let error_in_words = sent
+            .failure
+            .as_ref()
+            .map(|(class, message)| send::in_words(class, message, status, self.settings.timeout));
         let (error_class, error) = match sent.failure {
             Some((class, message)) => (Some(class.to_string()), Some(message)),
             None => (None, None),
@@ -313,6 +318,7 @@ impl Deliverer {
                 error,
             },
             next,
+            error_in_words,
         }))
     }
 

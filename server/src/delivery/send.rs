@@ -212,3 +212,60 @@ fn classify(error: reqwest::Error) -> (&'static str, String) {
     };
     (class, message)
 }
+
+/// A failure as lists show it, in a few words: "HTTP 500", "connection
+/// refused", "timed out after 15 s". The attempt keeps the whole message.
+pub fn in_words(class: &str, message: &str, status: Option<u16>, timeout: Duration) -> String {
+    let lower = message.to_ascii_lowercase();
+    match class {
+        "http-status" => match status {
+            Some(code) => format!("HTTP {code}"),
+            None => "unexpected answer".into(),
+        },
+        "timeout" if timeout.as_millis().is_multiple_of(1000) => {
+            format!("timed out after {} s", timeout.as_secs())
+        }
+        "timeout" => format!("timed out after {} ms", timeout.as_millis()),
+        "dns" => "host not found".into(),
+        "tls" => "TLS handshake failed".into(),
+        "refused-private-target" => "private address refused".into(),
+        _ if lower.contains("connection refused") => "connection refused".into(),
+        _ if lower.contains("connection reset") => "connection reset".into(),
+        _ if lower.starts_with("invalid url") => "invalid URL".into(),
+        _ => "connection failed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_said_in_a_few_words() {
+        let timeout = Duration::from_secs(15);
+        let words = |class, message, status| in_words(class, message, status, timeout);
+        assert_eq!(
+            words("http-status", "the receiver answered 500", Some(500)),
+            "HTTP 500"
+        );
+        assert_eq!(
+            words("timeout", "operation timed out", None),
+            "timed out after 15 s"
+        );
+        assert_eq!(
+            in_words("timeout", "", None, Duration::from_millis(1500)),
+            "timed out after 1500 ms"
+        );
+        let refused = "error sending request: client error (Connect): tcp connect error: \
+                       Connection refused (os error 111)";
+        assert_eq!(words("connect", refused, None), "connection refused");
+        assert_eq!(
+            words("dns", "DNS lookup of x.test failed", None),
+            "host not found"
+        );
+        assert_eq!(
+            words("connect", "something else", None),
+            "connection failed"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use super::json::Json;
 use super::{Admin, AppState, parse_time};
 use crate::config::parse_duration;
 use crate::error::{AppError, Result};
+use crate::events::is_event_pattern;
 use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery};
 use crate::time::{now_ms, rfc3339};
@@ -65,7 +66,18 @@ async fn list(
     let filter = DeliveryFilter {
         webhook_id: given(query.webhook_id),
         status,
-        event_type: given(query.event_type),
+        event_type: given(query.event_type)
+            .map(|pattern| {
+                if is_event_pattern(&pattern) {
+                    Ok(pattern)
+                } else {
+                    Err(AppError::field(
+                        "event_type",
+                        "must be an event type or a pattern like ticket.* or *",
+                    ))
+                }
+            })
+            .transpose()?,
         since: given(query.since)
             .map(|t| parse_time("since", &t))
             .transpose()?,
@@ -211,6 +223,7 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
     DeliveryOut {
         id: delivery.id,
         webhook_id: delivery.webhook_id,
+        webhook_name: delivery.webhook_name,
         event_id: delivery.event_id,
         event_type: delivery.event_type,
         status: delivery.status.into(),

@@ -94,6 +94,9 @@ pub enum Next {
 pub struct Outcome {
     pub attempt: AttemptRecord,
     pub next: Next,
+    /// The failure in a few words, as the delivery and its webhook show it
+    /// (the attempt keeps the whole message); `None` after a success.
+    pub error_in_words: Option<String>,
 }
 
 #[async_trait::async_trait]

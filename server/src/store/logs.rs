@@ -11,6 +11,7 @@ use crate::model::DeliveryStatus;
 pub struct Delivery {
     pub id: String,
     pub webhook_id: String,
+    pub webhook_name: String,
     pub event_id: String,
     pub event_type: String,
     pub status: DeliveryStatus,
@@ -27,6 +28,7 @@ pub struct Delivery {
 pub struct DeliveryFilter {
     pub webhook_id: Option<String>,
     pub status: Option<DeliveryStatus>,
+    /// An event type or a pattern as webhooks subscribe with (`ticket.*`, `*`).
     pub event_type: Option<String>,
     /// Created at or after, Unix milliseconds.
     pub since: Option<i64>,

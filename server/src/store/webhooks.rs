@@ -38,7 +38,13 @@ pub struct Webhook {
     pub author_id: String,
     pub author_name: String,
     pub consecutive_failures: u32,
+    /// Why hookhub switched it off; `None` when it is on or an administrator switched it off.
     pub disabled_reason: Option<String>,
+    /// Since when it is off, whoever switched it off.
+    pub disabled_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
+    /// The last attempt's failure in a few words; `None` after a success.
+    pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

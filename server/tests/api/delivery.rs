@@ -301,6 +301,8 @@ async fn after_the_last_step_the_delivery_gives_up() {
     assert_eq!(receiver.received().len(), 3, "attempts beyond the schedule");
     let webhook = app.webhook(&id).await;
     assert_eq!(webhook["health"]["consecutive_failures"], 3);
+    assert_eq!(webhook["health"]["state"], "failing");
+    assert_eq!(webhook["health"]["last_error"], "HTTP 503");
     assert_eq!(webhook["active"], true);
 }
 
@@ -478,6 +480,8 @@ async fn a_webhook_failing_past_disable_after_is_switched_off_with_the_reason() 
         if webhook["active"] == false {
             let reason = webhook["health"]["disabled_reason"].as_str().unwrap();
             assert!(reason.contains("without a single success"), "{reason}");
+            assert_eq!(webhook["health"]["state"], "disabled");
+            assert!(webhook["health"]["disabled_at"].is_string());
             break;
         }
         assert!(

@@ -73,12 +73,32 @@ async fn deliveries_are_listed_newest_first_and_filtered() {
     let failing = settled(&app, ids(&for_b)[0].as_str(), "failed").await;
     assert_eq!(failing["attempt_count"], 2);
     assert_eq!(failing["last_status_code"], 500);
+    assert_eq!(failing["last_error"], "HTTP 500");
+    assert_eq!(failing["webhook_name"], "down");
 
     let failed = get(&app, "/api/deliveries?status=failed").await;
     assert_eq!(ids(&failed), ids(&for_b));
     let users = get(&app, "/api/deliveries?event_type=user.create").await;
     assert_eq!(users["data"][0]["webhook_id"], a["id"]);
+    assert_eq!(users["data"][0]["webhook_name"], "up");
     assert_eq!(users["data"].as_array().unwrap().len(), 1);
+    // the event-type filter takes the patterns webhooks subscribe with
+    let orders = get(&app, "/api/deliveries?event_type=order.*").await;
+    assert_eq!(orders["data"].as_array().unwrap().len(), 2);
+    assert!(
+        orders["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["event_type"] == "order.create")
+    );
+    let every = get(&app, "/api/deliveries?event_type=*").await;
+    assert_eq!(every["data"].as_array().unwrap().len(), 3);
+    let bad = app
+        .admin(Method::GET, "/api/deliveries?event_type=order.%2A.x", None)
+        .await;
+    let error = assert_error(bad, 422, "validation_failed").await;
+    assert!(error["fields"]["event_type"].is_string());
 
     let bad = app
         .admin(Method::GET, "/api/deliveries?status=lost", None)
@@ -228,12 +248,22 @@ async fn health_and_the_chart_count_recent_attempts() {
         .await;
     let id = webhook["id"].as_str().unwrap();
     assert_eq!(webhook["health"]["success_rate"], Value::Null);
+    assert_eq!(webhook["health"]["state"], "never_called");
+    assert_eq!(webhook["health"]["last_attempt_at"], Value::Null);
     app.publish("order.create", json!({})).await;
     receiver.wait_for(2, WAIT).await;
     let delivery = ids(&get(&app, "/api/deliveries").await)[0].clone();
     settled(&app, &delivery, "succeeded").await;
 
-    assert_eq!(app.webhook(id).await["health"]["success_rate"], 0.5);
+    let health = app.webhook(id).await["health"].clone();
+    assert_eq!(health["success_rate"], 0.5);
+    assert_eq!(health["state"], "healthy");
+    assert_eq!(health["last_error"], Value::Null, "a success clears it");
+    assert!(
+        health["last_attempt_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
     let stats = get(
         &app,
         &format!("/api/deliveries/stats?webhook_id={id}&window=1h"),

@@ -553,3 +553,45 @@ async fn header_values_stored_in_the_clear_by_an_earlier_version_are_sealed_at_s
     assert_eq!(received[0].header("x-api-key"), Some(key));
     app.assert_not_stored(key);
 }
+
+#[tokio::test]
+async fn health_says_whether_a_webhook_is_off_failing_or_never_called_and_why() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    // A port nobody listens on: connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/in", closed.local_addr().unwrap());
+    drop(closed);
+    let webhook = app
+        .create_webhook(json!({"name": "off", "url": url, "active": false}))
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    let health = &webhook["health"];
+    assert_eq!(health["state"], "disabled");
+    assert!(health["disabled_at"].is_string());
+    assert_eq!(
+        health["disabled_reason"],
+        Value::Null,
+        "off by hand: no reason"
+    );
+
+    let on = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/webhooks/{id}"),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert!(on.status().is_success());
+    let health = app.webhook(id).await["health"].clone();
+    assert_eq!(health["state"], "never_called");
+    assert_eq!(health["disabled_at"], Value::Null);
+
+    let test = app
+        .admin(Method::POST, &format!("/api/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(test.status(), 200);
+    let health = app.webhook(id).await["health"].clone();
+    assert_eq!(health["state"], "failing");
+    assert_eq!(health["last_error"], "connection refused");
+    assert_eq!(health["consecutive_failures"], 1);
+}

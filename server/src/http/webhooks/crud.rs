@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use api::{Auth, Author, Data, List, Permissions, WebhookHealth, WebhookIn, WebhookOut};
+use api::{
+    Auth, Author, Data, HealthState, List, Permissions, WebhookHealth, WebhookIn, WebhookOut,
+};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -147,9 +149,17 @@ fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> 
         created_at: rfc3339(webhook.created_at),
         updated_at: rfc3339(webhook.updated_at),
         health: WebhookHealth {
+            state: HealthState::of(
+                settings.active,
+                webhook.last_attempt_at.is_some(),
+                webhook.consecutive_failures,
+            ),
             success_rate,
             consecutive_failures: webhook.consecutive_failures,
             disabled_reason: webhook.disabled_reason,
+            disabled_at: webhook.disabled_at.map(rfc3339),
+            last_attempt_at: webhook.last_attempt_at.map(rfc3339),
+            last_error: webhook.last_error,
         },
     }
 }

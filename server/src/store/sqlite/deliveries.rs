@@ -207,7 +207,9 @@ impl QueueStore for SqliteStore {
             sqlx::query(
                 "UPDATE webhooks SET
                      consecutive_failures = CASE WHEN ? THEN ? ELSE consecutive_failures + ? END,
-                     failing_since = CASE WHEN ? THEN ? ELSE COALESCE(failing_since, ?) END
+                     failing_since = CASE WHEN ? THEN ? ELSE COALESCE(failing_since, ?) END,
+                     last_attempt_at = MAX(COALESCE(last_attempt_at, 0), ?),
+                     last_error = ?
                  WHERE id = ?",
             )
             .bind(change.recovered)
@@ -216,6 +218,8 @@ impl QueueStore for SqliteStore {
             .bind(change.recovered)
             .bind(change.failing_since)
             .bind(change.failing_since)
+            .bind(change.last_attempt_at)
+            .bind(change.last_error)
             .bind(change.webhook_id)
             .execute(&mut *tx)
             .await?;
@@ -223,12 +227,13 @@ impl QueueStore for SqliteStore {
                 continue;
             }
             let disabled: Option<String> = sqlx::query_scalar(
-                "UPDATE webhooks SET active = 0,
+                "UPDATE webhooks SET active = 0, disabled_at = ?,
                      disabled_reason = 'failed without a single success since ' ||
                          strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
                  WHERE id = ? AND active = 1 AND failing_since < ?
                  RETURNING id",
             )
+            .bind(now)
             .bind(change.webhook_id)
             .bind(disable_before)
             .fetch_optional(&mut *tx)
@@ -315,7 +320,12 @@ async fn update_deliveries(
     );
     query.push_bind(now);
     query.push(" FROM (");
-    query.push_values(outcomes, |mut row, Outcome { attempt, next }| {
+    query.push_values(outcomes, |mut row, outcome| {
+        let Outcome {
+            attempt,
+            next,
+            error_in_words,
+        } = outcome;
         let (status, next_attempt_at) = match next {
             Next::Succeeded => ("succeeded", None),
             Next::RetryAt(at) => ("retrying", Some(*at)),
@@ -325,7 +335,7 @@ async fn update_deliveries(
             .push_bind(status)
             .push_bind(next_attempt_at)
             .push_bind(attempt.response.as_ref().map(|r| r.status_code))
-            .push_bind(&attempt.error)
+            .push_bind(error_in_words)
             .push_bind(attempt.duration_ms as i64);
     });
     query.push(") AS v WHERE deliveries.id = v.column1");
@@ -358,11 +368,20 @@ struct HealthChange<'a> {
     failures: u32,
     /// The first of those failures.
     failing_since: Option<i64>,
+    /// The latest attempt's start.
+    last_attempt_at: i64,
+    /// The latest attempt's failure in words; `None` if it succeeded.
+    last_error: Option<&'a str>,
 }
 
 fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
     let mut changes: Vec<HealthChange> = Vec::new();
-    for Outcome { attempt, .. } in outcomes {
+    for Outcome {
+        attempt,
+        error_in_words,
+        ..
+    } in outcomes
+    {
         let index = match changes
             .iter()
             .position(|c| c.webhook_id == attempt.webhook_id)
@@ -374,11 +393,17 @@ fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
                     recovered: false,
                     failures: 0,
                     failing_since: None,
+                    last_attempt_at: attempt.started_at,
+                    last_error: None,
                 });
                 changes.len() - 1
             }
         };
         let change = &mut changes[index];
+        if attempt.started_at >= change.last_attempt_at {
+            change.last_attempt_at = attempt.started_at;
+            change.last_error = error_in_words.as_deref();
+        }
         if attempt.succeeded() {
             change.recovered = true;
             change.failures = 0;
@@ -479,11 +504,12 @@ mod tests {
                 error: None,
             },
             next: Next::Failed,
+            error_in_words: failed.then(|| format!("failure {started_at}")),
         }
     }
 
     #[test]
-    fn a_batch_counts_failures_after_the_last_success_per_webhook() {
+    fn a_batch_counts_failures_after_the_last_success_per_webhook_and_keeps_the_latest() {
         let outcomes = [
             outcome("a", 1, true),
             outcome("b", 2, true),
@@ -499,13 +525,17 @@ mod tests {
                     webhook_id: "a",
                     recovered: true,
                     failures: 2,
-                    failing_since: Some(4)
+                    failing_since: Some(4),
+                    last_attempt_at: 5,
+                    last_error: Some("failure 5"),
                 },
                 HealthChange {
                     webhook_id: "b",
                     recovered: false,
                     failures: 2,
-                    failing_since: Some(2)
+                    failing_since: Some(2),
+                    last_attempt_at: 6,
+                    last_error: Some("failure 6"),
                 },
             ]
         );

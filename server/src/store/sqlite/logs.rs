@@ -13,13 +13,18 @@ use crate::store::{AttemptRecord, BodySource, Delivery, DeliveryFilter, LogStore
 use crate::time::now_ms;
 
 const SELECT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
-    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at FROM deliveries";
+    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at,
+    (SELECT name FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS webhook_name
+    FROM deliveries";
 
 fn delivery_from_row(row: &SqliteRow) -> anyhow::Result<Delivery> {
     let status: &str = row.get("status");
     Ok(Delivery {
         id: row.get("id"),
         webhook_id: row.get("webhook_id"),
+        webhook_name: row
+            .get::<Option<String>, _>("webhook_name")
+            .unwrap_or_default(),
         event_id: row.get("event_id"),
         event_type: row.get("event_type"),
         status: DeliveryStatus::parse(status)
@@ -92,8 +97,22 @@ impl LogStore for SqliteStore {
         if let Some(status) = &filter.status {
             query.push(" AND status = ").push_bind(status.as_str());
         }
-        if let Some(event_type) = &filter.event_type {
-            query.push(" AND event_type = ").push_bind(event_type);
+        match filter.event_type.as_deref() {
+            None | Some("*") => {}
+            // A range on the index: every type from `module.` up to `module/`.
+            Some(pattern) => match pattern.strip_suffix(".*") {
+                Some(module) => {
+                    query
+                        .push(" AND event_type >= ")
+                        .push_bind(format!("{module}."));
+                    query
+                        .push(" AND event_type < ")
+                        .push_bind(format!("{module}/"));
+                }
+                None => {
+                    query.push(" AND event_type = ").push_bind(pattern);
+                }
+            },
         }
         if let Some(since) = filter.since {
             query.push(" AND created_at >= ").push_bind(since);

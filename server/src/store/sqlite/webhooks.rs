@@ -14,7 +14,8 @@ use crate::time::now_ms;
 const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
            w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
-           w.consecutive_failures, w.disabled_reason, w.created_at, w.updated_at
+           w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
+           w.created_at, w.updated_at
     FROM webhooks w JOIN users u ON u.id = w.author_id";
 
 fn method_from_text(text: &str) -> anyhow::Result<DeliveryMethod> {
@@ -56,6 +57,9 @@ fn webhook_from_row(row: &SqliteRow) -> anyhow::Result<Webhook> {
         author_name: row.get("author_name"),
         consecutive_failures: row.get::<i64, _>("consecutive_failures") as u32,
         disabled_reason: row.get("disabled_reason"),
+        disabled_at: row.get("disabled_at"),
+        last_attempt_at: row.get("last_attempt_at"),
+        last_error: row.get("last_error"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
@@ -112,9 +116,9 @@ impl WebhookStore for SqliteStore {
         let (auth_type, auth_username, auth_secret) = auth_columns(&settings.auth);
         sqlx::query(
             "INSERT INTO webhooks (id, name, url, events, active, method, auth_type, auth_username,
-                 auth_secret, data_location, headers, headers_sealed, secret, author_id, created_at,
-                 updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                 auth_secret, data_location, headers, headers_sealed, secret, author_id, disabled_at,
+                 created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&settings.name)
@@ -129,6 +133,7 @@ impl WebhookStore for SqliteStore {
         .bind(headers_column(&settings.headers)?)
         .bind(secret.0.as_slice())
         .bind(author_id)
+        .bind((!settings.active).then_some(now))
         .bind(now)
         .bind(now)
         .execute(&self.writer)
@@ -154,12 +159,17 @@ impl WebhookStore for SqliteStore {
         row.as_ref().map(webhook_from_row).transpose()
     }
 
+    /// Switched back on, a webhook's failures count towards switching it
+    /// off from the next one, not from the first of those before.
     async fn update_webhook(&self, id: &str, settings: &WebhookSettings) -> anyhow::Result<bool> {
+        let now = now_ms();
         let (auth_type, auth_username, auth_secret) = auth_columns(&settings.auth);
         let result = sqlx::query(
             "UPDATE webhooks SET name = ?, url = ?, events = ?, active = ?, method = ?,
                  auth_type = ?, auth_username = ?, auth_secret = ?, data_location = ?, headers = ?,
                  headers_sealed = 1, disabled_reason = CASE WHEN ? THEN NULL ELSE disabled_reason END,
+                 disabled_at = CASE WHEN ? THEN NULL WHEN active = 1 THEN ? ELSE disabled_at END,
+                 failing_since = CASE WHEN ? AND active = 0 THEN NULL ELSE failing_since END,
                  updated_at = ?
              WHERE id = ?",
         )
@@ -174,7 +184,10 @@ impl WebhookStore for SqliteStore {
         .bind(&settings.data_location)
         .bind(headers_column(&settings.headers)?)
         .bind(settings.active)
-        .bind(now_ms())
+        .bind(settings.active)
+        .bind(now)
+        .bind(settings.active)
+        .bind(now)
         .bind(id)
         .execute(&self.writer)
         .await
