@@ -4,19 +4,23 @@ mod auth_fields;
 mod chart;
 mod confirm;
 mod copy;
+mod health;
 mod http_view;
 mod key_value;
 mod recover;
 mod shell;
+mod time;
 
 pub use auth_fields::{AuthFields, AuthState, BearerToken};
 pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
 pub use copy::{CopyButton, copy_to_clipboard};
+pub use health::HealthSummary;
 pub use http_view::{HeadersTable, JsonBody};
 pub use key_value::{KeyValueLabels, KeyValueRow, KeyValueRows, Reveal};
 pub use recover::RecoverForm;
 pub use shell::{Home, Session, Shell, role_name};
+pub use time::{Time, time_zone};
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::client;
-use crate::components::ErrorNote;
+use crate::components::{ErrorNote, time_zone};
 
 /// `datetime-local` text for 24 hours ago, in the browser's time zone.
 fn a_day_ago() -> String {
@@ -37,7 +37,7 @@ pub fn RecoverForm(webhook_id: String) -> impl IntoView {
     };
     view! {
         <form class="recover card" on:submit=submit>
-            <label for="recover-since">"Recover failed since"</label>
+            <label for="recover-since">{format!("Recover failed since ({})", time_zone())}</label>
             <input id="recover-since" type="datetime-local" bind:value=since />
             <button type="submit" disabled=move || recover.pending().get()>"Recover"</button>
             {move || recover.value().get().map(|result| match result {

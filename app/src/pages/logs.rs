@@ -3,15 +3,17 @@
 
 use std::time::Duration;
 
-use api::{AttemptOut, DeliveryDetail, DeliveryStatus};
-use leptos::leptos_dom::helpers::set_interval_with_handle;
+use api::{AttemptOut, DeliveryDetail, DeliveryOut, DeliveryStatus};
+use leptos::leptos_dom::helpers::{
+    TimeoutHandle, set_interval_with_handle, set_timeout_with_handle,
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
 use crate::components::{
-    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session,
+    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, Time,
 };
 
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
@@ -35,17 +37,46 @@ fn query_string(values: &[(&str, String)]) -> String {
         .join("&")
 }
 
+/// The page sizes offered; the first is the default.
+const PAGE_SIZES: [&str; 3] = ["50", "20", "100"];
+/// How long typing in the event-type filter rests before it applies.
+const TYPING_PAUSE: Duration = Duration::from_millis(400);
+
 #[component]
 pub fn Logs() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let navigate = use_navigate();
     let session = Session::current();
-    let names = LocalResource::new(client::webhooks);
+    // Administrators filter by webhook; viewers, who may not list webhooks,
+    // see each delivery's webhook by the name it carries.
+    let names = LocalResource::new(move || {
+        let admin = session.is_admin();
+        async move {
+            match admin {
+                true => client::webhooks().await.ok(),
+                false => None,
+            }
+        }
+    });
+    // The cursors of the pages before this one, oldest last: page n has n - 1.
+    let trail = move || -> Vec<String> {
+        param("pages")
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let limit = move || {
+        Some(param("limit"))
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| PAGE_SIZES[0].into())
+    };
 
     let api_query = move || {
         let mut values: Vec<(&str, String)> = FILTERS.iter().map(|f| (*f, param(f))).collect();
-        values.push(("cursor", param("cursor")));
+        values.push(("cursor", trail().last().cloned().unwrap_or_default()));
+        values.push(("limit", limit()));
         query_string(&values)
     };
     // Each load is keyed on the filters and a refresh tick: Leptos owns the
@@ -64,52 +95,71 @@ pub fn Logs() -> impl IntoView {
             |p| matches!(p, Some(Ok(list)) if list.data.iter().any(|d| d.status.in_progress())),
         );
         // The newest page also refreshes to show what just arrived.
-        if busy || query.with_untracked(|q| q.get("cursor").unwrap_or_default().is_empty()) {
+        if busy || query.with_untracked(|q| q.get("pages").unwrap_or_default().is_empty()) {
             tick.update(|n| *n += 1);
         }
     });
 
-    let set_filter = move |name: &'static str, value: String| {
-        let values: Vec<(&str, String)> = FILTERS
+    // `/logs?…` with these filters, page size and pages before; a changed
+    // filter starts again from the newest page.
+    let logs_url = move |changed: Option<(&'static str, String)>, pages: Vec<String>| {
+        let mut values: Vec<(&str, String)> = FILTERS
             .iter()
-            .map(|f| (*f, if *f == name { value.clone() } else { param(f) }))
+            .map(|f| match &changed {
+                Some((name, value)) if name == f => (*f, value.clone()),
+                _ => (*f, param(f)),
+            })
             .collect();
-        navigate(
-            &format!("/logs?{}", query_string(&values)),
-            Default::default(),
-        );
-    };
-    let set_filter_for = move |name: &'static str| {
-        let set_filter = set_filter.clone();
-        move |ev| set_filter(name, event_target_value(&ev))
-    };
-    let webhook_name = move |id: &str| {
-        names
-            .get()
-            .and_then(Result::ok)
-            .and_then(|all| all.into_iter().find(|w| w.id == id).map(|w| w.name))
-            .unwrap_or_else(|| id.to_string())
-    };
-    let newer_than_first = move || {
-        let values: Vec<(&str, String)> = FILTERS.iter().map(|f| (*f, param(f))).collect();
+        let limit = match &changed {
+            Some(("limit", value)) => value.clone(),
+            _ => param("limit"),
+        };
+        values.push(("limit", limit));
+        values.push(("pages", pages.join(",")));
         format!("/logs?{}", query_string(&values))
     };
+    let go = Callback::new(move |url: String| navigate(&url, Default::default()));
+    let set_filter =
+        move |name: &'static str, value: String| go.run(logs_url(Some((name, value)), Vec::new()));
+    let set_filter_for =
+        move |name: &'static str| move |ev| set_filter(name, event_target_value(&ev));
+    let typing = StoredValue::new(None::<TimeoutHandle>);
+    let typed_event_type = move |ev| {
+        let value = event_target_value(&ev);
+        if let Some(pending) = typing.get_value() {
+            pending.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || set_filter("event_type", value.trim().to_string()),
+            TYPING_PAUSE,
+        );
+        typing.set_value(handle.ok());
+    };
+    on_cleanup(move || {
+        if let Some(pending) = typing.get_value() {
+            pending.clear();
+        }
+    });
+    let filtered = move || FILTERS.iter().any(|f| !param(f).is_empty());
+    let clear_filters = move |_| go.run("/logs".into());
 
     view! {
         <div class="page-header">
             <h1>"Logs"</h1>
         </div>
         <form class="filters" on:submit=|ev| ev.prevent_default()>
-            <label>
-                "Webhook"
-                <select on:change=set_filter_for("webhook_id") prop:value=move || param("webhook_id")>
-                    <option value="">"All webhooks"</option>
-                    {move || names.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|w| {
-                        let selected = param("webhook_id") == w.id;
-                        view! { <option value=w.id.clone() selected=selected>{w.name}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
+            {move || names.get().flatten().map(|webhooks| view! {
+                <label>
+                    "Webhook"
+                    <select on:change=set_filter_for("webhook_id") prop:value=move || param("webhook_id")>
+                        <option value="">"All webhooks"</option>
+                        {webhooks.into_iter().map(|w| {
+                            let selected = param("webhook_id") == w.id;
+                            view! { <option value=w.id.clone() selected=selected>{w.name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            })}
             <label>
                 "Status"
                 <select on:change=set_filter_for("status") prop:value=move || param("status")>
@@ -122,11 +172,14 @@ pub fn Logs() -> impl IntoView {
             <label>
                 "Event type"
                 <input
-                    placeholder="ticket.update"
+                    placeholder="ticket.update or ticket.*"
                     prop:value=move || param("event_type")
-                    on:change=set_filter_for("event_type")
+                    on:input=typed_event_type
                 />
             </label>
+            {move || filtered().then(|| view! {
+                <button type="button" on:click=clear_filters>"Clear filters"</button>
+            })}
         </form>
         {move || {
             let webhook_id = param("webhook_id");
@@ -135,7 +188,13 @@ pub fn Logs() -> impl IntoView {
         {move || stats.get().and_then(Result::ok).map(|stats| view! { <AttemptChart stats /> })}
         <Loads loading="Loading deliveries…">
             {move || page.get().map(|loaded| loaded.map(|loaded| match loaded {
-                list if list.data.is_empty() => view! {
+                list if list.data.is_empty() && filtered() => view! {
+                    <div class="empty">
+                        <p>"No deliveries match these filters."</p>
+                        <button type="button" on:click=clear_filters>"Clear filters"</button>
+                    </div>
+                }.into_any(),
+                list if list.data.is_empty() && trail().is_empty() => view! {
                     <div class="empty">
                         <p>"No deliveries here yet."</p>
                         <p class="muted">"Deliveries appear as soon as an event matches a webhook."</p>
@@ -143,36 +202,51 @@ pub fn Logs() -> impl IntoView {
                 }.into_any(),
                 list => {
                     let next = list.next_cursor.clone();
+                    let pages = trail();
+                    let page_number = pages.len() + 1;
+                    let newer = (!pages.is_empty()).then(|| logs_url(None, pages[..pages.len() - 1].to_vec()));
+                    let older = next.map(|cursor| {
+                        let mut pages = pages.clone();
+                        pages.push(cursor);
+                        logs_url(None, pages)
+                    });
+                    let first = (page_number > 2).then(|| logs_url(None, Vec::new()));
                     view! {
                         <table class="deliveries">
                             <thead>
                                 <tr>
                                     <th>"Time"</th><th>"Webhook"</th><th>"Event type"</th><th>"Status"</th>
-                                    <th>"Attempts"</th><th>"Last code"</th><th>"Duration"</th>
+                                    <th>"Attempts"</th><th>"Result"</th><th>"Duration"</th>
                                 </tr>
                             </thead>
                             <tbody>
                                 <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status, d.attempt_count) let:d>
                                     <tr data-delivery=d.id.clone()>
-                                        <td><A href=format!("/logs/{}", d.id)>{short_time(&d.created_at)}</A></td>
-                                        <td>{webhook_name(&d.webhook_id)}</td>
+                                        <td>{time_link(&d)}</td>
+                                        <td>{webhook_label(&d)}</td>
                                         <td><span class="chip">{d.event_type.clone()}</span></td>
                                         <td><StatusBadge status=d.status.as_str() /></td>
                                         <td>{d.attempt_count}</td>
-                                        <td>{d.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                        <td class="result">{result_in_words(&d)}</td>
                                         <td>{d.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
                                     </tr>
                                 </For>
                             </tbody>
                         </table>
-                        <div class="pager">
-                            {move || (!param("cursor").is_empty()).then(|| view! { <A href=newer_than_first()>"← Newest"</A> })}
-                            {next.map(|cursor| {
-                                let mut values: Vec<(&str, String)> = FILTERS.iter().map(|f| (*f, param(f))).collect();
-                                values.push(("cursor", cursor));
-                                view! { <A href=format!("/logs?{}", query_string(&values))>"Older →"</A> }
-                            })}
-                        </div>
+                        <nav class="pager" aria-label="Pages">
+                            {first.map(|href| view! { <A href=href>"⇤ Newest"</A> })}
+                            {newer.map(|href| view! { <A href=href>"← Newer"</A> })}
+                            <span class="muted">{format!("Page {page_number}")}</span>
+                            {older.map(|href| view! { <A href=href>"Older →"</A> })}
+                            <label class="page-size">
+                                "Per page"
+                                <select on:change=set_filter_for("limit") prop:value=limit>
+                                    {PAGE_SIZES.map(|size| view! {
+                                        <option value=size selected=move || limit() == size>{size}</option>
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                        </nav>
                     }.into_any()
                 }
             }))}
@@ -180,9 +254,29 @@ pub fn Logs() -> impl IntoView {
     }
 }
 
-/// `2026-11-23T10:04:05.123Z` as `2026-11-23 10:04:05`.
-fn short_time(rfc3339: &str) -> String {
-    rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
+/// When a delivery was created, opening its detail.
+fn time_link(delivery: &DeliveryOut) -> impl IntoView + use<> {
+    let at = delivery.created_at.clone();
+    view! { <A href=format!("/logs/{}", delivery.id)><Time at=at.clone() /></A> }
+}
+
+/// The webhook a delivery went to, by name.
+fn webhook_label(delivery: &DeliveryOut) -> String {
+    if delivery.webhook_name.is_empty() {
+        delivery.webhook_id.clone()
+    } else {
+        delivery.webhook_name.clone()
+    }
+}
+
+/// What the last attempt came to, in a few words: "HTTP 200", "HTTP 500",
+/// "connection refused", "timed out after 15 s".
+fn result_in_words(delivery: &DeliveryOut) -> String {
+    match (&delivery.last_error, delivery.last_status_code) {
+        (Some(error), _) => error.clone(),
+        (None, Some(code)) => format!("HTTP {code}"),
+        (None, None) => "—".into(),
+    }
 }
 
 #[component]
@@ -231,10 +325,10 @@ pub fn DeliveryView() -> impl IntoView {
                     })}
                     <dl class="facts">
                         <dt>"Delivery"</dt><dd><code>{delivery.id.clone()}</code></dd>
-                        <dt>"Webhook"</dt><dd><A href=format!("/webhooks/{}", delivery.webhook_id)>{delivery.webhook_id.clone()}</A></dd>
-                        <dt>"Created"</dt><dd>{short_time(&delivery.created_at)}</dd>
+                        <dt>"Webhook"</dt><dd>{webhook_link(&delivery, session.is_admin())}</dd>
+                        <dt>"Created"</dt><dd><Time at=delivery.created_at.clone() /></dd>
                         <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
-                        {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd>{short_time(&at)}</dd> })}
+                        {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd><Time at /></dd> })}
                     </dl>
                     {session.is_admin().then(|| view! { <RecoverForm webhook_id /> })}
                     <h2>"Attempts"</h2>
@@ -246,6 +340,16 @@ pub fn DeliveryView() -> impl IntoView {
                 }.into_any()
             }))}
         </Loads>
+    }
+}
+
+/// The delivery's webhook by name, a link for those who may open it.
+fn webhook_link(delivery: &DeliveryOut, admin: bool) -> AnyView {
+    let name = webhook_label(delivery);
+    if admin {
+        view! { <A href=format!("/webhooks/{}", delivery.webhook_id)>{name}</A> }.into_any()
+    } else {
+        view! { <span>{name}</span> }.into_any()
     }
 }
 
@@ -262,7 +366,7 @@ fn Attempt(number: usize, attempt: AttemptOut) -> impl IntoView {
                 <strong>{format!("Attempt {number}")}</strong>
                 <StatusBadge status=attempt.status.clone() />
                 <span>{outcome}</span>
-                <span class="muted">{format!("{} ms · {}", attempt.duration_ms, short_time(&attempt.started_at))}</span>
+                <span class="muted">{format!("{} ms · ", attempt.duration_ms)}<Time at=attempt.started_at.clone() /></span>
             </header>
             {attempt.error.clone().map(|error| view! { <p class="field-error">{error}</p> })}
             <div class="exchange">

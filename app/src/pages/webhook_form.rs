@@ -12,7 +12,7 @@ use super::webhook_draft::{GRID_ACTIONS, WebhookDraft};
 use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CopyButton, ErrorNote, FieldError, FormErrors, FormProblem,
-    HeadersTable, JsonBody, KeyValueLabels, KeyValueRows, Loads, Reveal,
+    HeadersTable, HealthSummary, JsonBody, KeyValueLabels, KeyValueRows, Loads, Reveal, Time,
 };
 
 const HEADER_LABELS: KeyValueLabels = KeyValueLabels {
@@ -50,8 +50,12 @@ pub fn EditWebhook() -> impl IntoView {
         <h1>"Edit Webhook"</h1>
         <Loads loading="Loading…">
             {move || loaded.get().map(|loaded| loaded.map(|(webhook, modules)| view! {
+                <section class="card health-card" aria-label="Health">
+                    <HealthSummary health=webhook.health.clone() />
+                </section>
                 <WebhookForm initial=Some(webhook.clone()) known_modules=modules />
-                <SigningSecret id=webhook.id />
+                <SigningSecret id=webhook.id.clone() />
+                <RecentDeliveries id=webhook.id />
             }))}
         </Loads>
     }
@@ -300,6 +304,52 @@ fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -
                 }.into_any(),
             }}
         </aside>
+    }
+}
+
+/// Deliveries shown on the Edit page, newest first.
+const RECENT: u32 = 20;
+
+/// The webhook's latest deliveries, each opening its detail, as GitHub's
+/// webhook page lists them.
+#[component]
+fn RecentDeliveries(id: String) -> impl IntoView {
+    let logs = format!("/logs?webhook_id={id}");
+    let recent =
+        LocalResource::new(move || client::deliveries(format!("webhook_id={id}&limit={RECENT}")));
+    view! {
+        <section class="card">
+            <div class="page-header">
+                <h2>"Recent deliveries"</h2>
+                <A href=logs attr:class="button">"All in Logs"</A>
+            </div>
+            <Loads loading="Loading deliveries…">
+                {move || recent.get().map(|loaded| loaded.map(|list| {
+                    if list.data.is_empty() {
+                        return view! { <p class="muted">"No deliveries yet."</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="recent">
+                            {list.data.into_iter().map(|d| {
+                                let result = match (&d.last_error, d.last_status_code) {
+                                    (Some(error), _) => error.clone(),
+                                    (None, Some(code)) => format!("HTTP {code}"),
+                                    (None, None) => String::new(),
+                                };
+                                view! {
+                                    <li>
+                                        <span class=format!("badge status-{}", d.status.as_str())>{d.status.as_str()}</span>
+                                        <A href=format!("/logs/{}", d.id)>{d.event_type.clone()}</A>
+                                        <span class="muted">{result}</span>
+                                        <Time at=d.created_at.clone() />
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }))}
+            </Loads>
+        </section>
     }
 }
 

@@ -1,9 +1,9 @@
-use api::{AttemptOut, WebhookHealth, WebhookIn, WebhookOut};
+use api::{AttemptOut, WebhookIn, WebhookOut};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::client::{self, ClientError};
-use crate::components::{ConfirmDialog, ErrorNote, Loads};
+use crate::components::{ConfirmDialog, ErrorNote, HealthSummary, Loads};
 
 /// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
 #[component]
@@ -125,13 +125,14 @@ fn WebhookRow(
     let test_id = webhook.id.clone();
     let test = Action::new_local(move |_: &()| client::test_webhook(test_id.clone()));
     let link_text = name.clone();
+    let state = webhook.health.state.as_str();
     view! {
-        <tr data-webhook=name>
+        <tr data-webhook=name data-health=state>
             <td><A href=edit.clone()>{link_text}</A></td>
             <td class="url">{url}</td>
             <td>{events}</td>
             <td>{method}</td>
-            <td><Health health=webhook.health.clone() /></td>
+            <td><HealthSummary health=webhook.health.clone() /></td>
             <td>
                 <label class="switch">
                     <input
@@ -165,29 +166,6 @@ fn WebhookRow(
                 </td>
             </tr>
         })}
-    }
-}
-
-/// The recent success rate as a small bar, and why hookhub switched the webhook off.
-#[component]
-fn Health(health: WebhookHealth) -> impl IntoView {
-    let rate = match health.success_rate {
-        Some(rate) => {
-            // A whole number: formatting a float would cost the console ~15 KB.
-            let percent = (rate * 100.0).round() as u32;
-            view! {
-                <span class="health" title="attempts that succeeded in the last 24 hours">
-                    <span class="health-bar"><span style:width=format!("{percent}%")></span></span>
-                    {format!("{percent}%")}
-                </span>
-            }
-            .into_any()
-        }
-        None => view! { <span class="health muted">"no attempts yet"</span> }.into_any(),
-    };
-    view! {
-        {rate}
-        {health.disabled_reason.map(|reason| view! { <p class="disabled-reason">{format!("Switched off: {reason}")}</p> })}
     }
 }
 

@@ -1,0 +1,77 @@
+//! Times as the reader lives them: in the browser's time zone, relative
+//! when recent, the absolute time and the zone on hover. One way everywhere.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+/// The browser's time zone, e.g. `Europe/Berlin`.
+pub fn time_zone() -> String {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&format.resolved_options(), &JsValue::from_str("timeZone"))
+        .ok()
+        .and_then(|zone| zone.as_string())
+        .unwrap_or_else(|| "local time".into())
+}
+
+/// The absolute time with its zone, in the reader's zone:
+/// "2 Dec 2026, 14:03:05 CET".
+fn absolute(date: &js_sys::Date) -> String {
+    let options = js_sys::Object::new();
+    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "long")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    String::from(date.to_locale_string("en-GB", &options))
+}
+
+/// "just now", "3 min ago", "5 h ago" within a day; otherwise the date and
+/// time without seconds ("2 Dec, 14:03"). Pure, for tests.
+pub fn relative(seconds_ago: f64, date_and_time: &str) -> String {
+    match seconds_ago {
+        s if s < 45.0 => "just now".into(),
+        s if s < 3_600.0 => format!("{} min ago", ((s / 60.0).round() as i64).max(1)),
+        s if s < 86_400.0 => format!("{} h ago", (s / 3_600.0).floor() as i64),
+        _ => date_and_time.to_string(),
+    }
+}
+
+fn short(date: &js_sys::Date) -> String {
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("day", "numeric"),
+        ("month", "short"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    if date.get_full_year() != js_sys::Date::new_0().get_full_year() {
+        let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
+    }
+    String::from(date.to_locale_string("en-GB", &options))
+}
+
+/// An RFC 3339 time from the API, shown in the reader's zone.
+#[component]
+pub fn Time(#[prop(into)] at: String) -> impl IntoView {
+    let date = js_sys::Date::new(&JsValue::from_str(&at));
+    if date.get_time().is_nan() {
+        return view! { <span>{at}</span> }.into_any();
+    }
+    let seconds_ago = (js_sys::Date::now() - date.get_time()) / 1000.0;
+    let shown = relative(seconds_ago, &short(&date));
+    view! { <time datetime=at title=absolute(&date)>{shown}</time> }.into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_times_are_relative_and_older_ones_absolute() {
+        assert_eq!(relative(10.0, "2 Dec, 14:03"), "just now");
+        assert_eq!(relative(50.0, "2 Dec, 14:03"), "1 min ago");
+        assert_eq!(relative(180.0, "2 Dec, 14:03"), "3 min ago");
+        assert_eq!(relative(5.5 * 3_600.0, "2 Dec, 14:03"), "5 h ago");
+        assert_eq!(relative(2.0 * 86_400.0, "2 Dec, 14:03"), "2 Dec, 14:03");
+    }
+}
