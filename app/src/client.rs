@@ -83,17 +83,35 @@ async fn error_of(response: Response) -> ClientError {
 }
 
 /// Sends and returns the response if it is a success, the API's error otherwise.
+/// A token the server no longer takes ends the session (`session_expired`).
 async fn send(request: std::result::Result<Request, gloo_net::Error>) -> Result<Response> {
-    let response = request
-        .map_err(ClientError::network)?
-        .send()
-        .await
-        .map_err(ClientError::network)?;
+    let request = request.map_err(ClientError::network)?;
+    let with_token = request.headers().has("Authorization");
+    let response = request.send().await.map_err(ClientError::network)?;
     if response.ok() {
-        Ok(response)
-    } else {
-        Err(error_of(response).await)
+        return Ok(response);
     }
+    let error = error_of(response).await;
+    if with_token && error.is_unauthorized() {
+        session_expired();
+    }
+    Err(error)
+}
+
+/// Forgets the token and goes to the login page, which says the session
+/// expired and, once logged in again, comes back to the page the reader was on.
+fn session_expired() {
+    forget_token();
+    let Some(location) = web_sys::window().map(|window| window.location()) else {
+        return;
+    };
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let next = String::from(js_sys::encode_uri_component(&here));
+    let _ = location.replace(&format!("/login?expired=1&next={next}"));
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T> {

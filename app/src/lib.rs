@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
-use components::{Home, Shell};
+use components::{AdminOnly, Home, Shell};
 use pages::{
     DeliveryView, EditTrigger, EditWebhook, Login, Logs, NewTrigger, NewWebhook, NotFound,
     Triggers, Users, Webhooks,
@@ -23,15 +23,17 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=Login />
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=Home />
-                    <Route path=path!("webhooks") view=Webhooks />
-                    <Route path=path!("webhooks/new") view=NewWebhook />
-                    <Route path=path!("webhooks/:id") view=EditWebhook />
                     <Route path=path!("logs") view=Logs />
                     <Route path=path!("logs/:id") view=DeliveryView />
-                    <Route path=path!("triggers") view=Triggers />
-                    <Route path=path!("triggers/new") view=NewTrigger />
-                    <Route path=path!("triggers/:id") view=EditTrigger />
-                    <Route path=path!("users") view=Users />
+                    <ParentRoute path=path!("") view=AdminOnly>
+                        <Route path=path!("webhooks") view=Webhooks />
+                        <Route path=path!("webhooks/new") view=NewWebhook />
+                        <Route path=path!("webhooks/:id") view=EditWebhook />
+                        <Route path=path!("triggers") view=Triggers />
+                        <Route path=path!("triggers/new") view=NewTrigger />
+                        <Route path=path!("triggers/:id") view=EditTrigger />
+                        <Route path=path!("users") view=Users />
+                    </ParentRoute>
                 </ParentRoute>
             </Routes>
         </Router>

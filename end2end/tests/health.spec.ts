@@ -85,6 +85,23 @@ test("a failing webhook is impossible to miss, and times are in the reader's zon
     await expect(delivery).toContainText("Refused ticket mirror");
     await expect(delivery.locator("td.result")).toHaveText("connection refused");
     await expect(page.getByLabel(/Recover failed since \(Europe\/Berlin\)/)).toBeVisible();
+
+    // Recover says how many it will queue, and asks first
+    await expect
+      .poll(async () => {
+        const list = await (
+          await request.get(`/api/deliveries?webhook_id=${refused}&status=failed`, { headers })
+        ).json();
+        return list.data.length;
+      }, { timeout: 15_000 })
+      .toBe(1);
+    await page.getByLabel(/Recover failed since/).fill("2020-01-01T00:00");
+    await page.getByRole("button", { name: "Recover" }).click();
+    const dialog = page.getByRole("alertdialog");
+    await expect(dialog).toContainText("Queue 1 failed delivery again?");
+    await snap(page, "recover-confirm");
+    await dialog.getByRole("button", { name: "Queue again" }).click();
+    await expect(page.getByRole("status")).toContainText("1 failed delivery queued again");
   } finally {
     server.close();
   }

@@ -66,7 +66,7 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await snap(page, "webhooks-table");
 
   // edit: the form comes back filled, the password only as "set"
-  await row.getByRole("link", { name: "Orders" }).click();
+  await row.getByRole("link", { name: "Orders", exact: true }).click();
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Orders");
   await expect(page.getByRole("checkbox", { name: "ticket update" })).toBeChecked();
   await expect(page.getByLabel("Data location")).toHaveValue("root/result");
@@ -135,7 +135,9 @@ test("a bad URL is explained next to the URL field", async ({ page }) => {
   await expect(page.getByText("No webhooks yet.")).toBeVisible();
 });
 
-test("the delete dialog is keyboard-usable: Escape cancels", async ({ page }) => {
+test("the delete dialog starts on Cancel, keeps the keyboard inside, and Escape gives the focus back", async ({
+  page,
+}) => {
   await logIn(page);
   await page.getByRole("link", { name: "Create Webhook" }).click();
   await page.getByLabel("Name", { exact: true }).fill("Keyboard");
@@ -144,12 +146,23 @@ test("the delete dialog is keyboard-usable: Escape cancels", async ({ page }) =>
   const row = page.locator("tr", { hasText: "Keyboard" });
   await row.getByRole("button", { name: "Delete" }).focus();
   await page.keyboard.press("Enter");
-  await expect(page.getByRole("alertdialog")).toBeVisible();
-  await expect(page.getByRole("alertdialog").getByRole("button", { name: "Delete" })).toBeFocused();
+  const dialog = page.getByRole("alertdialog");
+  await expect(dialog).toBeVisible();
+  const cancel = dialog.getByRole("button", { name: "Cancel" });
+  const confirm = dialog.getByRole("button", { name: "Delete" });
+  await expect(cancel).toBeFocused();
+  // Tab and Shift+Tab go round the dialog's buttons, never out of it
+  await page.keyboard.press("Tab");
+  await expect(confirm).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(cancel).toBeFocused();
+  await page.keyboard.press("Shift+Tab");
+  await expect(confirm).toBeFocused();
   await snap(page, "webhook-delete-keyboard");
   await page.keyboard.press("Escape");
-  await expect(page.getByRole("alertdialog")).toHaveCount(0);
+  await expect(dialog).toHaveCount(0);
   await expect(row).toBeVisible();
+  await expect(row.getByRole("button", { name: "Delete Keyboard" })).toBeFocused();
 });
 
 test("the form previews the request a sample event would produce, as it is edited", async ({ page }) => {

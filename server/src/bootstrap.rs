@@ -68,7 +68,8 @@ async fn create_first_admin(store: &Store, password: Option<String>) -> anyhow::
             password_hash: &hash,
             role: Role::Admin,
         })
-        .await?;
+        .await?
+        .context("a user named admin exists already")?;
     if chosen {
         tracing::info!("created user `admin` with the password from HOOKHUB_ADMIN_PASSWORD");
     } else {

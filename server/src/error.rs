@@ -29,6 +29,12 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique is taken: a 409 naming the field.
+    #[error("{message}")]
+    Taken {
+        field: &'static str,
+        message: String,
+    },
     #[error("the request body stopped arriving")]
     RequestTimeout,
     #[error("request body is larger than {limit} bytes")]
@@ -65,7 +71,7 @@ impl AppError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Conflict(_) | Self::Taken { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
@@ -136,6 +142,7 @@ impl IntoResponse for AppError {
         let message = self.to_string();
         let fields = match self {
             Self::Validation(fields) => fields,
+            Self::Taken { field, message } => FieldErrors::from([(field.to_string(), message)]),
             _ => FieldErrors::new(),
         };
         let body = ErrorBody {

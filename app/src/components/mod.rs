@@ -19,7 +19,7 @@ pub use health::HealthSummary;
 pub use http_view::{HeadersTable, JsonBody};
 pub use key_value::{KeyValueLabels, KeyValueRow, KeyValueRows, Reveal};
 pub use recover::RecoverForm;
-pub use shell::{Home, Session, Shell, role_name};
+pub use shell::{AdminOnly, Home, Session, Shell, role_name};
 pub use time::{Time, time_zone};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,16 +28,50 @@ use leptos::prelude::*;
 
 use crate::client::ClientError;
 
-/// A call's error, with a way back to the login page when the session ended.
+/// A call's error. (An ended session goes to the login page by itself:
+/// `client::send`.)
 #[component]
 pub fn ErrorNote(error: ClientError) -> impl IntoView {
-    let expired = error.is_unauthorized();
     view! {
         <div class="error-note" role="alert">
             <span>{error.message}</span>
-            {expired.then(|| view! { <a href="/login">" Log in again"</a> })}
         </div>
     }
+}
+
+/// "12 / 200": how much of a length limit a field uses, flagged past it
+/// (the API refuses more; nothing is cut silently).
+#[component]
+pub fn CharCount(text: RwSignal<String>, limit: usize) -> impl IntoView {
+    let used = move || text.with(|t| t.chars().count());
+    let class = move || {
+        if used() > limit {
+            "counter over"
+        } else {
+            "counter"
+        }
+    };
+    view! {
+        <span class=class>
+            {move || format!("{} / {limit}", used())}
+        </span>
+    }
+}
+
+/// "Saved." after a form sent the reader here (`?saved=1`).
+#[component]
+pub fn SavedNotice() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query
+            .with(|q| q.get("saved").is_some())
+            .then(|| view! { <p class="notice" role="status">"Saved."</p> })
+    }
+}
+
+/// Names the page in the browser's title bar and history: "Webhooks · hookhub".
+pub fn page_title(page: &str) {
+    document().set_title(&format!("{page} · hookhub"));
 }
 
 /// Whatever a page loads, shown one way: `loading` until the first answer,

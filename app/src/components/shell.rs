@@ -48,7 +48,6 @@ pub fn Shell() -> impl IntoView {
             navigate("/login", Default::default());
         }
     });
-    let expired = move || matches!(loaded.get(), Some(Err(ref e)) if e.is_unauthorized());
     view! {
         <div class="shell">
             <nav class="sidebar" aria-label="Toolbox">
@@ -70,13 +69,6 @@ pub fn Shell() -> impl IntoView {
                     </span>
                     <button class="link" on:click=move |_| { logout.dispatch(()); }>"Log out"</button>
                 </header>
-                {move || {
-                    expired()
-                        .then(|| {
-                            client::forget_token();
-                            view! { <Redirect path="/login" /> }
-                        })
-                }}
                 <main class="content">
                     <Outlet />
                 </main>
@@ -90,6 +82,18 @@ pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Admin => "admin",
         Role::Viewer => "viewer",
+    }
+}
+
+/// The routes only administrators can use: a viewer is sent to Logs rather
+/// than shown forms and buttons the API would refuse.
+#[component]
+pub fn AdminOnly() -> impl IntoView {
+    let session = Session::current();
+    move || match session.me().map(|me| me.role) {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Role::Admin) => view! { <Outlet /> }.into_any(),
+        Some(Role::Viewer) => view! { <Redirect path="/logs" /> }.into_any(),
     }
 }
 

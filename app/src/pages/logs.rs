@@ -13,7 +13,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
 use crate::components::{
-    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, Time,
+    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, Time, page_title,
 };
 
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
@@ -44,6 +44,7 @@ const TYPING_PAUSE: Duration = Duration::from_millis(400);
 
 #[component]
 pub fn Logs() -> impl IntoView {
+    page_title("Logs");
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let navigate = use_navigate();
@@ -287,6 +288,7 @@ fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
 
 #[component]
 pub fn DeliveryView() -> impl IntoView {
+    page_title("Delivery");
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let session = Session::current();

@@ -15,8 +15,11 @@ pub use webhooks::Webhooks;
 
 use leptos::prelude::*;
 
+use crate::components::page_title;
+
 #[component]
 pub fn NotFound() -> impl IntoView {
+    page_title("Page not found");
     view! {
         <main class="content narrow">
             <h1>"Page not found"</h1>

@@ -10,8 +10,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::client::{self, ClientError};
 use crate::components::{
-    AuthFields, AuthState, BearerToken, ConfirmDialog, CopyButton, ErrorNote, FieldError,
-    FormErrors, FormProblem, KeyValueLabels, KeyValueRow, KeyValueRows, Loads, copy_to_clipboard,
+    AuthFields, AuthState, BearerToken, CharCount, ConfirmDialog, CopyButton, ErrorNote,
+    FieldError, FormErrors, FormProblem, KeyValueLabels, KeyValueRow, KeyValueRows, Loads,
+    SavedNotice, copy_to_clipboard, page_title,
 };
 
 const PARAM_LABELS: KeyValueLabels = KeyValueLabels {
@@ -24,6 +25,7 @@ const PARAM_LABELS: KeyValueLabels = KeyValueLabels {
 
 #[component]
 pub fn Triggers() -> impl IntoView {
+    page_title("Triggers");
     let remove = Action::new_local(|id: &String| client::delete_trigger(id.clone()));
     let triggers = LocalResource::new(move || {
         remove.version().track();
@@ -72,9 +74,9 @@ pub fn Triggers() -> impl IntoView {
                                         <td>{trigger.method.as_str()}</td>
                                         <td>{auth_label(&trigger.auth)}</td>
                                         <td><span class="chip">{trigger.event_type.clone()}</span></td>
-                                        <td class="url">{url.clone()}" "<CopyButton text=url label="Copy trigger URL" /></td>
+                                        <td class="url"><span class="long" title=url.clone()>{url.clone()}</span><CopyButton text=url label="Copy trigger URL" /></td>
                                         <td class="row-actions">
-                                            <button class="danger" on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
+                                            <button class="danger" aria-label=format!("Delete {}", doomed.name) on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
                                         </td>
                                     </tr>
                                 }
@@ -107,6 +109,7 @@ fn auth_label(auth: &Auth) -> String {
 
 #[component]
 pub fn NewTrigger() -> impl IntoView {
+    page_title("Create Trigger");
     view! {
         <h1>"Create Trigger"</h1>
         <TriggerForm initial=None />
@@ -115,11 +118,13 @@ pub fn NewTrigger() -> impl IntoView {
 
 #[component]
 pub fn EditTrigger() -> impl IntoView {
+    page_title("Edit Trigger");
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let loaded = LocalResource::new(move || client::trigger(id()));
     view! {
         <h1>"Edit Trigger"</h1>
+        <SavedNotice />
         <Loads loading="Loading…">
             {move || loaded.get().map(|loaded| loaded.map(|trigger| view! {
                 <HookUrl trigger=trigger.clone() />
@@ -145,6 +150,26 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
     });
     let token = generate.value();
     let bearer = matches!(trigger.auth, Auth::Bearer { .. });
+    // Replacing a token cuts off its callers: that is asked first.
+    let has_token = RwSignal::new(matches!(trigger.auth, Auth::Bearer { token_set: true }));
+    Effect::new(move || {
+        if let Some(Ok(_)) = token.get() {
+            has_token.set(true);
+        }
+    });
+    let confirming = RwSignal::new(false);
+    let ask = move |_| {
+        if has_token.get_untracked() {
+            confirming.set(true);
+        } else {
+            generate.dispatch(());
+        }
+    };
+    let replace = Callback::new(move |()| {
+        confirming.set(false);
+        generate.dispatch(());
+    });
+    let name = trigger.name.clone();
     let url = trigger.hook_url.clone();
     let curl = Signal::derive({
         let trigger = trigger.clone();
@@ -166,7 +191,9 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
             </div>
             {bearer.then(|| view! {
                 <div class="inline">
-                    <button type="button" class="primary" on:click=move |_| { generate.dispatch(()); }>"Generate Token"</button>
+                    <button type="button" class="primary" on:click=ask disabled=move || generate.pending().get()>
+                        {move || if generate.pending().get() { "Generating…" } else { "Generate Token" }}
+                    </button>
                     <span class="hint">"A new token replaces the previous one."</span>
                 </div>
             })}
@@ -181,6 +208,15 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
                     </div>
                 }.into_any(),
                 Err(error) => view! { <ErrorNote error /> }.into_any(),
+            })}
+            {move || confirming.get().then(|| view! {
+                <ConfirmDialog
+                    title=format!("Replace the token of “{name}”?")
+                    message="The current token stops working at once: callers still sending it get 401 until they use the new one.".to_string()
+                    confirm_label="Replace token"
+                    on_confirm=replace
+                    on_cancel=Callback::new(move |()| confirming.set(false))
+                />
             })}
             <h3>"Try it"</h3>
             <div class="inline">
@@ -289,7 +325,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
         }
     });
     Effect::new(move || match save.value().get() {
-        Some(Ok(id)) => navigate(&format!("/triggers/{id}"), Default::default()),
+        Some(Ok(id)) => navigate(&format!("/triggers/{id}?saved=1"), Default::default()),
         Some(Err(error)) => errors.show(error),
         None => {}
     });
@@ -325,7 +361,8 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
             <FormProblem errors />
             <div class="field">
                 <label for="trigger-name">"Name"</label>
-                <input id="trigger-name" bind:value=name maxlength="200" />
+                <input id="trigger-name" bind:value=name aria-describedby="trigger-name-count" />
+                <p class="hint" id="trigger-name-count"><CharCount text=name limit=200 /></p>
                 <FieldError errors field="name" />
             </div>
             <div class="field-row">
@@ -341,7 +378,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
                 <div class="field">
                     <label for="trigger-response">"Response"</label>
                     <select id="trigger-response" on:change=move |ev| response.set(if event_target_value(&ev) == "status" { TriggerResponse::Status } else { TriggerResponse::Outputs })>
-                        {[(TriggerResponse::Outputs, "The event and its deliveries"), (TriggerResponse::Status, "Only {\"status\": \"accepted\"}")].map(|(r, label)| view! {
+                        {[(TriggerResponse::Outputs, "Selected Outputs: the event and its deliveries"), (TriggerResponse::Status, "Status: only {\"status\": \"accepted\"}")].map(|(r, label)| view! {
                             <option value=r.as_str() selected=move || response.get() == r>{label}</option>
                         }).collect_view()}
                     </select>

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use crate::client::{self, ClientError};
 use crate::components::{
-    ConfirmDialog, ErrorNote, FieldError, FormErrors, FormProblem, Loads, Session, role_name,
+    ConfirmDialog, ErrorNote, FieldError, FormErrors, FormProblem, Loads, Session, page_title,
+    role_name,
 };
 
 fn parse_role(text: &str) -> Role {
@@ -19,6 +20,7 @@ fn parse_role(text: &str) -> Role {
 
 #[component]
 pub fn Users() -> impl IntoView {
+    page_title("Users");
     let session = Session::current();
     // A change answers with what to tell the user once it is done.
     let change = Action::new_local(|(id, patch, done): &(String, UserPatch, String)| {
@@ -102,7 +104,7 @@ pub fn Users() -> impl IntoView {
                                         </form>
                                     </td>
                                     <td class="row-actions">
-                                        <button class="danger" on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
+                                        <button class="danger" aria-label=format!("Delete {}", doomed.username) on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
                                     </td>
                                 </tr>
                             }
@@ -159,7 +161,8 @@ fn NewUserForm(create: Action<UserIn, Result<UserOut, ClientError>>) -> impl Int
                 </div>
                 <div class="field">
                     <label for="new-password">"Password"</label>
-                    <input id="new-password" type="password" autocomplete="new-password" bind:value=password />
+                    <input id="new-password" type="password" autocomplete="new-password" aria-describedby="new-password-rules" bind:value=password />
+                    <p class="hint" id="new-password-rules">"10 to 1,024 characters."</p>
                     <FieldError errors field="password" />
                 </div>
                 <div class="field">
@@ -169,7 +172,9 @@ fn NewUserForm(create: Action<UserIn, Result<UserOut, ClientError>>) -> impl Int
                         <option value="admin">"admin: manages everything"</option>
                     </select>
                 </div>
-                <button type="submit" class="primary">"Add user"</button>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Adding…" } else { "Add user" }}
+                </button>
             </div>
         </form>
     }

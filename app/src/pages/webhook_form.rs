@@ -11,9 +11,13 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::webhook_draft::{GRID_ACTIONS, WebhookDraft};
 use crate::client::{self, ClientError};
 use crate::components::{
-    AuthFields, AuthState, BearerToken, CopyButton, ErrorNote, FieldError, FormErrors, FormProblem,
-    HeadersTable, HealthSummary, JsonBody, KeyValueLabels, KeyValueRows, Loads, Reveal, Time,
+    AuthFields, AuthState, BearerToken, CharCount, CopyButton, ErrorNote, FieldError, FormErrors,
+    FormProblem, HeadersTable, HealthSummary, JsonBody, KeyValueLabels, KeyValueRows, Loads,
+    Reveal, Time, page_title,
 };
+
+/// The longest name the API takes, in characters.
+const NAME_LIMIT: usize = 200;
 
 const HEADER_LABELS: KeyValueLabels = KeyValueLabels {
     name: "Header name",
@@ -25,6 +29,7 @@ const HEADER_LABELS: KeyValueLabels = KeyValueLabels {
 
 #[component]
 pub fn NewWebhook() -> impl IntoView {
+    page_title("Create Webhook");
     let existing = LocalResource::new(client::webhooks);
     view! {
         <h1>"Create Webhook"</h1>
@@ -36,6 +41,7 @@ pub fn NewWebhook() -> impl IntoView {
 
 #[component]
 pub fn EditWebhook() -> impl IntoView {
+    page_title("Edit Webhook");
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let loaded = LocalResource::new(move || {
@@ -105,7 +111,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         }
     });
     Effect::new(move || match save.value().get() {
-        Some(Ok(())) => navigate("/webhooks", Default::default()),
+        Some(Ok(())) => navigate("/webhooks?saved=1", Default::default()),
         Some(Err(error)) => errors.show(error),
         None => {}
     });
@@ -161,7 +167,11 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             <FormProblem errors />
             <div class="field">
                 <label for="name">"Name"</label>
-                <input id="name" bind:value=name maxlength="200" />
+                <input id="name" bind:value=name aria-describedby="name-hint" />
+                <p class="hint" id="name-hint">
+                    "Say what fires it and where it goes, e.g. “Closed tickets → support CRM”: the URL rarely tells anyone why a webhook exists. "
+                    <CharCount text=name limit=NAME_LIMIT />
+                </p>
                 <FieldError errors field="name" />
             </div>
             <div class="field">
@@ -186,6 +196,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                         }).collect_view()}
                     </select>
                     <FieldError errors field="method" />
+                </div>
+                <div class="field">
+                    <span class="label-like">"Data Format"</span>
+                    <p class="fixed-value">"JSON"</p>
                 </div>
                 <div class="field checkbox">
                     <label><input id="active" type="checkbox" bind:checked=active />" Active"</label>

@@ -3,11 +3,14 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::client::{self, ClientError};
-use crate::components::{ConfirmDialog, ErrorNote, HealthSummary, Loads};
+use crate::components::{
+    ConfirmDialog, CopyButton, ErrorNote, HealthSummary, Loads, SavedNotice, page_title,
+};
 
 /// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
 #[component]
 pub fn Webhooks() -> impl IntoView {
+    page_title("Webhooks");
     // Changes are actions; the list reloads when either has run (its
     // version), so no task outlives the page to refresh it.
     let set_active = Action::new_local(|(id, active): &(String, bool)| {
@@ -43,6 +46,7 @@ pub fn Webhooks() -> impl IntoView {
                 <A href="/webhooks/new" attr:class="button primary">"Create Webhook"</A>
             </div>
         </div>
+        <SavedNotice />
         {move || problem().map(|error| view! { <ErrorNote error /> })}
         <Loads loading="Loading webhooks…">
             {move || webhooks.get().map(|loaded| loaded.map(|list| view! {
@@ -127,9 +131,12 @@ fn WebhookRow(
     let link_text = name.clone();
     let state = webhook.health.state.as_str();
     view! {
-        <tr data-webhook=name data-health=state>
+        <tr data-webhook=name.clone() data-health=state>
             <td><A href=edit.clone()>{link_text}</A></td>
-            <td class="url">{url}</td>
+            <td class="url">
+                <span class="long" title=url.clone()>{url.clone()}</span>
+                <CopyButton text=url label="Copy URL" />
+            </td>
             <td>{events}</td>
             <td>{method}</td>
             <td><HealthSummary health=webhook.health.clone() /></td>
@@ -146,12 +153,16 @@ fn WebhookRow(
                 </label>
             </td>
             <td class="row-actions">
-                <button on:click=move |_| { test.dispatch(()); } disabled=move || test.pending().get()>
+                <button
+                    aria-label=format!("Test {name}")
+                    on:click=move |_| { test.dispatch(()); }
+                    disabled=move || test.pending().get()
+                >
                     {move || if test.pending().get() { "Testing…" } else { "Test" }}
                 </button>
-                <A href=format!("/logs?webhook_id={}", webhook.id) attr:class="button">"Logs"</A>
-                <A href=edit attr:class="button">"Edit"</A>
-                <button class="danger" on:click=move |_| to_delete.set(Some(webhook.clone()))>
+                <A href=format!("/logs?webhook_id={}", webhook.id) attr:class="button" attr:aria-label=format!("Logs of {name}")>"Logs"</A>
+                <A href=edit attr:class="button" attr:aria-label=format!("Edit {name}")>"Edit"</A>
+                <button class="danger" aria-label=format!("Delete {name}") on:click=move |_| to_delete.set(Some(webhook.clone()))>
                     "Delete"
                 </button>
             </td>

@@ -190,6 +190,8 @@ async fn exchange(
 
 /// The error class and message of a failed exchange.
 fn classify(error: reqwest::Error) -> (&'static str, String) {
+    // The URL may carry a token in its query: the attempt shows it masked elsewhere.
+    let error = error.without_url();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     let mut chain = Vec::new();
     while let Some(current) = source {

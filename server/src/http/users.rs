@@ -54,11 +54,13 @@ async fn create(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    let taken = || AppError::Taken {
+        field: "username",
+        message: format!("the username `{}` is taken", input.username),
+    };
+    // Asked first to spare a password hash; the insert decides.
     if state.store.username_taken(&input.username).await? {
-        return Err(AppError::Conflict(format!(
-            "the username `{}` is taken",
-            input.username
-        )));
+        return Err(taken());
     }
     let password_hash = hash(input.password).await?;
     let id = state
@@ -68,7 +70,8 @@ async fn create(
             password_hash: &password_hash,
             role: input.role.into(),
         })
-        .await?;
+        .await?
+        .ok_or_else(taken)?;
     let user = state
         .store
         .user(&id)

@@ -129,8 +129,9 @@ pub enum UserDeletion {
 pub trait UserStore: Send + Sync {
     async fn user_count(&self) -> anyhow::Result<i64>;
 
-    /// Returns the new user's id.
-    async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<String>;
+    /// Returns the new user's id, or `None` if a user has this name in any
+    /// case (decided by the database, so that two at once cannot both win).
+    async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<Option<String>>;
 
     /// The id and password hash of an active user, for logging in.
     async fn login_details(&self, username: &str) -> anyhow::Result<Option<(String, String)>>;

@@ -37,7 +37,7 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
         password_hash: "not used",
         role: Role::Admin,
     };
-    let author_id = store.create_user(author).await.unwrap();
+    let author_id = store.create_user(author).await.unwrap().unwrap();
     let settings = WebhookSettings {
         name: "receiver".into(),
         url: receiver.url.clone(),

@@ -297,7 +297,34 @@ async fn usernames_are_unique_in_any_case() {
     create_user(&app, "Ana", "viewer").await;
     let body = json!({"username": "ana", "password": "long-enough-pw", "role": "admin"});
     let taken = app.admin(Method::POST, "/api/users", Some(body)).await;
-    assert_error(taken, 409, "conflict").await;
+    let error = assert_error(taken, 409, "conflict").await;
+    assert!(error["fields"]["username"].is_string(), "{error}");
     // One user, whatever case she types her name in.
     assert!(token_for(&app, "ANA").await.starts_with("hh_"));
+}
+
+#[tokio::test]
+async fn a_user_added_twice_at_once_is_created_once_and_the_other_is_a_409() {
+    let app = spawn_app().await;
+    let body = json!({"username": "twice", "password": "long-enough-pw", "role": "viewer"});
+    let (first, second) = tokio::join!(
+        app.admin(Method::POST, "/api/users", Some(body.clone())),
+        app.admin(Method::POST, "/api/users", Some(body)),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "a double click is never a 500");
+    let users: Value = app
+        .admin(Method::GET, "/api/users", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let named = users["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["username"] == "twice")
+        .count();
+    assert_eq!(named, 1);
 }

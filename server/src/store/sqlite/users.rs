@@ -29,9 +29,9 @@ impl UserStore for SqliteStore {
             .await?)
     }
 
-    async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<String> {
+    async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<Option<String>> {
         let id = new_id("usr");
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO users (id, username, password_hash, role, active, created_at)
              VALUES (?, ?, ?, ?, 1, ?)",
         )
@@ -41,9 +41,12 @@ impl UserStore for SqliteStore {
         .bind(user.role.as_str())
         .bind(now_ms())
         .execute(&self.writer)
-        .await
-        .context("creating a user")?;
-        Ok(id)
+        .await;
+        match inserted {
+            Ok(_) => Ok(Some(id)),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(None),
+            Err(error) => Err(anyhow::Error::new(error).context("creating a user")),
+        }
     }
 
     async fn login_details(&self, username: &str) -> anyhow::Result<Option<(String, String)>> {
