@@ -48,6 +48,14 @@ test("Test in a row shows what the receiver answered", async ({ page }) => {
     await expect(failed).toContainText("HTTP 503");
     await expect(failed).toContainText("maintenance");
     await snap(page, "webhooks-test-results");
+
+    // switching a webhook off saves it and keeps the Test results open
+    const answers = page.locator("tr[data-webhook]", { hasText: "Answers" });
+    await answers.getByRole("switch").uncheck();
+    await expect(answers).toHaveAttribute("data-health", "disabled");
+    await expect(answers.getByRole("switch")).not.toBeChecked();
+    await expect(page.locator(".test-outcome", { hasText: "Test delivered" })).toBeVisible();
+    await expect(failed).toContainText("HTTP 503");
   } finally {
     ok.close();
     down.close();

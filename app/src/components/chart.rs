@@ -54,6 +54,13 @@ pub fn AttemptChart(stats: AttemptStats) -> impl IntoView {
                 <span class="muted">"attempts, last 24 hours"</span>
             </figcaption>
             <svg viewBox=format!("0 0 {WIDTH} {}", HEIGHT + 16) role="img" aria-label="Attempts over time">
+                // Failures hatched, so that the chart reads without colour.
+                <defs>
+                    <pattern id="failed-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="6" height="6" fill="#c4320a" />
+                        <line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2" />
+                    </pattern>
+                </defs>
                 {bars}
                 <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis" />
                 <text x="0" y=HEIGHT + 13 class="tick">"24 h ago"</text>
@@ -63,7 +70,11 @@ pub fn AttemptChart(stats: AttemptStats) -> impl IntoView {
     }
 }
 
-/// `2026-11-23T10:04:05Z` as `10:04`.
+/// `2026-11-23T10:04:05Z` as `11:04` in Berlin: in the reader's zone.
 fn hour_minute(rfc3339: &str) -> String {
-    rfc3339.get(11..16).unwrap_or(rfc3339).to_string()
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
+    if date.get_time().is_nan() {
+        return rfc3339.to_string();
+    }
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use api::{AttemptOut, WebhookIn, WebhookOut};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -11,25 +13,18 @@ use crate::components::{
 #[component]
 pub fn Webhooks() -> impl IntoView {
     page_title("Webhooks");
-    // Changes are actions; the list reloads when either has run (its
-    // version), so no task outlives the page to refresh it.
-    let set_active = Action::new_local(|(id, active): &(String, bool)| {
-        let input = WebhookIn {
-            active: Some(*active),
-            ..Default::default()
-        };
-        client::update_webhook(id.clone(), input)
-    });
+    // Changes are actions; the list reloads when one has run (a switch
+    // bumps `changed`, a delete its version), so no task outlives the page.
+    let changed = RwSignal::new(0u32);
     let remove = Action::new_local(|id: &String| client::delete_webhook(id.clone()));
     let webhooks = LocalResource::new(move || {
-        set_active.version().track();
+        changed.track();
         remove.version().track();
         client::webhooks()
     });
-    let problem = move || {
-        let failed = |result: Option<Result<(), ClientError>>| result.and_then(Result::err);
-        failed(remove.value().get()).or_else(|| failed(set_active.value().get()))
-    };
+    let problem = move || remove.value().get().and_then(Result::err);
+    // Test results outlive the rows, which are drawn again when they change.
+    let tested = RwSignal::new(HashMap::<String, TestOutcome>::new());
     let to_delete = RwSignal::new(None::<WebhookOut>);
     let delete = Callback::new(move |()| {
         if let Some(webhook) = to_delete.get_untracked() {
@@ -50,7 +45,7 @@ pub fn Webhooks() -> impl IntoView {
         {move || problem().map(|error| view! { <ErrorNote error /> })}
         <Loads loading="Loading webhooks…">
             {move || webhooks.get().map(|loaded| loaded.map(|list| view! {
-                <WebhookList list set_active to_delete />
+                <WebhookList list changed tested to_delete />
             }))}
         </Loads>
         {move || to_delete.get().map(|webhook| view! {
@@ -68,7 +63,8 @@ pub fn Webhooks() -> impl IntoView {
 #[component]
 fn WebhookList(
     list: Vec<WebhookOut>,
-    set_active: Action<(String, bool), Result<(), ClientError>>,
+    changed: RwSignal<u32>,
+    tested: RwSignal<HashMap<String, TestOutcome>>,
     to_delete: RwSignal<Option<WebhookOut>>,
 ) -> impl IntoView {
     if list.is_empty() {
@@ -94,9 +90,14 @@ fn WebhookList(
                 </tr>
             </thead>
             <tbody>
-                {list.into_iter().map(|webhook| view! {
-                    <WebhookRow webhook set_active to_delete />
-                }).collect_view()}
+                // Keyed on what a row shows: an unchanged row is not drawn again.
+                <For
+                    each=move || list.clone()
+                    key=|w| (w.id.clone(), w.updated_at.clone(), w.health.last_attempt_at.clone(), w.health.consecutive_failures)
+                    let:webhook
+                >
+                    <WebhookRow webhook changed tested to_delete />
+                </For>
             </tbody>
         </table>
     }
@@ -106,7 +107,8 @@ fn WebhookList(
 #[component]
 fn WebhookRow(
     webhook: WebhookOut,
-    set_active: Action<(String, bool), Result<(), ClientError>>,
+    changed: RwSignal<u32>,
+    tested: RwSignal<HashMap<String, TestOutcome>>,
     to_delete: RwSignal<Option<WebhookOut>>,
 ) -> impl IntoView {
     let id = webhook.id.clone();
@@ -128,6 +130,30 @@ fn WebhookRow(
     let switch_label = format!("Active: {name}");
     let test_id = webhook.id.clone();
     let test = Action::new_local(move |_: &()| client::test_webhook(test_id.clone()));
+    let tested_id = webhook.id.clone();
+    Effect::new(move || {
+        if let Some(outcome) = test.value().get() {
+            tested.update(|all| {
+                all.insert(tested_id.clone(), outcome);
+            });
+        }
+    });
+    let shown_id = webhook.id.clone();
+    let test_outcome = move || tested.with(|all| all.get(&shown_id).cloned());
+    // The switch: pending while it saves, back where it was if saving failed.
+    let checked = RwSignal::new(active);
+    let switch = Action::new_local(move |on: &bool| {
+        let input = WebhookIn {
+            active: Some(*on),
+            ..Default::default()
+        };
+        client::update_webhook(id.clone(), input)
+    });
+    Effect::new(move || match switch.value().get() {
+        Some(Ok(())) => changed.update(|n| *n += 1),
+        Some(Err(_)) => checked.set(active),
+        None => {}
+    });
     let link_text = name.clone();
     let state = webhook.health.state.as_str();
     view! {
@@ -146,11 +172,20 @@ fn WebhookRow(
                         type="checkbox"
                         role="switch"
                         aria-label=switch_label
-                        prop:checked=active
-                        on:change=move |ev| { set_active.dispatch((id.clone(), event_target_checked(&ev))); }
+                        prop:checked=checked
+                        disabled=move || switch.pending().get()
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            checked.set(on);
+                            switch.dispatch(on);
+                        }
                     />
                     <span class="slider"></span>
                 </label>
+                {move || switch.pending().get().then(|| view! { <span class="muted switch-state">"Saving…"</span> })}
+                {move || switch.value().get().and_then(Result::err).map(|error| view! {
+                    <span class="field-error switch-state" role="alert">{format!("Not saved: {}", error.message)}</span>
+                })}
             </td>
             <td class="row-actions">
                 <button
@@ -167,7 +202,7 @@ fn WebhookRow(
                 </button>
             </td>
         </tr>
-        {move || test.value().get().map(|result| view! {
+        {move || test_outcome().map(|result| view! {
             <tr class="test-result">
                 <td colspan="7">
                     {match result {
@@ -179,6 +214,9 @@ fn WebhookRow(
         })}
     }
 }
+
+/// What a Test came to: the attempt, or why it could not be made.
+type TestOutcome = Result<AttemptOut, ClientError>;
 
 /// Characters of the response body shown under a tested row.
 const BODY_PREVIEW: usize = 200;

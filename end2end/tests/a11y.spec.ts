@@ -1,0 +1,83 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page, test } from "@playwright/test";
+import { adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
+
+test.beforeEach(async ({ request }) => clearWebhooks(request));
+
+/** Fails on any serious or critical accessibility violation axe-core finds. */
+async function accessible(page: Page, name: string) {
+  await page.waitForLoadState("networkidle");
+  await expect(page.locator(".loading")).toHaveCount(0);
+  const results = await new AxeBuilder({ page }).analyze();
+  const grave = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(grave, `${name}:\n${grave.join("\n")}`).toEqual([]);
+}
+
+test("every page and dialog passes axe-core, and says which page it is", async ({ page, request }) => {
+  const headers = await adminHeaders(request);
+  const created = await request.post("/api/webhooks", {
+    headers,
+    data: { name: "Accessible CRM sync", url: "http://127.0.0.1:9/in", events: ["a11y.*"] },
+  });
+  expect(created.status()).toBe(201);
+  const webhook = (await created.json()).data.id;
+  const trigger = await request.post("/api/triggers", {
+    headers,
+    data: { name: `A11y trigger ${Date.now()}`, method: "POST", auth: { type: "bearer" } },
+  });
+  expect(trigger.status()).toBe(201);
+  const triggerId = (await trigger.json()).data.id;
+  const published = await request.post("/api/events", { headers, data: { type: "a11y.check", data: {} } });
+  expect(published.status()).toBe(202);
+  const delivery = (await (await request.get("/api/deliveries?limit=1", { headers })).json()).data[0].id;
+
+  try {
+    await page.goto("/login");
+    await expect(page).toHaveTitle("Log in · hookhub");
+    await accessible(page, "login");
+
+    await logIn(page);
+    await expect(page).toHaveTitle("Webhooks · hookhub");
+    await accessible(page, "webhooks");
+    const nav = page.getByRole("navigation", { name: "Toolbox" });
+    await expect(nav.locator("[aria-current]")).toHaveCount(1);
+    await expect(nav.getByRole("link", { name: "Webhooks" })).toHaveAttribute("aria-current", "page");
+
+    await page.getByRole("button", { name: "Delete Accessible CRM sync" }).click();
+    await expect(page.getByRole("alertdialog")).toBeVisible();
+    await accessible(page, "delete dialog");
+    await page.keyboard.press("Escape");
+
+    const pages: [string, string][] = [
+      [`/webhooks/${webhook}`, "Edit Webhook"],
+      ["/webhooks/new", "Create Webhook"],
+      ["/logs", "Logs"],
+      [`/logs/${delivery}`, "Delivery"],
+      ["/triggers", "Triggers"],
+      [`/triggers/${triggerId}`, "Edit Trigger"],
+      ["/triggers/new", "Create Trigger"],
+      ["/users", "Users"],
+    ];
+    for (const [path, title] of pages) {
+      await page.goto(path);
+      await expect(page).toHaveTitle(`${title} · hookhub`);
+      await accessible(page, title);
+    }
+    // on a page below a section, no sidebar link claims to be the current page
+    await page.goto(`/webhooks/${webhook}`);
+    await expect(nav.locator("[aria-current]")).toHaveCount(0);
+
+    await page.goto(`/triggers/${triggerId}`);
+    await page.getByRole("button", { name: "Generate Token" }).click();
+    await expect(page.locator(".token-value")).toBeVisible();
+    await page.getByRole("button", { name: "Generate Token" }).click();
+    await expect(page.getByRole("alertdialog")).toContainText("Replace the token");
+    await accessible(page, "replace token dialog");
+    await snap(page, "trigger-replace-token");
+    await page.getByRole("alertdialog").getByRole("button", { name: "Cancel" }).click();
+  } finally {
+    await request.delete(`/api/triggers/${triggerId}`, { headers });
+  }
+});
