@@ -38,8 +38,13 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await page.getByLabel("Name", { exact: true }).fill("Orders");
   await page.getByLabel("URL").fill("https://example.com/hooks/orders");
   await page.getByLabel("Method").selectOption("PUT");
+  // a module name that cannot head an event type is refused as it is added
+  await page.getByPlaceholder("module, e.g. ticket").fill("bad module!");
+  await page.getByRole("button", { name: "Add module" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "cannot be a module" })).toBeVisible();
   await page.getByPlaceholder("module, e.g. ticket").fill("ticket");
   await page.getByRole("button", { name: "Add module" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "cannot be a module" })).toHaveCount(0);
   await page.getByRole("checkbox", { name: "ticket create" }).check();
   await page.getByRole("checkbox", { name: "ticket update" }).check();
   await page.getByLabel("Other event types").fill("weather.report");
@@ -123,7 +128,11 @@ test("a bad URL is explained next to the URL field", async ({ page }) => {
   await page.getByLabel("URL").fill("not a url");
   await page.getByRole("button", { name: "Save" }).click();
   const error = page.locator('.field-error[data-field="url"]');
-  await expect(error).toContainText("is not an absolute URL");
+  await expect(error).toContainText("must be a full address starting with http:// or https://");
+  // tied to its input, which has the focus after the failed Save
+  await expect(page.getByLabel("URL")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("URL")).toHaveAttribute("aria-describedby", /error-url/);
+  await expect(page.getByLabel("URL")).toBeFocused();
   await expect(page.locator('.field-error[data-field="name"]')).toHaveCount(0);
   // the error sits right under the URL input
   const inputBox = await page.getByLabel("URL").boundingBox();
@@ -131,6 +140,14 @@ test("a bad URL is explained next to the URL field", async ({ page }) => {
   expect(errorBox!.y).toBeGreaterThan(inputBox!.y);
   expect(errorBox!.y - (inputBox!.y + inputBox!.height)).toBeLessThan(30);
   await snap(page, "webhook-bad-url");
+  // unsaved changes: Cancel asks first; staying keeps them
+  page.once("dialog", (dialog) => {
+    expect(dialog.message()).toContain("Leave without saving?");
+    void dialog.dismiss();
+  });
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await expect(page.getByLabel("URL")).toHaveValue("not a url");
+  page.once("dialog", (dialog) => void dialog.accept());
   await page.getByRole("link", { name: "Cancel" }).click();
   await expect(page.getByText("No webhooks yet.")).toBeVisible();
 });
@@ -169,7 +186,7 @@ test("the form previews the request a sample event would produce, as it is edite
   await logIn(page);
   await page.getByRole("link", { name: "Create Webhook" }).click();
   const preview = page.getByRole("complementary", { name: "Request preview" });
-  await expect(preview).toContainText("Fix these fields to see the request: name, url");
+  await expect(preview).toContainText("Fix these fields to see the request: Name, URL");
   await page.getByLabel("Name", { exact: true }).fill("Preview");
   await page.getByLabel("URL").fill("https://example.com/preview");
   await expect(preview).toContainText("POST https://example.com/preview");

@@ -49,6 +49,9 @@ pub fn AuthFields(
     secret_set: bool,
     bearer: BearerToken,
     errors: FormErrors,
+    /// The rules a password must follow, shown before the first failure.
+    #[prop(optional)]
+    password_rules: Option<&'static str>,
 ) -> impl IntoView {
     let ids: Arc<[String; 4]> =
         Arc::new(["type", "username", "password", "token"].map(|field| format!("{id}-{field}")));
@@ -86,8 +89,12 @@ pub fn AuthFields(
                     type="password"
                     autocomplete="new-password"
                     placeholder=kept
+                    aria-describedby=password_rules.map(|_| format!("{}-rules", basic_ids[2]))
                     bind:value=auth.password
                 />
+                {password_rules.map(|rules| view! {
+                    <p class="hint" id=format!("{}-rules", basic_ids[2])>{rules}</p>
+                })}
                 <FieldError errors field="auth.password" />
             </Show>
             <Show when=shown(AuthType::Bearer)>

@@ -25,6 +25,7 @@ pub use time::{Time, time_zone};
 use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::client::ClientError;
 
@@ -142,6 +143,17 @@ impl FormErrors {
         self.general
             .set((error.fields.is_empty() || unshown).then(|| error.clone()));
         self.fields.set(error.fields);
+        // Once the messages are drawn: the reader starts at the first field to fix.
+        request_animation_frame(|| {
+            let first = document()
+                .query_selector("[aria-invalid=\"true\"]")
+                .ok()
+                .flatten()
+                .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(first) = first {
+                let _ = first.focus();
+            }
+        });
     }
 
     pub fn clear(&self) {
@@ -166,10 +178,63 @@ pub fn FieldError(errors: FormErrors, field: &'static str) -> impl IntoView {
         errors
             .fields
             .with(|fields| fields.get(field).cloned())
-            .map(|message| {
-                view! { <p class="field-error" data-field=field>{message}</p> }
-            })
+            .map(|message| view! { <FieldMessage field message /> })
     }
+}
+
+/// One field's error, tied to the input above it while it is shown: the
+/// input is marked `aria-invalid` and described by the message, so that a
+/// screen reader says why when the input has the focus.
+#[component]
+fn FieldMessage(field: &'static str, message: String) -> impl IntoView {
+    let id = format!("error-{}", field.replace(['.', '[', ']'], "-"));
+    let node = NodeRef::<leptos::html::P>::new();
+    let linked = StoredValue::new_local(None::<web_sys::Element>);
+    let described_by = id.clone();
+    Effect::new(move || {
+        let Some(p) = node.get() else { return };
+        let input = p
+            .closest(".field, fieldset")
+            .ok()
+            .flatten()
+            .and_then(|field| {
+                field
+                    .query_selector("input, select, textarea")
+                    .ok()
+                    .flatten()
+            });
+        if let Some(input) = input {
+            let _ = input.set_attribute("aria-invalid", "true");
+            let described = match input.get_attribute("aria-describedby") {
+                Some(others) if !others.contains(&described_by) => {
+                    format!("{others} {described_by}")
+                }
+                Some(others) => others,
+                None => described_by.clone(),
+            };
+            let _ = input.set_attribute("aria-describedby", &described);
+            linked.set_value(Some(input));
+        }
+    });
+    let linked_id = id.clone();
+    on_cleanup(move || {
+        let Some(input) = linked.try_get_value().flatten() else {
+            return;
+        };
+        let _ = input.remove_attribute("aria-invalid");
+        let rest = input
+            .get_attribute("aria-describedby")
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter(|other| *other != linked_id)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = match rest.is_empty() {
+            true => input.remove_attribute("aria-describedby"),
+            false => input.set_attribute("aria-describedby", &rest),
+        };
+    });
+    view! { <p class="field-error" data-field=field id=id node_ref=node>{message}</p> }
 }
 
 /// What a form's error says beyond its fields.

@@ -391,7 +391,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
                 <KeyValueRows rows labels=PARAM_LABELS />
                 <FieldError errors field="params" />
             </fieldset>
-            <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors />
+            <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors password_rules="10 to 1,024 characters, as for a user's password." />
             <div class="field">
                 <label for="trigger-event-type">"Event type"</label>
                 <input id="trigger-event-type" bind:value=event_type placeholder="trigger.<name>" />

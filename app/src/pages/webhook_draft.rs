@@ -12,6 +12,32 @@ use crate::components::KeyValueRow;
 /// (`module.*`); other event patterns go in a free-text field.
 pub const GRID_ACTIONS: [&str; 4] = [OBJECT_ACTIONS[0], OBJECT_ACTIONS[1], OBJECT_ACTIONS[2], "*"];
 
+/// Whether `module` may head an event type: lowercase letters, digits, `_`
+/// and `-`, at most 64 (the server's rule for event types).
+pub fn is_module_name(module: &str) -> bool {
+    !module.is_empty()
+        && module.len() <= 64
+        && module
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// The label a person sees for a field the API names (`data_location` is
+/// "Data location").
+pub fn field_label(field: &str) -> &str {
+    match field.split(['.', '[']).next().unwrap_or(field) {
+        "name" => "Name",
+        "url" => "URL",
+        "events" => "Events",
+        "method" => "Method",
+        "active" => "Active",
+        "auth" => "Authentication",
+        "data_location" => "Data location",
+        "headers" => "Extra headers",
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookDraft {
     pub name: String,
@@ -257,6 +283,18 @@ mod tests {
             )]))
         );
         assert_eq!(input.data_location, Some(None));
+    }
+
+    #[test]
+    fn modules_follow_the_event_type_rule_and_fields_read_as_their_labels() {
+        assert!(is_module_name("ticket"));
+        assert!(is_module_name("work_order-2"));
+        assert!(!is_module_name("bad module!"));
+        assert!(!is_module_name("Ticket"));
+        assert!(!is_module_name(""));
+        assert_eq!(field_label("data_location"), "Data location");
+        assert_eq!(field_label("auth.password"), "Authentication");
+        assert_eq!(field_label("url"), "URL");
     }
 
     #[test]

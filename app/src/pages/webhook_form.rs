@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::webhook_draft::{GRID_ACTIONS, WebhookDraft};
+use super::webhook_draft::{GRID_ACTIONS, WebhookDraft, field_label, is_module_name};
 use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, CopyButton, ErrorNote, FieldError, FormErrors,
@@ -153,12 +153,43 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     });
     let preview = LocalResource::new(move || client::preview(previewed.clone(), input()));
 
+    let module_problem = RwSignal::new(None::<String>);
     let add_module = move || {
         let module = new_module.get_untracked().trim().to_lowercase();
-        if !module.is_empty() && !modules.with_untracked(|m| m.contains(&module)) {
+        if module.is_empty() {
+            return;
+        }
+        if !is_module_name(&module) {
+            module_problem.set(Some(format!(
+                "“{module}” cannot be a module: use lowercase letters, digits, _ and - (at most 64)"
+            )));
+            return;
+        }
+        module_problem.set(None);
+        if !modules.with_untracked(|m| m.contains(&module)) {
             modules.update(|m| m.push(module));
         }
         new_module.set(String::new());
+    };
+
+    // Unsaved changes: asked about before Cancel or leaving the page.
+    let saved_input = StoredValue::new(untrack(input));
+    let unsaved = move || saved_input.with_value(|saved| *saved != untrack(input));
+    let leaving = window_event_listener(leptos::ev::beforeunload, move |event| {
+        if unsaved() {
+            event.prevent_default();
+            event.set_return_value("");
+        }
+    });
+    on_cleanup(move || leaving.remove());
+    let cancel = move |event: leptos::ev::MouseEvent| {
+        let stay = unsaved()
+            && !window()
+                .confirm_with_message("Leave without saving? Your changes will be lost.")
+                .unwrap_or(true);
+        if stay {
+            event.prevent_default();
+        }
     };
 
     view! {
@@ -264,6 +295,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                     </datalist>
                     <button type="button" on:click=move |_| add_module()>"Add module"</button>
                 </div>
+                {move || module_problem.get().map(|problem| view! { <p class="field-error" role="alert">{problem}</p> })}
                 <label for="other-events">"Other event types"</label>
                 <input id="other-events" bind:value=other placeholder="weather.report, *" />
                 <p class="hint">"Comma-separated: module.action, module.* or * for every event."</p>
@@ -286,7 +318,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             </fieldset>
 
             <div class="form-actions">
-                <A href="/webhooks" attr:class="button">"Cancel"</A>
+                <A href="/webhooks" attr:class="button" on:click=cancel>"Cancel"</A>
                 <button type="submit" class="primary" disabled=move || save.pending().get()>
                     {move || if save.pending().get() { "Saving…" } else { "Save" }}
                 </button>
@@ -307,7 +339,9 @@ fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -
             {move || match preview.get() {
                 None => view! { <p class="loading">"Building the preview…"</p> }.into_any(),
                 Some(Err(error)) if !error.fields.is_empty() => {
-                    let fields = error.fields.keys().cloned().collect::<Vec<_>>().join(", ");
+                    let mut fields: Vec<&str> = error.fields.keys().map(|f| field_label(f)).collect();
+                    fields.dedup();
+                    let fields = fields.join(", ");
                     view! { <p class="muted">{format!("Fix these fields to see the request: {fields}")}</p> }.into_any()
                 }
                 Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),

@@ -133,7 +133,7 @@ fn parse_url(text: &str) -> Result<String, String> {
     if text.len() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} characters"));
     }
-    let url = url::Url::parse(text).map_err(|error| format!("is not an absolute URL ({error})"))?;
+    let url = url::Url::parse(text).map_err(url_problem)?;
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces or control characters".into());
     }
@@ -155,6 +155,22 @@ fn parse_url(text: &str) -> Result<String, String> {
         return Ok(text.to_string());
     }
     Ok(url.into())
+}
+
+/// Why a URL does not parse, in words a person acts on.
+fn url_problem(error: url::ParseError) -> String {
+    use url::ParseError::*;
+    match error {
+        RelativeUrlWithoutBase => {
+            "must be a full address starting with http:// or https://, such as https://example.com/hooks"
+        }
+        EmptyHost => "must name a host",
+        InvalidPort => "has a port that is not a number from 1 to 65535",
+        InvalidIpv4Address | InvalidIpv6Address => "has an IP address that is not valid",
+        InvalidDomainCharacter | IdnaError => "has a host name with characters a host name cannot hold",
+        _ => "is not a valid address",
+    }
+    .into()
 }
 
 fn events_problem(events: &[String]) -> Option<String> {
