@@ -64,6 +64,8 @@ test("every page and dialog passes axe-core, and says which page it is", async (
       await page.goto(path);
       await expect(page).toHaveTitle(`${title} · hookhub`);
       await accessible(page, title);
+      // every page at desktop width, beside the phone ones (phone.spec.ts)
+      await snap(page, `desktop-${title.toLowerCase().replace(/ /g, "-")}`);
     }
     // on a page below a section, no sidebar link claims to be the current page
     await page.goto(`/webhooks/${webhook}`);

@@ -70,6 +70,30 @@ pub fn SavedNotice() -> impl IntoView {
     }
 }
 
+/// Asks before unsaved changes are lost: the browser asks on leaving the
+/// page; the returned handler, on a Cancel link, asks before following it.
+/// (A sidebar link leaves without asking.)
+pub fn guard_unsaved(
+    unsaved: impl Fn() -> bool + Copy + Send + Sync + 'static,
+) -> impl Fn(leptos::ev::MouseEvent) + Copy + 'static {
+    let leaving = window_event_listener(leptos::ev::beforeunload, move |event| {
+        if unsaved() {
+            event.prevent_default();
+            event.set_return_value("");
+        }
+    });
+    on_cleanup(move || leaving.remove());
+    move |event: leptos::ev::MouseEvent| {
+        let stay = unsaved()
+            && !window()
+                .confirm_with_message("Leave without saving? Your changes will be lost.")
+                .unwrap_or(true);
+        if stay {
+            event.prevent_default();
+        }
+    }
+}
+
 /// Names the page in the browser's title bar and history: "Webhooks · hookhub".
 pub fn page_title(page: &str) {
     document().set_title(&format!("{page} · hookhub"));

@@ -1,7 +1,7 @@
 use api::{Me, Role};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::client;
 
@@ -54,12 +54,12 @@ pub fn Shell() -> impl IntoView {
                 <div class="brand">"hookhub"</div>
                 <p class="sidebar-heading">"Toolbox"</p>
                 <Show when=move || session.is_admin()>
-                    <A href="/webhooks">"Webhooks"</A>
-                    <A href="/triggers">"Triggers"</A>
+                    <NavLink href="/webhooks" text="Webhooks" />
+                    <NavLink href="/triggers" text="Triggers" />
                 </Show>
-                <A href="/logs">"Logs"</A>
+                <NavLink href="/logs" text="Logs" />
                 <Show when=move || session.is_admin()>
-                    <A href="/users">"Users"</A>
+                    <NavLink href="/users" text="Users" />
                 </Show>
             </nav>
             <div class="main">
@@ -76,6 +76,23 @@ pub fn Shell() -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// A sidebar link: `aria-current` on its own page only, highlighted on the
+/// pages below it too (`/webhooks/new` is in Webhooks).
+#[component]
+fn NavLink(href: &'static str, text: &'static str) -> impl IntoView {
+    let location = use_location();
+    let below = move || {
+        location
+            .pathname
+            .with(|path| path.strip_prefix(href).is_some_and(|rest| rest.starts_with('/')))
+    };
+    view! {
+        <A href=href exact=true attr:class=move || below().then_some("in-section")>
+            {text}
+        </A>
+    }
 }
 
 pub fn role_name(role: Role) -> &'static str {

@@ -12,7 +12,7 @@ use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, ConfirmDialog, CopyButton, ErrorNote,
     FieldError, FormErrors, FormProblem, KeyValueLabels, KeyValueRow, KeyValueRows, Loads,
-    SavedNotice, copy_to_clipboard, page_title,
+    SavedNotice, Time, copy_to_clipboard, guard_unsaved, page_title,
 };
 
 const PARAM_LABELS: KeyValueLabels = KeyValueLabels {
@@ -276,7 +276,7 @@ fn CallLog(id: String) -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|call: TriggerCallOut| view! {
                                     <tr>
-                                        <td>{call.called_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
+                                        <td><Time at=call.called_at.clone() /></td>
                                         <td>{call.caller}</td>
                                         <td><span class=format!("badge outcome-{}", call.outcome)>{call.outcome.clone()}</span></td>
                                         <td>{call.status_code}</td>
@@ -329,32 +329,37 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
         Some(Err(error)) => errors.show(error),
         None => {}
     });
-    let submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let auth_in = match auth.kind.get_untracked() {
+    // What the form holds, as the API takes it.
+    let input = move || {
+        let auth_in = match auth.kind.get() {
             AuthType::Basic => AuthIn::Basic {
-                username: auth.username.get_untracked(),
-                password: Some(auth.password.get_untracked()).filter(|p| !p.is_empty()),
+                username: auth.username.get(),
+                password: Some(auth.password.get()).filter(|p| !p.is_empty()),
             },
             AuthType::Bearer => AuthIn::Bearer { token: None },
             AuthType::None => AuthIn::None,
         };
-        let input = TriggerIn {
-            name: Some(name.get_untracked()),
-            method: Some(method.get_untracked()),
+        TriggerIn {
+            name: Some(name.get()),
+            method: Some(method.get()),
             params: Some(
-                rows.get_untracked()
+                rows.get()
                     .into_iter()
                     .filter(|row| !row.name.trim().is_empty())
                     .map(|row| (row.name.trim().to_string(), row.value))
                     .collect(),
             ),
             auth: Some(auth_in),
-            event_type: Some(event_type.get_untracked()).filter(|e| !e.is_empty()),
-            response: Some(response.get_untracked()),
-        };
-        save.dispatch((editing.clone(), input));
+            event_type: Some(event_type.get()).filter(|e| !e.is_empty()),
+            response: Some(response.get()),
+        }
     };
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        save.dispatch((editing.clone(), untrack(input)));
+    };
+    let saved_input = StoredValue::new(untrack(input));
+    let cancel = guard_unsaved(move || saved_input.with_value(|saved| *saved != untrack(input)));
 
     view! {
         <form class="webhook-form card" on:submit=submit novalidate>
@@ -398,7 +403,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
                 <FieldError errors field="event_type" />
             </div>
             <div class="form-actions">
-                <A href="/triggers" attr:class="button">"Cancel"</A>
+                <A href="/triggers" attr:class="button" on:click=cancel>"Cancel"</A>
                 <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
             </div>
         </form>

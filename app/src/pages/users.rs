@@ -100,7 +100,7 @@ pub fn Users() -> impl IntoView {
                                             change.dispatch((password_id.clone(), UserPatch { password: Some(password), ..Default::default() }, "Password reset; that user's sessions have ended.".into()));
                                         }>
                                             <input type="password" autocomplete="new-password" aria-label=format!("New password for {}", user.username) bind:value=new_password />
-                                            <button type="submit">"Reset"</button>
+                                            <button type="submit" aria-label=format!("Reset the password of {}", user.username) disabled=move || change.pending().get()>"Reset"</button>
                                         </form>
                                     </td>
                                     <td class="row-actions">

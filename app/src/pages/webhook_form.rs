@@ -13,7 +13,7 @@ use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, CopyButton, ErrorNote, FieldError, FormErrors,
     FormProblem, HeadersTable, HealthSummary, JsonBody, KeyValueLabels, KeyValueRows, Loads,
-    Reveal, Time, page_title,
+    Reveal, Time, guard_unsaved, page_title,
 };
 
 /// The longest name the API takes, in characters.
@@ -172,25 +172,8 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         new_module.set(String::new());
     };
 
-    // Unsaved changes: asked about before Cancel or leaving the page.
     let saved_input = StoredValue::new(untrack(input));
-    let unsaved = move || saved_input.with_value(|saved| *saved != untrack(input));
-    let leaving = window_event_listener(leptos::ev::beforeunload, move |event| {
-        if unsaved() {
-            event.prevent_default();
-            event.set_return_value("");
-        }
-    });
-    on_cleanup(move || leaving.remove());
-    let cancel = move |event: leptos::ev::MouseEvent| {
-        let stay = unsaved()
-            && !window()
-                .confirm_with_message("Leave without saving? Your changes will be lost.")
-                .unwrap_or(true);
-        if stay {
-            event.prevent_default();
-        }
-    };
+    let cancel = guard_unsaved(move || saved_input.with_value(|saved| *saved != untrack(input)));
 
     view! {
         <div class="form-with-preview">
@@ -418,7 +401,7 @@ fn SigningSecret(id: String) -> impl IntoView {
             <p class="hint">"Receivers check the webhook-signature header with it (Standard Webhooks)."</p>
             {move || match reveal.value().get() {
                 None => view! {
-                    <button type="button" on:click=move |_| { reveal.dispatch(()); }>"Reveal secret"</button>
+                    <button type="button" on:click=move |_| { reveal.dispatch(()); } disabled=move || reveal.pending().get()>"Reveal secret"</button>
                 }.into_any(),
                 Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
                 Some(Ok(value)) => view! {
