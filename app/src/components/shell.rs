@@ -84,9 +84,10 @@ pub fn Shell() -> impl IntoView {
 fn NavLink(href: &'static str, text: &'static str) -> impl IntoView {
     let location = use_location();
     let below = move || {
-        location
-            .pathname
-            .with(|path| path.strip_prefix(href).is_some_and(|rest| rest.starts_with('/')))
+        location.pathname.with(|path| {
+            path.strip_prefix(href)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
     };
     view! {
         <A href=href exact=true attr:class=move || below().then_some("in-section")>

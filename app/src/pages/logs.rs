@@ -54,13 +54,15 @@ pub fn Logs() -> impl IntoView {
     let names = LocalResource::new(move || {
         let admin = session.is_admin();
         async move {
-            match admin {
-                true => client::webhooks().await.ok(),
-                false => None,
+            if admin {
+                client::webhooks().await.ok()
+            } else {
+                None
             }
         }
     });
-    // The cursors of the pages before this one, oldest last: page n has n - 1.
+    // The cursors of the pages walked through, in order: the last one is
+    // this page's, and page n has n - 1.
     let trail = move || -> Vec<String> {
         param("pages")
             .split(',')
