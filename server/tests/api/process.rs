@@ -354,3 +354,41 @@ async fn a_database_url_hookhub_cannot_serve_stops_the_start() {
         assert!(created.is_empty(), "{url}: created {created:?}");
     }
 }
+
+#[tokio::test]
+async fn a_second_hookhub_on_the_same_sqlite_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path()).await;
+    let second = tokio::time::timeout(
+        Duration::from_secs(20),
+        Command::new(env!("CARGO_BIN_EXE_hookhub"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg(format!(
+                "--database-url=sqlite://{}/hookhub.db",
+                dir.path().display()
+            ))
+            .arg(format!(
+                "--secret-key-file={}/secret.key",
+                dir.path().display()
+            ))
+            .env("NO_COLOR", "1")
+            .output(),
+    )
+    .await
+    .expect("the second hookhub neither started nor stopped")
+    .unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("in use by another hookhub process"), "{said}");
+    // The first one goes on serving.
+    let health = reqwest::get(format!("{}/api/health", first.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    // Once the first has stopped, the file can be opened again.
+    first.signal("-TERM");
+    let mut first = first;
+    first.child.wait().await.unwrap();
+    let _third = start(dir.path()).await;
+}

@@ -13,6 +13,7 @@ mod users;
 mod webhooks;
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -45,6 +46,8 @@ pub struct SqliteStore {
     /// Where published deliveries go straight to this process's workers.
     fresh: publish::FreshDeliveries,
     callers: super::users::Callers,
+    /// Held while the store is open: one process per database file.
+    owner: Arc<Mutex<Option<std::fs::File>>>,
 }
 
 impl SqliteStore {
@@ -59,6 +62,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         create_private(options.get_filename())?;
+        let owner = own(options.get_filename())?;
         // The write-ahead log beside the database, which every commit appends to.
         let log = (options.get_filename().as_os_str() != ":memory:").then(|| {
             let mut log = options.get_filename().as_os_str().to_owned();
@@ -119,6 +123,7 @@ impl SqliteStore {
             publisher,
             fresh,
             callers: super::users::Callers::default(),
+            owner: Arc::new(Mutex::new(owner)),
         })
     }
 }
@@ -129,6 +134,8 @@ impl Storage for SqliteStore {
         self.reader.close().await;
         self.checkpointer.close().await;
         self.writer.close().await;
+        // Unlocked: another process may open the file now.
+        self.owner.lock().expect("database owner").take();
     }
 }
 
@@ -223,6 +230,36 @@ impl Drop for Relaxed {
     fn drop(&mut self) {
         if !self.restored {
             self.connection.close_on_drop();
+        }
+    }
+}
+
+/// Takes the database file for this process: a lock on `<file>.lock`, held
+/// until the store closes or the process ends (even by SIGKILL). A second
+/// process would void the first one's leases and write beside its single
+/// writer: it refuses to start instead.
+fn own(path: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
+    if path.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "{} is in use by another hookhub process: a SQLite database belongs to one \
+             process (stop the other one, or run several instances on PostgreSQL)",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("locking {}", lock_path.display()))
         }
     }
 }
