@@ -6,6 +6,7 @@ mod delivery;
 mod helpers;
 mod logs;
 mod objects;
+mod postgres;
 mod process;
 mod receiver;
 mod rounds;
