@@ -24,5 +24,13 @@ pub use webhook::{
     SecretOut, WebhookHealth, WebhookIn, WebhookOut,
 };
 
+/// The longest name of a webhook or trigger, in characters: the server
+/// refuses more, the console counts towards it.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A password's length in characters, users' and basic triggers' alike:
+/// the server refuses others, the console states it before the first try.
+pub const PASSWORD_CHARS: (usize, usize) = (10, 1024);
+
 /// The actions the built-in object store emits, in the order the console shows them.
 pub const OBJECT_ACTIONS: [&str; 3] = ["create", "update", "delete"];

@@ -76,16 +76,6 @@ impl AuthType {
     }
 }
 
-impl AuthIn {
-    pub fn kind(&self) -> AuthType {
-        match self {
-            Self::None => AuthType::None,
-            Self::Basic { .. } => AuthType::Basic,
-            Self::Bearer { .. } => AuthType::Bearer,
-        }
-    }
-}
-
 /// Authentication as the API shows it: credentials never leave the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -285,15 +275,15 @@ mod tests {
 
     #[test]
     fn an_auth_type_is_written_as_the_type_tag_of_its_auth() {
-        let written = [
-            AuthIn::None,
-            AuthIn::Basic {
+        let shown = [
+            Auth::None,
+            Auth::Basic {
                 username: "u".into(),
-                password: None,
+                password_set: true,
             },
-            AuthIn::Bearer { token: None },
+            Auth::Bearer { token_set: false },
         ];
-        for auth in written {
+        for auth in shown {
             let tag = serde_json::to_value(&auth).unwrap()["type"].clone();
             assert_eq!(tag, serde_json::to_value(auth.kind()).unwrap());
             assert_eq!(AuthType::parse(tag.as_str().unwrap()), Some(auth.kind()));

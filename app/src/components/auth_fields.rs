@@ -51,7 +51,7 @@ pub fn AuthFields(
     errors: FormErrors,
     /// The rules a password must follow, shown before the first failure.
     #[prop(optional)]
-    password_rules: Option<&'static str>,
+    password_rules: Option<String>,
 ) -> impl IntoView {
     let ids: Arc<[String; 4]> =
         Arc::new(["type", "username", "password", "token"].map(|field| format!("{id}-{field}")));
@@ -89,10 +89,10 @@ pub fn AuthFields(
                     type="password"
                     autocomplete="new-password"
                     placeholder=kept
-                    aria-describedby=password_rules.map(|_| format!("{}-rules", basic_ids[2]))
+                    aria-describedby=password_rules.as_ref().map(|_| format!("{}-rules", basic_ids[2]))
                     bind:value=auth.password
                 />
-                {password_rules.map(|rules| view! {
+                {password_rules.clone().map(|rules| view! {
                     <p class="hint" id=format!("{}-rules", basic_ids[2])>{rules}</p>
                 })}
                 <FieldError errors field="auth.password" />

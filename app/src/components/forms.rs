@@ -198,3 +198,9 @@ pub fn guard_unsaved(
         }
     }
 }
+
+/// The password rules, said before the first try: "10 to 1024 characters."
+pub fn password_rules() -> String {
+    let (min, max) = api::PASSWORD_CHARS;
+    format!("{min} to {max} characters.")
+}

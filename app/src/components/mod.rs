@@ -4,6 +4,7 @@ mod auth_fields;
 mod chart;
 mod confirm;
 mod copy;
+mod delivery;
 mod forms;
 mod health;
 mod http_view;
@@ -17,7 +18,10 @@ pub use auth_fields::{AuthFields, AuthState, BearerToken};
 pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
 pub use copy::{CopyButton, copy_to_clipboard};
-pub use forms::{CharCount, FieldError, FormErrors, FormProblem, SavedNotice, guard_unsaved};
+pub use delivery::{StatusBadge, result_in_words};
+pub use forms::{
+    CharCount, FieldError, FormErrors, FormProblem, SavedNotice, guard_unsaved, password_rules,
+};
 pub use health::HealthSummary;
 pub use http_view::{HeadersTable, JsonBody};
 pub use key_value::{KeyValueLabels, KeyValueRow, KeyValueRows, Reveal};

@@ -13,7 +13,8 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
 use crate::components::{
-    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, Time, page_title,
+    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, StatusBadge,
+    Time, page_title, result_in_words,
 };
 
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
@@ -226,7 +227,7 @@ pub fn Logs() -> impl IntoView {
                                 <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status, d.attempt_count) let:d>
                                     <tr data-delivery=d.id.clone()>
                                         <td>{time_link(&d)}</td>
-                                        <td>{webhook_label(&d)}</td>
+                                        <td>{d.webhook_name.clone()}</td>
                                         <td><span class="chip">{d.event_type.clone()}</span></td>
                                         <td><StatusBadge status=d.status.as_str() /></td>
                                         <td>{d.attempt_count}</td>
@@ -261,31 +262,6 @@ pub fn Logs() -> impl IntoView {
 fn time_link(delivery: &DeliveryOut) -> impl IntoView + use<> {
     let at = delivery.created_at.clone();
     view! { <A href=format!("/logs/{}", delivery.id)><Time at=at.clone() /></A> }
-}
-
-/// The webhook a delivery went to, by name.
-fn webhook_label(delivery: &DeliveryOut) -> String {
-    if delivery.webhook_name.is_empty() {
-        delivery.webhook_id.clone()
-    } else {
-        delivery.webhook_name.clone()
-    }
-}
-
-/// What the last attempt came to, in a few words: "HTTP 200", "HTTP 500",
-/// "connection refused", "timed out after 15 s".
-fn result_in_words(delivery: &DeliveryOut) -> String {
-    match (&delivery.last_error, delivery.last_status_code) {
-        (Some(error), _) => error.clone(),
-        (None, Some(code)) => format!("HTTP {code}"),
-        (None, None) => "—".into(),
-    }
-}
-
-#[component]
-fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
-    let class = format!("badge status-{status}");
-    view! { <span class=class>{status}</span> }
 }
 
 #[component]
@@ -349,7 +325,7 @@ pub fn DeliveryView() -> impl IntoView {
 
 /// The delivery's webhook by name, a link for those who may open it.
 fn webhook_link(delivery: &DeliveryOut, admin: bool) -> AnyView {
-    let name = webhook_label(delivery);
+    let name = delivery.webhook_name.clone();
     if admin {
         view! { <A href=format!("/webhooks/{}", delivery.webhook_id)>{name}</A> }.into_any()
     } else {

@@ -1,7 +1,8 @@
 //! **Triggers**: URLs that outside systems call to start a fan-out.
 
 use api::{
-    Auth, AuthIn, AuthType, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerResponse,
+    Auth, AuthIn, AuthType, MAX_NAME_CHARS, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut,
+    TriggerResponse,
 };
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, ConfirmDialog, CopyButton, ErrorNote,
     FieldError, FormErrors, FormProblem, KeyValueLabels, KeyValueRow, KeyValueRows, Loads,
-    SavedNotice, Time, copy_to_clipboard, guard_unsaved, page_title,
+    SavedNotice, Time, copy_to_clipboard, guard_unsaved, page_title, password_rules,
 };
 
 const PARAM_LABELS: KeyValueLabels = KeyValueLabels {
@@ -367,7 +368,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
             <div class="field">
                 <label for="trigger-name">"Name"</label>
                 <input id="trigger-name" bind:value=name aria-describedby="trigger-name-count" />
-                <p class="hint" id="trigger-name-count"><CharCount text=name limit=200 /></p>
+                <p class="hint" id="trigger-name-count"><CharCount text=name limit=MAX_NAME_CHARS /></p>
                 <FieldError errors field="name" />
             </div>
             <div class="field-row">
@@ -396,7 +397,7 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
                 <KeyValueRows rows labels=PARAM_LABELS />
                 <FieldError errors field="params" />
             </fieldset>
-            <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors password_rules="10 to 1,024 characters, as for a user's password." />
+            <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors password_rules=password_rules() />
             <div class="field">
                 <label for="trigger-event-type">"Event type"</label>
                 <input id="trigger-event-type" bind:value=event_type placeholder="trigger.<name>" />

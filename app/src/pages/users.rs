@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::client::{self, ClientError};
 use crate::components::{
     ConfirmDialog, ErrorNote, FieldError, FormErrors, FormProblem, Loads, Session, page_title,
-    role_name,
+    password_rules, role_name,
 };
 
 fn parse_role(text: &str) -> Role {
@@ -162,7 +162,7 @@ fn NewUserForm(create: Action<UserIn, Result<UserOut, ClientError>>) -> impl Int
                 <div class="field">
                     <label for="new-password">"Password"</label>
                     <input id="new-password" type="password" autocomplete="new-password" aria-describedby="new-password-rules" bind:value=password />
-                    <p class="hint" id="new-password-rules">"10 to 1,024 characters."</p>
+                    <p class="hint" id="new-password-rules">{password_rules()}</p>
                     <FieldError errors field="password" />
                 </div>
                 <div class="field">

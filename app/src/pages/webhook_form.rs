@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use api::{AttemptRequest, DeliveryMethod, WebhookIn, WebhookOut};
+use api::{AttemptRequest, DeliveryMethod, MAX_NAME_CHARS, WebhookIn, WebhookOut};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -13,11 +13,8 @@ use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, CopyButton, ErrorNote, FieldError, FormErrors,
     FormProblem, HeadersTable, HealthSummary, JsonBody, KeyValueLabels, KeyValueRows, Loads,
-    Reveal, Time, guard_unsaved, page_title,
+    Reveal, StatusBadge, Time, guard_unsaved, page_title, result_in_words,
 };
-
-/// The longest name the API takes, in characters.
-const NAME_LIMIT: usize = 200;
 
 const HEADER_LABELS: KeyValueLabels = KeyValueLabels {
     name: "Header name",
@@ -184,7 +181,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 <input id="name" bind:value=name aria-describedby="name-hint" />
                 <p class="hint" id="name-hint">
                     "Say what fires it and where it goes, e.g. “Closed tickets → support CRM”: the URL rarely tells anyone why a webhook exists. "
-                    <CharCount text=name limit=NAME_LIMIT />
+                    <CharCount text=name limit=MAX_NAME_CHARS />
                 </p>
                 <FieldError errors field="name" />
             </div>
@@ -362,14 +359,10 @@ fn RecentDeliveries(id: String) -> impl IntoView {
                     view! {
                         <ul class="recent">
                             {list.data.into_iter().map(|d| {
-                                let result = match (&d.last_error, d.last_status_code) {
-                                    (Some(error), _) => error.clone(),
-                                    (None, Some(code)) => format!("HTTP {code}"),
-                                    (None, None) => String::new(),
-                                };
+                                let result = result_in_words(&d);
                                 view! {
                                     <li>
-                                        <span class=format!("badge status-{}", d.status.as_str())>{d.status.as_str()}</span>
+                                        <StatusBadge status=d.status.as_str() />
                                         <A href=format!("/logs/{}", d.id)>{d.event_type.clone()}</A>
                                         <span class="muted">{result}</span>
                                         <Time at=d.created_at.clone() />

@@ -1,7 +1,9 @@
 //! Input rules that more than one resource applies, so that a webhook and a
-//! trigger take the same names and the same Basic usernames.
+//! trigger take the same names and Basic usernames, and a user and a basic
+//! trigger the same passwords. The limits are the `api` crate's, which the
+//! console shows.
 
-const MAX_NAME: usize = 200;
+use api::{MAX_NAME_CHARS, PASSWORD_CHARS};
 
 /// A Basic auth username cannot hold `:`, which separates it from the password.
 pub fn basic_username_problem(username: &str) -> Option<&'static str> {
@@ -9,16 +11,23 @@ pub fn basic_username_problem(username: &str) -> Option<&'static str> {
         .then_some("must be non-empty, without `:` or control characters")
 }
 
-/// Names of webhooks and triggers: 1–200 characters, no control characters.
+/// Names of webhooks and triggers: 1 to `MAX_NAME_CHARS` characters, no control characters.
 pub fn name_problem(name: &str) -> Option<String> {
     let length = name.chars().count();
     if length == 0 {
         Some("must not be empty".into())
-    } else if length > MAX_NAME {
-        Some(format!("must be at most {MAX_NAME} characters"))
+    } else if length > MAX_NAME_CHARS {
+        Some(format!("must be at most {MAX_NAME_CHARS} characters"))
     } else if name.chars().any(char::is_control) {
         Some("must not contain control characters".into())
     } else {
         None
     }
+}
+
+/// What is wrong with a new password, if anything.
+pub fn password_problem(password: &str) -> Option<String> {
+    let (min, max) = PASSWORD_CHARS;
+    let length = password.chars().count();
+    (!(min..=max).contains(&length)).then(|| format!("must be {min} to {max} characters"))
 }

@@ -10,8 +10,9 @@ use axum::routing::get;
 use super::json::Json;
 use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
+use crate::http::rules::password_problem;
 use crate::model::Role;
-use crate::security::{hash_password, password_problem};
+use crate::security::hash_password;
 use crate::store::{NewUser, User, UserDeletion};
 use crate::time::rfc3339;
 

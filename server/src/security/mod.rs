@@ -7,7 +7,7 @@ mod token;
 
 pub use cipher::Cipher;
 pub use limiter::{LoginKeys, LoginLimiter, Throttle, trigger_throttle};
-pub use password::{hash_password, password_problem, random_password, verify_password};
+pub use password::{hash_password, random_password, verify_password};
 pub use token::{TokenHash, new_token};
 
 use base64::Engine;

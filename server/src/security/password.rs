@@ -3,17 +3,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 
 use super::random_text;
 
-/// Passwords shorter than this are refused: users' and triggers' alike.
-pub const MIN_PASSWORD: usize = 10;
-const MAX_PASSWORD: usize = 1024;
-
-/// What is wrong with a new password, if anything.
-pub fn password_problem(password: &str) -> Option<String> {
-    let length = password.chars().count();
-    (!(MIN_PASSWORD..=MAX_PASSWORD).contains(&length))
-        .then(|| format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"))
-}
-
 /// Argon2id (memory-hard) in PHC string form. Slow on purpose: call it off the async runtime.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);

@@ -6,9 +6,9 @@ use api::{AuthIn, TriggerIn};
 
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_type;
-use crate::http::rules::{basic_username_problem, name_problem};
+use crate::http::rules::{basic_username_problem, name_problem, password_problem};
 use crate::model::{TriggerMethod, TriggerResponse};
-use crate::security::{Cipher, password_problem};
+use crate::security::Cipher;
 use crate::store::{Sealed, TriggerAuth, TriggerSettings};
 
 const MAX_PARAMS: usize = 50;
