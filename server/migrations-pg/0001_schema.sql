@@ -1,7 +1,9 @@
 -- hookhub on PostgreSQL: the same tables and columns as the SQLite schema
 -- after all of `migrations/` (tests/api/postgres.rs checks that they stay
 -- alike), in PostgreSQL's types. Times are Unix milliseconds (BIGINT); JSON
--- is kept as text, as on SQLite, and parsed by hookhub.
+-- is kept as text, as on SQLite, and parsed by hookhub. Ids and event types
+-- that pages and filters compare are in byte order (COLLATE "C"), as on
+-- SQLite, whatever the database's collation.
 
 CREATE TABLE users (
     id            TEXT PRIMARY KEY,
@@ -51,7 +53,7 @@ CREATE TABLE webhooks (
 
 CREATE TABLE objects (
     module     TEXT NOT NULL,
-    id         TEXT NOT NULL,
+    id         TEXT COLLATE "C" NOT NULL,
     data       TEXT NOT NULL, -- JSON object, `id` included
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
@@ -71,10 +73,10 @@ CREATE INDEX events_created ON events (created_at);
 -- One row per event and matching webhook, written in the event's transaction.
 -- Its id is the `webhook-id` header of every attempt.
 CREATE TABLE deliveries (
-    id               TEXT PRIMARY KEY,
+    id               TEXT COLLATE "C" PRIMARY KEY,
     webhook_id       TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
     event_id         TEXT NOT NULL REFERENCES events (id),
-    event_type       TEXT NOT NULL,
+    event_type       TEXT COLLATE "C" NOT NULL,
     status           TEXT NOT NULL CHECK (status IN ('pending', 'retrying', 'succeeded', 'failed')),
     attempt_count    BIGINT NOT NULL DEFAULT 0,
     next_attempt_at  BIGINT,  -- when it is due; NULL once succeeded or failed

@@ -62,14 +62,18 @@ async fn create_first_admin(store: &Store, password: Option<String>) -> anyhow::
         let password = password.clone();
         tokio::task::spawn_blocking(move || hash_password(&password)).await??
     };
-    store
+    let created = store
         .create_user(NewUser {
             username: "admin",
             password_hash: &hash,
             role: Role::Admin,
         })
-        .await?
-        .context("a user named admin exists already")?;
+        .await?;
+    if created.is_none() {
+        // Another instance sharing the database, starting at the same time, made it.
+        tracing::info!("user `admin` was created by another instance");
+        return Ok(());
+    }
     if chosen {
         tracing::info!("created user `admin` with the password from HOOKHUB_ADMIN_PASSWORD");
     } else {

@@ -25,7 +25,8 @@ pub struct Config {
     #[arg(long, env = "HOOKHUB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// `sqlite://path/to/file.db` (default).
+    /// `sqlite://path/to/file.db` (default; one process), or
+    /// `postgres://user:password@host/database` for several instances sharing one queue.
     #[arg(
         long,
         env = "HOOKHUB_DATABASE_URL",
@@ -131,11 +132,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A database URL of a scheme hookhub serves; anything else stops the start
-/// (a `postgres://` URL must not quietly become a folder named `postgres:`).
+/// (a `mysql://` URL must not quietly become a folder named `mysql:`).
 pub fn parse_database_url(text: &str) -> Result<String, String> {
     let Some((scheme, rest)) = text.split_once("://").or_else(|| text.split_once(':')) else {
         return Err(format!(
-            "`{text}` is not a database URL: use sqlite://path/to/hookhub.db"
+            "`{text}` is not a database URL: use sqlite://path/to/hookhub.db or postgres://user@host/database"
         ));
     };
     match scheme {
@@ -143,8 +144,10 @@ pub fn parse_database_url(text: &str) -> Result<String, String> {
             Ok(text.to_string())
         }
         "sqlite" => Err("a sqlite:// URL needs a file path, e.g. sqlite://data/hookhub.db".into()),
+        "postgres" | "postgresql" if text.contains("://") => Ok(text.to_string()),
         other => Err(format!(
-            "hookhub cannot use `{other}` databases; it accepts sqlite:// URLs (e.g. sqlite://data/hookhub.db)"
+            "hookhub cannot use `{other}` databases; it accepts sqlite:// URLs (e.g. \
+             sqlite://data/hookhub.db) and postgres:// URLs (e.g. postgres://hookhub@db.internal/hookhub)"
         )),
     }
 }
@@ -189,13 +192,17 @@ mod tests {
     }
 
     #[test]
-    fn only_sqlite_urls_are_database_urls() {
+    fn only_sqlite_and_postgres_urls_are_database_urls() {
         assert!(parse_database_url("sqlite://data/hookhub.db").is_ok());
         assert!(parse_database_url("sqlite:///tmp/x.db").is_ok());
         assert!(parse_database_url("sqlite::memory:").is_ok());
-        let postgres = parse_database_url("postgres://postgres@127.0.0.1:5432/hookhub");
-        assert!(postgres.unwrap_err().contains("sqlite://"));
-        assert!(parse_database_url("mysql://x").is_err());
+        assert!(parse_database_url("postgres://postgres@127.0.0.1:5432/hookhub").is_ok());
+        assert!(parse_database_url("postgresql://h/db").is_ok());
+        let mysql = parse_database_url("mysql://x").unwrap_err();
+        assert!(
+            mysql.contains("sqlite://") && mysql.contains("postgres://"),
+            "{mysql}"
+        );
         assert!(parse_database_url("data/hookhub.db").is_err());
         assert!(parse_database_url("sqlite://").is_err());
     }

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -15,7 +16,7 @@ use tokio::time::Instant;
 
 use super::holdings::{Bounds, Holdings};
 use super::{Deliverer, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
-use crate::store::Job;
+use crate::store::{Job, Store};
 use crate::time::now_ms;
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
@@ -41,9 +42,20 @@ const POLL: Duration = Duration::from_secs(1);
 const BACKOFF: Duration = Duration::from_millis(500);
 /// Time kept in hand after an attempt's timeout to record it within the lease.
 const RECORD_MARGIN: Duration = Duration::from_secs(2);
+/// How often the instances sharing the queue are counted.
+const COUNT_INSTANCES_EVERY: Duration = Duration::from_secs(5);
+
+/// Attempts in flight at once to one webhook from one of `instances`
+/// sharing the queue: together they keep to `MAX_IN_FLIGHT_PER_WEBHOOK`, so
+/// that a slow webhook takes that many connections of all of them, not of each.
+fn share_per_webhook(instances: usize) -> usize {
+    (MAX_IN_FLIGHT_PER_WEBHOOK / instances.max(1)).max(1)
+}
 
 /// What this worker holds, by webhook: running, and waiting for a slot.
 struct WorkQueue {
+    /// Attempts in flight at once to one webhook from this instance (`share_per_webhook`).
+    share: Arc<AtomicUsize>,
     running: HashMap<String, usize>,
     running_total: usize,
     waiting: HashMap<String, VecDeque<Job>>,
@@ -57,6 +69,7 @@ struct WorkQueue {
 impl WorkQueue {
     fn new() -> Self {
         Self {
+            share: Arc::new(AtomicUsize::new(MAX_IN_FLIGHT_PER_WEBHOOK)),
             running: HashMap::new(),
             running_total: 0,
             waiting: HashMap::new(),
@@ -91,9 +104,10 @@ impl WorkQueue {
     fn ready(&mut self, must_end_by: i64) -> (Vec<Job>, Vec<String>) {
         let mut ready = Vec::new();
         let mut lapsed = Vec::new();
+        let share = self.share.load(Ordering::Relaxed);
         for (webhook_id, queue) in &mut self.waiting {
             let running = self.running.entry(webhook_id.clone()).or_default();
-            while *running < MAX_IN_FLIGHT_PER_WEBHOOK && self.running_total < MAX_IN_FLIGHT {
+            while *running < share && self.running_total < MAX_IN_FLIGHT {
                 let Some(job) = queue.pop_front() else { break };
                 if job.lease_until < must_end_by {
                     self.deliveries.remove(&job.delivery_id);
@@ -144,7 +158,31 @@ pub fn run_workers(
     let fresh = deliverer
         .store
         .take_fresh_deliveries(deliverer.settings.lease(), Arc::new(held.holdings.clone()));
+    deliverer.store.wake_on_commits(deliverer.wake.clone());
+    tokio::spawn(count_instances(
+        deliverer.store.clone(),
+        held.share.clone(),
+        shutdown.clone(),
+    ));
     dispatch(deliverer, held, fresh, shutdown, drain)
+}
+
+/// Keeps `share` up to date with the instances sharing the queue, until shutdown.
+async fn count_instances(
+    store: Store,
+    share: Arc<AtomicUsize>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match store.instances().await {
+            Ok(instances) => share.store(share_per_webhook(instances), Ordering::Relaxed),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "counting instances failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(COUNT_INSTANCES_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
 }
 
 async fn dispatch(
@@ -369,6 +407,14 @@ mod tests {
             }),
             bytes: 2,
         }
+    }
+
+    #[test]
+    fn instances_sharing_the_queue_share_each_webhooks_concurrency() {
+        assert_eq!(share_per_webhook(1), MAX_IN_FLIGHT_PER_WEBHOOK);
+        assert_eq!(share_per_webhook(3), MAX_IN_FLIGHT_PER_WEBHOOK / 3);
+        assert!(3 * share_per_webhook(3) <= MAX_IN_FLIGHT_PER_WEBHOOK);
+        assert_eq!(share_per_webhook(1_000), 1, "every instance may still send");
     }
 
     #[test]

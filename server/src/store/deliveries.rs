@@ -119,6 +119,9 @@ pub trait QueueStore: Send + Sync {
     /// When the next delivery falls due (or a lease runs out), if any.
     async fn next_due_at(&self) -> anyhow::Result<Option<i64>>;
 
+    /// How many instances share the queue, this one included (at least 1).
+    async fn instances(&self) -> anyhow::Result<usize>;
+
     /// Ends a delivery as failed without sending it.
     async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()>;
 
@@ -142,4 +145,127 @@ pub trait QueueStore: Send + Sync {
         outcomes: &[Outcome],
         disable_before: i64,
     ) -> anyhow::Result<Vec<String>>;
+}
+
+/// What a batch of outcomes does to one webhook's health.
+#[derive(Debug, PartialEq)]
+pub(super) struct HealthChange<'a> {
+    pub(super) webhook_id: &'a str,
+    /// A success came: the count starts again from the failures after it.
+    pub(super) recovered: bool,
+    /// Failures after the last success (or all of them, if none).
+    pub(super) failures: u32,
+    /// The first of those failures.
+    pub(super) failing_since: Option<i64>,
+    /// The latest attempt's start.
+    pub(super) last_attempt_at: i64,
+    /// The latest attempt's failure in words; `None` if it succeeded.
+    pub(super) last_error: Option<&'a str>,
+}
+
+/// Per webhook, in the order of their ids (the order their rows are locked
+/// in, so that two instances recording at once cannot deadlock).
+pub(super) fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
+    let mut changes: Vec<HealthChange> = Vec::new();
+    for Outcome {
+        attempt,
+        error_in_words,
+        ..
+    } in outcomes
+    {
+        let index = match changes
+            .iter()
+            .position(|c| c.webhook_id == attempt.webhook_id)
+        {
+            Some(index) => index,
+            None => {
+                changes.push(HealthChange {
+                    webhook_id: &attempt.webhook_id,
+                    recovered: false,
+                    failures: 0,
+                    failing_since: None,
+                    last_attempt_at: attempt.started_at,
+                    last_error: None,
+                });
+                changes.len() - 1
+            }
+        };
+        let change = &mut changes[index];
+        if attempt.started_at >= change.last_attempt_at {
+            change.last_attempt_at = attempt.started_at;
+            change.last_error = error_in_words.as_deref();
+        }
+        if attempt.succeeded() {
+            change.recovered = true;
+            change.failures = 0;
+            change.failing_since = None;
+        } else {
+            change.failures += 1;
+            change.failing_since.get_or_insert(attempt.started_at);
+        }
+    }
+    changes.sort_by(|a, b| a.webhook_id.cmp(b.webhook_id));
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AttemptRequest;
+
+    fn outcome(webhook_id: &str, started_at: i64, failed: bool) -> Outcome {
+        Outcome {
+            attempt: AttemptRecord {
+                delivery_id: format!("dlv_{started_at}"),
+                webhook_id: webhook_id.into(),
+                started_at,
+                duration_ms: 1,
+                request: AttemptRequest {
+                    method: "POST".into(),
+                    url: "https://example.com".into(),
+                    headers: Default::default(),
+                    body: "{}".into(),
+                },
+                body_source: BodySource::Stored,
+                response: None,
+                error_class: failed.then(|| "connect".to_string()),
+                error: None,
+            },
+            next: Next::Failed,
+            error_in_words: failed.then(|| format!("failure {started_at}")),
+        }
+    }
+
+    #[test]
+    fn a_batch_counts_failures_after_the_last_success_per_webhook_and_keeps_the_latest() {
+        let outcomes = [
+            outcome("a", 1, true),
+            outcome("b", 2, true),
+            outcome("a", 3, false),
+            outcome("a", 4, true),
+            outcome("a", 5, true),
+            outcome("b", 6, true),
+        ];
+        assert_eq!(
+            health_changes(&outcomes),
+            [
+                HealthChange {
+                    webhook_id: "a",
+                    recovered: true,
+                    failures: 2,
+                    failing_since: Some(4),
+                    last_attempt_at: 5,
+                    last_error: Some("failure 5"),
+                },
+                HealthChange {
+                    webhook_id: "b",
+                    recovered: false,
+                    failures: 2,
+                    failing_since: Some(2),
+                    last_attempt_at: 6,
+                    last_error: Some("failure 6"),
+                },
+            ]
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::Job;
 use crate::model::{EventAccepted, QueuedDelivery};
@@ -48,4 +48,9 @@ pub trait EventStore: Send + Sync {
         lease: Duration,
         room: Arc<dyn WorkerRoom>,
     ) -> mpsc::UnboundedReceiver<Vec<Job>>;
+
+    /// Wakes `wake` whenever deliveries due now are committed, by any
+    /// process sharing the database. Where this process owns the database
+    /// (SQLite), its handlers wake its workers themselves: nothing to do.
+    fn wake_on_commits(&self, wake: std::sync::Arc<Notify>);
 }

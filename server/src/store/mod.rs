@@ -1,13 +1,16 @@
 //! The storage boundary: what the handlers and workers ask of a database,
 //! as traits over domain types. Nothing here names a database; the SQLite
-//! implementation lives in `sqlite`, and a second backend implements the
-//! same traits beside it.
+//! implementation lives in `sqlite`, the PostgreSQL one in `postgres`; both
+//! read and write rows through `rows`.
 
 mod deliveries;
 mod events;
 mod logs;
 mod objects;
+mod outbox;
+mod postgres;
 mod retention;
+mod rows;
 mod sqlite;
 mod triggers;
 mod users;
@@ -51,7 +54,10 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
     }
-    anyhow::bail!("`{url}` is not a database URL hookhub knows (sqlite://...)")
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
+    }
+    anyhow::bail!("`{url}` is not a database URL hookhub knows (sqlite://... or postgres://...)")
 }
 
 /// A new time-ordered id with a prefix that says what it names (`wh_...`).

@@ -8,12 +8,57 @@ use serde_json::Value;
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
-/// A hookhub running on its own port with its own SQLite file. Dropped, it
+/// The database the suite runs on: SQLite unless `HOOKHUB_TEST_BACKEND` is
+/// `postgres` (then a database of its own per app, on the cluster at
+/// `HOOKHUB_TEST_POSTGRES_URL`, which `scripts/postgres` starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("HOOKHUB_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("HOOKHUB_TEST_BACKEND is `{other}`: sqlite or postgres"),
+    }
+}
+
+/// The URL of the throwaway cluster's `hookhub` database.
+pub fn postgres_url() -> String {
+    std::env::var("HOOKHUB_TEST_POSTGRES_URL")
+        .expect("HOOKHUB_TEST_POSTGRES_URL is not set: start a cluster with scripts/postgres")
+}
+
+/// A new, empty database on the throwaway cluster; returns its URL.
+pub async fn new_postgres_database() -> String {
+    use sqlx::Connection;
+    let url = postgres_url();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let name = format!("test_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{}/{name}", url.rsplit_once('/').unwrap().0)
+}
+
+/// A fresh database for the suite's backend, a SQLite one in `dir`.
+pub async fn new_database(dir: &std::path::Path) -> String {
+    match backend() {
+        Backend::Sqlite => format!("sqlite://{}/hookhub.db", dir.display()),
+        Backend::Postgres => new_postgres_database().await,
+    }
+}
+
+/// A hookhub running on its own port with its own database. Dropped, it
 /// shuts down (as on SIGTERM).
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    pub database_url: String,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -24,7 +69,9 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts hookhub on 127.0.0.1:0 with a fresh database and extra flags.
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
-    spawn_in(tempfile::tempdir().unwrap(), extra).await
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = new_database(dir.path()).await;
+    spawn_in(dir, database_url, extra).await
 }
 
 /// A second hookhub on the same database and key, as after a restart.
@@ -36,7 +83,11 @@ pub async fn restart(app: TestApp) -> TestApp {
 /// starts, as one process owns a SQLite database.
 pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
     let TestApp {
-        dir, stop, server, ..
+        dir,
+        database_url,
+        stop,
+        server,
+        ..
     } = app;
     let _ = stop.send(());
     tokio::time::timeout(std::time::Duration::from_secs(40), server)
@@ -44,14 +95,14 @@ pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
         .expect("hookhub did not stop")
         .unwrap()
         .unwrap();
-    spawn_in(dir, extra).await
+    spawn_in(dir, database_url, extra).await
 }
 
-async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
+async fn spawn_in(dir: tempfile::TempDir, database_url: String, extra: &[&str]) -> TestApp {
     let root = dir.path().display().to_string();
     let mut args = vec![
         "hookhub".to_string(),
-        format!("--database-url=sqlite://{root}/hookhub.db"),
+        format!("--database-url={database_url}"),
         format!("--secret-key-file={root}/secret.key"),
         format!("--static-dir={root}/dist"),
         format!("--admin-token={ADMIN_TOKEN}"),
@@ -79,6 +130,7 @@ async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
                 address,
                 client,
                 dir,
+                database_url,
                 stop,
                 server,
             };
@@ -92,7 +144,11 @@ async fn spawn_in(dir: tempfile::TempDir, extra: &[&str]) -> TestApp {
 }
 
 impl TestApp {
+    /// The SQLite database's files (its log included); none on PostgreSQL.
     pub fn database_files(&self) -> Vec<PathBuf> {
+        if backend() == Backend::Postgres {
+            return Vec::new();
+        }
         ["hookhub.db", "hookhub.db-wal"]
             .iter()
             .map(|name| self.dir.path().join(name))
@@ -100,15 +156,75 @@ impl TestApp {
             .collect()
     }
 
-    /// Panics if the database's files (its log included) hold `text`.
-    pub fn assert_not_stored(&self, text: &str) {
-        for file in self.database_files() {
-            let bytes = std::fs::read(&file).unwrap();
-            assert!(
-                !bytes.windows(text.len()).any(|w| w == text.as_bytes()),
-                "{} holds {text}",
-                file.display()
-            );
+    /// Panics if the database holds `text`: on SQLite anywhere in its files
+    /// (its log included, freed pages too), on PostgreSQL in any row of any
+    /// table, binary columns read as text too.
+    pub async fn assert_not_stored(&self, text: &str) {
+        match backend() {
+            Backend::Sqlite => {
+                for file in self.database_files() {
+                    let bytes = std::fs::read(&file).unwrap();
+                    assert!(
+                        !bytes.windows(text.len()).any(|w| w == text.as_bytes()),
+                        "{} holds {text}",
+                        file.display()
+                    );
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let mut db = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                )
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+                assert!(tables.iter().any(|table| table == "webhooks"));
+                let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+                for table in tables {
+                    let found: i64 = sqlx::query_scalar(&format!(
+                        "SELECT count(*) FROM {table} t
+                         WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0"
+                    ))
+                    .bind(text)
+                    .bind(&hex)
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap();
+                    assert_eq!(found, 0, "{table} holds {text}");
+                }
+            }
+        }
+    }
+
+    /// Runs one statement on the app's database, `$1`, `$2`, ... bound to
+    /// `values` in order (SQLite reads them as its own numbered parameters).
+    pub async fn execute(&self, statement: &str, values: &[&str]) {
+        use sqlx::Connection;
+        match backend() {
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                let mut query = sqlx::query(statement);
+                for value in values {
+                    query = query.bind(*value);
+                }
+                query.execute(&mut db).await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut db = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                let mut query = sqlx::query(statement);
+                for value in values {
+                    query = query.bind(*value);
+                }
+                query.execute(&mut db).await.unwrap();
+            }
         }
     }
 

@@ -29,7 +29,7 @@ struct Bench {
 /// times, switched off after failing for `disable_after`.
 async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> Bench {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/hookhub.db", dir.path().display());
+    let url = crate::helpers::new_database(dir.path()).await;
     let store = hookhub::store::open(&url).await.unwrap();
     let cipher = Cipher::new(&[7; 32]);
     let author = NewUser {

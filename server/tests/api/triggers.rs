@@ -316,8 +316,8 @@ async fn trigger_secrets_are_not_stored_in_plaintext() {
         .unwrap()
         .to_string();
     assert!(!basic.to_string().contains("plain-trigger-pass"));
-    app.assert_not_stored("plain-trigger-pass");
-    app.assert_not_stored(&token);
+    app.assert_not_stored("plain-trigger-pass").await;
+    app.assert_not_stored(&token).await;
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, assert_error, backend, spawn_app, spawn_app_with};
 
 fn minimal() -> Value {
     json!({"name": "Orders", "url": "https://example.com/hooks/orders"})
@@ -355,8 +355,12 @@ async fn credentials_are_never_returned_and_not_stored_in_plaintext() {
     for shown in [basic.to_string(), bearer.to_string(), listed] {
         assert!(!shown.contains(password) && !shown.contains(token) && !shown.contains(&secret));
     }
+    for plaintext in [password, token, secret.as_str()] {
+        app.assert_not_stored(plaintext).await;
+    }
+    // A SQLite database's files are its owner's alone.
     let files = app.database_files();
-    assert!(!files.is_empty());
+    assert_eq!(files.is_empty(), backend() == Backend::Postgres);
     for file in files {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
@@ -366,16 +370,6 @@ async fn credentials_are_never_returned_and_not_stored_in_plaintext() {
             "{} is readable by others",
             file.display()
         );
-        let bytes = std::fs::read(&file).unwrap();
-        for plaintext in [password, token, secret.as_str()] {
-            assert!(
-                !bytes
-                    .windows(plaintext.len())
-                    .any(|w| w == plaintext.as_bytes()),
-                "{} holds a credential in plaintext",
-                file.display()
-            );
-        }
     }
 }
 
@@ -516,7 +510,7 @@ async fn extra_header_values_are_sealed_masked_and_revealed_on_demand() {
     );
 
     // Nor does the database, its log included.
-    app.assert_not_stored(key);
+    app.assert_not_stored(key).await;
 }
 
 #[tokio::test]
@@ -531,15 +525,12 @@ async fn header_values_stored_in_the_clear_by_an_earlier_version_are_sealed_at_s
         .unwrap()
         .to_string();
     // As an earlier version wrote it.
-    let url = format!("sqlite://{}/hookhub.db", app.dir.path().display());
-    let mut db: sqlx::SqliteConnection = sqlx::Connection::connect(&url).await.unwrap();
-    sqlx::query("UPDATE webhooks SET headers = ?, headers_sealed = 0 WHERE id = ?")
-        .bind(json!({"X-Api-Key": key}).to_string())
-        .bind(&id)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    drop(db);
+    let headers = json!({"X-Api-Key": key}).to_string();
+    app.execute(
+        "UPDATE webhooks SET headers = $1, headers_sealed = FALSE WHERE id = $2",
+        &[&headers, &id],
+    )
+    .await;
 
     let app = crate::helpers::restart_with(app, &["--allow-private-targets"]).await;
     assert_eq!(
@@ -551,7 +542,7 @@ async fn header_values_stored_in_the_clear_by_an_earlier_version_are_sealed_at_s
         .wait_for(1, std::time::Duration::from_secs(10))
         .await;
     assert_eq!(received[0].header("x-api-key"), Some(key));
-    app.assert_not_stored(key);
+    app.assert_not_stored(key).await;
 }
 
 #[tokio::test]

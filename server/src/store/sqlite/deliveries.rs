@@ -1,19 +1,17 @@
 //! The outbox seen from the workers: claim due deliveries under a lease, load
 //! what sending needs, record outcomes in batches.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
+use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, SqliteStore};
 use crate::events::Event;
-use crate::store::{
-    BodySource, DueDelivery, Job, Next, Outcome, QueueStore, Sealed, SigningSecrets, new_id,
-};
+use crate::store::deliveries::health_changes;
+use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
+use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, Sealed, SigningSecrets, new_id};
 use crate::time::now_ms;
 
 fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
@@ -116,6 +114,11 @@ impl QueueStore for SqliteStore {
         )
         .fetch_one(&self.reader)
         .await?)
+    }
+
+    /// One: a SQLite database belongs to one process.
+    async fn instances(&self) -> anyhow::Result<usize> {
+        Ok(1)
     }
 
     async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
@@ -257,48 +260,30 @@ async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> any
              error_class, error)
          SELECT * FROM (",
     );
-    let mut rows = Vec::with_capacity(outcomes.len());
-    for Outcome { attempt, .. } in outcomes {
-        let response = attempt.response.as_ref();
-        let response_headers = response
-            .map(|r| serde_json::to_string(&r.headers))
-            .transpose()?;
-        rows.push((
-            attempt,
-            response,
-            serde_json::to_string(&attempt.request.headers)?,
-            response_headers,
-        ));
-    }
-    query.push_values(
-        &rows,
-        |mut row, (attempt, response, request_headers, response_headers)| {
-            row.push_bind(&attempt.delivery_id)
-                .push_bind(&attempt.webhook_id)
-                .push_bind(attempt.succeeded())
-                .push_bind(attempt.started_at)
-                .push_bind(attempt.duration_ms as i64)
-                .push_bind(&attempt.request.method)
-                .push_bind(&attempt.request.url)
-                .push_bind(request_headers);
-            match &attempt.body_source {
-                BodySource::Event { data_location } => row
-                    .push_bind("")
-                    .push_bind(true)
-                    .push_bind(data_location.as_deref()),
-                BodySource::Stored => row
-                    .push_bind(attempt.request.body.as_str())
-                    .push_bind(false)
-                    .push_bind(None::<&str>),
-            };
-            row.push_bind(response.map(|r| r.status_code))
-                .push_bind(response_headers)
-                .push_bind(response.map(|r| r.body.as_str()))
-                .push_bind(response.is_some_and(|r| r.body_truncated))
-                .push_bind(&attempt.error_class)
-                .push_bind(&attempt.error);
-        },
-    );
+    let rows = outcomes
+        .iter()
+        .map(|outcome| AttemptColumns::of(&outcome.attempt))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    query.push_values(&rows, |mut row, columns| {
+        let attempt = columns.attempt;
+        row.push_bind(&attempt.delivery_id)
+            .push_bind(&attempt.webhook_id)
+            .push_bind(attempt.succeeded())
+            .push_bind(attempt.started_at)
+            .push_bind(attempt.duration_ms as i64)
+            .push_bind(&attempt.request.method)
+            .push_bind(&attempt.request.url)
+            .push_bind(&columns.request_headers)
+            .push_bind(columns.request_body)
+            .push_bind(columns.body_from_event)
+            .push_bind(columns.body_location)
+            .push_bind(columns.response_status)
+            .push_bind(&columns.response_headers)
+            .push_bind(columns.response_body)
+            .push_bind(columns.response_truncated)
+            .push_bind(&attempt.error_class)
+            .push_bind(&attempt.error);
+    });
     query.push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column1)");
     query
         .build()
@@ -358,64 +343,6 @@ pub(super) async fn release(writer: &SqlitePool, ids: &[String]) -> anyhow::Resu
     Ok(())
 }
 
-/// What a batch of outcomes does to one webhook's health.
-#[derive(Debug, PartialEq)]
-struct HealthChange<'a> {
-    webhook_id: &'a str,
-    /// A success came: the count starts again from the failures after it.
-    recovered: bool,
-    /// Failures after the last success (or all of them, if none).
-    failures: u32,
-    /// The first of those failures.
-    failing_since: Option<i64>,
-    /// The latest attempt's start.
-    last_attempt_at: i64,
-    /// The latest attempt's failure in words; `None` if it succeeded.
-    last_error: Option<&'a str>,
-}
-
-fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
-    let mut changes: Vec<HealthChange> = Vec::new();
-    for Outcome {
-        attempt,
-        error_in_words,
-        ..
-    } in outcomes
-    {
-        let index = match changes
-            .iter()
-            .position(|c| c.webhook_id == attempt.webhook_id)
-        {
-            Some(index) => index,
-            None => {
-                changes.push(HealthChange {
-                    webhook_id: &attempt.webhook_id,
-                    recovered: false,
-                    failures: 0,
-                    failing_since: None,
-                    last_attempt_at: attempt.started_at,
-                    last_error: None,
-                });
-                changes.len() - 1
-            }
-        };
-        let change = &mut changes[index];
-        if attempt.started_at >= change.last_attempt_at {
-            change.last_attempt_at = attempt.started_at;
-            change.last_error = error_in_words.as_deref();
-        }
-        if attempt.succeeded() {
-            change.recovered = true;
-            change.failures = 0;
-            change.failing_since = None;
-        } else {
-            change.failures += 1;
-            change.failing_since.get_or_insert(attempt.started_at);
-        }
-    }
-    changes
-}
-
 /// The claimed deliveries with their events, read on the connection that claimed them.
 async fn jobs(
     connection: &mut SqliteConnection,
@@ -425,119 +352,10 @@ async fn jobs(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT d.id, d.webhook_id, d.attempt_count, d.single_attempt, e.id AS event_id, e.type, e.data,
-                e.changed_fields, e.previous, e.created_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (",
-    );
+    let mut query = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN ("
+    ));
     push_ids(&mut query, ids);
-    let rows = query.build().fetch_all(&mut *connection).await?;
-    // The deliveries of one event to several webhooks share it.
-    let mut events: HashMap<String, Arc<Event>> = HashMap::new();
-    let mut jobs = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let event_id: String = row.get("event_id");
-        let data: &str = row.get("data");
-        let event = match events.get(&event_id) {
-            Some(event) => event.clone(),
-            None => {
-                let event = Arc::new(event_from(row, event_id.clone(), data)?);
-                events.insert(event_id, event.clone());
-                event
-            }
-        };
-        jobs.push(Job {
-            delivery_id: row.get("id"),
-            webhook_id: row.get("webhook_id"),
-            attempt_count: row.get::<i64, _>("attempt_count") as u32,
-            single_attempt: row.get("single_attempt"),
-            lease_until,
-            event,
-            bytes: data.len(),
-        });
-    }
-    Ok(jobs)
-}
-
-pub(super) fn event_from(row: &SqliteRow, id: String, data: &str) -> anyhow::Result<Event> {
-    let change = match (
-        row.get::<Option<String>, _>("changed_fields"),
-        row.get::<Option<String>, _>("previous"),
-    ) {
-        (Some(fields), Some(previous)) => Some((
-            serde_json::from_str::<Vec<String>>(&fields)?,
-            serde_json::from_str::<Map<String, Value>>(&previous)?,
-        )),
-        _ => None,
-    };
-    Ok(Event {
-        id,
-        event_type: row.get("type"),
-        data: serde_json::from_str(data)?,
-        change,
-        created_at: row.get("created_at"),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::AttemptRequest;
-    use crate::store::AttemptRecord;
-
-    fn outcome(webhook_id: &str, started_at: i64, failed: bool) -> Outcome {
-        Outcome {
-            attempt: AttemptRecord {
-                delivery_id: format!("dlv_{started_at}"),
-                webhook_id: webhook_id.into(),
-                started_at,
-                duration_ms: 1,
-                request: AttemptRequest {
-                    method: "POST".into(),
-                    url: "https://example.com".into(),
-                    headers: Default::default(),
-                    body: "{}".into(),
-                },
-                body_source: BodySource::Stored,
-                response: None,
-                error_class: failed.then(|| "connect".to_string()),
-                error: None,
-            },
-            next: Next::Failed,
-            error_in_words: failed.then(|| format!("failure {started_at}")),
-        }
-    }
-
-    #[test]
-    fn a_batch_counts_failures_after_the_last_success_per_webhook_and_keeps_the_latest() {
-        let outcomes = [
-            outcome("a", 1, true),
-            outcome("b", 2, true),
-            outcome("a", 3, false),
-            outcome("a", 4, true),
-            outcome("a", 5, true),
-            outcome("b", 6, true),
-        ];
-        assert_eq!(
-            health_changes(&outcomes),
-            [
-                HealthChange {
-                    webhook_id: "a",
-                    recovered: true,
-                    failures: 2,
-                    failing_since: Some(4),
-                    last_attempt_at: 5,
-                    last_error: Some("failure 5"),
-                },
-                HealthChange {
-                    webhook_id: "b",
-                    recovered: false,
-                    failures: 2,
-                    failing_since: Some(2),
-                    last_attempt_at: 6,
-                    last_error: Some("failure 6"),
-                },
-            ]
-        );
-    }
+    let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *connection).await?;
+    jobs_from(rows, lease_until)
 }

@@ -2,84 +2,15 @@
 
 use std::collections::HashMap;
 
-use crate::model::{AttemptRequest, AttemptResponse, DeliveryStatus};
-use anyhow::Context;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
 use crate::events::Event;
-use crate::store::{AttemptRecord, BodySource, Delivery, DeliveryFilter, LogStore, Redelivery};
+use crate::store::rows::{
+    ATTEMPT_COLUMNS, AttemptRow, DeliveryRow, EVENT_COLUMNS, EventRow, SELECT_DELIVERY,
+};
+use crate::store::{AttemptRecord, Delivery, DeliveryFilter, LogStore, Redelivery};
 use crate::time::now_ms;
-
-const SELECT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
-    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at,
-    (SELECT name FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS webhook_name
-    FROM deliveries";
-
-fn delivery_from_row(row: &SqliteRow) -> anyhow::Result<Delivery> {
-    let status: &str = row.get("status");
-    Ok(Delivery {
-        id: row.get("id"),
-        webhook_id: row.get("webhook_id"),
-        webhook_name: row
-            .get::<Option<String>, _>("webhook_name")
-            .unwrap_or_default(),
-        event_id: row.get("event_id"),
-        event_type: row.get("event_type"),
-        status: DeliveryStatus::parse(status)
-            .with_context(|| format!("unknown delivery status `{status}` in the database"))?,
-        attempt_count: row.get::<i64, _>("attempt_count") as u32,
-        next_attempt_at: row.get("next_attempt_at"),
-        last_status_code: row
-            .get::<Option<i64>, _>("last_status_code")
-            .map(|c| c as u16),
-        last_error: row.get("last_error"),
-        last_duration_ms: row
-            .get::<Option<i64>, _>("last_duration_ms")
-            .map(|d| d as u64),
-        created_at: row.get("created_at"),
-    })
-}
-
-fn attempt_from_row(row: &SqliteRow) -> anyhow::Result<AttemptRecord> {
-    let response = match row.get::<Option<i64>, _>("response_status") {
-        Some(status) => Some(AttemptResponse {
-            status_code: status as u16,
-            headers: serde_json::from_str(
-                row.get::<Option<&str>, _>("response_headers")
-                    .unwrap_or("{}"),
-            )?,
-            body: row
-                .get::<Option<String>, _>("response_body")
-                .unwrap_or_default(),
-            body_truncated: row.get("response_truncated"),
-        }),
-        None => None,
-    };
-    Ok(AttemptRecord {
-        delivery_id: row.get("delivery_id"),
-        webhook_id: row.get("webhook_id"),
-        started_at: row.get("started_at"),
-        duration_ms: row.get::<i64, _>("duration_ms") as u64,
-        request: AttemptRequest {
-            method: row.get("request_method"),
-            url: row.get("request_url"),
-            headers: serde_json::from_str(row.get("request_headers"))?,
-            body: row.get("request_body"),
-        },
-        body_source: if row.get("body_from_event") {
-            BodySource::Event {
-                data_location: row.get("body_location"),
-            }
-        } else {
-            BodySource::Stored
-        },
-        response,
-        error_class: row.get("error_class"),
-        error: row.get("error"),
-    })
-}
 
 #[async_trait::async_trait]
 impl LogStore for SqliteStore {
@@ -126,36 +57,36 @@ impl LogStore for SqliteStore {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.reader).await?;
-        rows.iter().map(delivery_from_row).collect()
+        let rows: Vec<DeliveryRow> = query.build_query_as().fetch_all(&self.reader).await?;
+        rows.into_iter().map(Delivery::try_from).collect()
     }
 
     async fn delivery(&self, id: &str) -> anyhow::Result<Option<Delivery>> {
-        let row = sqlx::query(&format!("{SELECT_DELIVERY} WHERE id = ?"))
+        let row: Option<DeliveryRow> = sqlx::query_as(&format!("{SELECT_DELIVERY} WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.as_ref().map(delivery_from_row).transpose()
+        row.map(Delivery::try_from).transpose()
     }
 
     async fn attempts(&self, delivery_id: &str) -> anyhow::Result<Vec<AttemptRecord>> {
-        let rows = sqlx::query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id")
-            .bind(delivery_id)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(attempt_from_row).collect()
+        let rows: Vec<AttemptRow> = sqlx::query_as(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = ? ORDER BY id"
+        ))
+        .bind(delivery_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(AttemptRecord::try_from).collect()
     }
 
     async fn delivery_event(&self, delivery_id: &str) -> anyhow::Result<Option<Event>> {
-        let row = sqlx::query(
-            "SELECT e.id, e.type, e.data, e.changed_fields, e.previous, e.created_at
-             FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?",
-        )
+        let row: Option<EventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?"
+        ))
         .bind(delivery_id)
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|row| super::deliveries::event_from(&row, row.get("id"), row.get("data")))
-            .transpose()
+        row.map(Event::try_from).transpose()
     }
 
     async fn redeliver(&self, id: &str) -> anyhow::Result<Redelivery> {

@@ -13,9 +13,10 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::SqliteStore;
-use super::outbox::{Enqueued, Lease, active_webhooks, write_events};
+use super::outbox::{active_webhooks, write_events};
 use crate::events::Event;
 use crate::model::EventAccepted;
+use crate::store::outbox::{Enqueued, Lease};
 use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
 use crate::time::now_ms;
 
@@ -247,6 +248,8 @@ impl EventStore for SqliteStore {
         *self.fresh.0.lock().expect("fresh deliveries") = Some(taker);
         taken
     }
+
+    fn wake_on_commits(&self, _wake: Arc<tokio::sync::Notify>) {}
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
         let (done, committed) = oneshot::channel();

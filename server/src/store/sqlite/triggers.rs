@@ -1,94 +1,16 @@
 //! Inbound triggers and the log of their calls.
 
 use anyhow::Context;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::SqliteStore;
 use super::outbox::enqueue;
-use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
+use crate::store::rows::{SELECT_TRIGGER, TriggerRow, trigger_auth_columns};
 use crate::store::{
-    NewEvent, QueuedEvent, Sealed, Trigger, TriggerAuth, TriggerCall, TriggerSettings,
-    TriggerStore, new_id,
+    NewEvent, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore, new_id,
 };
 use crate::time::now_ms;
-
-const SELECT_TRIGGER: &str = "
-    SELECT t.id, t.slug, t.name, t.method, t.params, t.auth_type, t.auth_username, t.auth_password,
-           t.token_hash, t.event_type, t.response, t.author_id, u.username AS author_name,
-           t.created_at, t.updated_at
-    FROM triggers t JOIN users u ON u.id = t.author_id";
-
-fn trigger_from_row(row: &SqliteRow) -> anyhow::Result<Trigger> {
-    let auth = match row.get::<&str, _>("auth_type") {
-        "basic" => TriggerAuth::Basic {
-            username: row
-                .get::<Option<String>, _>("auth_username")
-                .unwrap_or_default(),
-            password: Sealed(
-                row.get::<Option<Vec<u8>>, _>("auth_password")
-                    .context("trigger password missing")?,
-            ),
-        },
-        "bearer" => TriggerAuth::Bearer {
-            token: row
-                .get::<Option<Vec<u8>>, _>("token_hash")
-                .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
-                .map(TokenHash),
-        },
-        _ => TriggerAuth::None,
-    };
-    Ok(Trigger {
-        id: row.get("id"),
-        slug: row.get("slug"),
-        settings: TriggerSettings {
-            name: row.get("name"),
-            method: TriggerMethod::parse(row.get("method"))
-                .context("unknown trigger method in the database")?,
-            params: serde_json::from_str(row.get("params")).context("trigger params")?,
-            auth,
-            event_type: row.get("event_type"),
-            response: TriggerResponse::parse(row.get("response"))
-                .context("unknown trigger response in the database")?,
-        },
-        author_id: row.get("author_id"),
-        author_name: row.get("author_name"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    })
-}
-
-/// The columns `TriggerAuth` maps to.
-struct AuthColumns<'a> {
-    kind: &'static str,
-    username: Option<&'a str>,
-    password: Option<&'a [u8]>,
-    token: Option<&'a [u8]>,
-}
-
-fn auth_columns(auth: &TriggerAuth) -> AuthColumns<'_> {
-    let none = AuthColumns {
-        kind: "none",
-        username: None,
-        password: None,
-        token: None,
-    };
-    match auth {
-        TriggerAuth::None => none,
-        TriggerAuth::Basic { username, password } => AuthColumns {
-            kind: "basic",
-            username: Some(username),
-            password: Some(password.0.as_slice()),
-            ..none
-        },
-        TriggerAuth::Bearer { token } => AuthColumns {
-            kind: "bearer",
-            token: token.as_ref().map(|t| t.0.as_slice()),
-            ..none
-        },
-    }
-}
 
 /// The trigger whose `column` (a unique one) is `value`.
 async fn trigger_where(
@@ -96,11 +18,11 @@ async fn trigger_where(
     column: &'static str,
     value: &str,
 ) -> anyhow::Result<Option<Trigger>> {
-    let row = sqlx::query(&format!("{SELECT_TRIGGER} WHERE {column} = ?"))
+    let row: Option<TriggerRow> = sqlx::query_as(&format!("{SELECT_TRIGGER} WHERE {column} = ?"))
         .bind(value)
         .fetch_optional(reader)
         .await?;
-    row.as_ref().map(trigger_from_row).transpose()
+    row.map(Trigger::try_from).transpose()
 }
 
 #[async_trait::async_trait]
@@ -113,7 +35,7 @@ impl TriggerStore for SqliteStore {
     ) -> anyhow::Result<Trigger> {
         let id = new_id("trg");
         let now = now_ms();
-        let auth = auth_columns(&settings.auth);
+        let auth = trigger_auth_columns(&settings.auth);
         sqlx::query(
             "INSERT INTO triggers (id, name, slug, method, params, auth_type, auth_username, auth_password,
                  token_hash, event_type, response, author_id, created_at, updated_at)
@@ -142,10 +64,11 @@ impl TriggerStore for SqliteStore {
     }
 
     async fn triggers(&self) -> anyhow::Result<Vec<Trigger>> {
-        let rows = sqlx::query(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(trigger_from_row).collect()
+        let rows: Vec<TriggerRow> =
+            sqlx::query_as(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
+                .fetch_all(&self.reader)
+                .await?;
+        rows.into_iter().map(Trigger::try_from).collect()
     }
 
     async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>> {
@@ -157,7 +80,7 @@ impl TriggerStore for SqliteStore {
     }
 
     async fn update_trigger(&self, id: &str, settings: &TriggerSettings) -> anyhow::Result<bool> {
-        let auth = auth_columns(&settings.auth);
+        let auth = trigger_auth_columns(&settings.auth);
         let result = sqlx::query(
             "UPDATE triggers SET name = ?, method = ?, params = ?, auth_type = ?, auth_username = ?,
                  auth_password = ?, token_hash = ?, event_type = ?, response = ?, updated_at = ?

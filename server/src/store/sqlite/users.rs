@@ -1,25 +1,12 @@
-use crate::model::Role;
 use anyhow::Context;
 use sqlx::Row;
 
 use super::SqliteStore;
+use crate::model::Role;
 use crate::security::TokenHash;
+use crate::store::rows::{UserRow, parse_role};
 use crate::store::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore, new_id};
 use crate::time::now_ms;
-
-fn parse_role(text: &str) -> anyhow::Result<Role> {
-    Role::parse(text).with_context(|| format!("unknown role `{text}` in the database"))
-}
-
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
-    Ok(User {
-        id: row.get("id"),
-        username: row.get("username"),
-        role: parse_role(row.get("role"))?,
-        active: row.get("active"),
-        created_at: row.get("created_at"),
-    })
-}
 
 #[async_trait::async_trait]
 impl UserStore for SqliteStore {
@@ -130,21 +117,21 @@ impl UserStore for SqliteStore {
     }
 
     async fn users(&self) -> anyhow::Result<Vec<User>> {
-        let rows = sqlx::query(
+        let rows: Vec<UserRow> = sqlx::query_as(
             "SELECT id, username, role, active, created_at FROM users ORDER BY created_at, id",
         )
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(user_from_row).collect()
+        rows.into_iter().map(User::try_from).collect()
     }
 
     async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
-        let row =
-            sqlx::query("SELECT id, username, role, active, created_at FROM users WHERE id = ?")
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, username, role, active, created_at FROM users WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.reader)
                 .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.map(User::try_from).transpose()
     }
 
     async fn username_taken(&self, username: &str) -> anyhow::Result<bool> {

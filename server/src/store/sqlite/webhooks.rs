@@ -1,107 +1,12 @@
 use std::collections::BTreeMap;
 
-use crate::model::DeliveryMethod;
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
-use crate::store::{Sealed, StoredAuth, Webhook, WebhookSettings, WebhookStore, new_id};
+use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
+use crate::store::{Sealed, Webhook, WebhookSettings, WebhookStore, new_id};
 use crate::time::now_ms;
-
-const SELECT_WEBHOOK: &str = "
-    SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
-           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
-           w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
-           w.created_at, w.updated_at
-    FROM webhooks w JOIN users u ON u.id = w.author_id";
-
-fn method_from_text(text: &str) -> anyhow::Result<DeliveryMethod> {
-    DeliveryMethod::parse(text).with_context(|| format!("unknown method `{text}` in the database"))
-}
-
-fn webhook_from_row(row: &SqliteRow) -> anyhow::Result<Webhook> {
-    let auth_secret = || -> anyhow::Result<Sealed> {
-        let bytes: Option<Vec<u8>> = row.get("auth_secret");
-        bytes
-            .map(Sealed)
-            .context("credential missing in the database")
-    };
-    let auth = match row.get::<&str, _>("auth_type") {
-        "basic" => StoredAuth::Basic {
-            username: row
-                .get::<Option<String>, _>("auth_username")
-                .unwrap_or_default(),
-            password: auth_secret()?,
-        },
-        "bearer" => StoredAuth::Bearer {
-            token: auth_secret()?,
-        },
-        _ => StoredAuth::None,
-    };
-    Ok(Webhook {
-        id: row.get("id"),
-        settings: WebhookSettings {
-            name: row.get("name"),
-            url: row.get("url"),
-            events: serde_json::from_str(row.get("events")).context("webhook events")?,
-            active: row.get("active"),
-            method: method_from_text(row.get("method"))?,
-            auth,
-            data_location: row.get("data_location"),
-            headers: headers_from_column(row)?,
-        },
-        author_id: row.get("author_id"),
-        author_name: row.get("author_name"),
-        consecutive_failures: row.get::<i64, _>("consecutive_failures") as u32,
-        disabled_reason: row.get("disabled_reason"),
-        disabled_at: row.get("disabled_at"),
-        last_attempt_at: row.get("last_attempt_at"),
-        last_error: row.get("last_error"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    })
-}
-
-/// `{"name": "<sealed value in base64>"}`.
-fn headers_column(headers: &BTreeMap<String, Sealed>) -> anyhow::Result<String> {
-    let encoded: BTreeMap<&str, String> = headers
-        .iter()
-        .map(|(name, sealed)| (name.as_str(), BASE64.encode(&sealed.0)))
-        .collect();
-    Ok(serde_json::to_string(&encoded)?)
-}
-
-fn headers_from_column(row: &SqliteRow) -> anyhow::Result<BTreeMap<String, Sealed>> {
-    anyhow::ensure!(
-        row.get::<bool, _>("headers_sealed"),
-        "a webhook's headers were not sealed at start"
-    );
-    let encoded: BTreeMap<String, String> =
-        serde_json::from_str(row.get("headers")).context("webhook headers")?;
-    encoded
-        .into_iter()
-        .map(|(name, value)| {
-            Ok((
-                name,
-                Sealed(BASE64.decode(value).context("a sealed header")?),
-            ))
-        })
-        .collect()
-}
-
-/// The columns `StoredAuth` maps to: type, username, sealed secret.
-fn auth_columns(auth: &StoredAuth) -> (&'static str, Option<&str>, Option<&[u8]>) {
-    match auth {
-        StoredAuth::None => ("none", None, None),
-        StoredAuth::Basic { username, password } => {
-            ("basic", Some(username), Some(password.0.as_slice()))
-        }
-        StoredAuth::Bearer { token } => ("bearer", None, Some(token.0.as_slice())),
-    }
-}
 
 #[async_trait::async_trait]
 impl WebhookStore for SqliteStore {
@@ -113,7 +18,7 @@ impl WebhookStore for SqliteStore {
     ) -> anyhow::Result<Webhook> {
         let id = new_id("wh");
         let now = now_ms();
-        let (auth_type, auth_username, auth_secret) = auth_columns(&settings.auth);
+        let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
         sqlx::query(
             "INSERT INTO webhooks (id, name, url, events, active, method, auth_type, auth_username,
                  auth_secret, data_location, headers, headers_sealed, secret, author_id, disabled_at,
@@ -145,25 +50,26 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhooks(&self) -> anyhow::Result<Vec<Webhook>> {
-        let rows = sqlx::query(&format!("{SELECT_WEBHOOK} ORDER BY w.created_at, w.id"))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(webhook_from_row).collect()
+        let rows: Vec<WebhookRow> =
+            sqlx::query_as(&format!("{SELECT_WEBHOOK} ORDER BY w.created_at, w.id"))
+                .fetch_all(&self.reader)
+                .await?;
+        rows.into_iter().map(Webhook::try_from).collect()
     }
 
     async fn webhook(&self, id: &str) -> anyhow::Result<Option<Webhook>> {
-        let row = sqlx::query(&format!("{SELECT_WEBHOOK} WHERE w.id = ?"))
+        let row: Option<WebhookRow> = sqlx::query_as(&format!("{SELECT_WEBHOOK} WHERE w.id = ?"))
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.as_ref().map(webhook_from_row).transpose()
+        row.map(Webhook::try_from).transpose()
     }
 
     /// Switched back on, a webhook's failures count towards switching it
     /// off from the next one, not from the first of those before.
     async fn update_webhook(&self, id: &str, settings: &WebhookSettings) -> anyhow::Result<bool> {
         let now = now_ms();
-        let (auth_type, auth_username, auth_secret) = auth_columns(&settings.auth);
+        let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
         let result = sqlx::query(
             "UPDATE webhooks SET name = ?, url = ?, events = ?, active = ?, method = ?,
                  auth_type = ?, auth_username = ?, auth_secret = ?, data_location = ?, headers = ?,

@@ -1,0 +1,389 @@
+//! The queue seen from the workers of every instance: claims skip the rows
+//! another instance is claiming, leases keep claimed deliveries off the
+//! others, outcomes are recorded in batches.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::Value;
+use sqlx::{PgConnection, Row};
+
+use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
+use crate::events::Event;
+use crate::store::deliveries::health_changes;
+use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
+use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, Sealed, SigningSecrets, new_id};
+use crate::time::now_ms;
+
+/// Tries of a batch of outcomes that PostgreSQL gave up (a deadlock).
+const RECORD_TRIES: usize = 3;
+
+#[async_trait::async_trait]
+impl QueueStore for PostgresStore {
+    /// Looked for webhook by webhook (the index on a webhook's due
+    /// deliveries), so that a skipped webhook's backlog is never read.
+    async fn due_deliveries(
+        &self,
+        busy_webhooks: &[String],
+        limit: usize,
+    ) -> anyhow::Result<Vec<DueDelivery>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes
+             FROM webhooks w
+             CROSS JOIN LATERAL (
+                 SELECT id, webhook_id, event_id, next_attempt_at FROM deliveries
+                 WHERE webhook_id = w.id AND next_attempt_at <= $1
+                   AND (lease_until IS NULL OR lease_until < $1)
+                 ORDER BY next_attempt_at LIMIT $2) d
+             JOIN events e ON e.id = d.event_id
+             WHERE w.id <> ALL($3)
+             ORDER BY d.next_attempt_at LIMIT $2",
+        )
+        .bind(now_ms())
+        .bind(limit as i64)
+        .bind(busy_webhooks)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| DueDelivery {
+                id: row.get("id"),
+                webhook_id: row.get("webhook_id"),
+                bytes: row.get::<i32, _>("bytes") as usize,
+            })
+            .collect())
+    }
+
+    /// One statement: those of `ids` still due and unleased, skipping rows
+    /// another instance is claiming this moment, leased and read with their events.
+    async fn claim(&self, ids: &[String], lease_until: i64) -> anyhow::Result<Vec<Job>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "WITH d AS (
+                 UPDATE deliveries SET lease_until = $3
+                 WHERE id IN (
+                     SELECT id FROM deliveries
+                     WHERE id = ANY($1) AND next_attempt_at <= $2
+                       AND (lease_until IS NULL OR lease_until < $2)
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id, webhook_id, attempt_count, single_attempt, event_id)
+             SELECT {JOB_COLUMNS} FROM d JOIN events e ON e.id = d.event_id"
+        ))
+        .bind(ids)
+        .bind(now_ms())
+        .bind(lease_until)
+        .fetch_all(&self.pool)
+        .await
+        .context("claiming deliveries")?;
+        jobs_from(rows, lease_until)
+    }
+
+    async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>> {
+        let row = sqlx::query(
+            "SELECT secret, previous_secret, previous_secret_until FROM webhooks WHERE id = $1",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| {
+            let until: Option<i64> = row.get("previous_secret_until");
+            let previous: Option<Vec<u8>> = row.get("previous_secret");
+            SigningSecrets {
+                current: Sealed(row.get("secret")),
+                previous: previous
+                    .filter(|_| until.is_some_and(|t| t > now_ms()))
+                    .map(Sealed),
+            }
+        }))
+    }
+
+    async fn next_due_at(&self) -> anyhow::Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(GREATEST(lease_until, next_attempt_at)) FROM deliveries
+             WHERE next_attempt_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Counts the instances' listening connections (one each), which
+    /// PostgreSQL drops as soon as their process dies.
+    async fn instances(&self) -> anyhow::Result<usize> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = $1",
+        )
+        .bind(LISTENER_NAME)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((count as usize).max(1))
+    }
+
+    async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL,
+                 last_error = $1, updated_at = $2
+             WHERE id = $3",
+        )
+        .bind(reason)
+        .bind(now_ms())
+        .bind(delivery_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
+        announce_due(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_test_delivery(
+        &self,
+        webhook_id: &str,
+        data: Value,
+        lease_until: i64,
+    ) -> anyhow::Result<Job> {
+        let now = now_ms();
+        let event_id = new_id("evt");
+        let delivery_id = new_id("dlv");
+        let stored = serde_json::to_string(&data)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO events (id, type, data, created_at) VALUES ($1, 'webhook.test', $2, $3)",
+        )
+        .bind(&event_id)
+        .bind(&stored)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
+                 lease_until, created_at, updated_at)
+             VALUES ($1, $2, $3, 'webhook.test', 'pending', $4, $5, $4, $4)",
+        )
+        .bind(&delivery_id)
+        .bind(webhook_id)
+        .bind(&event_id)
+        .bind(now)
+        .bind(lease_until)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Job {
+            delivery_id,
+            webhook_id: webhook_id.to_string(),
+            attempt_count: 0,
+            single_attempt: true,
+            lease_until,
+            event: Arc::new(Event {
+                id: event_id,
+                event_type: "webhook.test".into(),
+                data,
+                change: None,
+                created_at: now,
+            }),
+            bytes: stored.len(),
+        })
+    }
+
+    /// Three statements per batch, and one or two per webhook it concerns.
+    async fn record(
+        &self,
+        outcomes: &[Outcome],
+        disable_before: i64,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.record_once(outcomes, disable_before).await {
+                Err(error) if tries < RECORD_TRIES && worth_retrying(&error) => continue,
+                done => return done,
+            }
+        }
+    }
+}
+
+impl PostgresStore {
+    async fn record_once(
+        &self,
+        outcomes: &[Outcome],
+        disable_before: i64,
+    ) -> anyhow::Result<Vec<String>> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        // A lost outcome is only a delivery sent again: no need to wait for the disk.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        insert_attempts(&mut tx, outcomes).await?;
+        update_deliveries(&mut tx, outcomes, now).await?;
+        let mut switched_off = Vec::new();
+        for change in health_changes(outcomes) {
+            sqlx::query(
+                "UPDATE webhooks SET
+                     consecutive_failures = CASE WHEN $1 THEN $2 ELSE consecutive_failures + $2 END,
+                     failing_since = CASE WHEN $1 THEN $3 ELSE COALESCE(failing_since, $3) END,
+                     last_attempt_at = GREATEST(last_attempt_at, $4),
+                     last_error = $5
+                 WHERE id = $6",
+            )
+            .bind(change.recovered)
+            .bind(i64::from(change.failures))
+            .bind(change.failing_since)
+            .bind(change.last_attempt_at)
+            .bind(change.last_error)
+            .bind(change.webhook_id)
+            .execute(&mut *tx)
+            .await?;
+            if change.failures == 0 {
+                continue;
+            }
+            let disabled: Option<String> = sqlx::query_scalar(
+                "UPDATE webhooks SET active = FALSE, disabled_at = $1,
+                     disabled_reason = 'failed without a single success since ' ||
+                         to_char(to_timestamp(failing_since / 1000) AT TIME ZONE 'UTC',
+                                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                 WHERE id = $2 AND active AND failing_since < $3
+                 RETURNING id",
+            )
+            .bind(now)
+            .bind(change.webhook_id)
+            .bind(disable_before)
+            .fetch_optional(&mut *tx)
+            .await?;
+            switched_off.extend(disabled);
+        }
+        tx.commit().await.context("recording attempts")?;
+        Ok(switched_off)
+    }
+}
+
+/// Inserts the attempts of deliveries that still exist: a webhook deleted
+/// while its attempts were in flight took its deliveries and their logs with
+/// it, and its outcomes must not make the others' fail.
+async fn insert_attempts(tx: &mut PgConnection, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let rows = outcomes
+        .iter()
+        .map(|outcome| AttemptColumns::of(&outcome.attempt))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let texts = |get: for<'r> fn(&'r AttemptColumns<'r>) -> Option<&'r str>| {
+        rows.iter().map(get).collect::<Vec<_>>()
+    };
+    sqlx::query(
+        "INSERT INTO attempts (delivery_id, webhook_id, succeeded, started_at, duration_ms,
+             request_method, request_url, request_headers, request_body, body_from_event,
+             body_location, response_status, response_headers, response_body, response_truncated,
+             error_class, error)
+         SELECT v.* FROM UNNEST($1::text[], $2::text[], $3::bool[], $4::int8[], $5::int8[],
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::text[],
+             $12::int8[], $13::text[], $14::text[], $15::bool[], $16::text[], $17::text[])
+             AS v(delivery_id)
+         WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.delivery_id)",
+    )
+    .bind(texts(|c| Some(&c.attempt.delivery_id)))
+    .bind(texts(|c| Some(&c.attempt.webhook_id)))
+    .bind(
+        rows.iter()
+            .map(|c| c.attempt.succeeded())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|c| c.attempt.started_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|c| c.attempt.duration_ms as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(texts(|c| Some(&c.attempt.request.method)))
+    .bind(texts(|c| Some(&c.attempt.request.url)))
+    .bind(texts(|c| Some(&c.request_headers)))
+    .bind(texts(|c| Some(c.request_body)))
+    .bind(rows.iter().map(|c| c.body_from_event).collect::<Vec<_>>())
+    .bind(texts(|c| c.body_location))
+    .bind(rows.iter().map(|c| c.response_status).collect::<Vec<_>>())
+    .bind(texts(|c| c.response_headers.as_deref()))
+    .bind(texts(|c| c.response_body))
+    .bind(
+        rows.iter()
+            .map(|c| c.response_truncated)
+            .collect::<Vec<_>>(),
+    )
+    .bind(texts(|c| c.attempt.error_class.as_deref()))
+    .bind(texts(|c| c.attempt.error.as_deref()))
+    .execute(&mut *tx)
+    .await
+    .context("inserting attempts")?;
+    Ok(())
+}
+
+async fn update_deliveries(
+    tx: &mut PgConnection,
+    outcomes: &[Outcome],
+    now: i64,
+) -> anyhow::Result<()> {
+    let (statuses, next_attempts): (Vec<&str>, Vec<Option<i64>>) = outcomes
+        .iter()
+        .map(|outcome| match outcome.next {
+            Next::Succeeded => ("succeeded", None),
+            Next::RetryAt(at) => ("retrying", Some(at)),
+            Next::Failed => ("failed", None),
+        })
+        .unzip();
+    sqlx::query(
+        "UPDATE deliveries d SET status = v.status, attempt_count = d.attempt_count + 1,
+             next_attempt_at = v.next_attempt_at, lease_until = NULL,
+             last_status_code = v.status_code, last_error = v.error,
+             last_duration_ms = v.duration_ms, single_attempt = FALSE, updated_at = $7
+         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[])
+             AS v(id, status, next_attempt_at, status_code, error, duration_ms)
+         WHERE d.id = v.id",
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.attempt.delivery_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(statuses)
+    .bind(next_attempts)
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| {
+                o.attempt
+                    .response
+                    .as_ref()
+                    .map(|r| i64::from(r.status_code))
+            })
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.error_in_words.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.attempt.duration_ms as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .context("updating deliveries")?;
+    Ok(())
+}

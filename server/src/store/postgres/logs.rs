@@ -1,0 +1,197 @@
+//! View Logs: deliveries newest first, their attempts, redelivery.
+
+use std::collections::HashMap;
+
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use super::{PostgresStore, announce_due};
+use crate::events::Event;
+use crate::store::rows::{
+    ATTEMPT_COLUMNS, AttemptRow, DeliveryRow, EVENT_COLUMNS, EventRow, SELECT_DELIVERY,
+};
+use crate::store::{AttemptRecord, Delivery, DeliveryFilter, LogStore, Redelivery};
+use crate::time::now_ms;
+
+#[async_trait::async_trait]
+impl LogStore for PostgresStore {
+    async fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        before: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let mut query = QueryBuilder::<Postgres>::new(SELECT_DELIVERY);
+        query.push(" WHERE TRUE");
+        if let Some(webhook_id) = &filter.webhook_id {
+            query.push(" AND webhook_id = ").push_bind(webhook_id);
+        }
+        if let Some(status) = &filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        match filter.event_type.as_deref() {
+            None | Some("*") => {}
+            // A range on the index: every type from `module.` up to `module/`
+            // (in byte order: the column's collation is "C").
+            Some(pattern) => match pattern.strip_suffix(".*") {
+                Some(module) => {
+                    query
+                        .push(" AND event_type >= ")
+                        .push_bind(format!("{module}."));
+                    query
+                        .push(" AND event_type < ")
+                        .push_bind(format!("{module}/"));
+                }
+                None => {
+                    query.push(" AND event_type = ").push_bind(pattern);
+                }
+            },
+        }
+        if let Some(since) = filter.since {
+            query.push(" AND created_at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND created_at < ").push_bind(until);
+        }
+        if let Some(before) = before {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<DeliveryRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(Delivery::try_from).collect()
+    }
+
+    async fn delivery(&self, id: &str) -> anyhow::Result<Option<Delivery>> {
+        let row: Option<DeliveryRow> = sqlx::query_as(&format!("{SELECT_DELIVERY} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Delivery::try_from).transpose()
+    }
+
+    async fn attempts(&self, delivery_id: &str) -> anyhow::Result<Vec<AttemptRecord>> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = $1 ORDER BY id"
+        ))
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AttemptRecord::try_from).collect()
+    }
+
+    async fn delivery_event(&self, delivery_id: &str) -> anyhow::Result<Option<Event>> {
+        let row: Option<EventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1"
+        ))
+        .bind(delivery_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Event::try_from).transpose()
+    }
+
+    async fn redeliver(&self, id: &str) -> anyhow::Result<Redelivery> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let queued: Option<String> = sqlx::query_scalar(
+            "UPDATE deliveries SET
+                 single_attempt = CASE WHEN status IN ('succeeded', 'failed') THEN TRUE ELSE single_attempt END,
+                 status = CASE WHEN status IN ('succeeded', 'failed') THEN 'pending' ELSE status END,
+                 next_attempt_at = $1, updated_at = $1
+             WHERE id = $2 AND (lease_until IS NULL OR lease_until < $1)
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if queued.is_some() {
+            announce_due(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(Redelivery::Queued);
+        }
+        tx.rollback().await?;
+        Ok(match self.delivery(id).await? {
+            Some(_) => Redelivery::InFlight,
+            None => Redelivery::Missing,
+        })
+    }
+
+    async fn attempt_totals(
+        &self,
+        since: i64,
+        webhook_id: Option<&str>,
+    ) -> anyhow::Result<HashMap<String, (u64, u64)>> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, COUNT(*) FILTER (WHERE succeeded) AS succeeded, COUNT(*) AS total
+             FROM attempts WHERE started_at >= $1 AND ($2::text IS NULL OR webhook_id = $2)
+             GROUP BY webhook_id",
+        )
+        .bind(since)
+        .bind(webhook_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let succeeded: i64 = row.get("succeeded");
+                let total: i64 = row.get("total");
+                (row.get("webhook_id"), (succeeded as u64, total as u64))
+            })
+            .collect())
+    }
+
+    async fn attempt_histogram(
+        &self,
+        webhook_id: Option<&str>,
+        since: i64,
+        until: i64,
+        bucket_ms: i64,
+    ) -> anyhow::Result<Vec<(i64, u64, u64)>> {
+        let rows = sqlx::query(
+            "SELECT (started_at - $1) / $3 AS bucket,
+                    COUNT(*) FILTER (WHERE succeeded) AS succeeded,
+                    COUNT(*) FILTER (WHERE NOT succeeded) AS failed
+             FROM attempts
+             WHERE started_at >= $1 AND started_at < $2 AND ($4::text IS NULL OR webhook_id = $4)
+             GROUP BY bucket ORDER BY bucket",
+        )
+        .bind(since)
+        .bind(until)
+        .bind(bucket_ms)
+        .bind(webhook_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let bucket: i64 = row.get("bucket");
+                let succeeded: i64 = row.get("succeeded");
+                let failed: i64 = row.get("failed");
+                (since + bucket * bucket_ms, succeeded as u64, failed as u64)
+            })
+            .collect())
+    }
+
+    async fn recover(&self, webhook_id: &str, since: i64, until: i64) -> anyhow::Result<u64> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let recovered = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', single_attempt = TRUE, next_attempt_at = $1,
+                 updated_at = $1
+             WHERE webhook_id = $2 AND status = 'failed' AND created_at >= $3 AND created_at < $4",
+        )
+        .bind(now)
+        .bind(webhook_id)
+        .bind(since)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if recovered > 0 {
+            announce_due(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(recovered)
+    }
+}

@@ -1,0 +1,134 @@
+//! The store on PostgreSQL, for several hookhub instances sharing one queue:
+//! claims skip what another instance locked, leases end a dead instance's
+//! claims, and a notification on every commit of due deliveries wakes the
+//! idle instances' workers (each also polls, should one be missed).
+
+mod deliveries;
+mod logs;
+mod objects;
+mod outbox;
+mod retention;
+mod triggers;
+mod users;
+mod webhooks;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use tokio::sync::Notify;
+
+use super::Storage;
+
+/// Connections per instance: handlers and workers share them.
+const CONNECTIONS: u32 = 16;
+
+/// The channel that commits of deliveries due now are announced on.
+const DUE_CHANNEL: &str = "hookhub_deliveries_due";
+
+/// How an instance's listening connection introduces itself: counting them
+/// tells how many instances share the queue.
+const LISTENER_NAME: &str = "hookhub-listener";
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// One connection that listens on `DUE_CHANNEL`.
+    listening: PgPool,
+    callers: super::users::Callers,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and brings its schema up to date;
+    /// instances starting at once migrate one after the other.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .with_context(|| {
+                "not a PostgreSQL URL hookhub can use (postgres://user:password@host/database)"
+                    .to_string()
+            })?
+            .application_name("hookhub");
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .context("connecting to PostgreSQL")?;
+        sqlx::migrate!("./migrations-pg")
+            .run(&pool)
+            .await
+            .context("migrating the database")?;
+        let listening = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.application_name(LISTENER_NAME))
+            .await
+            .context("connecting to PostgreSQL to listen")?;
+        Ok(Self {
+            pool,
+            listening,
+            callers: super::users::Callers::default(),
+        })
+    }
+
+    /// Wakes `wake` at every announcement on `DUE_CHANNEL`, until the store
+    /// closes; a lost connection is made again (the workers' polling covers
+    /// what was announced meanwhile).
+    async fn listen(listening: PgPool, wake: Arc<Notify>) {
+        let mut listener = loop {
+            let connected = async {
+                let mut listener = PgListener::connect_with(&listening).await?;
+                listener.listen(DUE_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            };
+            match connected.await {
+                Ok(listener) => break listener,
+                Err(_) if listening.is_closed() => return,
+                Err(error) => {
+                    tracing::warn!(%error, "listening for new deliveries failed; polling meanwhile");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        loop {
+            match listener.recv().await {
+                Ok(_) => wake.notify_one(),
+                Err(_) if listening.is_closed() => return,
+                Err(error) => {
+                    tracing::warn!(%error, "listening for new deliveries failed; polling meanwhile");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for PostgresStore {
+    async fn close(&self) {
+        self.listening.close().await;
+        self.pool.close().await;
+    }
+}
+
+/// Announces, at the commit of `tx`, that deliveries are due now.
+async fn announce_due(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(DUE_CHANNEL)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether `error` is PostgreSQL giving up a transaction that may succeed
+/// when tried again (a deadlock, a serialization failure).
+fn worth_retrying(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|error| error.as_database_error())
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}

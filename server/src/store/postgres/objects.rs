@@ -1,0 +1,136 @@
+//! The built-in object store: an object's change, its event and the
+//! deliveries the event queues are written in one transaction.
+
+use anyhow::Context;
+use serde_json::{Map, Value};
+
+use super::PostgresStore;
+use super::outbox::enqueue;
+use crate::model::EventAccepted;
+use crate::objects::{Change, apply_patch};
+use crate::store::{NewEvent, ObjectStore, Updated, new_id};
+use crate::time::now_ms;
+
+fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
+    serde_json::from_str(text).context("stored object")
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for PostgresStore {
+    async fn create_object(
+        &self,
+        module: &str,
+        mut data: Map<String, Value>,
+    ) -> anyhow::Result<(Map<String, Value>, EventAccepted)> {
+        let id = new_id("obj");
+        data.insert("id".into(), Value::String(id.clone()));
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO objects (module, id, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(module)
+        .bind(&id)
+        .bind(serde_json::to_string(&data)?)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent {
+            event_type: format!("{module}.create"),
+            data: Value::Object(data.clone()),
+            change: None,
+        };
+        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
+        tx.commit().await.context("committing an object")?;
+        Ok((data, accepted))
+    }
+
+    async fn object(&self, module: &str, id: &str) -> anyhow::Result<Option<Map<String, Value>>> {
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM objects WHERE module = $1 AND id = $2")
+                .bind(module)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        data.as_deref().map(parse_object).transpose()
+    }
+
+    async fn objects(
+        &self,
+        module: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Map<String, Value>>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM objects WHERE module = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(module)
+        .bind(cursor.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|text| parse_object(text)).collect()
+    }
+
+    /// The object's row is locked from reading it to writing it back, so that
+    /// two patches through two instances at once both apply.
+    async fn update_object(
+        &self,
+        module: &str,
+        id: &str,
+        patch: Map<String, Value>,
+    ) -> anyhow::Result<Updated> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT data FROM objects WHERE module = $1 AND id = $2 FOR UPDATE")
+                .bind(module)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(old) = old else {
+            return Ok(Updated::Missing);
+        };
+        let Change {
+            object,
+            changed_fields,
+            previous,
+        } = apply_patch(&parse_object(&old)?, patch);
+        if changed_fields.is_empty() {
+            return Ok(Updated::Unchanged(object));
+        }
+        sqlx::query("UPDATE objects SET data = $1, updated_at = $2 WHERE module = $3 AND id = $4")
+            .bind(serde_json::to_string(&object)?)
+            .bind(now_ms())
+            .bind(module)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let event = NewEvent {
+            event_type: format!("{module}.update"),
+            data: Value::Object(object.clone()),
+            change: Some((changed_fields, previous)),
+        };
+        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
+        tx.commit().await.context("committing an update")?;
+        Ok(Updated::Changed(object, accepted))
+    }
+
+    async fn delete_object(&self, module: &str, id: &str) -> anyhow::Result<Option<EventAccepted>> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<String> =
+            sqlx::query_scalar("DELETE FROM objects WHERE module = $1 AND id = $2 RETURNING data")
+                .bind(module)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(old) = old else { return Ok(None) };
+        let event = NewEvent {
+            event_type: format!("{module}.delete"),
+            data: Value::Object(parse_object(&old)?),
+            change: None,
+        };
+        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
+        tx.commit().await.context("committing a delete")?;
+        Ok(Some(accepted))
+    }
+}

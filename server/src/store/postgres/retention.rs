@@ -1,0 +1,84 @@
+//! Forgetting old logs, a small batch at a time. One instance prunes at a
+//! time: a batch runs under a transaction-scoped advisory lock, and an
+//! instance that finds it taken leaves the work to the one holding it.
+
+use sqlx::PgConnection;
+
+use super::PostgresStore;
+use crate::store::RetentionStore;
+
+/// The advisory lock that pruning holds (any number unique to hookhub).
+const PRUNING: i64 = 0x686f_6f6b_6875_6201;
+
+impl PostgresStore {
+    /// Runs `statement` with `before` and `batch` if no other instance is
+    /// pruning; returns the rows it touched (0 when another instance prunes).
+    async fn prune(&self, statement: &str, before: i64, batch: u32) -> anyhow::Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        if !pruning_is_ours(&mut tx).await? {
+            return Ok(0);
+        }
+        let touched = sqlx::query(statement)
+            .bind(before)
+            .bind(i64::from(batch))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(touched)
+    }
+}
+
+async fn pruning_is_ours(tx: &mut PgConnection) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(PRUNING)
+        .fetch_one(&mut *tx)
+        .await?)
+}
+
+#[async_trait::async_trait]
+impl RetentionStore for PostgresStore {
+    async fn prune_deliveries(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        self.prune(
+            "DELETE FROM deliveries WHERE id IN (
+                 SELECT id FROM deliveries WHERE next_attempt_at IS NULL AND created_at < $1 LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
+    }
+
+    async fn prune_events(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        self.prune(
+            "DELETE FROM events WHERE id IN (
+                 SELECT e.id FROM events e WHERE e.created_at < $1
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+                 LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
+    }
+
+    async fn prune_trigger_calls(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        self.prune(
+            "DELETE FROM trigger_calls WHERE id IN (
+                 SELECT id FROM trigger_calls WHERE called_at < $1 LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
+    }
+
+    async fn drop_payloads(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        self.prune(
+            "UPDATE attempts SET request_body = '', body_from_event = FALSE, response_body = NULL
+             WHERE id IN (SELECT id FROM attempts
+                 WHERE succeeded AND (request_body != '' OR body_from_event) AND started_at < $1
+                 LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
+    }
+}

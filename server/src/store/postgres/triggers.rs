@@ -1,0 +1,196 @@
+//! Inbound triggers and the log of their calls.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::PostgresStore;
+use super::outbox::enqueue;
+use crate::security::TokenHash;
+use crate::store::rows::{SELECT_TRIGGER, TriggerRow, trigger_auth_columns};
+use crate::store::{
+    NewEvent, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore, new_id,
+};
+use crate::time::now_ms;
+
+impl PostgresStore {
+    /// The trigger whose `column` (a unique one) is `value`.
+    async fn trigger_where(&self, column: &str, value: &str) -> anyhow::Result<Option<Trigger>> {
+        let row: Option<TriggerRow> =
+            sqlx::query_as(&format!("{SELECT_TRIGGER} WHERE {column} = $1"))
+                .bind(value)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(Trigger::try_from).transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl TriggerStore for PostgresStore {
+    async fn create_trigger(
+        &self,
+        settings: &TriggerSettings,
+        author_id: &str,
+        slug: &str,
+    ) -> anyhow::Result<Trigger> {
+        let id = new_id("trg");
+        let auth = trigger_auth_columns(&settings.auth);
+        sqlx::query(
+            "INSERT INTO triggers (id, name, slug, method, params, auth_type, auth_username, auth_password,
+                 token_hash, event_type, response, author_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+        )
+        .bind(&id)
+        .bind(&settings.name)
+        .bind(slug)
+        .bind(settings.method.as_str())
+        .bind(serde_json::to_string(&settings.params)?)
+        .bind(auth.kind)
+        .bind(auth.username)
+        .bind(auth.password)
+        .bind(auth.token)
+        .bind(&settings.event_type)
+        .bind(settings.response.as_str())
+        .bind(author_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .context("creating a trigger")?;
+        self.trigger(&id)
+            .await?
+            .context("a trigger vanished right after it was created")
+    }
+
+    async fn triggers(&self) -> anyhow::Result<Vec<Trigger>> {
+        let rows: Vec<TriggerRow> =
+            sqlx::query_as(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(Trigger::try_from).collect()
+    }
+
+    async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>> {
+        self.trigger_where("t.id", id).await
+    }
+
+    async fn trigger_by_slug(&self, slug: &str) -> anyhow::Result<Option<Trigger>> {
+        self.trigger_where("t.slug", slug).await
+    }
+
+    async fn update_trigger(&self, id: &str, settings: &TriggerSettings) -> anyhow::Result<bool> {
+        let auth = trigger_auth_columns(&settings.auth);
+        let result = sqlx::query(
+            "UPDATE triggers SET name = $1, method = $2, params = $3, auth_type = $4,
+                 auth_username = $5, auth_password = $6, token_hash = $7, event_type = $8,
+                 response = $9, updated_at = $10
+             WHERE id = $11",
+        )
+        .bind(&settings.name)
+        .bind(settings.method.as_str())
+        .bind(serde_json::to_string(&settings.params)?)
+        .bind(auth.kind)
+        .bind(auth.username)
+        .bind(auth.password)
+        .bind(auth.token)
+        .bind(&settings.event_type)
+        .bind(settings.response.as_str())
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("updating a trigger")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn delete_trigger(&self, id: &str) -> anyhow::Result<bool> {
+        let result = sqlx::query("DELETE FROM triggers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn set_trigger_token(&self, id: &str, token: TokenHash) -> anyhow::Result<bool> {
+        let result = sqlx::query(
+            "UPDATE triggers SET token_hash = $1, updated_at = $2 WHERE id = $3 AND auth_type = 'bearer'",
+        )
+        .bind(token.0.as_slice())
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn log_trigger_call(
+        &self,
+        trigger_id: &str,
+        caller: &str,
+        outcome: &str,
+        status_code: u16,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(trigger_id)
+        .bind(now_ms())
+        .bind(caller)
+        .bind(outcome)
+        .bind(i64::from(status_code))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn accept_trigger_call(
+        &self,
+        trigger_id: &str,
+        caller: &str,
+        event: NewEvent,
+        status_code: u16,
+    ) -> anyhow::Result<QueuedEvent> {
+        let mut tx = self.pool.begin().await?;
+        let enqueued = enqueue(&mut tx, &[event]).await?.remove(0);
+        sqlx::query(
+            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code, event_id)
+             VALUES ($1, $2, $3, 'accepted', $4, $5)",
+        )
+        .bind(trigger_id)
+        .bind(now_ms())
+        .bind(caller)
+        .bind(i64::from(status_code))
+        .bind(&enqueued.event_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await.context("committing a trigger call")?;
+        Ok(QueuedEvent {
+            event_id: enqueued.event_id,
+            deliveries: enqueued.deliveries,
+        })
+    }
+
+    async fn trigger_calls(
+        &self,
+        trigger_id: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<TriggerCall>> {
+        let rows = sqlx::query(
+            "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls
+             WHERE trigger_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(trigger_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| TriggerCall {
+                called_at: row.get("called_at"),
+                caller: row.get("caller"),
+                outcome: row.get("outcome"),
+                status_code: row.get::<i64, _>("status_code") as u16,
+                event_id: row.get("event_id"),
+            })
+            .collect())
+    }
+}

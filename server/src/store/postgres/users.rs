@@ -1,0 +1,214 @@
+//! Users, their tokens, and the callers behind tokens.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::PostgresStore;
+use crate::model::Role;
+use crate::security::TokenHash;
+use crate::store::rows::{UserRow, parse_role};
+use crate::store::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore, new_id};
+use crate::time::now_ms;
+
+#[async_trait::async_trait]
+impl UserStore for PostgresStore {
+    async fn user_count(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn create_user(&self, user: NewUser<'_>) -> anyhow::Result<Option<String>> {
+        let id = new_id("usr");
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, active, created_at)
+             VALUES ($1, $2, $3, $4, TRUE, $5)",
+        )
+        .bind(&id)
+        .bind(user.username)
+        .bind(user.password_hash)
+        .bind(user.role.as_str())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(Some(id)),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(None),
+            Err(error) => Err(anyhow::Error::new(error).context("creating a user")),
+        }
+    }
+
+    async fn login_details(&self, username: &str) -> anyhow::Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT id, password_hash FROM users WHERE lower(username) = lower($1) AND active",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| (row.get("id"), row.get("password_hash"))))
+    }
+
+    async fn insert_token(
+        &self,
+        hash: TokenHash,
+        user_id: &str,
+        kind: TokenKind,
+    ) -> anyhow::Result<()> {
+        let (kind, expires_at) = match kind {
+            TokenKind::Session { expires_at } => ("session", Some(expires_at)),
+            TokenKind::Api => ("api", None),
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, kind, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(hash.0.as_slice())
+        .bind(user_id)
+        .bind(kind)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .context("storing a token")?;
+        Ok(())
+    }
+
+    async fn first_admin(&self) -> anyhow::Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn caller_for_token(&self, token: &str) -> anyhow::Result<Option<Caller>> {
+        let hash = TokenHash::of(token);
+        let generation = match self.callers.get(&hash) {
+            Ok(caller) => return Ok(Some(caller)),
+            Err(generation) => generation,
+        };
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.expires_at, u.id, u.username, u.role
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND u.active
+               AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        )
+        .bind(hash.0.as_slice())
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        // The index found the row by hash; compare once more in constant time
+        // so that no code path compares token material with early exit.
+        let stored: Vec<u8> = row.get("token_hash");
+        let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+            return Ok(None);
+        };
+        if !TokenHash(stored).matches(token) {
+            return Ok(None);
+        }
+        let caller = Caller {
+            id: row.get("id"),
+            username: row.get("username"),
+            role: parse_role(row.get("role"))?,
+        };
+        self.callers
+            .remember(generation, hash, &caller, row.get("expires_at"));
+        Ok(Some(caller))
+    }
+
+    async fn users(&self) -> anyhow::Result<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(
+            "SELECT id, username, role, active, created_at FROM users ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn user(&self, id: &str) -> anyhow::Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, username, role, active, created_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn username_taken(&self, username: &str) -> anyhow::Result<bool> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1)")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn other_active_admins(&self, except: &str) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active AND id != $1",
+        )
+        .bind(except)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn update_user(
+        &self,
+        id: &str,
+        role: Option<Role>,
+        active: Option<bool>,
+        password_hash: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "UPDATE users SET role = COALESCE($1, role), active = COALESCE($2, active),
+                 password_hash = COALESCE($3, password_hash)
+             WHERE id = $4",
+        )
+        .bind(role.map(Role::as_str))
+        .bind(active)
+        .bind(password_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if password_hash.is_some() || active == Some(false) {
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND kind = 'session'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.callers.forget();
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn delete_user(&self, id: &str) -> anyhow::Result<UserDeletion> {
+        let result = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await;
+        self.callers.forget();
+        match result {
+            Ok(done) if done.rows_affected() == 1 => Ok(UserDeletion::Deleted),
+            Ok(_) => Ok(UserDeletion::Missing),
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                Ok(UserDeletion::Referenced)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn revoke_token(&self, token: &str) -> anyhow::Result<bool> {
+        let revoked =
+            sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1 AND kind = 'session'")
+                .bind(TokenHash::of(token).0.as_slice())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        self.callers.forget();
+        Ok(revoked > 0)
+    }
+}

@@ -1,0 +1,173 @@
+//! Webhooks as stored: settings validated, credentials and header values sealed.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::PostgresStore;
+use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
+use crate::store::{Sealed, Webhook, WebhookSettings, WebhookStore, new_id};
+use crate::time::now_ms;
+
+#[async_trait::async_trait]
+impl WebhookStore for PostgresStore {
+    async fn create_webhook(
+        &self,
+        settings: &WebhookSettings,
+        author_id: &str,
+        secret: &Sealed,
+    ) -> anyhow::Result<Webhook> {
+        let id = new_id("wh");
+        let now = now_ms();
+        let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
+        sqlx::query(
+            "INSERT INTO webhooks (id, name, url, events, active, method, auth_type, auth_username,
+                 auth_secret, data_location, headers, headers_sealed, secret, author_id, disabled_at,
+                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, $12, $13, $14, $15, $15)",
+        )
+        .bind(&id)
+        .bind(&settings.name)
+        .bind(&settings.url)
+        .bind(serde_json::to_string(&settings.events)?)
+        .bind(settings.active)
+        .bind(settings.method.as_str())
+        .bind(auth_type)
+        .bind(auth_username)
+        .bind(auth_secret)
+        .bind(&settings.data_location)
+        .bind(headers_column(&settings.headers)?)
+        .bind(secret.0.as_slice())
+        .bind(author_id)
+        .bind((!settings.active).then_some(now))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("creating a webhook")?;
+        self.webhook(&id)
+            .await?
+            .context("a webhook vanished right after it was created")
+    }
+
+    async fn webhooks(&self) -> anyhow::Result<Vec<Webhook>> {
+        let rows: Vec<WebhookRow> =
+            sqlx::query_as(&format!("{SELECT_WEBHOOK} ORDER BY w.created_at, w.id"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(Webhook::try_from).collect()
+    }
+
+    async fn webhook(&self, id: &str) -> anyhow::Result<Option<Webhook>> {
+        let row: Option<WebhookRow> = sqlx::query_as(&format!("{SELECT_WEBHOOK} WHERE w.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Webhook::try_from).transpose()
+    }
+
+    /// Switched back on, a webhook's failures count towards switching it
+    /// off from the next one, not from the first of those before.
+    async fn update_webhook(&self, id: &str, settings: &WebhookSettings) -> anyhow::Result<bool> {
+        let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
+        let result = sqlx::query(
+            "UPDATE webhooks SET name = $1, url = $2, events = $3, active = $4, method = $5,
+                 auth_type = $6, auth_username = $7, auth_secret = $8, data_location = $9,
+                 headers = $10, headers_sealed = TRUE,
+                 disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END,
+                 disabled_at = CASE WHEN $4 THEN NULL WHEN active THEN $11 ELSE disabled_at END,
+                 failing_since = CASE WHEN $4 AND NOT active THEN NULL ELSE failing_since END,
+                 updated_at = $11
+             WHERE id = $12",
+        )
+        .bind(&settings.name)
+        .bind(&settings.url)
+        .bind(serde_json::to_string(&settings.events)?)
+        .bind(settings.active)
+        .bind(settings.method.as_str())
+        .bind(auth_type)
+        .bind(auth_username)
+        .bind(auth_secret)
+        .bind(&settings.data_location)
+        .bind(headers_column(&settings.headers)?)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("updating a webhook")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn plaintext_headers(&self) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
+        let rows = sqlx::query("SELECT id, headers FROM webhooks WHERE NOT headers_sealed")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let headers =
+                    serde_json::from_str(row.get("headers")).context("webhook headers")?;
+                Ok((row.get("id"), headers))
+            })
+            .collect()
+    }
+
+    async fn seal_headers(
+        &self,
+        id: &str,
+        headers: &BTreeMap<String, Sealed>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE webhooks SET headers = $1, headers_sealed = TRUE WHERE id = $2")
+            .bind(headers_column(headers)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// `VACUUM FULL` rewrites the table, leaving no dead row versions behind.
+    async fn scrub(&self) -> anyhow::Result<()> {
+        sqlx::query("VACUUM FULL webhooks")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_webhook(&self, id: &str) -> anyhow::Result<bool> {
+        let result = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .context("deleting a webhook")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn signing_secret(&self, id: &str) -> anyhow::Result<Option<Sealed>> {
+        let secret: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secret FROM webhooks WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(secret.map(Sealed))
+    }
+
+    async fn rotate_secret(
+        &self,
+        id: &str,
+        new: &Sealed,
+        previous_until: i64,
+    ) -> anyhow::Result<bool> {
+        let result = sqlx::query(
+            "UPDATE webhooks SET previous_secret = secret, previous_secret_until = $1, secret = $2,
+                 updated_at = $3
+             WHERE id = $4",
+        )
+        .bind(previous_until)
+        .bind(new.0.as_slice())
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("rotating a signing secret")?;
+        Ok(result.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,484 @@
+//! Rows as the SQL backends read and write them. The tables have the same
+//! columns on SQLite and PostgreSQL (tests/api/postgres.rs keeps them
+//! alike), so one conversion to and from the domain types serves both.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Value};
+
+use super::{
+    AttemptRecord, BodySource, Delivery, Job, Sealed, StoredAuth, Trigger, TriggerAuth,
+    TriggerSettings, User, Webhook, WebhookSettings,
+};
+use crate::events::Event;
+use crate::model::{
+    AttemptRequest, AttemptResponse, DeliveryMethod, DeliveryStatus, Role, TriggerMethod,
+    TriggerResponse,
+};
+use crate::security::TokenHash;
+
+/// The columns every webhook query selects, webhooks as `w`, users as `u`.
+pub const SELECT_WEBHOOK: &str = "
+    SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
+           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
+           w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
+           w.created_at, w.updated_at
+    FROM webhooks w JOIN users u ON u.id = w.author_id";
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow {
+    id: String,
+    name: String,
+    url: String,
+    events: String,
+    active: bool,
+    method: String,
+    auth_type: String,
+    auth_username: Option<String>,
+    auth_secret: Option<Vec<u8>>,
+    data_location: Option<String>,
+    headers: String,
+    headers_sealed: bool,
+    author_id: String,
+    author_name: String,
+    consecutive_failures: i64,
+    disabled_reason: Option<String>,
+    disabled_at: Option<i64>,
+    last_attempt_at: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = anyhow::Error;
+
+    fn try_from(row: WebhookRow) -> anyhow::Result<Self> {
+        let auth_secret = || -> anyhow::Result<Sealed> {
+            row.auth_secret
+                .clone()
+                .map(Sealed)
+                .context("credential missing in the database")
+        };
+        let auth = match row.auth_type.as_str() {
+            "basic" => StoredAuth::Basic {
+                username: row.auth_username.clone().unwrap_or_default(),
+                password: auth_secret()?,
+            },
+            "bearer" => StoredAuth::Bearer {
+                token: auth_secret()?,
+            },
+            _ => StoredAuth::None,
+        };
+        anyhow::ensure!(
+            row.headers_sealed,
+            "a webhook's headers were not sealed at start"
+        );
+        Ok(Webhook {
+            id: row.id,
+            settings: WebhookSettings {
+                name: row.name,
+                url: row.url,
+                events: serde_json::from_str(&row.events).context("webhook events")?,
+                active: row.active,
+                method: DeliveryMethod::parse(&row.method)
+                    .with_context(|| format!("unknown method `{}` in the database", row.method))?,
+                auth,
+                data_location: row.data_location,
+                headers: sealed_headers(&row.headers)?,
+            },
+            author_id: row.author_id,
+            author_name: row.author_name,
+            consecutive_failures: row.consecutive_failures as u32,
+            disabled_reason: row.disabled_reason,
+            disabled_at: row.disabled_at,
+            last_attempt_at: row.last_attempt_at,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// `{"name": "<sealed value in base64>"}`.
+pub fn headers_column(headers: &BTreeMap<String, Sealed>) -> anyhow::Result<String> {
+    let encoded: BTreeMap<&str, String> = headers
+        .iter()
+        .map(|(name, sealed)| (name.as_str(), BASE64.encode(&sealed.0)))
+        .collect();
+    Ok(serde_json::to_string(&encoded)?)
+}
+
+fn sealed_headers(column: &str) -> anyhow::Result<BTreeMap<String, Sealed>> {
+    let encoded: BTreeMap<String, String> =
+        serde_json::from_str(column).context("webhook headers")?;
+    encoded
+        .into_iter()
+        .map(|(name, value)| {
+            let sealed = BASE64.decode(value).context("a sealed header")?;
+            Ok((name, Sealed(sealed)))
+        })
+        .collect()
+}
+
+/// The columns `StoredAuth` maps to: type, username, sealed secret.
+pub fn webhook_auth_columns(auth: &StoredAuth) -> (&'static str, Option<&str>, Option<&[u8]>) {
+    match auth {
+        StoredAuth::None => ("none", None, None),
+        StoredAuth::Basic { username, password } => {
+            ("basic", Some(username), Some(password.0.as_slice()))
+        }
+        StoredAuth::Bearer { token } => ("bearer", None, Some(token.0.as_slice())),
+    }
+}
+
+/// The columns every trigger query selects, triggers as `t`, users as `u`.
+pub const SELECT_TRIGGER: &str = "
+    SELECT t.id, t.slug, t.name, t.method, t.params, t.auth_type, t.auth_username, t.auth_password,
+           t.token_hash, t.event_type, t.response, t.author_id, u.username AS author_name,
+           t.created_at, t.updated_at
+    FROM triggers t JOIN users u ON u.id = t.author_id";
+
+#[derive(sqlx::FromRow)]
+pub struct TriggerRow {
+    id: String,
+    slug: String,
+    name: String,
+    method: String,
+    params: String,
+    auth_type: String,
+    auth_username: Option<String>,
+    auth_password: Option<Vec<u8>>,
+    token_hash: Option<Vec<u8>>,
+    event_type: String,
+    response: String,
+    author_id: String,
+    author_name: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<TriggerRow> for Trigger {
+    type Error = anyhow::Error;
+
+    fn try_from(row: TriggerRow) -> anyhow::Result<Self> {
+        let auth = match row.auth_type.as_str() {
+            "basic" => TriggerAuth::Basic {
+                username: row.auth_username.unwrap_or_default(),
+                password: Sealed(row.auth_password.context("trigger password missing")?),
+            },
+            "bearer" => TriggerAuth::Bearer {
+                token: row
+                    .token_hash
+                    .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+                    .map(TokenHash),
+            },
+            _ => TriggerAuth::None,
+        };
+        Ok(Trigger {
+            id: row.id,
+            slug: row.slug,
+            settings: TriggerSettings {
+                name: row.name,
+                method: TriggerMethod::parse(&row.method)
+                    .context("unknown trigger method in the database")?,
+                params: serde_json::from_str(&row.params).context("trigger params")?,
+                auth,
+                event_type: row.event_type,
+                response: TriggerResponse::parse(&row.response)
+                    .context("unknown trigger response in the database")?,
+            },
+            author_id: row.author_id,
+            author_name: row.author_name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The columns `TriggerAuth` maps to.
+pub struct TriggerAuthColumns<'a> {
+    pub kind: &'static str,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a [u8]>,
+    pub token: Option<&'a [u8]>,
+}
+
+pub fn trigger_auth_columns(auth: &TriggerAuth) -> TriggerAuthColumns<'_> {
+    let none = TriggerAuthColumns {
+        kind: "none",
+        username: None,
+        password: None,
+        token: None,
+    };
+    match auth {
+        TriggerAuth::None => none,
+        TriggerAuth::Basic { username, password } => TriggerAuthColumns {
+            kind: "basic",
+            username: Some(username),
+            password: Some(password.0.as_slice()),
+            ..none
+        },
+        TriggerAuth::Bearer { token } => TriggerAuthColumns {
+            kind: "bearer",
+            token: token.as_ref().map(|t| t.0.as_slice()),
+            ..none
+        },
+    }
+}
+
+pub fn parse_role(text: &str) -> anyhow::Result<Role> {
+    Role::parse(text).with_context(|| format!("unknown role `{text}` in the database"))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    id: String,
+    username: String,
+    role: String,
+    active: bool,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = anyhow::Error;
+
+    fn try_from(row: UserRow) -> anyhow::Result<Self> {
+        Ok(User {
+            id: row.id,
+            username: row.username,
+            role: parse_role(&row.role)?,
+            active: row.active,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The columns every delivery query selects, with its webhook's name.
+pub const SELECT_DELIVERY: &str =
+    "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
+    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at,
+    (SELECT name FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS webhook_name
+    FROM deliveries";
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    id: String,
+    webhook_id: String,
+    webhook_name: Option<String>,
+    event_id: String,
+    event_type: String,
+    status: String,
+    attempt_count: i64,
+    next_attempt_at: Option<i64>,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+    last_duration_ms: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = anyhow::Error;
+
+    fn try_from(row: DeliveryRow) -> anyhow::Result<Self> {
+        Ok(Delivery {
+            id: row.id,
+            webhook_id: row.webhook_id,
+            webhook_name: row.webhook_name.unwrap_or_default(),
+            event_id: row.event_id,
+            event_type: row.event_type,
+            status: DeliveryStatus::parse(&row.status).with_context(|| {
+                format!("unknown delivery status `{}` in the database", row.status)
+            })?,
+            attempt_count: row.attempt_count as u32,
+            next_attempt_at: row.next_attempt_at,
+            last_status_code: row.last_status_code.map(|c| c as u16),
+            last_error: row.last_error,
+            last_duration_ms: row.last_duration_ms.map(|d| d as u64),
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The columns every attempt query selects.
+pub const ATTEMPT_COLUMNS: &str =
+    "delivery_id, webhook_id, started_at, duration_ms, request_method,
+    request_url, request_headers, request_body, body_from_event, body_location, response_status,
+    response_headers, response_body, response_truncated, error_class, error";
+
+#[derive(sqlx::FromRow)]
+pub struct AttemptRow {
+    delivery_id: String,
+    webhook_id: String,
+    started_at: i64,
+    duration_ms: i64,
+    request_method: String,
+    request_url: String,
+    request_headers: String,
+    request_body: String,
+    body_from_event: bool,
+    body_location: Option<String>,
+    response_status: Option<i64>,
+    response_headers: Option<String>,
+    response_body: Option<String>,
+    response_truncated: bool,
+    error_class: Option<String>,
+    error: Option<String>,
+}
+
+impl TryFrom<AttemptRow> for AttemptRecord {
+    type Error = anyhow::Error;
+
+    fn try_from(row: AttemptRow) -> anyhow::Result<Self> {
+        let response = match row.response_status {
+            Some(status) => Some(AttemptResponse {
+                status_code: status as u16,
+                headers: serde_json::from_str(row.response_headers.as_deref().unwrap_or("{}"))?,
+                body: row.response_body.unwrap_or_default(),
+                body_truncated: row.response_truncated,
+            }),
+            None => None,
+        };
+        Ok(AttemptRecord {
+            delivery_id: row.delivery_id,
+            webhook_id: row.webhook_id,
+            started_at: row.started_at,
+            duration_ms: row.duration_ms as u64,
+            request: AttemptRequest {
+                method: row.request_method,
+                url: row.request_url,
+                headers: serde_json::from_str(&row.request_headers)?,
+                body: row.request_body,
+            },
+            body_source: if row.body_from_event {
+                BodySource::Event {
+                    data_location: row.body_location,
+                }
+            } else {
+                BodySource::Stored
+            },
+            response,
+            error_class: row.error_class,
+            error: row.error,
+        })
+    }
+}
+
+/// An attempt's columns as written: JSON encoded, the body left out when it
+/// is rendered from the event.
+pub struct AttemptColumns<'a> {
+    pub attempt: &'a AttemptRecord,
+    pub request_headers: String,
+    pub request_body: &'a str,
+    pub body_from_event: bool,
+    pub body_location: Option<&'a str>,
+    pub response_status: Option<i64>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<&'a str>,
+    pub response_truncated: bool,
+}
+
+impl<'a> AttemptColumns<'a> {
+    pub fn of(attempt: &'a AttemptRecord) -> anyhow::Result<Self> {
+        let response = attempt.response.as_ref();
+        let (request_body, body_from_event, body_location) = match &attempt.body_source {
+            BodySource::Event { data_location } => ("", true, data_location.as_deref()),
+            BodySource::Stored => (attempt.request.body.as_str(), false, None),
+        };
+        Ok(Self {
+            attempt,
+            request_headers: serde_json::to_string(&attempt.request.headers)?,
+            request_body,
+            body_from_event,
+            body_location,
+            response_status: response.map(|r| i64::from(r.status_code)),
+            response_headers: response
+                .map(|r| serde_json::to_string(&r.headers))
+                .transpose()?,
+            response_body: response.map(|r| r.body.as_str()),
+            response_truncated: response.is_some_and(|r| r.body_truncated),
+        })
+    }
+}
+
+/// The columns every event query selects, events as `e`.
+pub const EVENT_COLUMNS: &str = "e.id, e.type, e.data, e.changed_fields, e.previous, e.created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    id: String,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    data: String,
+    changed_fields: Option<String>,
+    previous: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = anyhow::Error;
+
+    fn try_from(row: EventRow) -> anyhow::Result<Self> {
+        let change = match (row.changed_fields, row.previous) {
+            (Some(fields), Some(previous)) => Some((
+                serde_json::from_str::<Vec<String>>(&fields)?,
+                serde_json::from_str::<Map<String, Value>>(&previous)?,
+            )),
+            _ => None,
+        };
+        Ok(Event {
+            id: row.id,
+            event_type: row.event_type,
+            data: serde_json::from_str(&row.data)?,
+            change,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The columns of a claimed delivery (`d`) and its event (`e`).
+pub const JOB_COLUMNS: &str =
+    "d.id AS delivery_id, d.webhook_id, d.attempt_count, d.single_attempt, e.id, e.type, e.data,
+     e.changed_fields, e.previous, e.created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    delivery_id: String,
+    webhook_id: String,
+    attempt_count: i64,
+    single_attempt: bool,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
+
+/// Claimed deliveries as jobs; the deliveries of one event to several
+/// webhooks share one copy of it.
+pub fn jobs_from(rows: Vec<JobRow>, lease_until: i64) -> anyhow::Result<Vec<Job>> {
+    let mut events: HashMap<String, Arc<Event>> = HashMap::new();
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let bytes = row.event.data.len();
+        let event = match events.get(&row.event.id) {
+            Some(event) => event.clone(),
+            None => {
+                let event = Arc::new(Event::try_from(row.event)?);
+                events.insert(event.id.clone(), event.clone());
+                event
+            }
+        };
+        jobs.push(Job {
+            delivery_id: row.delivery_id,
+            webhook_id: row.webhook_id,
+            attempt_count: row.attempt_count as u32,
+            single_attempt: row.single_attempt,
+            lease_until,
+            event,
+            bytes,
+        });
+    }
+    Ok(jobs)
+}
