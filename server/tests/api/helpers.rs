@@ -31,6 +31,21 @@ pub fn postgres_url() -> String {
         .expect("HOOKHUB_TEST_POSTGRES_URL is not set: start a cluster with scripts/postgres")
 }
 
+/// For a test that needs PostgreSQL whatever the suite's backend: a new
+/// database's URL, or `None` (skipped, said on stderr) when no cluster was
+/// started, which the test command forbids (`HOOKHUB_REQUIRE_POSTGRES`).
+pub async fn postgres_database_if_any() -> Option<String> {
+    if std::env::var_os("HOOKHUB_TEST_POSTGRES_URL").is_none() {
+        assert!(
+            std::env::var_os("HOOKHUB_REQUIRE_POSTGRES").is_none(),
+            "HOOKHUB_TEST_POSTGRES_URL is not set: start a cluster with scripts/postgres"
+        );
+        eprintln!("skipped: no PostgreSQL (scripts/test starts one; see scripts/postgres)");
+        return None;
+    }
+    Some(new_postgres_database().await)
+}
+
 /// A new, empty database on the throwaway cluster; returns its URL.
 pub async fn new_postgres_database() -> String {
     use sqlx::Connection;

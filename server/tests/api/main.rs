@@ -1,9 +1,11 @@
-//! hookhub's API through its real router, a real SQLite file and port 0.
+//! hookhub's API through its real router, a real database (a SQLite file, or
+//! PostgreSQL with HOOKHUB_TEST_BACKEND=postgres) and port 0.
 
 mod bodies;
 mod console;
 mod delivery;
 mod helpers;
+mod instances;
 mod logs;
 mod objects;
 mod postgres;

@@ -54,16 +54,9 @@ async fn sqlite_schema() -> Schema {
     Schema { columns, indexes }
 }
 
+/// The schema of the empty database at `url` once migrated.
 async fn postgres_schema(url: &str) -> Schema {
-    // A database of its own, so that the test runs beside any other.
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
-    let name = format!("schema_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let own_url = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
-    let mut db = sqlx::PgConnection::connect(&own_url).await.unwrap();
+    let mut db = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::migrate!("./migrations-pg")
         .run(&mut db)
         .await
@@ -96,22 +89,12 @@ async fn postgres_schema(url: &str) -> Schema {
     .await
     .unwrap();
     indexes.sort();
-    db.close().await.unwrap();
-    sqlx::query(&format!("DROP DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
     Schema { columns, indexes }
 }
 
 #[tokio::test]
 async fn the_postgres_schema_has_the_tables_columns_and_indexes_of_the_sqlite_one() {
-    let Ok(url) = std::env::var("HOOKHUB_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("HOOKHUB_REQUIRE_POSTGRES").is_none(),
-            "HOOKHUB_TEST_POSTGRES_URL is not set: start a cluster with scripts/postgres"
-        );
-        eprintln!("skipped: no PostgreSQL (scripts/test starts one; see scripts/postgres)");
+    let Some(url) = crate::helpers::postgres_database_if_any().await else {
         return;
     };
     let sqlite = sqlite_schema().await;

@@ -11,9 +11,9 @@ use tokio::process::{Child, Command};
 use crate::helpers::ADMIN_TOKEN;
 use crate::receiver::{Receiver, Reply};
 
-struct Hookhub {
-    child: Child,
-    address: String,
+pub struct Hookhub {
+    pub child: Child,
+    pub address: String,
 }
 
 /// Starts `hookhub serve` on a free port with the database in `dir`.
@@ -23,6 +23,18 @@ async fn start(dir: &Path) -> Hookhub {
 
 /// `start` with extra flags and, if given, a lower limit of open files.
 async fn start_with(dir: &Path, extra: &[&str], open_files: Option<u32>) -> Hookhub {
+    let database_url = format!("sqlite://{}/hookhub.db", dir.display());
+    launch(&database_url, dir, extra, open_files).await
+}
+
+/// Starts `hookhub serve` on a free port with the database at
+/// `database_url` and the secret key in `dir`.
+pub async fn launch(
+    database_url: &str,
+    dir: &Path,
+    extra: &[&str],
+    open_files: Option<u32>,
+) -> Hookhub {
     let mut command = match open_files {
         Some(limit) => {
             let mut shell = Command::new("sh");
@@ -46,10 +58,7 @@ async fn start_with(dir: &Path, extra: &[&str], open_files: Option<u32>) -> Hook
             "--retry-schedule",
             "1s",
         ])
-        .arg(format!(
-            "--database-url=sqlite://{}/hookhub.db",
-            dir.display()
-        ))
+        .arg(format!("--database-url={database_url}"))
         .arg(format!("--secret-key-file={}/secret.key", dir.display()))
         .arg(format!("--admin-token={ADMIN_TOKEN}"))
         .args([
@@ -82,7 +91,7 @@ async fn start_with(dir: &Path, extra: &[&str], open_files: Option<u32>) -> Hook
 }
 
 impl Hookhub {
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub async fn post(&self, path: &str, body: Value) -> Value {
         let response = reqwest::Client::new()
             .post(format!("{}{path}", self.address))
             .bearer_auth(ADMIN_TOKEN)
@@ -99,7 +108,12 @@ impl Hookhub {
     }
 
     async fn publish_numbers(&self, count: usize) {
-        let events: Vec<Value> = (0..count)
+        self.publish_range(0..count).await;
+    }
+
+    /// Publishes one `job.run` event per number, `{"n": number}`, in one request.
+    pub async fn publish_range(&self, numbers: std::ops::Range<usize>) {
+        let events: Vec<Value> = numbers
             .map(|n| json!({"type": "job.run", "data": {"n": n}}))
             .collect();
         self.post("/api/events", json!({"events": events})).await;
@@ -133,7 +147,7 @@ impl Hookhub {
         }
     }
 
-    fn signal(&self, signal: &str) {
+    pub fn signal(&self, signal: &str) {
         let pid = self.child.id().unwrap().to_string();
         let status = std::process::Command::new("kill")
             .args([signal, &pid])
@@ -143,7 +157,8 @@ impl Hookhub {
     }
 }
 
-fn numbers(receiver: &Receiver) -> Vec<i64> {
+/// The distinct numbers of the `job.run` events `receiver` got.
+pub fn numbers(receiver: &Receiver) -> Vec<i64> {
     let mut numbers: Vec<i64> = receiver
         .received()
         .iter()

@@ -111,6 +111,11 @@ impl Receiver {
         self.inner.received.lock().unwrap().clone()
     }
 
+    /// Requests arrived so far.
+    pub fn count(&self) -> usize {
+        self.inner.received.lock().unwrap().len()
+    }
+
     /// Requests answered so far (a delayed one counts once its answer went out).
     pub fn answered(&self) -> usize {
         *self.inner.answered.lock().unwrap()
