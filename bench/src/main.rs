@@ -28,9 +28,15 @@ struct Options {
     /// Skip the console's measurements (no Chromium needed).
     #[arg(long)]
     skip_console: bool,
-    /// Run only these measurements (throughput, fan-out, latency, ingest, logs, console, isolation).
+    /// Run only these measurements (throughput, fan-out, latency, ingest, logs, console,
+    /// isolation, postgres).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// A PostgreSQL database on a server where this user may create databases
+    /// (e.g. the one `scripts/postgres start --durable` prints): throughput,
+    /// latency and ingest are measured there too, with one and three instances.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 impl Options {
@@ -124,6 +130,12 @@ async fn main() -> anyhow::Result<()> {
     if options.runs("isolation") {
         rows.push(runs::isolation(&scale, &receiver).await?);
         step("isolation", started);
+    }
+    if let Some(url) = &options.database_url
+        && options.runs("postgres")
+    {
+        rows.extend(runs::postgres(&scale, &receiver, url).await?);
+        step("postgres", started);
     }
 
     println!();

@@ -30,7 +30,13 @@ pub async fn throughput(
     server
         .webhook("throughput", &receiver.url("/count"), &["bench.*"])
         .await?;
-    let rate = deliver(&server, receiver, "bench.item", scale.events).await?;
+    let rate = deliver(
+        std::slice::from_ref(&server),
+        receiver,
+        "bench.item",
+        scale.events,
+    )
+    .await?;
     let peak = server.memory()?.peak;
     let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0));
     Ok(vec![
@@ -53,10 +59,11 @@ pub async fn throughput(
     ])
 }
 
-/// Publishes `count` events in batches and waits until `/count` has had as many more
-/// requests; returns deliveries per second over the whole.
+/// Publishes `count` events in batches, to each of `servers` in turn, and
+/// waits until `/count` has had as many more requests; returns deliveries
+/// per second over the whole.
 async fn deliver(
-    server: &Server,
+    servers: &[Server],
     receiver: &Receiver,
     event_type: &str,
     count: usize,
@@ -64,7 +71,10 @@ async fn deliver(
     let before = receiver.counted.load(Ordering::Relaxed);
     let started = Instant::now();
     let mut seq = 0;
-    while seq < count {
+    for server in servers.iter().cycle() {
+        if seq >= count {
+            break;
+        }
         let batch: Vec<Value> = (seq..count.min(seq + BATCH))
             .map(|n| json!({"type": event_type, "data": data(n)}))
             .collect();
@@ -115,11 +125,43 @@ pub async fn fan_out(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> 
 
 /// 3: a steady 1,000 events/s; from each POST's start to the event's arrival.
 pub async fn latency(scale: &Scale, receiver: &Arc<Receiver>) -> anyhow::Result<Vec<Row>> {
-    let epoch = receiver.epoch;
+    let baseline = latency_baseline(receiver).await?;
+    let server = Server::start(None).await?;
+    let measured = latency_through(std::slice::from_ref(&server), scale, receiver).await?;
+    Ok(vec![
+        Row::new(
+            "3 latency p50, 1,000 events/s",
+            ms(measured.p50),
+            ms(baseline.0),
+            measured.p50.as_secs_f64() / baseline.0.as_secs_f64(),
+            "<= 5 ms",
+            measured.p50 <= Duration::from_millis(5),
+        ),
+        Row::new(
+            "3 latency p99",
+            ms(measured.p99),
+            ms(baseline.1),
+            measured.p99.as_secs_f64() / baseline.1.as_secs_f64(),
+            "<= 25 ms",
+            measured.p99 <= Duration::from_millis(25),
+        ),
+        Row::info(
+            "  (POST /api/events answered, p50 / p99)",
+            format!(
+                "{} / {}",
+                ms(measured.acknowledged.0),
+                ms(measured.acknowledged.1)
+            ),
+        ),
+    ])
+}
+
+/// p50 and p99 of the same bodies at the same rate, straight to the receiver.
+async fn latency_baseline(receiver: &Arc<Receiver>) -> anyhow::Result<(Duration, Duration)> {
+    reset_arrivals(receiver);
     let target = receiver.url("/seq");
-    // The baseline: the same bodies at the same rate, straight to the receiver.
     let client = reqwest::Client::new();
-    let direct = direct::steady(1000, 5, epoch, |seq| {
+    let direct = direct::steady(1000, 5, receiver.epoch, |seq| {
         let request = client.post(&target).json(&data(seq)).send();
         async move {
             request.await?.error_for_status()?;
@@ -127,17 +169,39 @@ pub async fn latency(scale: &Scale, receiver: &Arc<Receiver>) -> anyhow::Result<
         }
     })
     .await?;
-    let baseline = arrival_latency(receiver, &direct.sent)?;
+    arrival_latency(receiver, &direct.sent)
+}
+
+fn reset_arrivals(receiver: &Receiver) {
     for slot in &receiver.arrivals {
         slot.store(0, Ordering::Relaxed);
     }
+}
 
-    let server = Server::start(None).await?;
-    server.webhook("latency", &target, &["latency.*"]).await?;
-    let events = server.url("/api/events");
-    let sent = direct::steady(1000, scale.latency_seconds, epoch, |seq| {
+struct Latency {
+    p50: Duration,
+    p99: Duration,
+    /// p50 and p99 of the `POST /api/events` answers.
+    acknowledged: (Duration, Duration),
+}
+
+/// Events at a steady 1,000/s, posted to each of `servers` in turn, to a
+/// webhook on the receiver; from each POST's start to the event's arrival.
+async fn latency_through(
+    servers: &[Server],
+    scale: &Scale,
+    receiver: &Arc<Receiver>,
+) -> anyhow::Result<Latency> {
+    reset_arrivals(receiver);
+    let target = receiver.url("/seq");
+    servers[0]
+        .webhook("latency", &target, &["latency.*"])
+        .await?;
+    let client = reqwest::Client::new();
+    let events: Vec<String> = servers.iter().map(|s| s.url("/api/events")).collect();
+    let sent = direct::steady(1000, scale.latency_seconds, receiver.epoch, |seq| {
         let request = client
-            .post(&events)
+            .post(&events[seq % events.len()])
             .bearer_auth(TOKEN)
             .json(&json!({"type": "latency.tick", "data": data(seq)}))
             .send();
@@ -164,29 +228,11 @@ pub async fn latency(scale: &Scale, receiver: &Arc<Receiver>) -> anyhow::Result<
         .zip(&sent.acknowledged)
         .map(|(sent, acked)| Duration::from_nanos(acked - sent))
         .collect();
-    let (ack50, ack99) = percentiles(acknowledged);
-    Ok(vec![
-        Row::new(
-            "3 latency p50, 1,000 events/s",
-            ms(p50),
-            ms(baseline.0),
-            p50.as_secs_f64() / baseline.0.as_secs_f64(),
-            "<= 5 ms",
-            p50 <= Duration::from_millis(5),
-        ),
-        Row::new(
-            "3 latency p99",
-            ms(p99),
-            ms(baseline.1),
-            p99.as_secs_f64() / baseline.1.as_secs_f64(),
-            "<= 25 ms",
-            p99 <= Duration::from_millis(25),
-        ),
-        Row::info(
-            "  (POST /api/events answered, p50 / p99)",
-            format!("{} / {}", ms(ack50), ms(ack99)),
-        ),
-    ])
+    Ok(Latency {
+        p50,
+        p99,
+        acknowledged: percentiles(acknowledged),
+    })
 }
 
 /// p50 and p99 of arrival minus send, over the numbered events sent.
@@ -202,20 +248,34 @@ fn arrival_latency(receiver: &Receiver, sent: &[u64]) -> anyhow::Result<(Duratio
     Ok(percentiles(samples))
 }
 
+/// Concurrent clients for ingest.
+const CLIENTS: usize = 64;
+
 /// 4: single events from 64 concurrent clients, each answered once durable.
 pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
-    const CLIENTS: usize = 64;
     let baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
     let server = Server::start(None).await?;
-    let client = server.client.clone();
-    let url = server.url("/api/events");
+    let rate = ingest_rate(std::slice::from_ref(&server), scale.ingest).await?;
+    Ok(Row::new(
+        "4 ingest, 64 clients",
+        format!("{rate:.0} events/s"),
+        format!("{baseline:.0} req/s"),
+        rate / baseline,
+        ">= 10,000/s",
+        rate >= 10_000.0,
+    ))
+}
+
+/// Events per second accepted from `CLIENTS` clients, spread over `servers`.
+async fn ingest_rate(servers: &[Server], total: usize) -> anyhow::Result<f64> {
     let body = serde_json::to_vec(&json!({"type": "ingest.item", "data": data(0)}))?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let total = scale.ingest;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CLIENTS {
-        let (client, url, body, next) = (client.clone(), url.clone(), body.clone(), next.clone());
+    for client in 0..CLIENTS {
+        let server = &servers[client % servers.len()];
+        let (client, url) = (server.client.clone(), server.url("/api/events"));
+        let (body, next) = (body.clone(), next.clone());
         tasks.spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < total {
                 let response = client
@@ -235,15 +295,79 @@ pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    let rate = total as f64 / started.elapsed().as_secs_f64();
-    Ok(Row::new(
-        "4 ingest, 64 clients",
-        format!("{rate:.0} events/s"),
-        format!("{baseline:.0} req/s"),
-        rate / baseline,
-        ">= 10,000/s",
-        rate >= 10_000.0,
-    ))
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The same as 1, 3 and 4 on PostgreSQL (the server of `postgres_url`), with
+/// one instance and with three sharing the database, requests spread over
+/// them in turn; beside the baselines measured again now.
+pub async fn postgres(
+    scale: &Scale,
+    receiver: &Arc<Receiver>,
+    postgres_url: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let baseline = direct::rate(&receiver.url("/count"), scale.baseline, IN_FLIGHT).await?;
+    let latency_baseline = latency_baseline(receiver).await?;
+    let ingest_baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
+    rows.push(Row::info(
+        "9 PostgreSQL: baselines again (throughput / latency p50, p99 / ingest)",
+        format!(
+            "{baseline:.0} req/s / {}, {} / {ingest_baseline:.0} req/s",
+            ms(latency_baseline.0),
+            ms(latency_baseline.1)
+        ),
+    ));
+    for instances in [1, 3] {
+        let name = |what: &str| format!("9 PostgreSQL x{instances}, {what}");
+        let servers = Server::start_on_postgres(postgres_url, instances).await?;
+        servers[0]
+            .webhook("throughput", &receiver.url("/count"), &["bench.*"])
+            .await?;
+        let rate = deliver(&servers, receiver, "bench.item", scale.events).await?;
+        let (target, holds) = match instances {
+            1 => ("ratio >= 0.1", rate / baseline >= 0.1),
+            _ => ("reported", true),
+        };
+        rows.push(Row::new(
+            &name("throughput"),
+            format!("{rate:.0} deliveries/s"),
+            format!("{baseline:.0} req/s"),
+            rate / baseline,
+            target,
+            holds,
+        ));
+        drop(servers);
+
+        let servers = Server::start_on_postgres(postgres_url, instances).await?;
+        let latency = latency_through(&servers, scale, receiver).await?;
+        for (what, measured, base) in [
+            ("latency p50", latency.p50, latency_baseline.0),
+            ("latency p99", latency.p99, latency_baseline.1),
+        ] {
+            rows.push(Row::new(
+                &name(what),
+                ms(measured),
+                ms(base),
+                measured.as_secs_f64() / base.as_secs_f64(),
+                "reported",
+                true,
+            ));
+        }
+        drop(servers);
+
+        let servers = Server::start_on_postgres(postgres_url, instances).await?;
+        let rate = ingest_rate(&servers, scale.ingest).await?;
+        rows.push(Row::new(
+            &name("ingest, 64 clients"),
+            format!("{rate:.0} events/s"),
+            format!("{ingest_baseline:.0} req/s"),
+            rate / ingest_baseline,
+            "reported",
+            true,
+        ));
+    }
+    Ok(rows)
 }
 
 /// 5: View Logs' first page and a filtered page with 1,000,000 deliveries stored,
@@ -261,7 +385,7 @@ pub async fn log_queries(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             .await?;
         webhooks.push(created["data"]["id"].as_str().context("id")?.to_string());
     }
-    fill(&server.database_url(), &webhooks, scale.deliveries).await?;
+    fill(server.database_url(), &webhooks, scale.deliveries).await?;
     let health = p50(&server, "/api/health").await?;
     let first = p50(&server, "/api/deliveries").await?;
     let filtered = p50(
@@ -354,12 +478,13 @@ pub async fn isolation(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row
             .webhook("healthy", &receiver.url("/count"), &["iso.*"])
             .await?;
         // Not counted: a fresh server's first deliveries are slower (pools, file growth).
-        deliver(&server, receiver, "iso.item", scale.isolation / 4).await?;
-        let alone = deliver(&server, receiver, "iso.item", scale.isolation).await?;
-        server
+        let server = std::slice::from_ref(&server);
+        deliver(server, receiver, "iso.item", scale.isolation / 4).await?;
+        let alone = deliver(server, receiver, "iso.item", scale.isolation).await?;
+        server[0]
             .webhook("slow", &receiver.url("/slow"), &["iso.*"])
             .await?;
-        let beside = deliver(&server, receiver, "iso.item", scale.isolation).await?;
+        let beside = deliver(server, receiver, "iso.item", scale.isolation).await?;
         rounds.push((alone, beside));
     }
     rounds.sort_by(|(alone_a, beside_a), (alone_b, beside_b)| {

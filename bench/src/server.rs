@@ -1,5 +1,6 @@
-//! A real `hookhub serve` in its own process, on a fresh SQLite file, so that
-//! its memory is its own and nothing of the bench runs inside it.
+//! A real `hookhub serve` in its own process, on a fresh SQLite file or a
+//! fresh PostgreSQL database, so that its memory is its own and nothing of
+//! the bench runs inside it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,21 +15,52 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub client: reqwest::Client,
-    dir: tempfile::TempDir,
+    database_url: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
-    /// Starts hookhub (the binary next to this one) and waits until it answers.
+    /// Starts hookhub (the binary next to this one) on a fresh SQLite file
+    /// and waits until it answers.
     pub async fn start(static_dir: Option<&Path>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        let database_url = format!("sqlite://{}/hookhub.db", dir.path().display());
+        let key_file = dir.path().join("secret.key");
+        Self::launch(dir, database_url, &key_file, static_dir).await
+    }
+
+    /// `instances` hookhub sharing a fresh database on the PostgreSQL server
+    /// of `postgres_url` (and one secret key), started one after the other.
+    pub async fn start_on_postgres(
+        postgres_url: &str,
+        instances: usize,
+    ) -> anyhow::Result<Vec<Self>> {
+        let database_url = fresh_postgres_database(postgres_url).await?;
+        let keys = tempfile::tempdir()?;
+        let key_file = keys.path().join("secret.key");
+        let mut servers = Vec::new();
+        for _ in 0..instances {
+            let dir = tempfile::tempdir()?;
+            servers.push(Self::launch(dir, database_url.clone(), &key_file, None).await?);
+        }
+        // The key file was read at start.
+        drop(keys);
+        Ok(servers)
+    }
+
+    async fn launch(
+        dir: tempfile::TempDir,
+        database_url: String,
+        key_file: &Path,
+        static_dir: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
-        let root = dir.path().display();
         let mut command = Command::new(hookhub_binary()?);
         command
             .arg("serve")
             .arg(format!("--listen=127.0.0.1:{port}"))
-            .arg(format!("--database-url=sqlite://{root}/hookhub.db"))
-            .arg(format!("--secret-key-file={root}/secret.key"))
+            .arg(format!("--database-url={database_url}"))
+            .arg(format!("--secret-key-file={}", key_file.display()))
             .arg(format!("--admin-token={TOKEN}"))
             .arg("--admin-password=bench-admin-password")
             // The receiver listens on 127.0.0.1.
@@ -44,7 +76,8 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
-            dir,
+            database_url,
+            _dir: dir,
         };
         for _ in 0..500 {
             if server
@@ -65,8 +98,8 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    pub fn database_url(&self) -> String {
-        format!("sqlite://{}/hookhub.db", self.dir.path().display())
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
@@ -142,6 +175,22 @@ fn hookhub_binary() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// Creates a database of its own on the server of `url`; returns its URL.
+async fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let mut server = sqlx::PgConnection::connect(url)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let name = format!("hookhub_bench_{}", nanos.as_nanos());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut server)
+        .await
+        .context("creating a database to measure on")?;
+    let (server_url, _) = url.rsplit_once('/').context("a database URL")?;
+    Ok(format!("{server_url}/{name}"))
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -3,8 +3,14 @@
 //! the transaction that accepts the event, so that an acknowledged event is
 //! never lost.
 
-use super::{NewEvent, new_id};
-use crate::events::subscribed;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::{Job, NewEvent, WorkerRoom, new_id};
+use crate::events::{Event, subscribed};
 use crate::model::{EventAccepted, QueuedDelivery};
 use crate::time::now_ms;
 
@@ -120,4 +126,167 @@ pub fn delivery_rows<'a>(
                 })
         })
         .collect()
+}
+
+/// The workers of this process, when they take published deliveries
+/// straight from the publisher: such deliveries are written already leased
+/// to them and handed over once committed, with no claim in between.
+#[derive(Clone, Default)]
+pub struct FreshDeliveries(Arc<Mutex<Option<Taker>>>);
+
+#[derive(Clone)]
+struct Taker {
+    jobs: mpsc::UnboundedSender<Vec<Job>>,
+    lease: Duration,
+    room: Arc<dyn WorkerRoom>,
+}
+
+impl FreshDeliveries {
+    /// From now on, hands published deliveries that `room` has room for,
+    /// leased for `lease`, to the receiver returned (until it is dropped).
+    pub fn take(
+        &self,
+        lease: Duration,
+        room: Arc<dyn WorkerRoom>,
+    ) -> mpsc::UnboundedReceiver<Vec<Job>> {
+        let (jobs, taken) = mpsc::unbounded_channel();
+        *self.0.lock().expect("fresh deliveries") = Some(Taker { jobs, lease, room });
+        taken
+    }
+
+    fn taker(&self) -> Option<Taker> {
+        let taker = self.0.lock().expect("fresh deliveries");
+        taker
+            .as_ref()
+            .filter(|taker| !taker.jobs.is_closed())
+            .cloned()
+    }
+}
+
+/// The deliveries of one transaction leased to this process's workers, as
+/// far as they have room: handed over once the transaction commits, given
+/// back to the room if it does not.
+pub struct Reservation {
+    taker: Option<Taker>,
+    lease_until: i64,
+    /// Per webhook, deliveries and bytes, to give back should the commit fail.
+    reserved: HashMap<String, (usize, usize)>,
+}
+
+impl Reservation {
+    pub fn new(fresh: &FreshDeliveries) -> Self {
+        let taker = fresh.taker();
+        let lease_until = now_ms() + taker.as_ref().map_or(0, |t| t.lease.as_millis() as i64);
+        Self {
+            taker,
+            lease_until,
+            reserved: HashMap::new(),
+        }
+    }
+
+    /// Until when a delivery to `webhook_id` of an event of `bytes` is
+    /// leased to this process's workers; `None` if they have no room.
+    pub fn lease(&mut self, webhook_id: &str, bytes: usize) -> Option<i64> {
+        if !self.taker.as_ref()?.room.reserve(webhook_id, bytes) {
+            return None;
+        }
+        let (count, held_bytes) = self.reserved.entry(webhook_id.to_string()).or_default();
+        *count += 1;
+        *held_bytes += bytes;
+        Some(self.lease_until)
+    }
+
+    /// The transaction failed: nothing was leased.
+    pub fn give_back(self) {
+        if let Some(taker) = &self.taker {
+            for (webhook_id, (count, bytes)) in &self.reserved {
+                taker.room.give_back(webhook_id, *count, *bytes);
+            }
+        }
+    }
+
+    /// The transaction committed: the leased deliveries of `events` go to
+    /// the workers. Returns the ids of those the workers, stopped meanwhile,
+    /// did not take: they must be released.
+    pub fn hand_over(self, events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<String> {
+        let jobs = fresh_jobs(events, enqueued);
+        // Events no webhook wanted need not wake the workers.
+        let Some(taker) = self.taker.filter(|_| !jobs.is_empty()) else {
+            return Vec::new();
+        };
+        match taker.jobs.send(jobs) {
+            Ok(()) => Vec::new(),
+            Err(unsent) => unsent.0.into_iter().map(|job| job.delivery_id).collect(),
+        }
+    }
+}
+
+/// The deliveries of published events leased to the workers, as they take
+/// them; the deliveries of one event share it.
+fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (event, enqueued) in events.into_iter().zip(enqueued) {
+        let leased: Vec<_> = enqueued
+            .deliveries
+            .iter()
+            .zip(&enqueued.leases)
+            .filter_map(|(delivery, lease_until)| Some((delivery, (*lease_until)?)))
+            .collect();
+        if leased.is_empty() {
+            continue;
+        }
+        let event = Arc::new(Event {
+            id: enqueued.event_id.clone(),
+            event_type: event.event_type,
+            data: event.data,
+            change: event.change,
+            created_at: enqueued.created_at,
+        });
+        jobs.extend(leased.into_iter().map(|(delivery, lease_until)| Job {
+            delivery_id: delivery.id.clone(),
+            webhook_id: delivery.webhook_id.clone(),
+            attempt_count: 0,
+            single_attempt: false,
+            lease_until,
+            event: event.clone(),
+            bytes: enqueued.bytes,
+        }));
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> NewEvent {
+        NewEvent {
+            event_type: "order.create".into(),
+            data: serde_json::json!({"id": 1}),
+            change: None,
+        }
+    }
+
+    #[test]
+    fn the_deliveries_of_one_event_share_one_copy_of_it() {
+        let delivery = |id: &str, webhook_id: &str| QueuedDelivery {
+            id: id.into(),
+            webhook_id: webhook_id.into(),
+        };
+        let enqueued = Enqueued {
+            event_id: "evt_1".into(),
+            created_at: 0,
+            deliveries: vec![
+                delivery("dlv_1", "wh_a"),
+                delivery("dlv_2", "wh_b"),
+                delivery("dlv_3", "wh_c"),
+            ],
+            leases: vec![Some(5_000), Some(5_000), None],
+            bytes: 8,
+        };
+        let jobs = fresh_jobs(vec![event()], &[enqueued]);
+        assert_eq!(jobs.len(), 2, "the unleased delivery waits in the outbox");
+        assert!(Arc::ptr_eq(&jobs[0].event, &jobs[1].event));
+        assert_eq!(jobs[0].event.data, serde_json::json!({"id": 1}));
+    }
 }

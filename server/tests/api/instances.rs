@@ -135,8 +135,8 @@ async fn when_one_of_three_instances_is_killed_the_others_deliver_what_it_held()
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut killed = instances.pop().unwrap();
-    killed.signal("-KILL");
     let killed_at = Instant::now();
+    killed.signal("-KILL");
     killed.child.wait().await.unwrap();
     assert!(
         numbers(&receiver).len() < EVENTS,
@@ -158,10 +158,13 @@ async fn when_one_of_three_instances_is_killed_the_others_deliver_what_it_held()
     );
     for (id, (count, first)) in &twice {
         assert_eq!(*count, 2, "{id} arrived {count} times");
-        // Sent before the kill and again after: it was in flight in the killed instance.
+        // Sent before the kill and again after: it was in flight in the
+        // killed instance. (What it wrote just before it died may be read by
+        // the receiver a moment later.)
         assert!(
-            *first < killed_at,
-            "{id} arrived twice, first after the kill"
+            *first < killed_at + Duration::from_secs(1),
+            "{id} arrived twice, first {:?} after the kill",
+            first.duration_since(killed_at)
         );
     }
     assert!(twice.len() <= 300, "{} arrived twice", twice.len());

@@ -37,6 +37,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// One connection that listens on `DUE_CHANNEL`.
     listening: PgPool,
+    /// Where published deliveries go straight to this instance's workers.
+    fresh: super::outbox::FreshDeliveries,
     callers: super::users::Callers,
 }
 
@@ -70,6 +72,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             listening,
+            fresh: super::outbox::FreshDeliveries::default(),
             callers: super::users::Callers::default(),
         })
     }

@@ -1,6 +1,8 @@
 //! Events in, deliveries out: every event is written with one delivery per
 //! matching active webhook in the same transaction (`store::outbox`), and
 //! answered once committed (PostgreSQL's commit waits for its log on disk).
+//! Published deliveries go straight to this instance's workers while they
+//! have room; the rest are announced to every instance.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,14 +13,24 @@ use tokio::sync::{Notify, mpsc};
 
 use super::{PostgresStore, announce_due};
 use crate::model::EventAccepted;
-use crate::store::outbox::{Enqueued, delivery_rows, plan};
-use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
+use crate::store::outbox::{Enqueued, Lease, Reservation, delivery_rows, plan};
+use crate::store::{EventStore, Job, NewEvent, QueueStore, WorkerRoom};
 
 /// Writes `events` and their deliveries inside the caller's transaction, in
 /// two statements however many there are, and announces the deliveries.
 pub(super) async fn enqueue(
     tx: &mut PgConnection,
     events: &[NewEvent],
+) -> anyhow::Result<Vec<Enqueued>> {
+    write_events(tx, events, &mut |_, _| None).await
+}
+
+/// `enqueue`, each delivery leased until what `lease` says; announces those
+/// left unleased, which any instance may take.
+async fn write_events(
+    tx: &mut PgConnection,
+    events: &[NewEvent],
+    lease: &mut Lease<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
     let webhooks: Vec<(String, Vec<String>)> =
         sqlx::query("SELECT id, events FROM webhooks WHERE active")
@@ -31,7 +43,7 @@ pub(super) async fn enqueue(
             })
             .collect::<anyhow::Result<_>>()?;
     let events: Vec<&NewEvent> = events.iter().collect();
-    let (rows, enqueued) = plan(&webhooks, &events, &mut |_, _| None)?;
+    let (rows, enqueued) = plan(&webhooks, &events, lease)?;
     let Some(now) = enqueued.first().map(|event| event.created_at) else {
         return Ok(enqueued);
     };
@@ -67,20 +79,23 @@ pub(super) async fn enqueue(
     if !deliveries.is_empty() {
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 created_at, updated_at)
-             SELECT id, webhook_id, event_id, event_type, 'pending', $5, $5, $5
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
-                 AS v(id, webhook_id, event_id, event_type)",
+                 lease_until, created_at, updated_at)
+             SELECT id, webhook_id, event_id, event_type, 'pending', $6, lease_until, $6, $6
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[])
+                 AS v(id, webhook_id, event_id, event_type, lease_until)",
         )
         .bind(deliveries.iter().map(|d| d.id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.webhook_id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.event_id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.event_type).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
         .bind(now)
         .execute(&mut *tx)
         .await
         .context("inserting deliveries")?;
-        announce_due(tx).await?;
+        if deliveries.iter().any(|d| d.lease_until.is_none()) {
+            announce_due(tx).await?;
+        }
     }
     Ok(enqueued)
 }
@@ -88,20 +103,37 @@ pub(super) async fn enqueue(
 #[async_trait::async_trait]
 impl EventStore for PostgresStore {
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
-        let mut tx = self.pool.begin().await?;
-        let enqueued = enqueue(&mut tx, &events).await?;
-        tx.commit().await.context("committing events")?;
-        Ok(enqueued.iter().map(Enqueued::accepted).collect())
+        let mut reservation = Reservation::new(&self.fresh);
+        let committed = async {
+            let mut tx = self.pool.begin().await?;
+            let mut lease = |webhook_id: &str, bytes: usize| reservation.lease(webhook_id, bytes);
+            let enqueued = write_events(&mut tx, &events, &mut lease).await?;
+            tx.commit().await.context("committing events")?;
+            anyhow::Ok(enqueued)
+        }
+        .await;
+        let enqueued = match committed {
+            Ok(enqueued) => enqueued,
+            Err(error) => {
+                reservation.give_back();
+                return Err(error);
+            }
+        };
+        let accepted = enqueued.iter().map(Enqueued::accepted).collect();
+        let unsent = reservation.hand_over(events, &enqueued);
+        if !unsent.is_empty() {
+            // The workers stopped meanwhile: the deliveries go back to the queue.
+            self.release(&unsent).await?;
+        }
+        Ok(accepted)
     }
 
-    /// None: any instance's workers may take a delivery, and they claim it
-    /// from the queue once woken (`wake_on_commits`).
     fn take_fresh_deliveries(
         &self,
-        _lease: Duration,
-        _room: Arc<dyn WorkerRoom>,
+        lease: Duration,
+        room: Arc<dyn WorkerRoom>,
     ) -> mpsc::UnboundedReceiver<Vec<Job>> {
-        mpsc::unbounded_channel().1
+        self.fresh.take(lease, room)
     }
 
     fn wake_on_commits(&self, wake: Arc<Notify>) {

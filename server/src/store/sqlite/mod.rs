@@ -44,7 +44,7 @@ pub struct SqliteStore {
     /// Publications waiting for the group committer (`publish::commit_groups`).
     publisher: mpsc::Sender<publish::Publication>,
     /// Where published deliveries go straight to this process's workers.
-    fresh: publish::FreshDeliveries,
+    fresh: crate::store::outbox::FreshDeliveries,
     callers: super::users::Callers,
     /// Held while the store is open: one process per database file.
     owner: Arc<Mutex<Option<std::fs::File>>>,
@@ -108,7 +108,7 @@ impl SqliteStore {
             .await
             .with_context(|| format!("opening {url} for reading"))?;
         tokio::spawn(checkpoints(checkpointer.clone(), writer.clone()));
-        let fresh = publish::FreshDeliveries::default();
+        let fresh = crate::store::outbox::FreshDeliveries::default();
         let (publisher, publications) = mpsc::channel(1024);
         tokio::spawn(publish::commit_groups(
             writer.clone(),
