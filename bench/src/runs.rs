@@ -354,6 +354,14 @@ pub async fn postgres(
                 true,
             ));
         }
+        rows.push(Row::info(
+            &name("POST /api/events answered, p50 / p99"),
+            format!(
+                "{} / {}",
+                ms(latency.acknowledged.0),
+                ms(latency.acknowledged.1)
+            ),
+        ));
         drop(servers);
 
         let servers = Server::start_on_postgres(postgres_url, instances).await?;

@@ -21,7 +21,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
 use crate::security::Cipher;
-use crate::store::{AttemptRecord, BodySource, Job, Outcome, Store, StoredAuth, WebhookSettings};
+use crate::store::{
+    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings,
+};
 use crate::time::now_ms;
 use request::{Credentials, Target};
 use send::PrivateTargets;
@@ -132,6 +134,28 @@ impl Deliverer {
     /// Tells idle workers that deliveries were just committed.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Wakes the workers when the first retry of `outcomes`, just recorded,
+    /// falls due: they claim it then rather than at their next look (each
+    /// looks every second besides, which also finds the retries another
+    /// instance recorded and the deliveries whose lease ran out).
+    fn wake_at_first_retry(&self, outcomes: &[Outcome]) {
+        let first = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome.next {
+                Next::RetryAt(at) => Some(at),
+                Next::Succeeded | Next::Failed => None,
+            })
+            .min();
+        if let Some(at) = first {
+            let wake = self.wake.clone();
+            let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                wake.notify_one();
+            });
+        }
     }
 
     /// `POST /api/webhooks/{id}/test`: one `webhook.test` delivery, sent now,
@@ -445,7 +469,10 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
         if !outcomes.is_empty() {
             let disable_before = now_ms() - disable_after.as_millis() as i64;
             match deliverer.store.record(&outcomes, disable_before).await {
-                Ok(switched_off) => switched_off.iter().for_each(|id| deliverer.forget(id)),
+                Ok(switched_off) => {
+                    switched_off.iter().for_each(|id| deliverer.forget(id));
+                    deliverer.wake_at_first_retry(&outcomes);
+                }
                 // The leases run out and the deliveries are tried again.
                 Err(error) => tracing::error!(
                     error = format!("{error:#}"),

@@ -2,8 +2,8 @@
 //! per webhook than it runs, so that a slot that frees up is refilled from
 //! memory rather than with a database round trip; one claim (one write) then
 //! serves hundreds of deliveries. Claims run beside the dispatching, never in
-//! its way. The loop sleeps until woken by a commit, until the next delivery
-//! falls due, or until attempts finish.
+//! its way. The loop sleeps until woken by a commit or a retry falling due,
+//! until attempts finish, or for a second at most.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -36,7 +36,8 @@ const REFILL: usize = HELD_PER_WEBHOOK / 4;
 const CANDIDATES: usize = 2 * HELD_PER_WEBHOOK;
 /// Claim rounds at most per claim: a round skips the webhooks the one before filled.
 const ROUNDS: usize = 4;
-/// The longest sleep: picks up deliveries other instances queued and leases that ran out.
+/// The longest sleep: picks up what no wake-up announced (retries another
+/// instance recorded, leases that ran out).
 const POLL: Duration = Duration::from_secs(1);
 /// After a failed database call, wait this long before trying again.
 const BACKOFF: Duration = Duration::from_millis(500);
@@ -239,11 +240,7 @@ async fn dispatch(
                         jobs.into_iter().for_each(|job| held.hold(job));
                         // A full batch: there may be more due right now.
                         claim_wanted |= claimed == room;
-                        if held.deliveries.is_empty() {
-                            Instant::now() + until_next_due(&deliverer).await
-                        } else {
-                            Instant::now() + POLL
-                        }
+                        Instant::now() + POLL
                     }
                     Err(error) => {
                         tracing::error!(error = format!("{error:#}"), "claiming deliveries failed");
@@ -332,14 +329,6 @@ async fn claim(
         }
     }
     Ok(claimed)
-}
-
-/// How long to sleep when nothing is due: until the next delivery is, at most `POLL`.
-async fn until_next_due(deliverer: &Deliverer) -> Duration {
-    match deliverer.store.next_due_at().await {
-        Ok(Some(due)) if due > now_ms() => Duration::from_millis((due - now_ms()) as u64).min(POLL),
-        _ => POLL,
-    }
 }
 
 async fn drain_running(

@@ -116,9 +116,6 @@ pub trait QueueStore: Send + Sync {
     /// The signing secrets in force now.
     async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>>;
 
-    /// When the next delivery falls due (or a lease runs out), if any.
-    async fn next_due_at(&self) -> anyhow::Result<Option<i64>>;
-
     /// How many instances share the queue, this one included (at least 1).
     async fn instances(&self) -> anyhow::Result<usize>;
 

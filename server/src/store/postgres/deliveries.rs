@@ -42,7 +42,7 @@ impl QueueStore for PostgresStore {
         .bind(now_ms())
         .bind(limit as i64)
         .bind(busy_webhooks)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.bookkeeping)
         .await?;
         Ok(rows
             .iter()
@@ -74,7 +74,7 @@ impl QueueStore for PostgresStore {
         .bind(ids)
         .bind(now_ms())
         .bind(lease_until)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.bookkeeping)
         .await
         .context("claiming deliveries")?;
         jobs_from(rows, lease_until)
@@ -99,15 +99,6 @@ impl QueueStore for PostgresStore {
         }))
     }
 
-    async fn next_due_at(&self) -> anyhow::Result<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT MIN(GREATEST(lease_until, next_attempt_at)) FROM deliveries
-             WHERE next_attempt_at IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
     /// Counts the instances' listening connections (one each), which
     /// PostgreSQL drops as soon as their process dies.
     async fn instances(&self) -> anyhow::Result<usize> {
@@ -130,13 +121,13 @@ impl QueueStore for PostgresStore {
         .bind(reason)
         .bind(now_ms())
         .bind(delivery_id)
-        .execute(&self.pool)
+        .execute(&self.bookkeeping)
         .await?;
         Ok(())
     }
 
     async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.bookkeeping.begin().await?;
         sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = ANY($1)")
             .bind(ids)
             .execute(&mut *tx)
@@ -219,11 +210,7 @@ impl PostgresStore {
         disable_before: i64,
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        // A lost outcome is only a delivery sent again: no need to wait for the disk.
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.bookkeeping.begin().await?;
         insert_attempts(&mut tx, outcomes).await?;
         update_deliveries(&mut tx, outcomes, now).await?;
         let mut switched_off = Vec::new();

@@ -22,8 +22,10 @@ use tokio::sync::Notify;
 
 use super::Storage;
 
-/// Connections per instance: handlers and workers share them.
+/// Connections per instance for handlers and the Test button.
 const CONNECTIONS: u32 = 16;
+/// Connections per instance for the workers' bookkeeping (claims, outcomes).
+const BOOKKEEPING_CONNECTIONS: u32 = 4;
 
 /// The channel that commits of deliveries due now are announced on.
 const DUE_CHANNEL: &str = "hookhub_deliveries_due";
@@ -35,6 +37,12 @@ const LISTENER_NAME: &str = "hookhub-listener";
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// For the workers' claims and outcomes: commits that do not wait for
+    /// the disk (`synchronous_commit = off`; PostgreSQL still writes them in
+    /// order). Losing the last of them to a crash means at most a delivery
+    /// sent twice, which a crash may cause anyway; settings and published
+    /// events commit on `pool`, durably.
+    bookkeeping: PgPool,
     /// One connection that listens on `DUE_CHANNEL`.
     listening: PgPool,
     /// Where published deliveries go straight to this instance's workers.
@@ -55,6 +63,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
             .acquire_timeout(Duration::from_secs(10))
+            // A broken connection fails its query and is dropped; no ping
+            // (one more round trip) before every use.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .context("connecting to PostgreSQL")?;
@@ -62,6 +73,13 @@ impl PostgresStore {
             .run(&pool)
             .await
             .context("migrating the database")?;
+        let bookkeeping = PgPoolOptions::new()
+            .max_connections(BOOKKEEPING_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .connect_with(options.clone().options([("synchronous_commit", "off")]))
+            .await
+            .context("connecting to PostgreSQL")?;
         let listening = PgPoolOptions::new()
             .max_connections(1)
             .idle_timeout(None)
@@ -71,6 +89,7 @@ impl PostgresStore {
             .context("connecting to PostgreSQL to listen")?;
         Ok(Self {
             pool,
+            bookkeeping,
             listening,
             fresh: super::outbox::FreshDeliveries::default(),
             callers: super::users::Callers::default(),
@@ -113,6 +132,7 @@ impl PostgresStore {
 impl Storage for PostgresStore {
     async fn close(&self) {
         self.listening.close().await;
+        self.bookkeeping.close().await;
         self.pool.close().await;
     }
 }

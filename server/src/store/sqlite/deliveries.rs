@@ -107,15 +107,6 @@ impl QueueStore for SqliteStore {
         }))
     }
 
-    async fn next_due_at(&self) -> anyhow::Result<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
-             FROM deliveries WHERE next_attempt_at IS NOT NULL",
-        )
-        .fetch_one(&self.reader)
-        .await?)
-    }
-
     /// One: a SQLite database belongs to one process.
     async fn instances(&self) -> anyhow::Result<usize> {
         Ok(1)
