@@ -141,10 +141,15 @@ impl WorkQueue {
     }
 }
 
-/// A claim under way beside the loop, and how many it asked for.
+/// A claim under way beside the loop.
 struct Claiming {
-    task: JoinHandle<anyhow::Result<Vec<Job>>>,
-    room: usize,
+    task: JoinHandle<anyhow::Result<Claimed>>,
+}
+
+/// What a claim won, and whether more was due than it could take.
+struct Claimed {
+    jobs: Vec<Job>,
+    more_due: bool,
 }
 
 /// Runs until `shutdown` turns true; then hands back what waits, lets attempts
@@ -196,6 +201,7 @@ async fn dispatch(
     let mut tasks: JoinSet<String> = JoinSet::new();
     let mut claiming: Option<Claiming> = None;
     let mut claim_wanted = true;
+    let mut more_due = false;
     let mut finished_since_claim = 0;
     let mut poll_at = Instant::now() + POLL;
     let attempt_time = (deliverer.settings.timeout + RECORD_MARGIN).as_millis() as i64;
@@ -206,7 +212,6 @@ async fn dispatch(
             let held_now = held.holdings.per_webhook();
             claiming = Some(Claiming {
                 task: tokio::spawn(claim(deliverer.clone(), held_now, room, bytes_room)),
-                room,
             });
             claim_wanted = false;
             finished_since_claim = 0;
@@ -233,13 +238,11 @@ async fn dispatch(
             }
             claimed = async { (&mut claiming.as_mut().expect("a claim").task).await },
                 if claiming.is_some() => {
-                let room = claiming.take().expect("a claim").room;
-                poll_at = match claimed.map_err(anyhow::Error::from).and_then(|jobs| jobs) {
-                    Ok(jobs) => {
-                        let claimed = jobs.len();
+                claiming = None;
+                poll_at = match claimed.map_err(anyhow::Error::from).and_then(|claimed| claimed) {
+                    Ok(Claimed { jobs, more_due: more }) => {
                         jobs.into_iter().for_each(|job| held.hold(job));
-                        // A full batch: there may be more due right now.
-                        claim_wanted |= claimed == room;
+                        more_due = more;
                         Instant::now() + POLL
                     }
                     Err(error) => {
@@ -254,8 +257,10 @@ async fn dispatch(
             finished(&mut held, done);
             finished_since_claim += 1;
         }
-        claim_wanted |= finished_since_claim >= REFILL
-            || (finished_since_claim > 0 && held.deliveries.is_empty());
+        // Room freed: taken up again at once while more was due than the
+        // last claim could take, else in batches. New deliveries come with a
+        // wake-up; the poll finds the rest.
+        claim_wanted |= finished_since_claim >= REFILL || (finished_since_claim > 0 && more_due);
     }
     // Let a claim under way land, hand back what has not started, then wait for what has.
     fresh.close();
@@ -263,9 +268,9 @@ async fn dispatch(
         jobs.into_iter().for_each(|job| held.hold_counted(job));
     }
     if let Some(claiming) = claiming
-        && let Ok(Ok(jobs)) = claiming.task.await
+        && let Ok(Ok(claimed)) = claiming.task.await
     {
-        jobs.into_iter().for_each(|job| held.hold(job));
+        claimed.jobs.into_iter().for_each(|job| held.hold(job));
     }
     let waiting: Vec<String> = held
         .waiting
@@ -299,7 +304,7 @@ async fn claim(
     mut held: HashMap<String, usize>,
     room: usize,
     mut bytes_room: usize,
-) -> anyhow::Result<Vec<Job>> {
+) -> anyhow::Result<Claimed> {
     let mut claimed = Vec::new();
     for _ in 0..ROUNDS {
         let limit = (room - claimed.len()).min(CANDIDATES);
@@ -323,12 +328,18 @@ async fn claim(
         }
         let lease_until = now_ms() + deliverer.settings.lease().as_millis() as i64;
         claimed.extend(deliverer.store.claim(&wanted, lease_until).await?);
-        // Fewer than asked for: nothing more is due.
-        if candidates.len() < limit {
-            break;
+        // Fewer than asked for, and none left behind: nothing more is due.
+        if candidates.len() < limit && wanted.len() == candidates.len() {
+            return Ok(Claimed {
+                jobs: claimed,
+                more_due: false,
+            });
         }
     }
-    Ok(claimed)
+    Ok(Claimed {
+        jobs: claimed,
+        more_due: true,
+    })
 }
 
 async fn drain_running(

@@ -49,8 +49,8 @@ pub trait EventStore: Send + Sync {
         room: Arc<dyn WorkerRoom>,
     ) -> mpsc::UnboundedReceiver<Vec<Job>>;
 
-    /// Wakes `wake` whenever deliveries due now are committed, by any
-    /// process sharing the database. Where this process owns the database
-    /// (SQLite), its handlers wake its workers themselves: nothing to do.
+    /// Wakes `wake` whenever published deliveries due now wait to be
+    /// claimed: those this process's workers had no room for and, where
+    /// several processes share the database, any committed by another.
     fn wake_on_commits(&self, wake: std::sync::Arc<Notify>);
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::{Job, NewEvent, WorkerRoom, new_id};
 use crate::events::{Event, subscribed};
@@ -32,6 +32,12 @@ impl Enqueued {
             id: self.event_id.clone(),
             deliveries: self.deliveries.len(),
         }
+    }
+
+    /// Whether some of its deliveries were not leased to this process's
+    /// workers, and wait in the outbox to be claimed.
+    pub fn waits_in_outbox(&self) -> bool {
+        self.leases.iter().any(Option::is_none)
     }
 }
 
@@ -132,7 +138,11 @@ pub fn delivery_rows<'a>(
 /// straight from the publisher: such deliveries are written already leased
 /// to them and handed over once committed, with no claim in between.
 #[derive(Clone, Default)]
-pub struct FreshDeliveries(Arc<Mutex<Option<Taker>>>);
+pub struct FreshDeliveries {
+    taker: Arc<Mutex<Option<Taker>>>,
+    /// Woken when published deliveries wait in the outbox, if set.
+    wake: Arc<Mutex<Option<Arc<Notify>>>>,
+}
 
 #[derive(Clone)]
 struct Taker {
@@ -150,12 +160,18 @@ impl FreshDeliveries {
         room: Arc<dyn WorkerRoom>,
     ) -> mpsc::UnboundedReceiver<Vec<Job>> {
         let (jobs, taken) = mpsc::unbounded_channel();
-        *self.0.lock().expect("fresh deliveries") = Some(Taker { jobs, lease, room });
+        *self.taker.lock().expect("fresh deliveries") = Some(Taker { jobs, lease, room });
         taken
     }
 
+    /// From now on, wakes `wake` when published deliveries the workers had
+    /// no room for wait in the outbox.
+    pub fn wake_for_the_rest(&self, wake: Arc<Notify>) {
+        *self.wake.lock().expect("fresh deliveries") = Some(wake);
+    }
+
     fn taker(&self) -> Option<Taker> {
-        let taker = self.0.lock().expect("fresh deliveries");
+        let taker = self.taker.lock().expect("fresh deliveries");
         taker
             .as_ref()
             .filter(|taker| !taker.jobs.is_closed())
@@ -168,6 +184,7 @@ impl FreshDeliveries {
 /// back to the room if it does not.
 pub struct Reservation {
     taker: Option<Taker>,
+    wake: Option<Arc<Notify>>,
     lease_until: i64,
     /// Per webhook, deliveries and bytes, to give back should the commit fail.
     reserved: HashMap<String, (usize, usize)>,
@@ -179,6 +196,7 @@ impl Reservation {
         let lease_until = now_ms() + taker.as_ref().map_or(0, |t| t.lease.as_millis() as i64);
         Self {
             taker,
+            wake: fresh.wake.lock().expect("fresh deliveries").clone(),
             lease_until,
             reserved: HashMap::new(),
         }
@@ -209,6 +227,11 @@ impl Reservation {
     /// the workers. Returns the ids of those the workers, stopped meanwhile,
     /// did not take: they must be released.
     pub fn hand_over(self, events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<String> {
+        if let Some(wake) = &self.wake
+            && enqueued.iter().any(Enqueued::waits_in_outbox)
+        {
+            wake.notify_one();
+        }
         let jobs = fresh_jobs(events, enqueued);
         // Events no webhook wanted need not wake the workers.
         let Some(taker) = self.taker.filter(|_| !jobs.is_empty()) else {

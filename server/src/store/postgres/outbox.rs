@@ -93,7 +93,7 @@ async fn write_events(
         .execute(&mut *tx)
         .await
         .context("inserting deliveries")?;
-        if deliveries.iter().any(|d| d.lease_until.is_none()) {
+        if enqueued.iter().any(Enqueued::waits_in_outbox) {
             announce_due(tx).await?;
         }
     }

@@ -170,7 +170,11 @@ impl EventStore for SqliteStore {
         self.fresh.take(lease, room)
     }
 
-    fn wake_on_commits(&self, _wake: Arc<Notify>) {}
+    /// Published deliveries the workers have no room for wake them; the
+    /// handlers wake them for the rest.
+    fn wake_on_commits(&self, wake: Arc<Notify>) {
+        self.fresh.wake_for_the_rest(wake);
+    }
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
         let (done, committed) = oneshot::channel();
