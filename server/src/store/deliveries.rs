@@ -144,6 +144,48 @@ pub trait QueueStore: Send + Sync {
     ) -> anyhow::Result<Vec<String>>;
 }
 
+/// A one-off `webhook.test` event and its delivery, as a backend writes them
+/// (`QueueStore::create_test_delivery`).
+pub(super) struct TestDelivery {
+    pub(super) event_id: String,
+    pub(super) delivery_id: String,
+    /// The event's data as stored.
+    pub(super) stored: String,
+    pub(super) created_at: i64,
+}
+
+impl TestDelivery {
+    pub(super) const EVENT_TYPE: &str = "webhook.test";
+
+    pub(super) fn new(data: &Value) -> anyhow::Result<Self> {
+        Ok(Self {
+            event_id: super::new_id("evt"),
+            delivery_id: super::new_id("dlv"),
+            stored: serde_json::to_string(data)?,
+            created_at: crate::time::now_ms(),
+        })
+    }
+
+    /// The job its caller holds once it is written, leased until `lease_until`.
+    pub(super) fn job(self, webhook_id: &str, data: Value, lease_until: i64) -> Job {
+        Job {
+            delivery_id: self.delivery_id,
+            webhook_id: webhook_id.to_string(),
+            attempt_count: 0,
+            single_attempt: true,
+            lease_until,
+            bytes: self.stored.len(),
+            event: Arc::new(Event {
+                id: self.event_id,
+                event_type: Self::EVENT_TYPE.into(),
+                data,
+                change: None,
+                created_at: self.created_at,
+            }),
+        }
+    }
+}
+
 /// What a batch of outcomes does to one webhook's health.
 #[derive(Debug, PartialEq)]
 pub(super) struct HealthChange<'a> {

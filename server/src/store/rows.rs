@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::{
-    AttemptRecord, BodySource, Delivery, Job, Sealed, StoredAuth, Trigger, TriggerAuth,
-    TriggerSettings, User, Webhook, WebhookSettings,
+    AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Job, Sealed, SigningSecrets,
+    StoredAuth, Trigger, TriggerAuth, TriggerCall, TriggerSettings, User, Webhook, WebhookSettings,
 };
 use crate::events::Event;
 use crate::model::{
@@ -20,6 +20,7 @@ use crate::model::{
     TriggerResponse,
 };
 use crate::security::TokenHash;
+use crate::time::now_ms;
 
 /// The columns every webhook query selects, webhooks as `w`, users as `u`.
 pub const SELECT_WEBHOOK: &str = "
@@ -133,6 +134,31 @@ pub fn webhook_auth_columns(auth: &StoredAuth) -> (&'static str, Option<&str>, O
             ("basic", Some(username), Some(password.0.as_slice()))
         }
         StoredAuth::Bearer { token } => ("bearer", None, Some(token.0.as_slice())),
+    }
+}
+
+/// A webhook's signing secrets as stored.
+pub const SELECT_SIGNING_SECRETS: &str =
+    "SELECT secret, previous_secret, previous_secret_until FROM webhooks";
+
+#[derive(sqlx::FromRow)]
+pub struct SigningSecretsRow {
+    secret: Vec<u8>,
+    previous_secret: Option<Vec<u8>>,
+    previous_secret_until: Option<i64>,
+}
+
+impl From<SigningSecretsRow> for SigningSecrets {
+    /// The previous secret only while it still signs.
+    fn from(row: SigningSecretsRow) -> Self {
+        let until = row.previous_secret_until;
+        SigningSecrets {
+            current: Sealed(row.secret),
+            previous: row
+                .previous_secret
+                .filter(|_| until.is_some_and(|t| t > now_ms()))
+                .map(Sealed),
+        }
     }
 }
 
@@ -258,6 +284,65 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// One call of a trigger URL as logged.
+pub const SELECT_TRIGGER_CALLS: &str =
+    "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls";
+
+#[derive(sqlx::FromRow)]
+pub struct TriggerCallRow {
+    called_at: i64,
+    caller: String,
+    outcome: String,
+    status_code: i64,
+    event_id: Option<String>,
+}
+
+impl From<TriggerCallRow> for TriggerCall {
+    fn from(row: TriggerCallRow) -> Self {
+        TriggerCall {
+            called_at: row.called_at,
+            caller: row.caller,
+            outcome: row.outcome,
+            status_code: row.status_code as u16,
+            event_id: row.event_id,
+        }
+    }
+}
+
+/// The user behind a token, `t` the tokens and `u` the users.
+pub const SELECT_CALLER: &str = "SELECT t.token_hash, t.expires_at, u.id, u.username, u.role
+    FROM api_tokens t JOIN users u ON u.id = t.user_id";
+
+#[derive(sqlx::FromRow)]
+pub struct CallerRow {
+    token_hash: Vec<u8>,
+    expires_at: Option<i64>,
+    id: String,
+    username: String,
+    role: String,
+}
+
+impl CallerRow {
+    /// The caller, and until when its token lives, if the row's hash is that
+    /// of `token`: the index found the row by hash, and this compares once
+    /// more in constant time, so that no code path compares token material
+    /// with an early exit.
+    pub fn caller_of(self, token: &str) -> anyhow::Result<Option<(Caller, Option<i64>)>> {
+        let Ok(stored) = <[u8; 32]>::try_from(self.token_hash.as_slice()) else {
+            return Ok(None);
+        };
+        if !TokenHash(stored).matches(token) {
+            return Ok(None);
+        }
+        let caller = Caller {
+            id: self.id,
+            username: self.username,
+            role: parse_role(&self.role)?,
+        };
+        Ok(Some((caller, self.expires_at)))
+    }
+}
+
 /// The columns every delivery query selects, with its webhook's name.
 pub const SELECT_DELIVERY: &str =
     "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
@@ -301,6 +386,55 @@ impl TryFrom<DeliveryRow> for Delivery {
             last_duration_ms: row.last_duration_ms.map(|d| d as u64),
             created_at: row.created_at,
         })
+    }
+}
+
+/// Appends the conditions of `filter` and the page boundary `before` to a
+/// query on `deliveries` that ends in `WHERE TRUE`.
+pub fn push_delivery_filter<'a, DB>(
+    query: &mut sqlx::QueryBuilder<'a, DB>,
+    filter: &'a DeliveryFilter,
+    before: Option<&'a str>,
+) where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(webhook_id) = &filter.webhook_id {
+        query
+            .push(" AND webhook_id = ")
+            .push_bind(webhook_id.as_str());
+    }
+    if let Some(status) = &filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    match filter.event_type.as_deref() {
+        None | Some("*") => {}
+        // A range on the index: every type from `module.` up to `module/`
+        // (in byte order: on PostgreSQL the column's collation is "C").
+        Some(pattern) => match pattern.strip_suffix(".*") {
+            Some(module) => {
+                query
+                    .push(" AND event_type >= ")
+                    .push_bind(format!("{module}."));
+                query
+                    .push(" AND event_type < ")
+                    .push_bind(format!("{module}/"));
+            }
+            None => {
+                query.push(" AND event_type = ").push_bind(pattern);
+            }
+        },
+    }
+    if let Some(since) = filter.since {
+        query.push(" AND created_at >= ").push_bind(since);
+    }
+    if let Some(until) = filter.until {
+        query.push(" AND created_at < ").push_bind(until);
+    }
+    if let Some(before) = before {
+        query.push(" AND id < ").push_bind(before);
     }
 }
 

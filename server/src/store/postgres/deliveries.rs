@@ -2,17 +2,16 @@
 //! another instance is claiming, leases keep claimed deliveries off the
 //! others, outcomes are recorded in batches.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
-use crate::events::Event;
-use crate::store::deliveries::health_changes;
-use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
-use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, Sealed, SigningSecrets, new_id};
+use crate::store::deliveries::{TestDelivery, health_changes};
+use crate::store::rows::{
+    AttemptColumns, JOB_COLUMNS, JobRow, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
+};
+use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, SigningSecrets};
 use crate::time::now_ms;
 
 /// Tries of a batch of outcomes that PostgreSQL gave up (a deadlock).
@@ -81,22 +80,12 @@ impl QueueStore for PostgresStore {
     }
 
     async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>> {
-        let row = sqlx::query(
-            "SELECT secret, previous_secret, previous_secret_until FROM webhooks WHERE id = $1",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| {
-            let until: Option<i64> = row.get("previous_secret_until");
-            let previous: Option<Vec<u8>> = row.get("previous_secret");
-            SigningSecrets {
-                current: Sealed(row.get("secret")),
-                previous: previous
-                    .filter(|_| until.is_some_and(|t| t > now_ms()))
-                    .map(Sealed),
-            }
-        }))
+        let row: Option<SigningSecretsRow> =
+            sqlx::query_as(&format!("{SELECT_SIGNING_SECRETS} WHERE id = $1"))
+                .bind(webhook_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(SigningSecrets::from))
     }
 
     /// Counts the instances' listening connections (one each), which
@@ -143,47 +132,30 @@ impl QueueStore for PostgresStore {
         data: Value,
         lease_until: i64,
     ) -> anyhow::Result<Job> {
-        let now = now_ms();
-        let event_id = new_id("evt");
-        let delivery_id = new_id("dlv");
-        let stored = serde_json::to_string(&data)?;
+        let test = TestDelivery::new(&data)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO events (id, type, data, created_at) VALUES ($1, 'webhook.test', $2, $3)",
-        )
-        .bind(&event_id)
-        .bind(&stored)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO events (id, type, data, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&test.event_id)
+            .bind(TestDelivery::EVENT_TYPE)
+            .bind(&test.stored)
+            .bind(test.created_at)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
                  lease_until, created_at, updated_at)
-             VALUES ($1, $2, $3, 'webhook.test', 'pending', $4, $5, $4, $4)",
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $5, $5)",
         )
-        .bind(&delivery_id)
+        .bind(&test.delivery_id)
         .bind(webhook_id)
-        .bind(&event_id)
-        .bind(now)
+        .bind(&test.event_id)
+        .bind(TestDelivery::EVENT_TYPE)
+        .bind(test.created_at)
         .bind(lease_until)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Job {
-            delivery_id,
-            webhook_id: webhook_id.to_string(),
-            attempt_count: 0,
-            single_attempt: true,
-            lease_until,
-            event: Arc::new(Event {
-                id: event_id,
-                event_type: "webhook.test".into(),
-                data,
-                change: None,
-                created_at: now,
-            }),
-            bytes: stored.len(),
-        })
+        Ok(test.job(webhook_id, data, lease_until))
     }
 
     /// Three statements per batch, and one or two per webhook it concerns.

@@ -8,6 +8,7 @@ use super::{PostgresStore, announce_due};
 use crate::events::Event;
 use crate::store::rows::{
     ATTEMPT_COLUMNS, AttemptRow, DeliveryRow, EVENT_COLUMNS, EventRow, SELECT_DELIVERY,
+    push_delivery_filter,
 };
 use crate::store::{AttemptRecord, Delivery, DeliveryFilter, LogStore, Redelivery};
 use crate::time::now_ms;
@@ -22,39 +23,7 @@ impl LogStore for PostgresStore {
     ) -> anyhow::Result<Vec<Delivery>> {
         let mut query = QueryBuilder::<Postgres>::new(SELECT_DELIVERY);
         query.push(" WHERE TRUE");
-        if let Some(webhook_id) = &filter.webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
-        if let Some(status) = &filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        match filter.event_type.as_deref() {
-            None | Some("*") => {}
-            // A range on the index: every type from `module.` up to `module/`
-            // (in byte order: the column's collation is "C").
-            Some(pattern) => match pattern.strip_suffix(".*") {
-                Some(module) => {
-                    query
-                        .push(" AND event_type >= ")
-                        .push_bind(format!("{module}."));
-                    query
-                        .push(" AND event_type < ")
-                        .push_bind(format!("{module}/"));
-                }
-                None => {
-                    query.push(" AND event_type = ").push_bind(pattern);
-                }
-            },
-        }
-        if let Some(since) = filter.since {
-            query.push(" AND created_at >= ").push_bind(since);
-        }
-        if let Some(until) = filter.until {
-            query.push(" AND created_at < ").push_bind(until);
-        }
-        if let Some(before) = before {
-            query.push(" AND id < ").push_bind(before);
-        }
+        push_delivery_filter(&mut query, filter, before);
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit));

@@ -1,12 +1,13 @@
 //! Inbound triggers and the log of their calls.
 
 use anyhow::Context;
-use sqlx::Row;
 
 use super::PostgresStore;
 use super::outbox::enqueue;
 use crate::security::TokenHash;
-use crate::store::rows::{SELECT_TRIGGER, TriggerRow, trigger_auth_columns};
+use crate::store::rows::{
+    SELECT_TRIGGER, SELECT_TRIGGER_CALLS, TriggerCallRow, TriggerRow, trigger_auth_columns,
+};
 use crate::store::{
     NewEvent, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore, new_id,
 };
@@ -174,23 +175,13 @@ impl TriggerStore for PostgresStore {
         trigger_id: &str,
         limit: u32,
     ) -> anyhow::Result<Vec<TriggerCall>> {
-        let rows = sqlx::query(
-            "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls
-             WHERE trigger_id = $1 ORDER BY id DESC LIMIT $2",
-        )
+        let rows: Vec<TriggerCallRow> = sqlx::query_as(&format!(
+            "{SELECT_TRIGGER_CALLS} WHERE trigger_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
         .bind(trigger_id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| TriggerCall {
-                called_at: row.get("called_at"),
-                caller: row.get("caller"),
-                outcome: row.get("outcome"),
-                status_code: row.get::<i64, _>("status_code") as u16,
-                event_id: row.get("event_id"),
-            })
-            .collect())
+        Ok(rows.into_iter().map(TriggerCall::from).collect())
     }
 }

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::PostgresStore;
 use crate::model::Role;
 use crate::security::TokenHash;
-use crate::store::rows::{UserRow, parse_role};
+use crate::store::rows::{CallerRow, SELECT_CALLER, UserRow};
 use crate::store::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore, new_id};
 use crate::time::now_ms;
 
@@ -88,33 +88,19 @@ impl UserStore for PostgresStore {
             Ok(caller) => return Ok(Some(caller)),
             Err(generation) => generation,
         };
-        let row = sqlx::query(
-            "SELECT t.token_hash, t.expires_at, u.id, u.username, u.role
-             FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND u.active
-               AND (t.expires_at IS NULL OR t.expires_at > $2)",
-        )
+        let row: Option<CallerRow> = sqlx::query_as(&format!(
+            "{SELECT_CALLER} WHERE t.token_hash = $1 AND u.active
+               AND (t.expires_at IS NULL OR t.expires_at > $2)"
+        ))
         .bind(hash.0.as_slice())
         .bind(now_ms())
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        // The index found the row by hash; compare once more in constant time
-        // so that no code path compares token material with early exit.
-        let stored: Vec<u8> = row.get("token_hash");
-        let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+        let Some((caller, expires_at)) = row.map(|row| row.caller_of(token)).transpose()?.flatten()
+        else {
             return Ok(None);
         };
-        if !TokenHash(stored).matches(token) {
-            return Ok(None);
-        }
-        let caller = Caller {
-            id: row.get("id"),
-            username: row.get("username"),
-            role: parse_role(row.get("role"))?,
-        };
-        self.callers
-            .remember(generation, hash, &caller, row.get("expires_at"));
+        self.callers.remember(generation, hash, &caller, expires_at);
         Ok(Some(caller))
     }
 

@@ -1,17 +1,16 @@
 //! The outbox seen from the workers: claim due deliveries under a lease, load
 //! what sending needs, record outcomes in batches.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, SqliteStore};
-use crate::events::Event;
-use crate::store::deliveries::health_changes;
-use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
-use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, Sealed, SigningSecrets, new_id};
+use crate::store::deliveries::{TestDelivery, health_changes};
+use crate::store::rows::{
+    AttemptColumns, JOB_COLUMNS, JobRow, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
+};
+use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, SigningSecrets};
 use crate::time::now_ms;
 
 fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
@@ -89,22 +88,12 @@ impl QueueStore for SqliteStore {
     }
 
     async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>> {
-        let row = sqlx::query(
-            "SELECT secret, previous_secret, previous_secret_until FROM webhooks WHERE id = ?",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(row.map(|row| {
-            let until: Option<i64> = row.get("previous_secret_until");
-            let previous: Option<Vec<u8>> = row.get("previous_secret");
-            SigningSecrets {
-                current: Sealed(row.get("secret")),
-                previous: previous
-                    .filter(|_| until.is_some_and(|t| t > now_ms()))
-                    .map(Sealed),
-            }
-        }))
+        let row: Option<SigningSecretsRow> =
+            sqlx::query_as(&format!("{SELECT_SIGNING_SECRETS} WHERE id = ?"))
+                .bind(webhook_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.map(SigningSecrets::from))
     }
 
     /// One: a SQLite database belongs to one process.
@@ -136,49 +125,32 @@ impl QueueStore for SqliteStore {
         data: Value,
         lease_until: i64,
     ) -> anyhow::Result<Job> {
-        let now = now_ms();
-        let event_id = new_id("evt");
-        let delivery_id = new_id("dlv");
-        let stored = serde_json::to_string(&data)?;
+        let test = TestDelivery::new(&data)?;
         let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO events (id, type, data, created_at) VALUES (?, 'webhook.test', ?, ?)",
-        )
-        .bind(&event_id)
-        .bind(&stored)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO events (id, type, data, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&test.event_id)
+            .bind(TestDelivery::EVENT_TYPE)
+            .bind(&test.stored)
+            .bind(test.created_at)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
                  lease_until, created_at, updated_at)
-             VALUES (?, ?, ?, 'webhook.test', 'pending', ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
         )
-        .bind(&delivery_id)
+        .bind(&test.delivery_id)
         .bind(webhook_id)
-        .bind(&event_id)
-        .bind(now)
+        .bind(&test.event_id)
+        .bind(TestDelivery::EVENT_TYPE)
+        .bind(test.created_at)
         .bind(lease_until)
-        .bind(now)
-        .bind(now)
+        .bind(test.created_at)
+        .bind(test.created_at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Job {
-            delivery_id,
-            webhook_id: webhook_id.to_string(),
-            attempt_count: 0,
-            single_attempt: true,
-            lease_until,
-            event: Arc::new(Event {
-                id: event_id,
-                event_type: "webhook.test".into(),
-                data,
-                change: None,
-                created_at: now,
-            }),
-            bytes: stored.len(),
-        })
+        Ok(test.job(webhook_id, data, lease_until))
     }
 
     /// A few statements per batch, not per attempt.

@@ -1,12 +1,14 @@
 //! Inbound triggers and the log of their calls.
 
 use anyhow::Context;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::SqliteStore;
 use super::outbox::enqueue;
 use crate::security::TokenHash;
-use crate::store::rows::{SELECT_TRIGGER, TriggerRow, trigger_auth_columns};
+use crate::store::rows::{
+    SELECT_TRIGGER, SELECT_TRIGGER_CALLS, TriggerCallRow, TriggerRow, trigger_auth_columns,
+};
 use crate::store::{
     NewEvent, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore, new_id,
 };
@@ -176,23 +178,13 @@ impl TriggerStore for SqliteStore {
         trigger_id: &str,
         limit: u32,
     ) -> anyhow::Result<Vec<TriggerCall>> {
-        let rows = sqlx::query(
-            "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls
-             WHERE trigger_id = ? ORDER BY id DESC LIMIT ?",
-        )
+        let rows: Vec<TriggerCallRow> = sqlx::query_as(&format!(
+            "{SELECT_TRIGGER_CALLS} WHERE trigger_id = ? ORDER BY id DESC LIMIT ?"
+        ))
         .bind(trigger_id)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| TriggerCall {
-                called_at: row.get("called_at"),
-                caller: row.get("caller"),
-                outcome: row.get("outcome"),
-                status_code: row.get::<i64, _>("status_code") as u16,
-                event_id: row.get("event_id"),
-            })
-            .collect())
+        Ok(rows.into_iter().map(TriggerCall::from).collect())
     }
 }
