@@ -1,9 +1,12 @@
 //! The built-in object store: an object's change, its event and the
 //! deliveries the event queues are written in one transaction.
 
+use anyhow::Context;
 use serde_json::{Map, Value};
 
+use super::NewEvent;
 use crate::model::EventAccepted;
+use crate::objects::{Change, apply_patch};
 
 /// What `update_object` did.
 pub enum Updated {
@@ -41,4 +44,55 @@ pub trait ObjectStore: Send + Sync {
 
     /// Deletes an object and fires `{module}.delete` with it as it was; `None` if missing.
     async fn delete_object(&self, module: &str, id: &str) -> anyhow::Result<Option<EventAccepted>>;
+}
+
+/// An object as stored: its JSON text.
+pub(super) fn parse_object(stored: &str) -> anyhow::Result<Map<String, Value>> {
+    serde_json::from_str(stored).context("stored object")
+}
+
+/// The event a new object fires.
+pub(super) fn created(module: &str, object: &Map<String, Value>) -> NewEvent {
+    NewEvent {
+        event_type: format!("{module}.create"),
+        data: Value::Object(object.clone()),
+        change: None,
+    }
+}
+
+/// The event a deleted object fires, with it as it was stored.
+pub(super) fn deleted(module: &str, stored: &str) -> anyhow::Result<NewEvent> {
+    Ok(NewEvent {
+        event_type: format!("{module}.delete"),
+        data: Value::Object(parse_object(stored)?),
+        change: None,
+    })
+}
+
+/// An object as stored, once patched.
+pub(super) enum Patched {
+    Unchanged(Map<String, Value>),
+    /// The object to store and the event it fires.
+    Changed(Map<String, Value>, NewEvent),
+}
+
+pub(super) fn patched(
+    module: &str,
+    stored: &str,
+    patch: Map<String, Value>,
+) -> anyhow::Result<Patched> {
+    let Change {
+        object,
+        changed_fields,
+        previous,
+    } = apply_patch(&parse_object(stored)?, patch);
+    if changed_fields.is_empty() {
+        return Ok(Patched::Unchanged(object));
+    }
+    let event = NewEvent {
+        event_type: format!("{module}.update"),
+        data: Value::Object(object.clone()),
+        change: Some((changed_fields, previous)),
+    };
+    Ok(Patched::Changed(object, event))
 }

@@ -7,13 +7,9 @@ use serde_json::{Map, Value};
 use super::SqliteStore;
 use super::outbox::enqueue;
 use crate::model::EventAccepted;
-use crate::objects::{Change, apply_patch};
-use crate::store::{NewEvent, ObjectStore, Updated, new_id};
+use crate::store::objects::{Patched, created, deleted, parse_object, patched};
+use crate::store::{ObjectStore, Updated, new_id};
 use crate::time::now_ms;
-
-fn parse_object(text: &str) -> anyhow::Result<Map<String, Value>> {
-    serde_json::from_str(text).context("stored object")
-}
 
 #[async_trait::async_trait]
 impl ObjectStore for SqliteStore {
@@ -36,12 +32,10 @@ impl ObjectStore for SqliteStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent {
-            event_type: format!("{module}.create"),
-            data: Value::Object(data.clone()),
-            change: None,
-        };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
+        let accepted = enqueue(&mut tx, &[created(module, &data)])
+            .await?
+            .remove(0)
+            .accepted();
         tx.commit().await.context("committing an object")?;
         Ok((data, accepted))
     }
@@ -89,14 +83,10 @@ impl ObjectStore for SqliteStore {
         let Some(old) = old else {
             return Ok(Updated::Missing);
         };
-        let Change {
-            object,
-            changed_fields,
-            previous,
-        } = apply_patch(&parse_object(&old)?, patch);
-        if changed_fields.is_empty() {
-            return Ok(Updated::Unchanged(object));
-        }
+        let (object, event) = match patched(module, &old, patch)? {
+            Patched::Unchanged(object) => return Ok(Updated::Unchanged(object)),
+            Patched::Changed(object, event) => (object, event),
+        };
         sqlx::query("UPDATE objects SET data = ?, updated_at = ? WHERE module = ? AND id = ?")
             .bind(serde_json::to_string(&object)?)
             .bind(now_ms())
@@ -104,11 +94,6 @@ impl ObjectStore for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let event = NewEvent {
-            event_type: format!("{module}.update"),
-            data: Value::Object(object.clone()),
-            change: Some((changed_fields, previous)),
-        };
         let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
         tx.commit().await.context("committing an update")?;
         Ok(Updated::Changed(object, accepted))
@@ -123,12 +108,10 @@ impl ObjectStore for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(old) = old else { return Ok(None) };
-        let event = NewEvent {
-            event_type: format!("{module}.delete"),
-            data: Value::Object(parse_object(&old)?),
-            change: None,
-        };
-        let accepted = enqueue(&mut tx, &[event]).await?.remove(0).accepted();
+        let accepted = enqueue(&mut tx, &[deleted(module, &old)?])
+            .await?
+            .remove(0)
+            .accepted();
         tx.commit().await.context("committing a delete")?;
         Ok(Some(accepted))
     }
