@@ -2,12 +2,13 @@
 
 use api::{AttemptOut, AttemptStats, Data, DeliveryDetail, DeliveryOut, List, StatsBucket};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::json::Json;
+use super::params::{Path, Query};
 use super::{Admin, AppState, parse_time};
 use crate::config::parse_duration;
 use crate::error::{AppError, Result};

@@ -8,6 +8,7 @@ mod health;
 mod hooks;
 pub mod json;
 mod objects;
+mod params;
 mod rules;
 mod serve;
 mod session;

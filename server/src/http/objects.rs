@@ -2,7 +2,7 @@
 
 use api::{Data, List};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::json::Json;
+use super::params::{Path, Query};
 use super::{Admin, AppState};
 use crate::error::{AppError, Result};
 use crate::events::is_name_part;

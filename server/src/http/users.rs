@@ -2,12 +2,13 @@
 
 use api::{Data, List, UserIn, UserOut, UserPatch};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
 use super::json::Json;
+use super::params::Path;
 use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
 use crate::http::rules::password_problem;

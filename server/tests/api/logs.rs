@@ -421,3 +421,22 @@ async fn old_logs_are_pruned_and_old_payloads_dropped_but_pending_deliveries_sta
             .contains("ketchup")
     );
 }
+
+#[tokio::test]
+async fn bad_query_and_path_values_get_the_error_shape_naming_the_parameter() {
+    let app = spawn_app_with(&[]).await;
+    for (path, parameter) in [
+        ("/api/deliveries?limit=abc", "limit"),
+        ("/api/deliveries?limit=-1", "limit"),
+        ("/api/deliveries?limit=99999999999", "limit"),
+        ("/api/objects/ticket?limit=many", "limit"),
+    ] {
+        let response = app.admin(Method::GET, path, None).await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"][parameter].is_string(), "{path}: {error}");
+    }
+    // Bytes that are not UTF-8 where an id belongs.
+    let response = app.admin(Method::GET, "/api/webhooks/%FF%FE", None).await;
+    let error = assert_error(response, 422, "validation_failed").await;
+    assert!(error["fields"]["id"].is_string(), "{error}");
+}

@@ -4,12 +4,13 @@ pub(crate) mod input;
 
 use api::{Auth, Author, Data, List, Permissions, TokenOut, TriggerCallOut, TriggerIn, TriggerOut};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use super::json::Json;
+use super::params::Path;
 use super::{Admin, AppState};
 use crate::error::{AppError, Result};
 use crate::security::{TokenHash, random_text};

@@ -1,12 +1,13 @@
 //! What an administrator does with a webhook beyond editing it: Test, Recover, preview.
 
 use api::{AttemptOut, AttemptRequest, Data, PreviewIn, RecoverIn, RecoverOut};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::{find, input};
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
+use crate::http::params::Path;
 use crate::http::{Admin, AppState, parse_time};
 use crate::time::now_ms;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use api::{
     Auth, Author, Data, HealthState, List, Permissions, WebhookHealth, WebhookIn, WebhookOut,
 };
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
@@ -14,6 +14,7 @@ use super::secrets::new_signing_secret;
 use super::{find, input};
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
+use crate::http::params::Path;
 use crate::http::{Admin, AppState};
 use crate::store::{Caller, Sealed, StoredAuth, Webhook};
 use crate::time::{now_ms, rfc3339};

@@ -3,12 +3,13 @@
 use std::time::Duration;
 
 use api::{Data, HeaderOut, SecretOut};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use base64::Engine;
 use rand::RngCore;
 
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
+use crate::http::params::Path;
 use crate::http::{Admin, AppState};
 use crate::store::Sealed;
 use crate::time::now_ms;

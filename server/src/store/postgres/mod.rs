@@ -1,7 +1,9 @@
 //! The store on PostgreSQL, for several hookhub instances sharing one queue:
-//! claims skip what another instance locked, leases end a dead instance's
-//! claims, and a notification on every commit of due deliveries wakes the
-//! idle instances' workers (each also polls, should one be missed).
+//! published deliveries go to the publishing instance's workers while they
+//! have room, claims skip what another instance is claiming, leases end a
+//! dead instance's claims, and a notification on every commit of deliveries
+//! left in the queue wakes the instances' workers (each also polls, should
+//! one be missed).
 
 mod deliveries;
 mod logs;
@@ -55,10 +57,9 @@ impl PostgresStore {
     /// instances starting at once migrate one after the other.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)
-            .with_context(|| {
-                "not a PostgreSQL URL hookhub can use (postgres://user:password@host/database)"
-                    .to_string()
-            })?
+            .context(
+                "not a PostgreSQL URL hookhub can use (postgres://user:password@host/database)",
+            )?
             .application_name("hookhub");
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
