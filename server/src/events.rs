@@ -179,4 +179,71 @@ pub(crate) mod tests {
             assert!(!is_event_pattern(bad), "{bad}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// A valid name part.
+        fn part() -> impl Strategy<Value = String> {
+            "[a-z0-9_-]{1,12}"
+        }
+
+        proptest! {
+            #[test]
+            fn a_type_is_matched_by_everything_its_module_and_itself_only(
+                module in part(), action in part(), other in part(),
+            ) {
+                let event_type = format!("{module}.{action}");
+                prop_assert!(is_event_type(&event_type));
+                prop_assert!(is_event_pattern(&event_type));
+                prop_assert!(matches("*", &event_type));
+                let whole_module = format!("{module}.*");
+                prop_assert!(matches(&whole_module, &event_type));
+                prop_assert!(matches(&event_type, &event_type));
+                let other_module = format!("{other}.*");
+                let other_action = format!("{module}.{other}");
+                prop_assert_eq!(matches(&other_module, &event_type), other == module);
+                prop_assert_eq!(matches(&other_action, &event_type), other == action);
+                prop_assert!(!is_event_type(&whole_module));
+            }
+
+            #[test]
+            fn a_webhook_is_subscribed_when_one_of_its_patterns_matches(
+                patterns in proptest::collection::vec(
+                    prop_oneof![
+                        Just("*".to_string()),
+                        part().prop_map(|m| format!("{m}.*")),
+                        (part(), part()).prop_map(|(m, a)| format!("{m}.{a}")),
+                    ],
+                    0..5,
+                ),
+                module in part(),
+                action in part(),
+            ) {
+                let event_type = format!("{module}.{action}");
+                let expected = patterns.iter().any(|p| {
+                    p == "*" || *p == event_type || *p == format!("{module}.*")
+                });
+                prop_assert_eq!(subscribed(&patterns, &event_type), expected);
+            }
+
+            #[test]
+            fn a_data_location_puts_the_data_at_its_path_and_nothing_else(
+                keys in proptest::collection::vec("[^/]{1,8}", 1..6),
+                n in any::<i64>(),
+            ) {
+                let data = json!({"n": n});
+                let nested = nest(&keys.join("/"), data.clone());
+                let mut at = &nested;
+                for key in &keys {
+                    let object = at.as_object().expect("an object at every level");
+                    prop_assert_eq!(object.len(), 1);
+                    at = &object[key];
+                }
+                prop_assert_eq!(at, &data);
+            }
+        }
+    }
 }

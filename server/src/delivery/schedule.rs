@@ -134,4 +134,69 @@ mod tests {
         assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn schedule() -> impl Strategy<Value = RetrySchedule> {
+            proptest::collection::vec(0u64..100_000, 0..10)
+                .prop_map(|secs| RetrySchedule(secs.into_iter().map(Duration::from_secs).collect()))
+        }
+
+        proptest! {
+            #[test]
+            fn a_failure_waits_its_step_or_what_the_receiver_asks_up_to_the_next_step(
+                schedule in schedule(),
+                attempt in 0u32..12,
+                asked in proptest::option::of(0u64..200_000),
+            ) {
+                let steps = &schedule.0;
+                let asked = asked.map(Duration::from_secs);
+                let delay = retry_delay(&schedule, attempt, asked);
+                let index = attempt as usize;
+                if attempt == 0 || index > steps.len() {
+                    prop_assert_eq!(delay, None);
+                } else {
+                    let step = steps[index - 1];
+                    let ceiling = steps.get(index).copied().unwrap_or(step).max(step);
+                    let delay = delay.expect("a retry within the schedule");
+                    prop_assert!(delay >= step && delay <= ceiling);
+                    if asked.is_none() {
+                        prop_assert_eq!(delay, step);
+                    }
+                }
+            }
+
+            #[test]
+            fn jitter_stays_within_ten_percent_whatever_the_randomness(
+                millis in 0u64..10_000_000,
+                unit_random in any::<f64>(),
+            ) {
+                let delay = Duration::from_millis(millis);
+                let spread = with_jitter(delay, unit_random);
+                prop_assert!(spread >= delay.mul_f64(0.9) && spread <= delay.mul_f64(1.1));
+            }
+
+            #[test]
+            fn a_success_always_ends_and_a_single_attempt_never_retries(
+                schedule in schedule(),
+                attempt in 1u32..12,
+                now in 0i64..4_000_000_000_000,
+                unit_random in 0.0f64..1.0,
+            ) {
+                let ended = |answered, retries| {
+                    next_step(&schedule, attempt, answered, retries, now, unit_random)
+                };
+                prop_assert_eq!(ended(Ok(()), Retries::OnSchedule), Next::Succeeded);
+                prop_assert_eq!(ended(Err(None), Retries::Never), Next::Failed);
+                match ended(Err(None), Retries::OnSchedule) {
+                    Next::RetryAt(at) => prop_assert!(at >= now),
+                    Next::Failed => prop_assert!(attempt as usize > schedule.0.len()),
+                    Next::Succeeded => prop_assert!(false, "a failure never succeeds"),
+                }
+            }
+        }
+    }
 }

@@ -60,4 +60,72 @@ mod tests {
         assert!(secret_key("AAAA").is_none());
         assert!(secret_key("whsec_***").is_none());
     }
+
+    mod properties {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD;
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn verifies(
+            secret_bytes: &[u8],
+            id: &str,
+            timestamp: i64,
+            body: &[u8],
+            signature: &str,
+        ) -> bool {
+            let secret = format!("whsec_{}", STANDARD.encode(secret_bytes));
+            let verifier = standardwebhooks::Webhook::new(&secret).expect("a whsec_ secret");
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("webhook-id", id.parse().unwrap());
+            headers.insert("webhook-timestamp", timestamp.to_string().parse().unwrap());
+            headers.insert("webhook-signature", signature.parse().unwrap());
+            verifier.verify(body, &headers).is_ok()
+        }
+
+        fn now() -> i64 {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+        }
+
+        proptest! {
+            /// Checked by an independent implementation (the Standard Webhooks
+            /// crate, which reads bodies as UTF-8: hookhub's are JSON).
+            #[test]
+            fn every_signature_verifies_and_no_other_body_does(
+                key in proptest::collection::vec(any::<u8>(), 16..48),
+                id in "[a-zA-Z0-9_]{1,40}",
+                body in any::<String>(),
+            ) {
+                let timestamp = now();
+                let signature = sign(&key, &id, timestamp, body.as_bytes());
+                prop_assert!(verifies(&key, &id, timestamp, body.as_bytes(), &signature));
+                let longer = format!("{body} ");
+                prop_assert!(!verifies(&key, &id, timestamp, longer.as_bytes(), &signature));
+                if let Some(last) = body.chars().last() {
+                    let mut changed = body.clone();
+                    changed.pop();
+                    changed.push(if last == 'a' { 'b' } else { 'a' });
+                    prop_assert!(!verifies(&key, &id, timestamp, changed.as_bytes(), &signature));
+                }
+            }
+
+            #[test]
+            fn during_a_rotation_either_secret_verifies(
+                current in proptest::collection::vec(any::<u8>(), 24..40),
+                previous in proptest::collection::vec(any::<u8>(), 24..40),
+                body in any::<String>(),
+            ) {
+                let timestamp = now();
+                let body = body.as_bytes();
+                let keys = [current.clone(), previous.clone()];
+                let header = signature_header(&keys, "msg_1", timestamp, body);
+                prop_assert!(verifies(&current, "msg_1", timestamp, body, &header));
+                prop_assert!(verifies(&previous, "msg_1", timestamp, body, &header));
+            }
+        }
+    }
 }
