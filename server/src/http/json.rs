@@ -49,18 +49,20 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, AppError> {
     }
 }
 
-/// Any JSON value in which no object holds a key twice. With duplicates,
-/// parsers disagree on which one counts (serde keeps the last), so a body
-/// that says `"role"` twice is refused rather than guessed at: 422 naming
-/// the key's path. Malformed JSON is a 400.
+/// Any JSON value in which no object holds a key twice and no string holds
+/// a NUL character. With duplicates, parsers disagree on which one counts
+/// (serde keeps the last), so a body that says `"role"` twice is refused
+/// rather than guessed at; NUL is refused because PostgreSQL cannot store
+/// it in text, and no webhook field needs it: 422 naming the path.
+/// Malformed JSON is a 400.
 pub fn parse_value(bytes: &[u8]) -> Result<Value, AppError> {
-    let duplicate = RefCell::new(None);
+    let problem = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = Strict::root(&duplicate)
+    let parsed = Strict::root(&problem)
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
-    match (parsed, duplicate.into_inner()) {
-        (_, Some(path)) => Err(AppError::field(path, "appears more than once")),
+    match (parsed, problem.into_inner()) {
+        (_, Some((path, problem))) => Err(AppError::field(path, problem)),
         (Err(error), None) => Err(AppError::BadRequest(format!("malformed JSON: {error}"))),
         (Ok(value), None) => Ok(value),
     }
@@ -96,8 +98,12 @@ pub fn from_value<T: DeserializeOwned>(object: Map<String, Value>) -> Result<T, 
 struct Strict<'a> {
     parent: Option<&'a Strict<'a>>,
     step: Step<'a>,
-    duplicate: &'a RefCell<Option<String>>,
+    /// The first problem found: where, and what.
+    problem: &'a RefCell<Option<(String, &'static str)>>,
 }
+
+/// What a string holding a NUL character is told.
+pub const NUL: &str = "must not contain NUL characters";
 
 #[derive(Clone, Copy)]
 enum Step<'a> {
@@ -107,11 +113,11 @@ enum Step<'a> {
 }
 
 impl<'a> Strict<'a> {
-    fn root(duplicate: &'a RefCell<Option<String>>) -> Self {
+    fn root(problem: &'a RefCell<Option<(String, &'static str)>>) -> Self {
         Self {
             parent: None,
             step: Step::Root,
-            duplicate,
+            problem,
         }
     }
 
@@ -119,8 +125,21 @@ impl<'a> Strict<'a> {
         Self {
             parent: Some(self),
             step,
-            duplicate: self.duplicate,
+            problem: self.problem,
         }
+    }
+
+    /// Notes `problem` here and stops the parse.
+    fn refuse<E: de::Error>(&self, problem: &'static str) -> E {
+        *self.problem.borrow_mut() = Some((self.path(), problem));
+        E::custom(problem)
+    }
+
+    fn text<E: de::Error>(&self, text: String) -> Result<Value, E> {
+        if text.contains('\0') {
+            return Err(self.refuse(NUL));
+        }
+        Ok(Value::String(text))
     }
 
     /// `events[1].data.x`.
@@ -170,12 +189,12 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
     }
 
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_string()))
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
+        self.text(value.to_string())
     }
 
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Value, E> {
+        self.text(value)
     }
 
     fn visit_unit<E>(self) -> Result<Value, E> {
@@ -194,8 +213,10 @@ impl<'de> Visitor<'de> for Strict<'_> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(self.child(Step::Key(&key)).path());
-                return Err(de::Error::custom("a key appears more than once"));
+                return Err(self.child(Step::Key(&key)).refuse("appears more than once"));
+            }
+            if key.contains('\0') {
+                return Err(self.child(Step::Key(&key)).refuse(NUL));
             }
             let value = map.next_value_seed(self.child(Step::Key(&key)))?;
             object.insert(key, value);
@@ -223,6 +244,14 @@ mod tests {
         assert_eq!(field_of(nested), "auth.type");
         let in_list = parse_object(br#"{"events": [{"a": 1}, {"a": 1, "a": 2}]}"#).unwrap_err();
         assert_eq!(field_of(in_list), "events[1].a");
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_where_it_is() {
+        let error = parse_object(br#"{"auth": {"username": "a\u0000b"}}"#).unwrap_err();
+        assert_eq!(field_of(error), "auth.username");
+        let in_key = parse_object(br#"{"data": {"a\u0000": 1}}"#).unwrap_err();
+        assert!(field_of(in_key).starts_with("data.a"));
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Query-string and path extractors whose every rejection is an [`AppError`]
 //! naming the parameter, so that `?limit=abc` gets the API's one error shape
 //! (a 422 with `fields.limit`) like a bad body field, not axum's plain text.
+//! A NUL character in any parameter is refused the same way, as in bodies.
 
-use axum::extract::FromRequestParts;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::json::NUL;
 use crate::error::AppError;
 
 pub struct Query<T>(pub T);
@@ -21,7 +23,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        if let Some((name, _)) = pairs
+            .clone()
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(AppError::field(name, NUL));
+        }
+        let pairs = serde_urlencoded::Deserializer::new(pairs);
         serde_path_to_error::deserialize(pairs)
             .map(Query)
             .map_err(|error| {
@@ -59,6 +68,11 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(params) = RawPathParams::from_request_parts(parts, state).await
+            && let Some((name, _)) = params.iter().find(|(_, value)| value.contains('\0'))
+        {
+            return Err(AppError::field(name, NUL));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(error)) => {

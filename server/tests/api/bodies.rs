@@ -181,3 +181,122 @@ async fn a_body_or_a_head_that_stops_arriving_ends_the_connection() {
     let events: Value = events.json().await.unwrap();
     assert_eq!(events["data"], json!([]), "the stalled event was stored");
 }
+
+/// PostgreSQL refuses NUL in text, SQLite stores it: either way a NUL in a
+/// path, a query or a body field is a clear answer, never a 500.
+#[tokio::test]
+async fn nul_characters_anywhere_get_a_clear_answer_never_a_500() {
+    let app = crate::helpers::spawn_app().await;
+    let webhook = app
+        .create_webhook(serde_json::json!({"name": "n", "url": "https://example.com/in"}))
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    let gets = [
+        "/api/webhooks/a%00b".to_string(),
+        "/api/deliveries/dlv%00".to_string(),
+        "/api/deliveries?webhook_id=a%00b".to_string(),
+        "/api/deliveries?cursor=%00".to_string(),
+        "/api/deliveries?event_type=a%00.b".to_string(),
+        "/api/objects/ticket?cursor=%00".to_string(),
+        "/api/objects/ticket/obj%00".to_string(),
+        "/api/users/usr%00".to_string(),
+        "/api/triggers/trg%00".to_string(),
+        format!("/api/webhooks/{id}/headers/x%00y"),
+    ];
+    for path in &gets {
+        let response = app.admin(reqwest::Method::GET, path, None).await;
+        assert!(
+            response.status().is_client_error(),
+            "GET {path}: {}",
+            response.status()
+        );
+    }
+    let nul = "a\u{0}b";
+    let bodies = [
+        (
+            "/api/webhooks",
+            serde_json::json!({"name": nul, "url": "https://example.com/in"}),
+        ),
+        (
+            "/api/webhooks",
+            serde_json::json!({"name": "n", "url": "https://example.com/\u{0}"}),
+        ),
+        (
+            "/api/webhooks",
+            serde_json::json!({"name": "n", "url": "https://example.com/in",
+            "auth": {"type": "basic", "username": nul, "password": "secret-password"}}),
+        ),
+        (
+            "/api/webhooks",
+            serde_json::json!({"name": "n", "url": "https://example.com/in",
+            "data_location": nul}),
+        ),
+        (
+            "/api/webhooks",
+            serde_json::json!({"name": "n", "url": "https://example.com/in",
+            "headers": {"X-A": nul}}),
+        ),
+        (
+            "/api/webhooks",
+            serde_json::json!({"name": "n", "url": "https://example.com/in",
+            "events": [nul]}),
+        ),
+        ("/api/events", serde_json::json!({"type": nul, "data": {}})),
+        (
+            "/api/events",
+            serde_json::json!({"type": "a.b", "data": {"x": nul, nul: 1}}),
+        ),
+        ("/api/objects/ticket", serde_json::json!({"title": nul})),
+        (
+            "/api/users",
+            serde_json::json!({"username": nul, "password": "long-enough-password", "role": "viewer"}),
+        ),
+        (
+            "/api/triggers",
+            serde_json::json!({"name": nul, "event_type": "a.b"}),
+        ),
+        (
+            "/api/triggers",
+            serde_json::json!({"name": "t", "event_type": "a.b", "params": {nul: nul}}),
+        ),
+        (
+            "/api/session",
+            serde_json::json!({"username": nul, "password": nul}),
+        ),
+    ];
+    for (path, body) in bodies {
+        let response = app
+            .admin(reqwest::Method::POST, path, Some(body.clone()))
+            .await;
+        let status = response.status();
+        assert!(
+            status.is_success() || status.is_client_error(),
+            "POST {path} {body}: {status} {:?}",
+            response.text().await
+        );
+    }
+    // A trigger's caller: the query and the body become the event's data.
+    let trigger = app
+        .admin(
+            reqwest::Method::POST,
+            "/api/triggers",
+            Some(serde_json::json!({"name": "t", "event_type": "a.b", "method": "POST"})),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let hook_url = trigger["data"]["hook_url"].as_str().unwrap();
+    let called = app
+        .client
+        .post(format!("{hook_url}?x=a%00b"))
+        .json(&serde_json::json!({"y": nul}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        called.status().is_success() || called.status().is_client_error(),
+        "{}",
+        called.status()
+    );
+}
