@@ -300,3 +300,48 @@ async fn nul_characters_anywhere_get_a_clear_answer_never_a_500() {
         called.status()
     );
 }
+
+/// Hostile shapes get a clear 4xx, store nothing, and the server goes on answering.
+#[tokio::test]
+async fn deep_nesting_invalid_utf8_and_thousands_of_headers_are_refused() {
+    let app = spawn_app().await;
+    let deep = format!(
+        r#"{{"type": "a.b", "data": {}1{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let response = send_raw(&app, Method::POST, "/api/events", Some(ADMIN_TOKEN), &deep).await;
+    assert_error(response, 400, "bad_request").await;
+
+    let invalid = app
+        .client
+        .post(app.url("/api/webhooks"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body(b"{\"name\": \"\xff\xfe\", \"url\": \"https://example.com/in\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_error(invalid, 400, "bad_request").await;
+    assert_eq!(app.webhook_count().await, 0);
+
+    let mut request = app
+        .client
+        .get(app.url("/api/webhooks"))
+        .bearer_auth(ADMIN_TOKEN);
+    for n in 0..5_000 {
+        request = request.header(format!("x-filler-{n}"), "x");
+    }
+    let status = match request.send().await {
+        Ok(response) => Some(response.status()),
+        // The server may close the connection as it refuses.
+        Err(_) => None,
+    };
+    assert!(
+        status.is_none_or(|status| status.is_client_error()),
+        "{status:?}"
+    );
+
+    let health = app.client.get(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
