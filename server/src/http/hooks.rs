@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use super::auth::authorization;
 use super::json::Json;
-use super::params::Path;
+use super::params::{Path, decoded_pairs};
 use crate::error::{AppError, FieldErrors, Scheme};
 use crate::model::TriggerResponse;
 use crate::store::{NewEvent, Trigger, TriggerAuth};
@@ -191,17 +191,17 @@ fn basic_credentials(encoded: &str) -> Option<(String, String)> {
 /// The query's parameters, then the body's fields over them: a JSON object,
 /// a form, or any other JSON under `body`.
 pub fn call_data(query: &str, body: &[u8], form: bool) -> Result<Map<String, Value>, AppError> {
-    let mut data: Map<String, Value> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-        .collect();
+    let as_data = |pairs: Vec<(String, String)>| {
+        pairs
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+    };
+    let mut data: Map<String, Value> = as_data(decoded_pairs(query.as_bytes())?).collect();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(data);
     }
     if form {
-        data.extend(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))),
-        );
+        data.extend(as_data(decoded_pairs(body)?));
         return Ok(data);
     }
     match super::json::parse_value(body)? {
@@ -263,6 +263,10 @@ mod tests {
         let array = call_data("", b"[1, 2]", false).unwrap();
         assert_eq!(Value::Object(array), json!({"body": [1, 2]}));
         assert!(call_data("", b"{nope", false).is_err());
+        for (query, body, form) in [("x=a%00", &b""[..], false), ("", b"x=%00", true)] {
+            let refused = call_data(query, body, form).unwrap_err();
+            assert!(matches!(&refused, AppError::Validation(fields) if fields.contains_key("x")));
+        }
         assert!(matches!(
             call_data("", br#"{"a": 1, "a": 2}"#, false),
             Err(AppError::Validation(_))

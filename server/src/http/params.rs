@@ -9,6 +9,8 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use url::form_urlencoded;
+
 use super::json::NUL;
 use crate::error::AppError;
 
@@ -22,15 +24,9 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or_default();
-        let pairs = form_urlencoded::parse(query.as_bytes());
-        if let Some((name, _)) = pairs
-            .clone()
-            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
-        {
-            return Err(AppError::field(name, NUL));
-        }
-        let pairs = serde_urlencoded::Deserializer::new(pairs);
+        let query = parts.uri.query().unwrap_or_default().as_bytes();
+        decoded_pairs(query)?;
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query));
         serde_path_to_error::deserialize(pairs)
             .map(Query)
             .map_err(|error| {
@@ -45,6 +41,19 @@ where
                 }
             })
     }
+}
+
+/// The name-value pairs of a query string or a form body, decoded; a NUL
+/// character in a name or a value is a 422 naming it.
+pub fn decoded_pairs(encoded: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    form_urlencoded::parse(encoded)
+        .map(|(name, value)| {
+            if name.contains('\0') || value.contains('\0') {
+                return Err(AppError::field(name, NUL));
+            }
+            Ok((name.into_owned(), value.into_owned()))
+        })
+        .collect()
 }
 
 /// A query value's problem as the client should read it.

@@ -182,123 +182,126 @@ async fn a_body_or_a_head_that_stops_arriving_ends_the_connection() {
     assert_eq!(events["data"], json!([]), "the stalled event was stored");
 }
 
-/// PostgreSQL refuses NUL in text, SQLite stores it: either way a NUL in a
-/// path, a query or a body field is a clear answer, never a 500.
+/// PostgreSQL refuses NUL in text, SQLite would store it: on either, a NUL
+/// in a path, a query, a body field or a trigger call is a 422 naming where
+/// it is (never a 500), and nothing is stored.
 #[tokio::test]
-async fn nul_characters_anywhere_get_a_clear_answer_never_a_500() {
+async fn nul_characters_anywhere_are_refused_naming_where_they_are() {
     let app = crate::helpers::spawn_app().await;
     let webhook = app
-        .create_webhook(serde_json::json!({"name": "n", "url": "https://example.com/in"}))
+        .create_webhook(json!({"name": "n", "url": "https://example.com/in"}))
         .await;
     let id = webhook["id"].as_str().unwrap();
     let gets = [
-        "/api/webhooks/a%00b".to_string(),
-        "/api/deliveries/dlv%00".to_string(),
-        "/api/deliveries?webhook_id=a%00b".to_string(),
-        "/api/deliveries?cursor=%00".to_string(),
-        "/api/deliveries?event_type=a%00.b".to_string(),
-        "/api/objects/ticket?cursor=%00".to_string(),
-        "/api/objects/ticket/obj%00".to_string(),
-        "/api/users/usr%00".to_string(),
-        "/api/triggers/trg%00".to_string(),
-        format!("/api/webhooks/{id}/headers/x%00y"),
+        ("/api/webhooks/a%00b".to_string(), "id"),
+        ("/api/deliveries/dlv%00".to_string(), "id"),
+        ("/api/deliveries?webhook_id=a%00b".to_string(), "webhook_id"),
+        ("/api/deliveries?cursor=%00".to_string(), "cursor"),
+        (
+            "/api/deliveries?event_type=a%00.b".to_string(),
+            "event_type",
+        ),
+        ("/api/objects/ticket?cursor=%00".to_string(), "cursor"),
+        ("/api/objects/ticket/obj%00".to_string(), "id"),
+        ("/api/users/usr%00".to_string(), "id"),
+        ("/api/triggers/trg%00".to_string(), "id"),
+        (format!("/api/webhooks/{id}/headers/x%00y"), "name"),
     ];
-    for path in &gets {
-        let response = app.admin(reqwest::Method::GET, path, None).await;
-        assert!(
-            response.status().is_client_error(),
-            "GET {path}: {}",
-            response.status()
-        );
+    for (path, field) in &gets {
+        let response = app.admin(Method::GET, path, None).await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"][field].is_string(), "GET {path}: {error}");
     }
     let nul = "a\u{0}b";
+    let url = "https://example.com/in";
     let bodies = [
+        ("/api/webhooks", json!({"name": nul, "url": url}), "name"),
         (
             "/api/webhooks",
-            serde_json::json!({"name": nul, "url": "https://example.com/in"}),
+            json!({"name": "n", "url": "https://example.com/\u{0}"}),
+            "url",
         ),
         (
             "/api/webhooks",
-            serde_json::json!({"name": "n", "url": "https://example.com/\u{0}"}),
+            json!({"name": "n", "url": url,
+                "auth": {"type": "basic", "username": nul, "password": "secret-password"}}),
+            "auth.username",
         ),
         (
             "/api/webhooks",
-            serde_json::json!({"name": "n", "url": "https://example.com/in",
-            "auth": {"type": "basic", "username": nul, "password": "secret-password"}}),
+            json!({"name": "n", "url": url, "data_location": nul}),
+            "data_location",
         ),
         (
             "/api/webhooks",
-            serde_json::json!({"name": "n", "url": "https://example.com/in",
-            "data_location": nul}),
+            json!({"name": "n", "url": url, "headers": {"X-A": nul}}),
+            "headers.X-A",
         ),
         (
             "/api/webhooks",
-            serde_json::json!({"name": "n", "url": "https://example.com/in",
-            "headers": {"X-A": nul}}),
+            json!({"name": "n", "url": url, "events": [nul]}),
+            "events[0]",
         ),
-        (
-            "/api/webhooks",
-            serde_json::json!({"name": "n", "url": "https://example.com/in",
-            "events": [nul]}),
-        ),
-        ("/api/events", serde_json::json!({"type": nul, "data": {}})),
+        ("/api/events", json!({"type": nul, "data": {}}), "type"),
         (
             "/api/events",
-            serde_json::json!({"type": "a.b", "data": {"x": nul, nul: 1}}),
+            json!({"type": "a.b", "data": {"x": nul}}),
+            "data.x",
         ),
-        ("/api/objects/ticket", serde_json::json!({"title": nul})),
+        ("/api/objects/ticket", json!({"title": nul}), "title"),
         (
             "/api/users",
-            serde_json::json!({"username": nul, "password": "long-enough-password", "role": "viewer"}),
+            json!({"username": nul, "password": "long-enough-password", "role": "viewer"}),
+            "username",
         ),
         (
             "/api/triggers",
-            serde_json::json!({"name": nul, "event_type": "a.b"}),
-        ),
-        (
-            "/api/triggers",
-            serde_json::json!({"name": "t", "event_type": "a.b", "params": {nul: nul}}),
+            json!({"name": nul, "event_type": "a.b"}),
+            "name",
         ),
         (
             "/api/session",
-            serde_json::json!({"username": nul, "password": nul}),
+            json!({"username": nul, "password": "x"}),
+            "username",
         ),
     ];
-    for (path, body) in bodies {
-        let response = app
-            .admin(reqwest::Method::POST, path, Some(body.clone()))
-            .await;
-        let status = response.status();
+    for (path, body, field) in bodies {
+        let response = app.admin(Method::POST, path, Some(body.clone())).await;
+        let error = assert_error(response, 422, "validation_failed").await;
         assert!(
-            status.is_success() || status.is_client_error(),
-            "POST {path} {body}: {status} {:?}",
-            response.text().await
+            error["fields"][field].is_string(),
+            "POST {path} {body}: {error}"
         );
     }
-    // A trigger's caller: the query and the body become the event's data.
+    assert_eq!(app.webhook_count().await, 1, "a refused webhook was stored");
+
+    // A trigger's caller: the query, a form or a JSON body become the event's data.
     let trigger = app
         .admin(
-            reqwest::Method::POST,
+            Method::POST,
             "/api/triggers",
-            Some(serde_json::json!({"name": "t", "event_type": "a.b", "method": "POST"})),
+            Some(json!({"name": "t", "event_type": "a.b", "method": "POST"})),
         )
         .await
         .json::<Value>()
         .await
         .unwrap();
     let hook_url = trigger["data"]["hook_url"].as_str().unwrap();
-    let called = app
-        .client
-        .post(format!("{hook_url}?x=a%00b"))
-        .json(&serde_json::json!({"y": nul}))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        called.status().is_success() || called.status().is_client_error(),
-        "{}",
-        called.status()
-    );
+    let calls = [
+        (app.client.post(format!("{hook_url}?x=a%00b")), "x"),
+        (
+            app.client
+                .post(hook_url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("y=a%00b"),
+            "y",
+        ),
+        (app.client.post(hook_url).json(&json!({"z": nul})), "z"),
+    ];
+    for (call, field) in calls {
+        let error = assert_error(call.send().await.unwrap(), 422, "validation_failed").await;
+        assert!(error["fields"][field].is_string(), "{error}");
+    }
 }
 
 /// Hostile shapes get a clear 4xx, store nothing, and the server goes on answering.
