@@ -98,6 +98,12 @@ pub struct Config {
     #[arg(long, env = "HOOKHUB_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
+    /// Also serve `/metrics` on this address, without a token (for a
+    /// Prometheus that reaches only a monitoring network). Unset: only the
+    /// main listener serves `/metrics`, to administrators.
+    #[arg(long, env = "HOOKHUB_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// The built console (`index.html` and `pkg/`).
     #[arg(long, env = "HOOKHUB_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod objects;
 pub mod retention;
@@ -25,6 +26,8 @@ pub use config::Config;
 
 /// The longest SIGTERM waits for attempts in flight before handing them back.
 const MAX_DRAIN: Duration = Duration::from_secs(30);
+/// Connections the metrics listener keeps open at most: scrapers are few.
+const METRICS_CONNECTIONS: usize = 64;
 
 /// Serves and delivers until `shutdown` completes; then stops taking work,
 /// lets attempts in flight finish (or hands them back), and returns.
@@ -38,7 +41,9 @@ pub async fn run(
     bootstrap::prepare(&store, &config, &cipher).await?;
     let settings = delivery::Settings::from_config(&config);
     let drain = settings.timeout.min(MAX_DRAIN);
-    let deliverer = delivery::Deliverer::new(store.clone(), cipher.clone(), settings);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let deliverer =
+        delivery::Deliverer::new(store.clone(), cipher.clone(), settings, metrics.clone());
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(delivery::run_workers(
         deliverer.clone(),
@@ -49,7 +54,33 @@ pub async fn run(
         logs: config.retention,
         payloads: config.payload_retention,
     };
-    let pruner = tokio::spawn(retention::run_pruner(store.clone(), retention, stopping));
+    let pruner = tokio::spawn(retention::run_pruner(
+        store.clone(),
+        retention,
+        stopping.clone(),
+    ));
+
+    let metrics_server = match config.metrics_listen {
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("listening for metrics on {address}"))?;
+            tracing::info!(%address, "serving /metrics without a token");
+            let router = http::open_metrics_router(store.clone(), metrics.clone());
+            let mut stopping = stopping.clone();
+            let stopped = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            Some(tokio::spawn(http::serve(
+                listener,
+                router,
+                config.idle_timeout,
+                METRICS_CONNECTIONS,
+                stopped,
+            )))
+        }
+        None => None,
+    };
 
     let address = listener.local_addr()?;
     let state = http::AppState {
@@ -57,6 +88,7 @@ pub async fn run(
         cipher,
         config: Arc::new(config),
         deliverer,
+        metrics,
         login_limiter: Arc::default(),
         trigger_throttle: Arc::new(security::trigger_throttle()),
     };
@@ -74,6 +106,9 @@ pub async fn run(
         stop_workers,
     )
     .await;
+    if let Some(server) = metrics_server {
+        server.await.context("the metrics listener")?;
+    }
     workers.await.context("the delivery workers")?;
     pruner.await.context("the pruner")?;
     store.close().await;

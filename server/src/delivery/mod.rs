@@ -20,6 +20,7 @@ use rand::Rng;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
+use crate::metrics::Metrics;
 use crate::security::Cipher;
 use crate::store::{
     AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings,
@@ -104,11 +105,12 @@ pub struct Deliverer {
     wake: Arc<Notify>,
     recorder: mpsc::Sender<Recording>,
     targets: Arc<Mutex<TargetCache>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Deliverer {
     /// Starts the recorder that writes outcomes in batches.
-    pub fn new(store: Store, cipher: Cipher, settings: Settings) -> Self {
+    pub fn new(store: Store, cipher: Cipher, settings: Settings, metrics: Arc<Metrics>) -> Self {
         let (recorder, outcomes) = mpsc::channel(4 * RECORD_BATCH);
         let deliverer = Self {
             client: send::client(settings.timeout, settings.private),
@@ -118,6 +120,7 @@ impl Deliverer {
             wake: Arc::new(Notify::new()),
             recorder,
             targets: Arc::default(),
+            metrics,
         };
         tokio::spawn(record_outcomes(deliverer.clone(), outcomes));
         deliverer
@@ -470,6 +473,14 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
             let disable_before = now_ms() - disable_after.as_millis() as i64;
             match deliverer.store.record(&outcomes, disable_before).await {
                 Ok(switched_off) => {
+                    for outcome in &outcomes {
+                        let attempt = &outcome.attempt;
+                        deliverer.metrics.attempt(
+                            &outcome.next,
+                            attempt.error_class.as_deref(),
+                            attempt.duration_ms,
+                        );
+                    }
                     switched_off.iter().for_each(|id| deliverer.forget(id));
                     deliverer.wake_at_first_retry(&outcomes);
                 }

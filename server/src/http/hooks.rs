@@ -48,19 +48,23 @@ async fn call(
     Path(slug): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let trigger = state
-        .store
-        .trigger_by_slug(&slug)
-        .await?
-        .ok_or(AppError::NotFound("trigger"))?;
+    let Some(trigger) = state.store.trigger_by_slug(&slug).await? else {
+        state.metrics.trigger_call("unknown_trigger");
+        return Err(AppError::NotFound("trigger"));
+    };
     let caller = address.ip().to_string();
     match accept(&state, &trigger, &caller, request).await {
-        Ok(response) => Ok(response),
+        Ok(response) => {
+            state.metrics.trigger_call("accepted");
+            Ok(response)
+        }
         Err(error) => {
             let status = error.status();
+            let outcome = outcome_of(&error);
+            state.metrics.trigger_call(outcome);
             state
                 .store
-                .log_trigger_call(&trigger.id, &caller, outcome_of(&error), status.as_u16())
+                .log_trigger_call(&trigger.id, &caller, outcome, status.as_u16())
                 .await?;
             let mut response = error.into_response();
             if status == StatusCode::METHOD_NOT_ALLOWED {

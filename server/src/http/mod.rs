@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod hooks;
 pub mod json;
+mod metrics;
 mod objects;
 mod params;
 mod rules;
@@ -33,6 +34,7 @@ use crate::security::{Cipher, LoginLimiter, Throttle};
 use crate::store::Store;
 
 pub use auth::Admin;
+pub use metrics::open_router as open_metrics_router;
 pub use serve::{max_connections, serve};
 
 #[derive(Clone)]
@@ -41,6 +43,7 @@ pub struct AppState {
     pub cipher: Cipher,
     pub config: Arc<Config>,
     pub deliverer: Deliverer,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub login_limiter: Arc<LoginLimiter>,
     /// Wrong credentials on trigger URLs, per trigger.
     pub trigger_throttle: Arc<Throttle>,
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .nest("/api", api)
         .merge(hooks::router())
+        .merge(metrics::router())
         .merge(console::router(&state.config.static_dir));
     for (name, value) in console::security_headers() {
         router = router.layer(SetResponseHeaderLayer::overriding(
@@ -70,6 +74,10 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::count,
+        ))
         // A body that stops arriving for as long as an idle connection may wait: 408.
         .layer(RequestBodyTimeoutLayer::new(state.config.idle_timeout))
         .layer(TraceLayer::new_for_http())

@@ -99,6 +99,16 @@ pub struct Outcome {
     pub error_in_words: Option<String>,
 }
 
+/// The deliveries not yet finished, by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub pending: u64,
+    pub retrying: u64,
+    pub paused: u64,
+    /// When the delivery due first is (or was) due, Unix ms; in the future if none is due yet.
+    pub oldest_due_at: Option<i64>,
+}
+
 #[async_trait::async_trait]
 pub trait QueueStore: Send + Sync {
     /// Due, unleased deliveries, oldest due first, skipping `busy_webhooks`
@@ -115,6 +125,9 @@ pub trait QueueStore: Send + Sync {
 
     /// The signing secrets in force now.
     async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>>;
+
+    /// How many deliveries wait, and since when the longest-due one is due.
+    async fn queue_depth(&self) -> anyhow::Result<QueueDepth>;
 
     /// How many instances share the queue, this one included (at least 1).
     async fn instances(&self) -> anyhow::Result<usize>;

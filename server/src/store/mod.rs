@@ -19,7 +19,8 @@ mod webhooks;
 use std::sync::Arc;
 
 pub use deliveries::{
-    AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, QueueStore, SigningSecrets,
+    AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore,
+    SigningSecrets,
 };
 pub use events::{EventStore, NewEvent, QueuedEvent, WorkerRoom};
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};

@@ -11,8 +11,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::{
-    AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Job, Sealed, SigningSecrets,
-    StoredAuth, Trigger, TriggerAuth, TriggerCall, TriggerSettings, User, Webhook, WebhookSettings,
+    AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Job, QueueDepth, Sealed,
+    SigningSecrets, StoredAuth, Trigger, TriggerAuth, TriggerCall, TriggerSettings, User, Webhook,
+    WebhookSettings,
 };
 use crate::events::Event;
 use crate::model::{
@@ -158,6 +159,33 @@ impl From<SigningSecretsRow> for SigningSecrets {
                 .previous_secret
                 .filter(|_| until.is_some_and(|t| t > now_ms()))
                 .map(Sealed),
+        }
+    }
+}
+
+/// The queue as `/metrics` shows it. `paused` is counted by name so that
+/// the gauge reads 0, not absent, while no delivery is paused.
+pub const SELECT_QUEUE_DEPTH: &str = "SELECT
+     (SELECT count(*) FROM deliveries WHERE status = 'pending') AS pending,
+     (SELECT count(*) FROM deliveries WHERE status = 'retrying') AS retrying,
+     (SELECT count(*) FROM deliveries WHERE status = 'paused') AS paused,
+     (SELECT min(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL) AS oldest_due_at";
+
+#[derive(sqlx::FromRow)]
+pub struct QueueDepthRow {
+    pending: i64,
+    retrying: i64,
+    paused: i64,
+    oldest_due_at: Option<i64>,
+}
+
+impl From<QueueDepthRow> for QueueDepth {
+    fn from(row: QueueDepthRow) -> Self {
+        QueueDepth {
+            pending: row.pending as u64,
+            retrying: row.retrying as u64,
+            paused: row.paused as u64,
+            oldest_due_at: row.oldest_due_at,
         }
     }
 }

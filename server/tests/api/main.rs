@@ -7,6 +7,7 @@ mod delivery;
 mod helpers;
 mod instances;
 mod logs;
+mod metrics;
 mod objects;
 mod postgres;
 mod process;

@@ -63,7 +63,7 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
         private: PrivateTargets::Allow,
     };
     Bench {
-        deliverer: Deliverer::new(store.clone(), cipher, settings),
+        deliverer: Deliverer::new(store.clone(), cipher, settings, Default::default()),
         store,
         webhook_id: webhook.id,
         _dir: dir,

@@ -9,9 +9,10 @@ use sqlx::{PgConnection, Row};
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
 use crate::store::deliveries::{TestDelivery, health_changes};
 use crate::store::rows::{
-    AttemptColumns, JOB_COLUMNS, JobRow, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
+    AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
+    SigningSecretsRow, jobs_from,
 };
-use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, SigningSecrets};
+use crate::store::{DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore, SigningSecrets};
 use crate::time::now_ms;
 
 /// Tries of a batch of outcomes that PostgreSQL gave up (a deadlock).
@@ -90,6 +91,13 @@ impl QueueStore for PostgresStore {
 
     /// Counts the instances' listening connections (one each), which
     /// PostgreSQL drops as soon as their process dies.
+    async fn queue_depth(&self) -> anyhow::Result<QueueDepth> {
+        let row: QueueDepthRow = sqlx::query_as(SELECT_QUEUE_DEPTH)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.into())
+    }
+
     async fn instances(&self) -> anyhow::Result<usize> {
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity

@@ -8,9 +8,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use super::{MAX_PARAMS, SqliteStore};
 use crate::store::deliveries::{TestDelivery, health_changes};
 use crate::store::rows::{
-    AttemptColumns, JOB_COLUMNS, JobRow, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
+    AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
+    SigningSecretsRow, jobs_from,
 };
-use crate::store::{DueDelivery, Job, Next, Outcome, QueueStore, SigningSecrets};
+use crate::store::{DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore, SigningSecrets};
 use crate::time::now_ms;
 
 fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
@@ -97,6 +98,13 @@ impl QueueStore for SqliteStore {
     }
 
     /// One: a SQLite database belongs to one process.
+    async fn queue_depth(&self) -> anyhow::Result<QueueDepth> {
+        let row: QueueDepthRow = sqlx::query_as(SELECT_QUEUE_DEPTH)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.into())
+    }
+
     async fn instances(&self) -> anyhow::Result<usize> {
         Ok(1)
     }
