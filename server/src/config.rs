@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, Subcommand};
 
+use crate::logs::LogFormat;
+
 #[derive(Debug, Parser)]
 #[command(name = "hookhub", version, about = "A self-hosted webhook hub")]
 pub struct Cli {
@@ -103,6 +105,10 @@ pub struct Config {
     /// main listener serves `/metrics`, to administrators.
     #[arg(long, env = "HOOKHUB_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// `text` for people, `json` for one JSON object per line (log collectors).
+    #[arg(long, env = "HOOKHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// The built console (`index.html` and `pkg/`).
     #[arg(long, env = "HOOKHUB_STATIC_DIR", default_value = "dist")]

@@ -1,16 +1,12 @@
 use anyhow::Context;
 use clap::Parser;
 use hookhub::config::{Cli, Command};
-use tracing_subscriber::EnvFilter;
+use hookhub::logs;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let Command::Serve(config) = Cli::parse().command;
+    logs::install(config.log_format, logs::filter_from_env(), std::io::stdout)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

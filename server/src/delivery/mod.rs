@@ -317,11 +317,8 @@ impl Deliverer {
             now_ms(),
             rand::thread_rng().r#gen(),
         );
-        if let Some((class, message)) = &sent.failure {
-            tracing::info!(delivery = %job.delivery_id, webhook = %job.webhook_id, attempt = attempt_number,
-                class, error = %message, "delivery attempt failed");
-        }
         let status = sent.response.as_ref().map(|r| r.status_code);
+        log_attempt(job, kind, attempt_number, &next, status, &sent);
         let error_in_words = sent
             .failure
             .as_ref()
@@ -429,6 +426,40 @@ impl Deliverer {
             active: settings.active,
         }))
     }
+}
+
+/// One line per attempt, whatever came of it. Not the URL: its query may
+/// hold a token.
+fn log_attempt(
+    job: &Job,
+    kind: Kind,
+    attempt: u32,
+    next: &Next,
+    status: Option<u16>,
+    sent: &send::Sent,
+) {
+    let outcome = match next {
+        Next::Succeeded => "succeeded",
+        Next::RetryAt(_) => "retrying",
+        Next::Failed => "failed",
+    };
+    let (class, error) = match &sent.failure {
+        Some((class, message)) => (Some(*class), Some(message.as_str())),
+        None => (None, None),
+    };
+    tracing::info!(
+        delivery = %job.delivery_id,
+        webhook = %job.webhook_id,
+        event_type = %job.event.event_type,
+        kind = ?kind,
+        attempt,
+        outcome,
+        status,
+        duration_ms = sent.duration.as_millis() as u64,
+        class,
+        error,
+        "delivery attempt"
+    );
 }
 
 /// Why an attempt is made: it decides whether a failure is retried on the

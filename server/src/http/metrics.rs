@@ -1,11 +1,10 @@
-//! `GET /metrics` for Prometheus, and the counting of every request by route.
+//! `GET /metrics` for Prometheus.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -39,40 +38,4 @@ async fn scrape(store: &Store, metrics: &Metrics) -> Result<Response, AppError> 
     let depth = store.queue_depth().await?;
     let text = metrics.render(&depth, crate::time::now_ms());
     Ok(([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text).into_response())
-}
-
-/// Counts each answered request under its route's template; requests that
-/// match no route count as `unmatched`, so that probing paths cannot make
-/// new series.
-pub async fn count(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_string();
-    let response = next.run(request).await;
-    let method = if is_standard(&method) {
-        method.as_str()
-    } else {
-        "other"
-    };
-    metrics.request(method, &route, response.status().as_u16());
-    response
-}
-
-/// One of HTTP's registered methods: any other name is the caller's choice
-/// and must not become a label value.
-fn is_standard(method: &axum::http::Method) -> bool {
-    use axum::http::Method;
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::OPTIONS,
-    ]
-    .contains(method)
 }

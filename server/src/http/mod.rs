@@ -9,6 +9,7 @@ mod hooks;
 pub mod json;
 mod metrics;
 mod objects;
+mod observe;
 mod params;
 mod rules;
 mod serve;
@@ -25,7 +26,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::delivery::Deliverer;
@@ -76,11 +76,10 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
-            metrics::count,
+            observe::observe,
         ))
         // A body that stops arriving for as long as an idle connection may wait: 408.
         .layer(RequestBodyTimeoutLayer::new(state.config.idle_timeout))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use hookhub::Config;
+use hookhub::logs::LogFormat;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
@@ -113,7 +114,30 @@ pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
     spawn_in(dir, database_url, extra).await
 }
 
+/// Where the suite's log lines go when `HOOKHUB_TEST_LOGS` names a directory
+/// (the test command sets it, then searches them for secrets with
+/// `scripts/secrets-in-logs`): a file per test process, `name-<pid>.<ext>`.
+pub fn log_file(name: &str) -> Option<std::fs::File> {
+    let dir = std::env::var_os("HOOKHUB_TEST_LOGS")?;
+    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = PathBuf::from(dir).join(format!("{name}-{}-{n}.log", std::process::id()));
+    Some(std::fs::File::create(path).unwrap())
+}
+
+/// The test apps' log lines, JSON at debug level, into `log_file`.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(file) = log_file("api") {
+            let filter = tracing_subscriber::EnvFilter::new("info,hookhub=debug");
+            hookhub::logs::install(LogFormat::Json, filter, std::sync::Mutex::new(file)).unwrap();
+        }
+    });
+}
+
 async fn spawn_in(dir: tempfile::TempDir, database_url: String, extra: &[&str]) -> TestApp {
+    capture_logs();
     let root = dir.path().display().to_string();
     let mut args = vec![
         "hookhub".to_string(),

@@ -1,7 +1,9 @@
 //! The real `hookhub` binary: SIGTERM and kill -9 lose nothing.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -14,6 +16,8 @@ use crate::receiver::{Receiver, Reply};
 pub struct Hookhub {
     pub child: Child,
     pub address: String,
+    /// Every line it has written to stdout so far.
+    pub lines: Arc<Mutex<Vec<String>>>,
 }
 
 /// Starts `hookhub serve` on a free port with the database in `dir`.
@@ -74,20 +78,50 @@ pub async fn launch(
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut copy = crate::helpers::log_file("process");
+    let mut keep = {
+        let lines = lines.clone();
+        move |line: &str| {
+            if let Some(file) = copy.as_mut() {
+                writeln!(file, "{line}").unwrap();
+            }
+            lines.lock().unwrap().push(line.to_string());
+        }
+    };
     let address = loop {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
             .await
             .expect("hookhub did not start")
             .unwrap()
             .expect("hookhub exited at start");
-        if let Some(rest) = line.split("address=").nth(1) {
-            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        keep(&line);
+        if let Some(address) = listening_address(&line) {
+            break format!("http://{address}");
         }
     };
     // keep reading so that the server never blocks on a full pipe
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Hookhub { child, address }
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            keep(&line);
+        }
+    });
+    Hookhub {
+        child,
+        address,
+        lines,
+    }
+}
+
+/// The address of the "hookhub is listening" line, in text or JSON.
+fn listening_address(line: &str) -> Option<String> {
+    if line.starts_with('{') {
+        let line: Value = serde_json::from_str(line).ok()?;
+        return Some(line["fields"]["address"].as_str()?.to_string());
+    }
+    let rest = line.split("address=").nth(1)?;
+    Some(rest.split_whitespace().next()?.to_string())
 }
 
 impl Hookhub {
@@ -403,4 +437,103 @@ async fn a_second_hookhub_on_the_same_sqlite_file_refuses_to_start() {
     let mut first = first;
     first.child.wait().await.unwrap();
     let _third = start(dir.path()).await;
+}
+
+#[tokio::test]
+async fn json_logs_give_a_line_per_attempt_and_request_ids_and_never_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(503)]);
+    let hookhub = start_with(dir.path(), &["--log-format", "json"], None).await;
+    let password = "basic-password-in-no-log";
+    let header_value = "header-secret-in-no-log";
+    let webhook = hookhub
+        .post(
+            "/api/webhooks",
+            json!({"name": "logged", "url": receiver.url, "events": ["job.*"],
+                   "auth": {"type": "basic", "username": "u", "password": password},
+                   "headers": {"X-Api-Key": header_value}}),
+        )
+        .await;
+    let webhook_id = webhook["data"]["id"].as_str().unwrap();
+    let client = reqwest::Client::new();
+    let secret: Value = client
+        .get(format!(
+            "{}/api/webhooks/{webhook_id}/secret",
+            hookhub.address
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = secret["data"]["secret"].as_str().unwrap().to_string();
+    hookhub.publish_range(0..1).await;
+    // 503 first, then the retry a second later succeeds.
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    let refused = client
+        .get(format!("{}/api/webhooks", hookhub.address))
+        .bearer_auth("hh_a-wrong-token-that-is-long-enough")
+        .header("x-request-id", "probe-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["x-request-id"], "probe-42");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines: Vec<Value> = hookhub
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+            .collect();
+        let attempts = lines
+            .iter()
+            .filter(|line| line["fields"]["message"] == "delivery attempt")
+            .count();
+        let probed = lines
+            .iter()
+            .any(|line| line["span"]["request_id"] == "probe-42");
+        if attempts == 2 && probed {
+            break lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "{lines:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let attempts: Vec<&Value> = lines
+        .iter()
+        .map(|line| &line["fields"])
+        .filter(|fields| fields["message"] == "delivery attempt")
+        .collect();
+    assert_eq!(attempts[0]["outcome"], "retrying");
+    assert_eq!(attempts[0]["status"], 503);
+    assert_eq!(attempts[0]["class"], "http-status");
+    assert_eq!(attempts[1]["outcome"], "succeeded");
+    assert_eq!(attempts[1]["attempt"], 2);
+    assert_eq!(attempts[0]["delivery"], attempts[1]["delivery"]);
+    assert_eq!(attempts[1]["webhook"], webhook_id);
+    let answered = lines
+        .iter()
+        .find(|line| {
+            line["span"]["request_id"] == "probe-42" && line["fields"]["message"] == "answered"
+        })
+        .unwrap();
+    assert_eq!(answered["span"]["route"], "/api/webhooks");
+    assert_eq!(answered["fields"]["status"], 401);
+    let text = hookhub.lines.lock().unwrap().join("\n");
+    for secret in [
+        password,
+        header_value,
+        &secret,
+        ADMIN_TOKEN,
+        "process-test-password",
+        "hh_a-wrong-token-that-is-long-enough",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the log:\n{text}");
+    }
 }
