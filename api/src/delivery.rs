@@ -53,7 +53,8 @@ pub struct AttemptOut {
     pub duration_ms: u64,
     pub request: AttemptRequest,
     pub response: Option<AttemptResponse>,
-    /// `timeout`, `connect`, `dns`, `tls`, `refused-private-target` or `http-status`.
+    /// `timeout`, `connect`, `dns`, `tls`, `refused-private-target`,
+    /// `invalid-response` (not HTTP) or `http-status`.
     pub error_class: Option<String>,
     pub error: Option<String>,
 }

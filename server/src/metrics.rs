@@ -163,6 +163,7 @@ fn known_class(error_class: Option<&str>) -> &'static str {
         Some("dns") => "dns",
         Some("tls") => "tls",
         Some("refused-private-target") => "refused-private-target",
+        Some("invalid-response") => "invalid-response",
         Some(_) => "connect",
     }
 }

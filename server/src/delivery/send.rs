@@ -201,6 +201,14 @@ fn classify(error: reqwest::Error) -> (&'static str, String) {
         if let Some(dns) = current.downcast_ref::<DnsFailure>() {
             return ("dns", dns.to_string());
         }
+        if let Some(http) = current.downcast_ref::<hyper::Error>()
+            && (http.is_parse() || http.is_parse_status())
+        {
+            return (
+                "invalid-response",
+                format!("the answer is not HTTP: {http}"),
+            );
+        }
         chain.push(current.to_string());
         source = current.source();
     }
@@ -231,8 +239,12 @@ pub fn in_words(class: &str, message: &str, status: Option<u16>, timeout: Durati
         "dns" => "host not found".into(),
         "tls" => "TLS handshake failed".into(),
         "refused-private-target" => "private address refused".into(),
+        "invalid-response" => "invalid HTTP answer".into(),
         _ if lower.contains("connection refused") => "connection refused".into(),
         _ if lower.contains("connection reset") => "connection reset".into(),
+        _ if lower.contains("connection closed before message completed") => {
+            "closed without an answer".into()
+        }
         _ if lower.starts_with("invalid url") => "invalid URL".into(),
         _ => "connection failed".into(),
     }
@@ -269,5 +281,11 @@ mod tests {
             words("connect", "something else", None),
             "connection failed"
         );
+        assert_eq!(
+            words("invalid-response", "invalid HTTP version parsed", None),
+            "invalid HTTP answer"
+        );
+        let closed = "error sending request: client error (SendRequest): connection closed before message completed";
+        assert_eq!(words("connect", closed, None), "closed without an answer");
     }
 }

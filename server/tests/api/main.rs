@@ -4,6 +4,7 @@
 mod bodies;
 mod console;
 mod delivery;
+mod faults;
 mod helpers;
 mod instances;
 mod logs;
