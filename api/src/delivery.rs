@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/events`: one event a host application publishes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
     #[serde(rename = "type")]
@@ -13,6 +14,7 @@ pub struct EventIn {
 
 /// `POST /api/events` with `{"events": [...]}`: all accepted or none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventBatchIn {
     pub events: Vec<EventIn>,
@@ -20,6 +22,7 @@ pub struct EventBatchIn {
 
 /// An accepted event and how many deliveries it queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventAccepted {
     pub id: String,
     pub deliveries: usize,
@@ -27,6 +30,7 @@ pub struct EventAccepted {
 
 /// One HTTP request hookhub sent, credentials masked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptRequest {
     pub method: String,
     pub url: String,
@@ -36,6 +40,7 @@ pub struct AttemptRequest {
 
 /// What the receiver answered; the body is cut at 64 KiB.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptResponse {
     pub status_code: u16,
     pub headers: BTreeMap<String, String>,
@@ -45,6 +50,7 @@ pub struct AttemptResponse {
 
 /// One try at delivering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptOut {
     pub delivery_id: String,
     /// `succeeded` or `failed`.
@@ -61,6 +67,7 @@ pub struct AttemptOut {
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Pending,
@@ -94,6 +101,7 @@ impl DeliveryStatus {
 
 /// A delivery: one event on its way to one webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryOut {
     /// Also the `webhook-id` header of every attempt.
     pub id: String,
@@ -114,6 +122,7 @@ pub struct DeliveryOut {
 
 /// `GET /api/deliveries/{id}`: the delivery with every attempt, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryDetail {
     #[serde(flatten)]
     pub delivery: DeliveryOut,
@@ -122,12 +131,14 @@ pub struct DeliveryDetail {
 
 /// `GET /api/deliveries/stats`: attempts per time bucket, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptStats {
     pub bucket_seconds: u64,
     pub buckets: Vec<StatsBucket>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsBucket {
     pub start: String,
     pub succeeded: u64,
@@ -136,6 +147,7 @@ pub struct StatsBucket {
 
 /// `POST /api/webhooks/{id}/recover`: queue again what failed in a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecoverIn {
     /// RFC 3339; deliveries created at or after this time.
@@ -146,6 +158,7 @@ pub struct RecoverIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoverOut {
     pub queued: u64,
 }

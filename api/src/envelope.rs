@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 
 /// A single resource: `{"data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Data<T> {
     pub data: T,
 }
 
 /// A page of resources: `{"data": [...], "next_cursor": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct List<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
@@ -17,11 +19,13 @@ pub struct List<T> {
 
 /// Every error the API answers: `{"error": {"code", "message", "fields"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `validation_failed`, `not_found`, ...
     pub code: String,

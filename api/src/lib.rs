@@ -1,5 +1,6 @@
 //! hookhub's wire types: what the REST API reads and writes, shared by the
-//! server and the console. Serde only, so that it builds for wasm32 too.
+//! server and the console. Serde only, so that it builds for wasm32 too; the
+//! server turns on `openapi` for their schemas in `/api/openapi.json`.
 
 mod delivery;
 mod envelope;

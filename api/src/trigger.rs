@@ -6,6 +6,7 @@ use crate::{Auth, AuthIn, Author, Permissions};
 
 /// The HTTP method a trigger URL answers; written in any case, shown in capitals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TriggerMethod {
     Get,
@@ -35,6 +36,7 @@ impl<'de> Deserialize<'de> for TriggerMethod {
 
 /// What a trigger call answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TriggerResponse {
     /// The event and its queued deliveries.
@@ -56,6 +58,7 @@ impl TriggerResponse {
 /// The writable fields of a trigger; `POST` needs `name`, `PATCH` takes any subset.
 /// Bearer tokens are never written: `POST /api/triggers/{id}/token` generates one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TriggerIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +78,7 @@ pub struct TriggerIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TriggerOut {
     pub id: String,
     pub content_type: String,
@@ -94,6 +98,7 @@ pub struct TriggerOut {
 
 /// One call of a trigger URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TriggerCallOut {
     pub called_at: String,
     pub caller: String,
@@ -105,6 +110,7 @@ pub struct TriggerCallOut {
 
 /// A delivery queued by a trigger call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuedDelivery {
     pub id: String,
     pub webhook_id: String,
@@ -112,12 +118,14 @@ pub struct QueuedDelivery {
 
 /// The event a trigger call started (response mode `outputs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TriggerOutputs {
     pub event: TriggeredEvent,
     pub deliveries: Vec<QueuedDelivery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TriggeredEvent {
     pub id: String,
     #[serde(rename = "type")]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The HTTP method a webhook is delivered with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum DeliveryMethod {
     #[default]
@@ -27,6 +28,7 @@ impl DeliveryMethod {
 /// Authentication as written by a client. A missing password or token on
 /// update keeps the stored one, so that a form can be saved without retyping it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum AuthIn {
     None,
@@ -43,6 +45,7 @@ pub enum AuthIn {
 
 /// Which kind of authentication: the `type` of `AuthIn` and `Auth`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AuthType {
     #[default]
@@ -78,6 +81,7 @@ impl AuthType {
 
 /// Authentication as the API shows it: credentials never leave the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Auth {
     None,
@@ -103,6 +107,7 @@ impl Auth {
 /// The writable fields of a webhook. `POST` needs `name` and `url`; `PATCH`
 /// takes any subset. Field types are checked by serde, values by the server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +145,7 @@ where
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     pub id: String,
     pub name: String,
@@ -147,6 +153,7 @@ pub struct Author {
 
 /// What the caller may do with this resource.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Permissions {
     pub edit: bool,
     pub delete: bool,
@@ -154,6 +161,7 @@ pub struct Permissions {
 
 /// How deliveries to a webhook have been going.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookHealth {
     pub state: HealthState,
     /// Share of recent attempts that succeeded, 0.0–1.0; `null` before the first.
@@ -175,6 +183,7 @@ pub struct WebhookHealth {
 /// A webhook's state at a glance, from the first that applies: switched
 /// off, never attempted, failing since its last success, healthy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthState {
     Healthy,
@@ -209,6 +218,7 @@ impl HealthState {
 
 /// A webhook as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookOut {
     pub id: String,
     pub content_type: String,
@@ -230,6 +240,7 @@ pub struct WebhookOut {
 
 /// `GET /api/webhooks/{id}/headers/{name}`: one extra header's value, on demand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeaderOut {
     pub name: String,
     pub value: String,
@@ -237,6 +248,7 @@ pub struct HeaderOut {
 
 /// `GET /api/webhooks/{id}/secret`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretOut {
     pub secret: String,
 }
@@ -294,6 +306,7 @@ mod tests {
 /// `POST /api/webhooks/preview`: the request a sample event would produce with
 /// these settings (applied to webhook `id` when given, as in an edit form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PreviewIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]

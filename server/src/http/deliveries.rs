@@ -1,11 +1,12 @@
 //! `/api/deliveries`: View Logs. Everyone logged in may read; redelivering is for administrators.
 
 use api::{AttemptOut, AttemptStats, Data, DeliveryDetail, DeliveryOut, List, StatsBucket};
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::json::Json;
 use super::params::{Path, Query};
@@ -19,23 +20,31 @@ use crate::time::{now_ms, rfc3339};
 
 const MAX_LIMIT: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/deliveries", get(list))
-        .route("/deliveries/stats", get(stats))
-        .route("/deliveries/{id}", get(show))
-        .route("/deliveries/{id}/redeliver", post(redeliver))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(stats))
+        .routes(routes!(show))
+        .routes(routes!(redeliver))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only the deliveries to this webhook.
     webhook_id: Option<String>,
+    /// `pending`, `retrying`, `succeeded` or `failed`.
     status: Option<String>,
+    /// An event type, or a pattern as webhooks subscribe with (`ticket.*`, `*`).
     event_type: Option<String>,
+    /// Created at or after this RFC 3339 time.
     since: Option<String>,
+    /// Created before this RFC 3339 time.
     until: Option<String>,
+    /// 1 to 500; 50 if left out.
     limit: Option<u32>,
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
@@ -45,6 +54,7 @@ fn given(value: Option<String>) -> Option<String> {
 }
 
 /// `GET /api/deliveries`: newest first, filtered, `limit` (1–500, default 50) per page.
+#[utoipa::path(get, operation_id = "list_deliveries", path = "/deliveries", tag = "deliveries", params(ListQuery), responses((status = 200, description = "A page of deliveries, newest first", body = List<DeliveryOut>)))]
 async fn list(
     State(state): State<AppState>,
     _: Caller,
@@ -100,6 +110,7 @@ async fn list(
 }
 
 /// `GET /api/deliveries/{id}`: with every attempt, oldest first, credentials masked.
+#[utoipa::path(get, operation_id = "get_delivery", path = "/deliveries/{id}", tag = "deliveries", params(("id" = String, Path, description = "The delivery")), responses((status = 200, description = "The delivery with its attempts", body = Data<DeliveryDetail>)))]
 async fn show(
     State(state): State<AppState>,
     _: Caller,
@@ -138,6 +149,7 @@ async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord
 }
 
 /// `POST /api/deliveries/{id}/redeliver`: 202, one more attempt queued now; 409 while one is in flight.
+#[utoipa::path(post, operation_id = "redeliver", path = "/deliveries/{id}/redeliver", tag = "deliveries", params(("id" = String, Path, description = "The delivery")), responses((status = 202, description = "Queued again", body = Data<DeliveryOut>)))]
 async fn redeliver(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -169,9 +181,11 @@ async fn redeliver(
 /// Buckets in a chart.
 const BUCKETS: i64 = 24;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatsQuery {
+    /// Only this webhook's attempts.
     webhook_id: Option<String>,
     /// How far back: `1h`, `24h` (default), `7d`...
     window: Option<String>,
@@ -179,6 +193,7 @@ struct StatsQuery {
 
 /// `GET /api/deliveries/stats`: succeeded and failed attempts in 24 buckets
 /// over the window, every bucket present, oldest first.
+#[utoipa::path(get, operation_id = "delivery_stats", path = "/deliveries/stats", tag = "deliveries", params(StatsQuery), responses((status = 200, description = "Attempts per bucket", body = Data<AttemptStats>)))]
 async fn stats(
     State(state): State<AppState>,
     _: Caller,

@@ -1,12 +1,12 @@
 //! `POST /api/events`: a host application publishes its own changes.
 
 use api::{Data, EventAccepted, EventBatchIn, EventIn};
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::json::{Json, from_value};
 use super::{Admin, AppState};
@@ -14,25 +14,46 @@ use crate::error::{AppError, FieldErrors, Result};
 use crate::events::is_event_type;
 use crate::store::NewEvent;
 
+/// The body of `POST /api/events`: one event or a batch.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+enum Publish {
+    One(EventIn),
+    Batch(EventBatchIn),
+}
+
+/// The answer of `POST /api/events`: like the body, one or a batch.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum Accepted {
+    One(Data<EventAccepted>),
+    Batch(Data<Vec<EventAccepted>>),
+}
+
 /// Events in one batch at most.
 pub const MAX_BATCH: usize = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events", post(publish))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(publish))
 }
 
 /// One event (`{"type", "data"}`) or a batch (`{"events": [...]}`), accepted
 /// durably, all or none: 202 with each event's id and how many deliveries it queued.
+#[utoipa::path(post, operation_id = "publish_events", path = "/events", tag = "events", request_body = Publish, responses((status = 202, description = "Accepted durably: each event's id and how many deliveries it queued", body = Accepted)))]
 async fn publish(
     State(state): State<AppState>,
     Admin(_): Admin,
     Json(body): Json<Map<String, Value>>,
 ) -> Result<Response> {
-    let batch = body.contains_key("events");
-    let events: Vec<EventIn> = if batch {
-        from_value::<EventBatchIn>(body)?.events
+    // Told apart by `events` before reading, so that errors name the right fields.
+    let publish = if body.contains_key("events") {
+        Publish::Batch(from_value(body)?)
     } else {
-        vec![from_value::<EventIn>(body)?]
+        Publish::One(from_value(body)?)
+    };
+    let (batch, events) = match publish {
+        Publish::One(event) => (false, vec![event]),
+        Publish::Batch(batch) => (true, batch.events),
     };
     if batch && !(1..=MAX_BATCH).contains(&events.len()) {
         return Err(AppError::field(
@@ -73,10 +94,12 @@ async fn publish(
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(if batch {
-        (StatusCode::ACCEPTED, Json(Data { data: accepted })).into_response()
+    let answer = if batch {
+        Accepted::Batch(Data { data: accepted })
     } else {
-        let data: EventAccepted = accepted.remove(0);
-        (StatusCode::ACCEPTED, Json(Data { data })).into_response()
-    })
+        Accepted::One(Data {
+            data: accepted.remove(0),
+        })
+    };
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

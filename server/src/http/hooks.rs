@@ -42,7 +42,26 @@ fn outcome_of(error: &AppError) -> &'static str {
     }
 }
 
-async fn call(
+#[utoipa::path(
+    method(get, post), operation_id = "call_trigger",
+    path = "/hooks/{slug}",
+    tag = "triggers",
+    params(("slug" = String, Path, description = "The trigger's secret part of its URL")),
+    security(()),
+    description = "Takes the trigger's own credentials (none, `Basic` or `Bearer`), \
+                   its method only, a query string and a JSON or form body whose fields \
+                   become the event's data.",
+    responses(
+        (status = 202, description = "Accepted: the event and its deliveries, or `{\"status\": \"accepted\"}`", body = Data<TriggerOutputs>),
+        (status = 401, description = "Wrong or missing credentials", body = api::ErrorBody),
+        (status = 404, description = "No such trigger", body = api::ErrorBody),
+        (status = 405, description = "Not the trigger's method; `Allow` names it", body = api::ErrorBody),
+        (status = 413, description = "A body over 1 MiB", body = api::ErrorBody),
+        (status = 422, description = "A required parameter is missing or differs", body = api::ErrorBody),
+        (status = 429, description = "Too many wrong credentials", body = api::ErrorBody),
+    )
+)]
+pub async fn call(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     Path(slug): Path<String>,

@@ -7,6 +7,8 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Admin, AppState};
 use crate::error::AppError;
@@ -17,8 +19,8 @@ use crate::store::Store;
 const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// `/metrics` behind an administrator's token, on the main listener.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
 /// `/metrics` without a token, for `--metrics-listen`: an address that only
@@ -30,6 +32,13 @@ pub fn open_router(store: Store, metrics: Arc<Metrics>) -> Router {
         .fallback(async || AppError::NotFound("route"))
 }
 
+/// Prometheus metrics: deliveries, attempt durations, the queue, requests, trigger calls.
+#[utoipa::path(
+    get, operation_id = "metrics",
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String))
+)]
 async fn metrics(State(state): State<AppState>, _: Admin) -> Result<Response, AppError> {
     scrape(&state.store, &state.metrics).await
 }

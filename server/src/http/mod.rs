@@ -10,6 +10,7 @@ pub mod json;
 mod metrics;
 mod objects;
 mod observe;
+mod openapi;
 mod params;
 mod rules;
 mod serve;
@@ -21,11 +22,13 @@ mod wire;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
+use axum::{Extension, Router};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::delivery::Deliverer;
@@ -50,22 +53,16 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(health::router())
-        .merge(session::router())
-        .merge(webhooks::router())
-        .merge(objects::router())
-        .merge(events::router())
-        .merge(deliveries::router())
-        .merge(triggers::router())
-        .merge(users::router())
+    let (api, metrics, document) = documented();
+    let api = api
+        .layer(Extension(openapi::Text(document.into())))
         .fallback(async || AppError::NotFound("route"))
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
     let mut router = Router::new()
         .nest("/api", api)
         .merge(hooks::router())
-        .merge(metrics::router())
+        .merge(metrics)
         .merge(console::router(&state.config.static_dir));
     for (name, value) in console::security_headers() {
         router = router.layer(SetResponseHeaderLayer::overriding(
@@ -81,6 +78,27 @@ pub fn router(state: AppState) -> Router {
         // A body that stops arriving for as long as an idle connection may wait: 408.
         .layer(RequestBodyTimeoutLayer::new(state.config.idle_timeout))
         .with_state(state)
+}
+
+/// The routes under `/api`, `/metrics`, and the OpenAPI document they make.
+fn documented() -> (Router<AppState>, Router<AppState>, String) {
+    let (api, api_document) = OpenApiRouter::new()
+        .merge(health::router())
+        .merge(session::router())
+        .merge(webhooks::router())
+        .merge(objects::router())
+        .merge(events::router())
+        .merge(deliveries::router())
+        .merge(triggers::router())
+        .merge(users::router())
+        .routes(routes!(openapi::document))
+        .split_for_parts();
+    let (metrics, metrics_document) = metrics::router().split_for_parts();
+    let mut document = openapi::base().nest("/api", api_document);
+    document.merge(metrics_document);
+    openapi::finish(&mut document);
+    let text = document.to_json().expect("the OpenAPI document serializes");
+    (api, metrics, text)
 }
 
 /// An RFC 3339 query or body value as Unix milliseconds; 422 naming `field` otherwise.

@@ -1,13 +1,14 @@
 //! `/api/objects/{module}`: the built-in object store. Every change fires its event.
 
 use api::{Data, List};
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::json::Json;
 use super::params::{Path, Query};
@@ -18,13 +19,10 @@ use crate::store::{Caller, Updated};
 
 type Object = Map<String, Value>;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/objects/{module}", get(list).post(create))
-        .route(
-            "/objects/{module}/{id}",
-            get(show).patch(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 fn check_module(module: &str) -> Result<()> {
@@ -39,6 +37,7 @@ fn check_module(module: &str) -> Result<()> {
 }
 
 /// `POST /api/objects/{module}`: 201 with the object and its new `id`; fires `{module}.create`.
+#[utoipa::path(post, operation_id = "create_object", path = "/objects/{module}", tag = "objects", params(("module" = String, Path, description = "The module, e.g. `ticket`")), request_body = Object, responses((status = 201, description = "Created; `{module}.create` fired", body = Data<Object>)))]
 async fn create(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -64,13 +63,17 @@ async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
+    /// 1 to 1,000; 100 if left out.
     limit: Option<u32>,
 }
 
 /// `GET /api/objects/{module}`: oldest first, `limit` (1–1000, default 100) per page.
+#[utoipa::path(get, operation_id = "list_objects", path = "/objects/{module}", tag = "objects", params(("module" = String, Path, description = "The module"), Page), responses((status = 200, description = "A page of objects, oldest first", body = List<Object>)))]
 async fn list(
     State(state): State<AppState>,
     _: Caller,
@@ -100,6 +103,7 @@ async fn list(
     }))
 }
 
+#[utoipa::path(get, operation_id = "get_object", path = "/objects/{module}/{id}", tag = "objects", params(("module" = String, Path, description = "The module"), ("id" = String, Path, description = "The object")), responses((status = 200, description = "The object", body = Data<Object>)))]
 async fn show(
     State(state): State<AppState>,
     _: Caller,
@@ -116,6 +120,7 @@ async fn show(
 
 /// `PATCH /api/objects/{module}/{id}`: a JSON merge patch; 200 with the merged
 /// object. Fires `{module}.update` with `changed_fields` and `previous`, unless nothing changed.
+#[utoipa::path(patch, operation_id = "update_object", path = "/objects/{module}/{id}", tag = "objects", params(("module" = String, Path, description = "The module"), ("id" = String, Path, description = "The object")), request_body = Object, responses((status = 200, description = "The object changed; `{module}.update` fired", body = Data<Object>)))]
 async fn update(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -143,6 +148,7 @@ async fn update(
 }
 
 /// `DELETE /api/objects/{module}/{id}`: 204; fires `{module}.delete` with the object as it was.
+#[utoipa::path(delete, operation_id = "delete_object", path = "/objects/{module}/{id}", tag = "objects", params(("module" = String, Path, description = "The module"), ("id" = String, Path, description = "The object")), responses((status = 204, description = "Deleted; `{module}.delete` fired")))]
 async fn remove(
     State(state): State<AppState>,
     Admin(_): Admin,

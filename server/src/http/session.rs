@@ -2,12 +2,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use api::{Data, LoginIn, Me, TokenOut};
-use axum::Router;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::json::Json;
@@ -21,10 +21,10 @@ use crate::time::now_ms;
 /// How long a console login lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/session", post(login).delete(logout))
-        .route("/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login, logout))
+        .routes(routes!(me))
 }
 
 /// Verified against when the username is unknown, so that a wrong name takes
@@ -35,6 +35,7 @@ static DECOY_HASH: LazyLock<String> =
 /// `POST /api/session`: a bearer token for a username and password. After
 /// five failures in 15 minutes for one username or from one address, 429;
 /// every attempt counts as failed until its password proved right.
+#[utoipa::path(post, operation_id = "login", path = "/session", tag = "session", request_body = LoginIn, security(()), responses((status = 200, description = "A session token, valid 7 days", body = Data<TokenOut>)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
@@ -82,6 +83,7 @@ async fn login(
 
 /// `DELETE /api/session`: the session used for this request stops working.
 /// The `--admin-token` is configuration, not a session: 409, and it keeps working.
+#[utoipa::path(delete, operation_id = "logout", path = "/session", tag = "session", responses((status = 204, description = "The token is revoked")))]
 async fn logout(
     State(state): State<AppState>,
     _: Caller,
@@ -98,6 +100,7 @@ async fn logout(
 }
 
 /// `GET /api/me`: the caller.
+#[utoipa::path(get, operation_id = "get_me", path = "/me", tag = "session", responses((status = 200, description = "Who the token belongs to", body = Data<Me>)))]
 async fn me(caller: Caller) -> Json<Data<Me>> {
     Json(Data {
         data: Me {

@@ -1,11 +1,11 @@
 //! `/api/users`: administrators manage who may log in, and with which role.
 
 use api::{Data, List, UserIn, UserOut, UserPatch};
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::json::Json;
 use super::params::Path;
@@ -17,10 +17,10 @@ use crate::security::hash_password;
 use crate::store::{NewUser, User, UserDeletion};
 use crate::time::rfc3339;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{id}", get(show).patch(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 fn username_problem(username: &str) -> Option<&'static str> {
@@ -41,6 +41,7 @@ async fn hash(password: String) -> Result<String> {
 }
 
 /// `POST /api/users`: 201; 409 if the username is taken.
+#[utoipa::path(post, operation_id = "create_user", path = "/users", tag = "users", request_body = UserIn, responses((status = 201, description = "Created", body = Data<UserOut>)))]
 async fn create(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -88,6 +89,7 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, operation_id = "list_users", path = "/users", tag = "users", responses((status = 200, description = "Every user", body = List<UserOut>)))]
 async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<List<UserOut>>> {
     let users = state.store.users().await?;
     Ok(Json(List {
@@ -96,6 +98,7 @@ async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<Lis
     }))
 }
 
+#[utoipa::path(get, operation_id = "get_user", path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user")), responses((status = 200, description = "The user", body = Data<UserOut>)))]
 async fn show(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -113,6 +116,7 @@ async fn show(
 
 /// `PATCH /api/users/{id}`: role, active, password; 204. The last active
 /// administrator can be neither demoted nor switched off (409).
+#[utoipa::path(patch, operation_id = "update_user", path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user")), request_body = UserPatch, responses((status = 204, description = "Changed")))]
 async fn update(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -155,6 +159,7 @@ async fn update(
 
 /// `DELETE /api/users/{id}`: 204; 409 for the last active administrator or a
 /// user who authored webhooks or triggers (deactivate them instead).
+#[utoipa::path(delete, operation_id = "delete_user", path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user")), responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(state): State<AppState>,
     Admin(_): Admin,

@@ -3,11 +3,11 @@
 pub(crate) mod input;
 
 use api::{Auth, Author, Data, List, Permissions, TokenOut, TriggerCallOut, TriggerIn, TriggerOut};
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::json::Json;
 use super::params::Path;
@@ -20,15 +20,16 @@ use crate::time::rfc3339;
 /// Calls shown in a trigger's log.
 const CALLS_SHOWN: u32 = 100;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/triggers", get(list).post(create))
-        .route("/triggers/{id}", get(show).patch(update).delete(remove))
-        .route("/triggers/{id}/token", post(token))
-        .route("/triggers/{id}/calls", get(calls))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(token))
+        .routes(routes!(calls))
 }
 
 /// `POST /api/triggers`: 201 with the trigger and its `hook_url`.
+#[utoipa::path(post, operation_id = "create_trigger", path = "/triggers", tag = "triggers", request_body = TriggerIn, responses((status = 201, description = "Created; `Location` names it", body = Data<TriggerOut>)))]
 async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -52,6 +53,7 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, operation_id = "list_triggers", path = "/triggers", tag = "triggers", responses((status = 200, description = "Every trigger, oldest first", body = List<TriggerOut>)))]
 async fn list(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -67,6 +69,7 @@ async fn list(
     }))
 }
 
+#[utoipa::path(get, operation_id = "get_trigger", path = "/triggers/{id}", tag = "triggers", params(("id" = String, Path, description = "The trigger")), responses((status = 200, description = "The trigger", body = Data<TriggerOut>)))]
 async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -80,6 +83,7 @@ async fn show(
 }
 
 /// `PATCH /api/triggers/{id}`: any subset of the writable fields; 204.
+#[utoipa::path(patch, operation_id = "update_trigger", path = "/triggers/{id}", tag = "triggers", params(("id" = String, Path, description = "The trigger")), request_body = TriggerIn, responses((status = 204, description = "Changed")))]
 async fn update(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -94,6 +98,7 @@ async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, operation_id = "delete_trigger", path = "/triggers/{id}", tag = "triggers", params(("id" = String, Path, description = "The trigger")), responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -107,6 +112,7 @@ async fn remove(
 
 /// `POST /api/triggers/{id}/token`: a new bearer token, shown this once; the
 /// previous one stops working. 409 unless the trigger uses bearer auth.
+#[utoipa::path(post, operation_id = "generate_trigger_token", path = "/triggers/{id}/token", tag = "triggers", params(("id" = String, Path, description = "The trigger")), responses((status = 200, description = "A new bearer token, shown this once", body = Data<TokenOut>)))]
 async fn token(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -134,6 +140,7 @@ async fn token(
 }
 
 /// `GET /api/triggers/{id}/calls`: the latest calls, newest first.
+#[utoipa::path(get, operation_id = "list_trigger_calls", path = "/triggers/{id}/calls", tag = "triggers", params(("id" = String, Path, description = "The trigger")), responses((status = 200, description = "The latest calls, newest first", body = List<TriggerCallOut>)))]
 async fn calls(
     State(state): State<AppState>,
     Admin(_): Admin,

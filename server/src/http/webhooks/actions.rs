@@ -13,6 +13,7 @@ use crate::time::now_ms;
 
 /// `POST /api/webhooks/{id}/test`: sends a `webhook.test` event now, even to
 /// an inactive webhook, and answers with the attempt.
+#[utoipa::path(post, operation_id = "test_webhook", path = "/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), responses((status = 200, description = "The attempt, made at once", body = Data<AttemptOut>)))]
 pub(super) async fn test(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -27,6 +28,7 @@ pub(super) async fn test(
 
 /// `POST /api/webhooks/{id}/recover`: every delivery that failed in the window
 /// gets one more attempt now; 202 with how many.
+#[utoipa::path(post, operation_id = "recover_webhook", path = "/webhooks/{id}/recover", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), request_body = RecoverIn, responses((status = 202, description = "How many failed deliveries were queued again", body = Data<RecoverOut>)))]
 pub(super) async fn recover(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -56,6 +58,7 @@ pub(super) async fn recover(
 
 /// `POST /api/webhooks/preview`: the exact request a sample event would
 /// produce with these settings, without saving anything.
+#[utoipa::path(post, operation_id = "preview_webhook", path = "/webhooks/preview", tag = "webhooks", request_body = PreviewIn, responses((status = 200, description = "The request a sample event would make", body = Data<AttemptRequest>)))]
 pub(super) async fn preview(
     State(state): State<AppState>,
     Admin(_): Admin,

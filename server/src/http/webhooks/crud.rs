@@ -20,6 +20,7 @@ use crate::store::{Caller, Sealed, StoredAuth, Webhook};
 use crate::time::{now_ms, rfc3339};
 
 /// `POST /api/webhooks`: 201 with the webhook and its `Location`.
+#[utoipa::path(post, operation_id = "create_webhook", path = "/webhooks", tag = "webhooks", request_body = WebhookIn, responses((status = 201, description = "Created; `Location` names it", body = Data<WebhookOut>)))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -42,6 +43,7 @@ pub(super) async fn create(
 }
 
 /// `GET /api/webhooks`: all of them, oldest first.
+#[utoipa::path(get, operation_id = "list_webhooks", path = "/webhooks", tag = "webhooks", responses((status = 200, description = "Every webhook, oldest first", body = List<WebhookOut>)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -60,6 +62,7 @@ pub(super) async fn list(
     }))
 }
 
+#[utoipa::path(get, operation_id = "get_webhook", path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), responses((status = 200, description = "The webhook", body = Data<WebhookOut>)))]
 pub(super) async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -73,6 +76,7 @@ pub(super) async fn show(
 }
 
 /// `PATCH /api/webhooks/{id}`: any subset of the writable fields; 204.
+#[utoipa::path(patch, operation_id = "update_webhook", path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), request_body = WebhookIn, responses((status = 204, description = "Changed")))]
 pub(super) async fn update(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -88,6 +92,7 @@ pub(super) async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, operation_id = "delete_webhook", path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), responses((status = 204, description = "Deleted with its deliveries")))]
 pub(super) async fn remove(
     State(state): State<AppState>,
     Admin(_): Admin,

@@ -5,26 +5,23 @@ mod crud;
 mod input;
 mod secrets;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::error::{AppError, Result};
 use crate::store::Webhook;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks", get(crud::list).post(crud::create))
-        .route("/webhooks/preview", post(actions::preview))
-        .route(
-            "/webhooks/{id}",
-            get(crud::show).patch(crud::update).delete(crud::remove),
-        )
-        .route("/webhooks/{id}/secret", get(secrets::secret))
-        .route("/webhooks/{id}/headers/{name}", get(secrets::header))
-        .route("/webhooks/{id}/secret/rotate", post(secrets::rotate_secret))
-        .route("/webhooks/{id}/test", post(actions::test))
-        .route("/webhooks/{id}/recover", post(actions::recover))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(crud::list, crud::create))
+        .routes(routes!(actions::preview))
+        .routes(routes!(crud::show, crud::update, crud::remove))
+        .routes(routes!(secrets::secret))
+        .routes(routes!(secrets::header))
+        .routes(routes!(secrets::rotate_secret))
+        .routes(routes!(actions::test))
+        .routes(routes!(actions::recover))
 }
 
 /// The webhook `id`, or 404.

@@ -19,6 +19,7 @@ use crate::time::now_ms;
 const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 
 /// `GET /api/webhooks/{id}/secret`: the signing secret receivers verify with.
+#[utoipa::path(get, operation_id = "get_webhook_secret", path = "/webhooks/{id}/secret", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), responses((status = 200, description = "The signing secret", body = Data<SecretOut>)))]
 pub(super) async fn secret(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -38,6 +39,7 @@ pub(super) async fn secret(
 
 /// `GET /api/webhooks/{id}/headers/{name}`: one extra header's value, which
 /// the webhook's representation shows as `***`. The name in any case.
+#[utoipa::path(get, operation_id = "get_webhook_header", path = "/webhooks/{id}/headers/{name}", tag = "webhooks", params(("id" = String, Path, description = "The webhook"), ("name" = String, Path, description = "The header's name")), responses((status = 200, description = "The header's value", body = Data<HeaderOut>)))]
 pub(super) async fn header(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -59,6 +61,7 @@ pub(super) async fn header(
 }
 
 /// `POST /api/webhooks/{id}/secret/rotate`: a new secret; the old one signs too for 24 h.
+#[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/webhooks/{id}/secret/rotate", tag = "webhooks", params(("id" = String, Path, description = "The webhook")), responses((status = 200, description = "The new secret; the old one signs too for 24 h", body = Data<SecretOut>)))]
 pub(super) async fn rotate_secret(
     State(state): State<AppState>,
     Admin(_): Admin,
