@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the API, the console and the delivery workers.
     Serve(Config),
+    /// Print the OpenAPI 3.1 document of the API (as `/api/openapi.json` serves it), e.g. for client generators.
+    Openapi,
 }
 
 #[derive(Debug, Clone, Parser)]

@@ -5,7 +5,13 @@ use hookhub::logs;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Command::Serve(config) = Cli::parse().command;
+    let config = match Cli::parse().command {
+        Command::Serve(config) => config,
+        Command::Openapi => {
+            println!("{}", hookhub::http::openapi_document());
+            return Ok(());
+        }
+    };
     logs::install(config.log_format, logs::filter_from_env(), std::io::stdout)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -80,6 +80,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The OpenAPI document of the API, as `/api/openapi.json` serves it.
+pub fn openapi_document() -> String {
+    documented().2
+}
+
 /// The routes under `/api`, `/metrics`, and the OpenAPI document they make.
 fn documented() -> (Router<AppState>, Router<AppState>, String) {
     let (api, api_document) = OpenApiRouter::new()

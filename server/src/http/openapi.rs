@@ -54,7 +54,8 @@ pub fn base() -> Document {
 
 /// The error answers an operation can give, by what it takes: a token,
 /// path parameters, a body, a query.
-fn error_statuses(operation: &Operation, has_body: bool) -> Vec<(&'static str, &'static str)> {
+fn error_statuses(method: &str, operation: &Operation) -> Vec<(&'static str, &'static str)> {
+    let has_body = operation.request_body.is_some();
     let secured = operation.security.as_ref().is_none_or(|requirements| {
         requirements
             .iter()
@@ -77,7 +78,11 @@ fn error_statuses(operation: &Operation, has_body: bool) -> Vec<(&'static str, &
     }
     if has_body {
         statuses.push(("408", "The body stopped arriving"));
+    }
+    if method != "get" {
         statuses.push(("409", "It conflicts with what is stored"));
+    }
+    if has_body {
         statuses.push(("413", "The body is over the limit"));
     }
     if has_body || !parameters.is_empty() {
@@ -136,8 +141,7 @@ pub fn finish(document: &mut Document) {
                 operation.security =
                     Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
             }
-            let has_body = operation.request_body.is_some();
-            for (status, description) in error_statuses(operation, has_body) {
+            for (status, description) in error_statuses(method, operation) {
                 let mut answer = error.clone();
                 if let RefOr::T(response) = &mut answer {
                     response.description = description.to_string();

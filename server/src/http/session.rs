@@ -35,7 +35,7 @@ static DECOY_HASH: LazyLock<String> =
 /// `POST /api/session`: a bearer token for a username and password. After
 /// five failures in 15 minutes for one username or from one address, 429;
 /// every attempt counts as failed until its password proved right.
-#[utoipa::path(post, operation_id = "login", path = "/session", tag = "session", request_body = LoginIn, security(()), responses((status = 200, description = "A session token, valid 7 days", body = Data<TokenOut>)))]
+#[utoipa::path(post, operation_id = "login", path = "/session", tag = "session", request_body = LoginIn, security(()), responses((status = 200, description = "A session token, valid 7 days", body = Data<TokenOut>), (status = 401, description = "Wrong username or password", body = api::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,

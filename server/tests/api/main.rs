@@ -10,6 +10,7 @@ mod instances;
 mod logs;
 mod metrics;
 mod objects;
+mod openapi;
 mod postgres;
 mod process;
 mod receiver;

@@ -58,7 +58,7 @@ pub(super) async fn recover(
 
 /// `POST /api/webhooks/preview`: the exact request a sample event would
 /// produce with these settings, without saving anything.
-#[utoipa::path(post, operation_id = "preview_webhook", path = "/webhooks/preview", tag = "webhooks", request_body = PreviewIn, responses((status = 200, description = "The request a sample event would make", body = Data<AttemptRequest>)))]
+#[utoipa::path(post, operation_id = "preview_webhook", path = "/webhooks/preview", tag = "webhooks", request_body = PreviewIn, responses((status = 200, description = "The request a sample event would make", body = Data<AttemptRequest>), (status = 404, description = "No webhook `id`", body = api::ErrorBody)))]
 pub(super) async fn preview(
     State(state): State<AppState>,
     Admin(_): Admin,
