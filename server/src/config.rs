@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the API, the console and the delivery workers.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Print the OpenAPI 3.1 document of the API (as `/api/openapi.json` serves it), e.g. for client generators.
     Openapi,
 }

@@ -6,7 +6,7 @@ use hookhub::logs;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = match Cli::parse().command {
-        Command::Serve(config) => config,
+        Command::Serve(config) => *config,
         Command::Openapi => {
             println!("{}", hookhub::http::openapi_document());
             return Ok(());
