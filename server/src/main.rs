@@ -8,7 +8,8 @@ async fn main() -> anyhow::Result<()> {
     let config = match Cli::parse().command {
         Command::Serve(config) => *config,
         Command::Openapi => {
-            println!("{}", hookhub::http::openapi_document());
+            let document = hookhub::http::openapi_document();
+            std::io::Write::write_all(&mut std::io::stdout(), format!("{document}\n").as_bytes())?;
             return Ok(());
         }
     };
