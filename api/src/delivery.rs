@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9_-]{1,64}\.[a-z0-9_-]{1,64}$")
+    )]
     #[serde(rename = "type")]
     pub event_type: String,
     pub data: serde_json::Value,
@@ -151,6 +155,7 @@ pub struct StatsBucket {
 #[serde(deny_unknown_fields)]
 pub struct RecoverIn {
     /// RFC 3339; deliveries created at or after this time.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub since: String,
     /// RFC 3339; deliveries created before this time (default: now).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -62,6 +62,7 @@ impl TriggerResponse {
 #[serde(deny_unknown_fields)]
 pub struct TriggerIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<TriggerMethod>,
@@ -72,6 +73,10 @@ pub struct TriggerIn {
     pub auth: Option<AuthIn>,
     /// Default `trigger.<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9_-]{1,64}\.[a-z0-9_-]{1,64}$")
+    )]
     pub event_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<TriggerResponse>,

@@ -111,6 +111,7 @@ impl Auth {
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     #[serde(default, alias = "uri", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::AppState;
@@ -52,7 +52,7 @@ fn outcome_of(error: &AppError) -> &'static str {
                    its method only, a query string and a JSON or form body whose fields \
                    become the event's data.",
     responses(
-        (status = 202, description = "Accepted: the event and its deliveries, or `{\"status\": \"accepted\"}`", body = Data<TriggerOutputs>),
+        (status = 202, description = "Accepted: the event and its deliveries, or `{\"status\": \"accepted\"}`", body = Answer),
         (status = 401, description = "Wrong or missing credentials", body = api::ErrorBody),
         (status = 404, description = "No such trigger", body = api::ErrorBody),
         (status = 405, description = "Not the trigger's method; `Allow` names it", body = api::ErrorBody),
@@ -126,10 +126,12 @@ async fn accept(
     if !enqueued.deliveries.is_empty() {
         state.deliverer.wake();
     }
-    let body = if settings.response == TriggerResponse::Status {
-        Json(json!({"status": "accepted"})).into_response()
+    let answer = if settings.response == TriggerResponse::Status {
+        Answer::Status {
+            status: "accepted".into(),
+        }
     } else {
-        Json(Data {
+        Answer::Outputs(Data {
             data: TriggerOutputs {
                 event: TriggeredEvent {
                     id: enqueued.event_id,
@@ -139,9 +141,17 @@ async fn accept(
                 deliveries: enqueued.deliveries.into_iter().map(Into::into).collect(),
             },
         })
-        .into_response()
     };
-    Ok((StatusCode::ACCEPTED, body).into_response())
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// A call's answer, by the trigger's `response`: the event and its
+/// deliveries, or only that it was accepted.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum Answer {
+    Outputs(Data<TriggerOutputs>),
+    Status { status: String },
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
