@@ -277,6 +277,8 @@ pub fn check_params(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
