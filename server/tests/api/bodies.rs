@@ -348,3 +348,55 @@ async fn deep_nesting_invalid_utf8_and_thousands_of_headers_are_refused() {
     let health = app.client.get(app.url("/api/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// A body over the 10 MiB limit, sent in pieces with pauses (chunked, so
+/// that no length announces it): hookhub reads up to the limit, answers 413
+/// in the error shape, stores nothing, and does not read on.
+#[tokio::test]
+async fn a_body_over_the_limit_sent_slowly_is_refused_at_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const MIB: usize = 1 << 20;
+    let app = spawn_app().await;
+    let host = app.address.trim_start_matches("http://");
+    let socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    let (mut reading, mut writing) = socket.into_split();
+    let head = format!(
+        "POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    writing.write_all(head.as_bytes()).await.unwrap();
+    let sender = tokio::spawn(async move {
+        let mut sent = 0;
+        let mut chunk = format!("{:x}\r\n", MIB).into_bytes();
+        chunk.extend(std::iter::repeat_n(b' ', MIB));
+        chunk.extend(b"\r\n");
+        // Up to 64 MiB, a piece every 20 ms, until hookhub stops reading.
+        while sent < 64 * MIB && writing.write_all(&chunk).await.is_ok() {
+            sent += MIB;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        sent
+    });
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        reading.read_to_end(&mut answer),
+    )
+    .await
+    .expect("no answer to the oversized body")
+    .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+    let sent = sender.await.unwrap();
+    assert!(sent < 32 * MIB, "hookhub read on: {sent} bytes taken");
+    let deliveries: Value = app
+        .admin(Method::GET, "/api/deliveries", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deliveries["data"], json!([]));
+    let health = app.client.get(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}

@@ -36,19 +36,54 @@ async fn a_built_console_serves_client_routes_and_nothing_outside_its_folder() {
     }
     let js = app.request(Method::GET, "/pkg/app.js", None, None).await;
     assert_eq!(js.text().await.unwrap(), "// app");
-    for path in [
+    // Sent as written (an HTTP client would resolve the dots first): the
+    // answer is the console's page or a 4xx, never a file outside `dist`,
+    // such as the key that seals stored credentials one folder up.
+    let key = std::fs::read(app.dir.path().join("secret.key")).unwrap();
+    for target in [
         "/../outside.txt",
         "/%2e%2e/outside.txt",
+        "/%2E%2E/%2E%2E/outside.txt",
         "/pkg/..%2f..%2foutside.txt",
+        "/pkg/%2e%2e%2f%2e%2e%2fsecret.key",
+        "/..%5coutside.txt",
+        "/pkg/..\\..\\secret.key",
+        "//outside.txt",
+        "/pkg/app.js%00.html",
+        "/pkg/%c0%ae%c0%ae/outside.txt",
+        "http://x/../secret.key",
+        "/./../secret.key",
     ] {
-        let text = app
-            .request(Method::GET, path, None, None)
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(!text.contains("private"), "{path} leaked a file");
+        let answer = raw_get(&app.address, target).await;
+        let status = answer.get(9..12).unwrap_or_default();
+        assert!(
+            ["200", "400", "404"].contains(&status),
+            "{target}: {answer}"
+        );
+        assert!(!answer.contains("private"), "{target} leaked a file");
+        assert!(
+            !answer.as_bytes().windows(key.len()).any(|w| w == key),
+            "{target} leaked the secret key"
+        );
+        if status == "200" {
+            assert!(
+                answer.contains("<title>console</title>"),
+                "{target}: {answer}"
+            );
+        }
     }
+}
+
+/// `GET target` as raw bytes on a new connection; the whole answer.
+async fn raw_get(address: &str, target: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = address.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[tokio::test]
