@@ -309,15 +309,21 @@ impl Deliverer {
             Kind::Scheduled => schedule::Retries::OnSchedule,
             Kind::Test | Kind::Redelivery => schedule::Retries::Never,
         };
-        let next = schedule::next_step(
-            &self.settings.schedule,
-            attempt_number,
-            answered,
-            retries,
-            now_ms(),
-            rand::thread_rng().r#gen(),
-        );
         let status = sent.response.as_ref().map(|r| r.status_code);
+        // The receiver asks to be switched off: not retried (the store switches it off).
+        let gone = status == Some(schedule::GONE);
+        let next = if gone {
+            Next::Failed
+        } else {
+            schedule::next_step(
+                &self.settings.schedule,
+                attempt_number,
+                answered,
+                retries,
+                now_ms(),
+                rand::thread_rng().r#gen(),
+            )
+        };
         log_attempt(job, kind, attempt_number, &next, status, &sent);
         let error_in_words = sent
             .failure
@@ -343,6 +349,7 @@ impl Deliverer {
             },
             next,
             error_in_words,
+            gone,
         }))
     }
 

@@ -5,6 +5,10 @@ use std::time::Duration;
 use crate::config::RetrySchedule;
 use crate::store::Next;
 
+/// The answer that ends a delivery at once and switches its webhook off:
+/// the receiver says it is gone for good.
+pub const GONE: u16 = 410;
+
 /// Whether a failed attempt is tried again on the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retries {

@@ -18,7 +18,7 @@ use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 
-pub const BEARER: &str = "bearer";
+const BEARER: &str = "bearer";
 
 #[derive(OpenApi)]
 #[openapi(

@@ -97,6 +97,8 @@ pub struct Outcome {
     /// The failure in a few words, as the delivery and its webhook show it
     /// (the attempt keeps the whole message); `None` after a success.
     pub error_in_words: Option<String>,
+    /// The receiver asked to be switched off (`410 Gone`): the webhook is, at once.
+    pub gone: bool,
 }
 
 /// The deliveries not yet finished, by status.
@@ -199,6 +201,9 @@ impl TestDelivery {
     }
 }
 
+/// Why hookhub switched off a webhook whose receiver answered `410 Gone`.
+pub(super) const GONE_REASON: &str = "the receiver answered 410 Gone";
+
 /// What a batch of outcomes does to one webhook's health.
 #[derive(Debug, PartialEq)]
 pub(super) struct HealthChange<'a> {
@@ -213,6 +218,9 @@ pub(super) struct HealthChange<'a> {
     pub(super) last_attempt_at: i64,
     /// The latest attempt's failure in words; `None` if it succeeded.
     pub(super) last_error: Option<&'a str>,
+    /// One of the failures was a `410 Gone`: the receiver asks to be
+    /// switched off at once.
+    pub(super) gone: bool,
 }
 
 /// Per webhook, in the order of their ids (the order their rows are locked
@@ -222,6 +230,7 @@ pub(super) fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
     for Outcome {
         attempt,
         error_in_words,
+        gone,
         ..
     } in outcomes
     {
@@ -238,6 +247,7 @@ pub(super) fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
                     failing_since: None,
                     last_attempt_at: attempt.started_at,
                     last_error: None,
+                    gone: false,
                 });
                 changes.len() - 1
             }
@@ -251,9 +261,11 @@ pub(super) fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
             change.recovered = true;
             change.failures = 0;
             change.failing_since = None;
+            change.gone = false;
         } else {
             change.failures += 1;
             change.failing_since.get_or_insert(attempt.started_at);
+            change.gone |= gone;
         }
     }
     changes.sort_by(|a, b| a.webhook_id.cmp(b.webhook_id));
@@ -285,6 +297,7 @@ mod tests {
             },
             next: Next::Failed,
             error_in_words: failed.then(|| format!("failure {started_at}")),
+            gone: false,
         }
     }
 
@@ -308,6 +321,7 @@ mod tests {
                     failing_since: Some(4),
                     last_attempt_at: 5,
                     last_error: Some("failure 5"),
+                    gone: false,
                 },
                 HealthChange {
                     webhook_id: "b",
@@ -316,8 +330,21 @@ mod tests {
                     failing_since: Some(2),
                     last_attempt_at: 6,
                     last_error: Some("failure 6"),
+                    gone: false,
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_410_after_the_last_success_switches_off_and_a_success_after_it_does_not() {
+        let gone = |webhook_id, started_at| Outcome {
+            gone: true,
+            ..outcome(webhook_id, started_at, true)
+        };
+        let outcomes = [gone("a", 1), outcome("a", 2, false), gone("b", 3)];
+        let changes = health_changes(&outcomes);
+        assert!(!changes[0].gone, "a succeeded after its 410");
+        assert!(changes[1].gone);
     }
 }

@@ -345,3 +345,36 @@ async fn retry_after_on_429_and_503_lengthens_the_wait_up_to_the_next_step() {
     assert_eq!(attempts[0]["error_class"], "http-status");
     assert_eq!(deliveries[0]["status"], "succeeded");
 }
+
+#[tokio::test]
+async fn a_410_gone_switches_the_webhook_off_at_once_without_retrying() {
+    let app = spawn_app_with(&["--allow-private-targets", "--retry-schedule=1s,1s"]).await;
+    let gone = Receiver::answering(Reply::status(410)).await;
+    let healthy = Receiver::start().await;
+    let webhook = app
+        .create_webhook(json!({"name": "gone", "url": gone.url, "events": ["ticket.*"]}))
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    app.create_webhook(json!({"name": "fine", "url": healthy.url, "events": ["ticket.*"]}))
+        .await;
+    app.publish("ticket.create", json!({"n": 1})).await;
+    let deliveries = settled(&app, id, Duration::from_secs(10)).await;
+    assert_eq!(deliveries[0]["status"], "failed");
+    assert_eq!(deliveries[0]["attempt_count"], 1, "a 410 is not retried");
+    assert_eq!(deliveries[0]["last_error"], "HTTP 410");
+
+    let webhook = app.webhook(id).await;
+    assert_eq!(webhook["active"], false);
+    assert_eq!(webhook["health"]["state"], "disabled");
+    assert_eq!(
+        webhook["health"]["disabled_reason"],
+        "the receiver answered 410 Gone"
+    );
+    assert!(webhook["health"]["disabled_at"].is_string());
+
+    // Switched off: later events go to the other webhook only.
+    app.publish("ticket.update", json!({"n": 2})).await;
+    healthy.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(gone.count(), 1);
+}

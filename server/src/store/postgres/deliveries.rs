@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
-use crate::store::deliveries::{TestDelivery, health_changes};
+use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
 use crate::store::rows::{
     AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
     SigningSecretsRow, jobs_from,
@@ -216,13 +216,16 @@ impl PostgresStore {
             }
             let disabled: Option<String> = sqlx::query_scalar(
                 "UPDATE webhooks SET active = FALSE, disabled_at = $1,
-                     disabled_reason = 'failed without a single success since ' ||
+                     disabled_reason = CASE WHEN $2 THEN $3 ELSE
+                         'failed without a single success since ' ||
                          to_char(to_timestamp(failing_since / 1000) AT TIME ZONE 'UTC',
-                                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-                 WHERE id = $2 AND active AND failing_since < $3
+                                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
+                 WHERE id = $4 AND active AND ($2 OR failing_since < $5)
                  RETURNING id",
             )
             .bind(now)
+            .bind(change.gone)
+            .bind(GONE_REASON)
             .bind(change.webhook_id)
             .bind(disable_before)
             .fetch_optional(&mut *tx)

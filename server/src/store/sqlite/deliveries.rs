@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, SqliteStore};
-use crate::store::deliveries::{TestDelivery, health_changes};
+use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
 use crate::store::rows::{
     AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
     SigningSecretsRow, jobs_from,
@@ -202,13 +202,17 @@ impl QueueStore for SqliteStore {
             }
             let disabled: Option<String> = sqlx::query_scalar(
                 "UPDATE webhooks SET active = 0, disabled_at = ?,
-                     disabled_reason = 'failed without a single success since ' ||
-                         strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
-                 WHERE id = ? AND active = 1 AND failing_since < ?
+                     disabled_reason = CASE WHEN ? THEN ? ELSE
+                         'failed without a single success since ' ||
+                         strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch') END
+                 WHERE id = ? AND active = 1 AND (? OR failing_since < ?)
                  RETURNING id",
             )
             .bind(now)
+            .bind(change.gone)
+            .bind(GONE_REASON)
             .bind(change.webhook_id)
+            .bind(change.gone)
             .bind(disable_before)
             .fetch_optional(&mut *tx)
             .await?;
@@ -281,6 +285,7 @@ async fn update_deliveries(
             attempt,
             next,
             error_in_words,
+            ..
         } = outcome;
         let (status, next_attempt_at) = match next {
             Next::Succeeded => ("succeeded", None),
