@@ -14,6 +14,11 @@ pub struct EventIn {
     #[serde(rename = "type")]
     pub event_type: String,
     pub data: serde_json::Value,
+    /// 1–200 printable characters: an event published again with a key
+    /// accepted in the last 7 days is not accepted twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub idempotency_key: Option<String>,
 }
 
 /// `POST /api/events` with `{"events": [...]}`: all accepted or none.
@@ -30,6 +35,10 @@ pub struct EventBatchIn {
 pub struct EventAccepted {
     pub id: String,
     pub deliveries: usize,
+    /// Its idempotency key was accepted before: `id` and `deliveries` are
+    /// the first event's, and nothing new was queued.
+    #[serde(default)]
+    pub duplicate: bool,
 }
 
 /// One HTTP request hookhub sent, credentials masked.

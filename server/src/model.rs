@@ -156,6 +156,8 @@ pub struct AttemptResponse {
 pub struct EventAccepted {
     pub id: String,
     pub deliveries: usize,
+    /// Its idempotency key named an event accepted before, whose these are.
+    pub duplicate: bool,
 }
 
 /// One delivery an event queued.

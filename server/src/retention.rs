@@ -1,11 +1,12 @@
 //! The background pruner: deliveries and attempts older than `--retention` go,
-//! and successful attempts lose their payloads after `--payload-retention`.
+//! successful attempts lose their payloads after `--payload-retention`, and
+//! idempotency keys are forgotten after their 7 days.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::Store;
+use crate::store::{IDEMPOTENCY_WINDOW_MS, Store};
 use crate::time::now_ms;
 
 /// Rows touched per statement.
@@ -47,8 +48,9 @@ async fn prune(
     let now = now_ms();
     let logs_before = now - retention.logs.as_millis() as i64;
     let payloads_before = now - retention.payloads.as_millis() as i64;
-    // deliveries, events, trigger calls, payloads
-    let mut totals = [0u64; 4];
+    let keys_before = now - IDEMPOTENCY_WINDOW_MS;
+    // deliveries, events, trigger calls, payloads, idempotency keys
+    let mut totals = [0u64; 5];
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -58,6 +60,7 @@ async fn prune(
             store.prune_events(logs_before, BATCH).await?,
             store.prune_trigger_calls(logs_before, BATCH).await?,
             store.drop_payloads(payloads_before, BATCH).await?,
+            store.prune_idempotency_keys(keys_before, BATCH).await?,
         ];
         for (total, count) in totals.iter_mut().zip(pruned) {
             *total += count;
@@ -68,12 +71,19 @@ async fn prune(
         tokio::time::sleep(BREATHE).await;
     }
     if totals.iter().any(|count| *count > 0) {
-        let [deliveries, events, trigger_calls, payloads] = totals;
+        let [
+            deliveries,
+            events,
+            trigger_calls,
+            payloads,
+            idempotency_keys,
+        ] = totals;
         tracing::info!(
             deliveries,
             events,
             trigger_calls,
             payloads,
+            idempotency_keys,
             "pruned old logs"
         );
     }

@@ -30,6 +30,9 @@ enum Accepted {
     Batch(Data<Vec<EventAccepted>>),
 }
 
+/// The longest idempotency key, in characters.
+const MAX_KEY_CHARS: usize = 200;
+
 /// Events in one batch at most.
 pub const MAX_BATCH: usize = 1000;
 
@@ -39,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// One event (`{"type", "data"}`) or a batch (`{"events": [...]}`), accepted
 /// durably, all or none: 202 with each event's id and how many deliveries it queued.
-#[utoipa::path(post, operation_id = "publish_events", path = "/events", tag = "events", request_body = Publish, responses((status = 202, description = "Accepted durably: each event's id and how many deliveries it queued", body = Accepted)))]
+#[utoipa::path(post, operation_id = "publish_events", path = "/events", tag = "events", request_body = Publish, responses((status = 202, description = "Accepted durably: each event's id and how many deliveries it queued (in a batch, a repeated idempotency key's entry is the first event's, `duplicate: true`)", body = Accepted), (status = 200, description = "One event whose idempotency key was accepted in the last 7 days: the first event's entry, `duplicate: true`; nothing queued", body = Accepted)))]
 async fn publish(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -62,16 +65,32 @@ async fn publish(
         ));
     }
     let mut errors = FieldErrors::new();
+    let field = |index: usize, name: &str| {
+        if batch {
+            format!("events[{index}].{name}")
+        } else {
+            name.to_string()
+        }
+    };
     for (index, event) in events.iter().enumerate() {
         if !is_event_type(&event.event_type) {
-            let field = if batch {
-                format!("events[{index}].type")
-            } else {
-                "type".into()
-            };
             errors.insert(
-                field,
+                field(index, "type"),
                 "must be module.action: lowercase letters, digits, _ and -".into(),
+            );
+        }
+        let Some(key) = &event.idempotency_key else {
+            continue;
+        };
+        if let Some(problem) = key_problem(key) {
+            errors.insert(field(index, "idempotency_key"), problem.into());
+        } else if events[..index]
+            .iter()
+            .any(|earlier| earlier.idempotency_key.as_ref() == Some(key))
+        {
+            errors.insert(
+                field(index, "idempotency_key"),
+                "is given twice in this batch".into(),
             );
         }
     }
@@ -84,6 +103,7 @@ async fn publish(
             event_type: event.event_type,
             data: event.data,
             change: None,
+            idempotency_key: event.idempotency_key,
         })
         .collect();
     // The store hands the deliveries straight to the workers.
@@ -94,12 +114,31 @@ async fn publish(
         .into_iter()
         .map(Into::into)
         .collect();
-    let answer = if batch {
-        Accepted::Batch(Data { data: accepted })
+    // A single event already accepted is answered 200: nothing new was queued.
+    let (status, answer) = if batch {
+        (
+            StatusCode::ACCEPTED,
+            Accepted::Batch(Data { data: accepted }),
+        )
     } else {
-        Accepted::One(Data {
-            data: accepted.remove(0),
-        })
+        let data = accepted.remove(0);
+        let status = if data.duplicate {
+            StatusCode::OK
+        } else {
+            StatusCode::ACCEPTED
+        };
+        (status, Accepted::One(Data { data }))
     };
-    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+    Ok((status, Json(answer)).into_response())
+}
+
+/// An idempotency key is 1 to `MAX_KEY_CHARS` printable characters.
+fn key_problem(key: &str) -> Option<&'static str> {
+    let length = key.chars().count();
+    if length == 0 || length > MAX_KEY_CHARS {
+        return Some("must be 1 to 200 characters");
+    }
+    key.chars()
+        .any(char::is_control)
+        .then_some("must be printable characters, without control characters")
 }

@@ -118,6 +118,7 @@ async fn accept(
         event_type: settings.event_type.clone(),
         data: Value::Object(data.clone()),
         change: None,
+        idempotency_key: None,
     };
     let enqueued = state
         .store

@@ -68,6 +68,7 @@ impl From<model::EventAccepted> for api::EventAccepted {
         Self {
             id: accepted.id,
             deliveries: accepted.deliveries,
+            duplicate: accepted.duplicate,
         }
     }
 }

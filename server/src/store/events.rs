@@ -11,12 +11,19 @@ use tokio::sync::{Notify, mpsc};
 use super::Job;
 use crate::model::{EventAccepted, QueuedDelivery};
 
+/// How long an idempotency key keeps an event from being accepted again:
+/// 7 days, in milliseconds.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// An event to accept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub event_type: String,
     pub data: Value,
     pub change: Option<(Vec<String>, Map<String, Value>)>,
+    /// A publisher's key: an event accepted with it within
+    /// `IDEMPOTENCY_WINDOW` is answered instead, and this one not written.
+    pub idempotency_key: Option<String>,
 }
 
 /// An event accepted and the deliveries it queued.

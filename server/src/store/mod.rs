@@ -22,7 +22,7 @@ pub use deliveries::{
     AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore,
     SigningSecrets,
 };
-pub use events::{EventStore, NewEvent, QueuedEvent, WorkerRoom};
+pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, WorkerRoom};
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
 pub use objects::{ObjectStore, Updated};
 pub use retention::RetentionStore;

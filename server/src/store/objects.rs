@@ -57,6 +57,7 @@ pub(super) fn created(module: &str, object: &Map<String, Value>) -> NewEvent {
         event_type: format!("{module}.create"),
         data: Value::Object(object.clone()),
         change: None,
+        idempotency_key: None,
     }
 }
 
@@ -66,6 +67,7 @@ pub(super) fn deleted(module: &str, stored: &str) -> anyhow::Result<NewEvent> {
         event_type: format!("{module}.delete"),
         data: Value::Object(parse_object(stored)?),
         change: None,
+        idempotency_key: None,
     })
 }
 
@@ -93,6 +95,7 @@ pub(super) fn patched(
         event_type: format!("{module}.update"),
         data: Value::Object(object.clone()),
         change: Some((changed_fields, previous)),
+        idempotency_key: None,
     };
     Ok(Patched::Changed(object, event))
 }

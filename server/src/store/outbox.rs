@@ -24,13 +24,17 @@ pub struct Enqueued {
     pub leases: Vec<Option<i64>>,
     /// The event's data as stored, in bytes.
     pub bytes: usize,
+    /// Not written: its idempotency key names an event accepted before
+    /// (`event_id`), which queued this many deliveries.
+    pub duplicate_of: Option<usize>,
 }
 
 impl Enqueued {
     pub fn accepted(&self) -> EventAccepted {
         EventAccepted {
             id: self.event_id.clone(),
-            deliveries: self.deliveries.len(),
+            deliveries: self.duplicate_of.unwrap_or(self.deliveries.len()),
+            duplicate: self.duplicate_of.is_some(),
         }
     }
 
@@ -106,9 +110,111 @@ pub fn plan<'a>(
             deliveries,
             leases,
             bytes,
+            duplicate_of: None,
         });
     }
     Ok((rows, enqueued))
+}
+
+/// The event an idempotency key was first accepted with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Original {
+    pub event_id: String,
+    pub deliveries: usize,
+}
+
+/// The distinct idempotency keys of `events`, in the order they first come.
+pub fn distinct_keys<'a>(events: &[&'a NewEvent]) -> Vec<&'a str> {
+    let mut keys: Vec<&str> = Vec::new();
+    for key in events.iter().filter_map(|e| e.idempotency_key.as_deref()) {
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// Where an event's answer comes from.
+#[derive(Debug, Clone, PartialEq)]
+enum Answer {
+    /// Written now: the `n`th event planned.
+    Planned(usize),
+    /// Its key came earlier in this transaction, with the `n`th event planned.
+    SameAs(usize),
+    /// Its key names an event accepted before.
+    Taken(Original),
+}
+
+/// A transaction's events sorted by their idempotency keys, once each key
+/// was claimed or found taken: the events to write, and every event's answer.
+pub struct Keyed<'a> {
+    pub fresh: Vec<&'a NewEvent>,
+    answers: Vec<Answer>,
+}
+
+impl<'a> Keyed<'a> {
+    /// `taken` holds the keys that named an event accepted within the window
+    /// (every other key of `events` was claimed by this transaction).
+    pub fn new(events: &[&'a NewEvent], taken: &HashMap<String, Original>) -> Self {
+        let mut fresh = Vec::new();
+        let mut answers = Vec::with_capacity(events.len());
+        let mut claimed: HashMap<&str, usize> = HashMap::new();
+        for &event in events {
+            let key = event.idempotency_key.as_deref();
+            let answer = match key {
+                Some(key) if taken.contains_key(key) => Answer::Taken(taken[key].clone()),
+                Some(key) if claimed.contains_key(key) => Answer::SameAs(claimed[key]),
+                _ => {
+                    if let Some(key) = key {
+                        claimed.insert(key, fresh.len());
+                    }
+                    fresh.push(event);
+                    Answer::Planned(fresh.len() - 1)
+                }
+            };
+            answers.push(answer);
+        }
+        Self { fresh, answers }
+    }
+
+    /// The keys this transaction claimed, with the event each now names and
+    /// how many deliveries it queued.
+    pub fn claimed<'p>(&self, planned: &'p [Enqueued]) -> Vec<(&'a str, &'p str, usize)> {
+        self.fresh
+            .iter()
+            .zip(planned)
+            .filter_map(|(event, enqueued)| {
+                let key = event.idempotency_key.as_deref()?;
+                Some((key, enqueued.event_id.as_str(), enqueued.deliveries.len()))
+            })
+            .collect()
+    }
+
+    /// Every event's outcome in the order given: the planned ones, and the
+    /// duplicates as the events they repeat, with nothing to deliver.
+    pub fn answers(self, planned: Vec<Enqueued>) -> Vec<Enqueued> {
+        // Without duplicates, the answers are the planned events in order.
+        if self.answers.len() == planned.len() {
+            return planned;
+        }
+        let now = now_ms();
+        let duplicate = |event_id: &str, deliveries: usize| Enqueued {
+            event_id: event_id.to_string(),
+            created_at: now,
+            deliveries: Vec::new(),
+            leases: Vec::new(),
+            bytes: 0,
+            duplicate_of: Some(deliveries),
+        };
+        self.answers
+            .iter()
+            .map(|answer| match answer {
+                Answer::Planned(n) => planned[*n].clone(),
+                Answer::SameAs(n) => duplicate(&planned[*n].event_id, planned[*n].deliveries.len()),
+                Answer::Taken(original) => duplicate(&original.event_id, original.deliveries),
+            })
+            .collect()
+    }
 }
 
 /// The delivery rows of planned events.
@@ -287,6 +393,7 @@ mod tests {
             event_type: "order.create".into(),
             data: serde_json::json!({"id": 1}),
             change: None,
+            idempotency_key: None,
         }
     }
 
@@ -306,10 +413,52 @@ mod tests {
             ],
             leases: vec![Some(5_000), Some(5_000), None],
             bytes: 8,
+            duplicate_of: None,
         };
         let jobs = fresh_jobs(vec![event()], &[enqueued]);
         assert_eq!(jobs.len(), 2, "the unleased delivery waits in the outbox");
         assert!(Arc::ptr_eq(&jobs[0].event, &jobs[1].event));
         assert_eq!(jobs[0].event.data, serde_json::json!({"id": 1}));
+    }
+
+    #[test]
+    fn a_key_taken_or_given_earlier_answers_with_the_first_event_and_writes_nothing() {
+        let keyed = |key: Option<&str>| NewEvent {
+            idempotency_key: key.map(str::to_string),
+            ..event()
+        };
+        let events = [
+            keyed(Some("old")),
+            keyed(Some("new")),
+            keyed(None),
+            keyed(Some("new")),
+        ];
+        let events: Vec<&NewEvent> = events.iter().collect();
+        assert_eq!(distinct_keys(&events), ["old", "new"]);
+        let original = Original {
+            event_id: "evt_old".into(),
+            deliveries: 3,
+        };
+        let taken = HashMap::from([("old".to_string(), original)]);
+        let keyed = Keyed::new(&events, &taken);
+        assert_eq!(keyed.fresh.len(), 2, "one new key, one event without");
+        let webhooks = [("wh_a".to_string(), vec!["*".to_string()])];
+        let (_, planned) = plan(&webhooks, &keyed.fresh, &mut |_, _| None).unwrap();
+        let first_new = planned[0].event_id.clone();
+        assert_eq!(keyed.claimed(&planned), [("new", first_new.as_str(), 1)]);
+        let answers: Vec<EventAccepted> = keyed
+            .answers(planned)
+            .iter()
+            .map(Enqueued::accepted)
+            .collect();
+        let accepted = |id: &str, deliveries, duplicate| EventAccepted {
+            id: id.into(),
+            deliveries,
+            duplicate,
+        };
+        assert_eq!(answers[0], accepted("evt_old", 3, true));
+        assert_eq!(answers[1], accepted(&first_new, 1, false));
+        assert!(!answers[2].duplicate);
+        assert_eq!(answers[3], accepted(&first_new, 1, true));
     }
 }

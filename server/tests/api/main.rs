@@ -6,6 +6,7 @@ mod console;
 mod delivery;
 mod faults;
 mod helpers;
+mod idempotency;
 mod instances;
 mod logs;
 mod metrics;

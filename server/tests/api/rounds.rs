@@ -76,6 +76,7 @@ impl Bench {
             event_type: "ticket.create".into(),
             data: json!({"n": 1}),
             change: None,
+            idempotency_key: None,
         };
         self.store.publish(vec![event]).await.unwrap();
     }

@@ -4,6 +4,7 @@
 //! Published deliveries go straight to this instance's workers while they
 //! have room; the rest are announced to every instance.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +14,11 @@ use tokio::sync::{Notify, mpsc};
 
 use super::{PostgresStore, announce_due};
 use crate::model::EventAccepted;
-use crate::store::outbox::{Enqueued, Lease, Reservation, delivery_rows, plan};
-use crate::store::{EventStore, Job, NewEvent, QueueStore, WorkerRoom};
+use crate::store::outbox::{
+    Enqueued, EventColumns, Keyed, Lease, Original, Reservation, delivery_rows, distinct_keys, plan,
+};
+use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, NewEvent, QueueStore, WorkerRoom};
+use crate::time::now_ms;
 
 /// Writes `events` and their deliveries inside the caller's transaction, in
 /// two statements however many there are, and announces the deliveries.
@@ -43,9 +47,90 @@ async fn write_events(
             })
             .collect::<anyhow::Result<_>>()?;
     let events: Vec<&NewEvent> = events.iter().collect();
-    let (rows, enqueued) = plan(&webhooks, &events, lease)?;
+    let taken = claim_keys(tx, &distinct_keys(&events)).await?;
+    let keyed = Keyed::new(&events, &taken);
+    let (rows, enqueued) = plan(&webhooks, &keyed.fresh, lease)?;
+    insert_events(tx, &rows, &enqueued).await?;
+    let claimed = keyed.claimed(&enqueued);
+    if !claimed.is_empty() {
+        sqlx::query(
+            "UPDATE idempotency_keys k SET event_id = v.event_id, deliveries = v.deliveries
+             FROM UNNEST($1::text[], $2::text[], $3::int4[]) AS v(idempotency_key, event_id, deliveries)
+             WHERE k.idempotency_key = v.idempotency_key",
+        )
+        .bind(claimed.iter().map(|c| c.0).collect::<Vec<_>>())
+        .bind(claimed.iter().map(|c| c.1).collect::<Vec<_>>())
+        .bind(claimed.iter().map(|c| c.2 as i32).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .context("naming the events of idempotency keys")?;
+    }
+    Ok(keyed.answers(enqueued))
+}
+
+/// Claims each key for this transaction, unless it names an event accepted
+/// within the window: returns those that do, with their events. A key that
+/// another transaction is claiming waits for it to end; keys are claimed in
+/// sorted order, so two transactions cannot wait for each other.
+async fn claim_keys(
+    tx: &mut PgConnection,
+    keys: &[&str],
+) -> anyhow::Result<HashMap<String, Original>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    let now = now_ms();
+    let claimed: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO idempotency_keys (idempotency_key, event_id, deliveries, created_at)
+         SELECT k, '', 0, $2 FROM UNNEST($1::text[]) WITH ORDINALITY AS v(k, n) ORDER BY n
+         ON CONFLICT (idempotency_key) DO UPDATE
+             SET event_id = '', deliveries = 0, created_at = EXCLUDED.created_at
+             WHERE idempotency_keys.created_at < $3
+         RETURNING idempotency_key",
+    )
+    .bind(&sorted)
+    .bind(now)
+    .bind(now - IDEMPOTENCY_WINDOW_MS)
+    .fetch_all(&mut *tx)
+    .await
+    .context("claiming idempotency keys")?;
+    let rest: Vec<&str> = sorted
+        .into_iter()
+        .filter(|key| !claimed.iter().any(|c| c == key))
+        .collect();
+    if rest.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(
+        "SELECT idempotency_key, event_id, deliveries FROM idempotency_keys
+         WHERE idempotency_key = ANY($1)",
+    )
+    .bind(&rest)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let original = Original {
+                event_id: row.get("event_id"),
+                deliveries: row.get::<i32, _>("deliveries") as usize,
+            };
+            (row.get("idempotency_key"), original)
+        })
+        .collect())
+}
+
+/// Writes planned events and their deliveries, in two statements however
+/// many there are, and announces the deliveries left unleased.
+async fn insert_events(
+    tx: &mut PgConnection,
+    rows: &[EventColumns<'_>],
+    enqueued: &[Enqueued],
+) -> anyhow::Result<()> {
     let Some(now) = enqueued.first().map(|event| event.created_at) else {
-        return Ok(enqueued);
+        return Ok(());
     };
     sqlx::query(
         "INSERT INTO events (id, type, data, changed_fields, previous, created_at)
@@ -75,7 +160,7 @@ async fn write_events(
     .execute(&mut *tx)
     .await
     .context("inserting events")?;
-    let deliveries = delivery_rows(&rows, &enqueued);
+    let deliveries = delivery_rows(rows, enqueued);
     if !deliveries.is_empty() {
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
@@ -97,7 +182,7 @@ async fn write_events(
             announce_due(tx).await?;
         }
     }
-    Ok(enqueued)
+    Ok(())
 }
 
 #[async_trait::async_trait]

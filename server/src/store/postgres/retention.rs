@@ -60,6 +60,16 @@ impl RetentionStore for PostgresStore {
         .await
     }
 
+    async fn prune_idempotency_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        self.prune(
+            "DELETE FROM idempotency_keys WHERE idempotency_key IN (
+                 SELECT idempotency_key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
+    }
+
     async fn prune_trigger_calls(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
         self.prune(
             "DELETE FROM trigger_calls WHERE id IN (

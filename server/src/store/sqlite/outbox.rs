@@ -1,12 +1,17 @@
 //! Events in, deliveries out: every event is written with one delivery per
 //! matching active webhook in the same transaction (`store::outbox`).
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::MAX_PARAMS;
-use crate::store::NewEvent;
-use crate::store::outbox::{Enqueued, Lease, delivery_rows, plan};
+use crate::store::outbox::{
+    Enqueued, EventColumns, Keyed, Lease, Original, delivery_rows, distinct_keys, plan,
+};
+use crate::store::{IDEMPOTENCY_WINDOW_MS, NewEvent};
+use crate::time::now_ms;
 
 /// The active webhooks and the event patterns they subscribe to.
 pub(super) async fn active_webhooks(
@@ -41,11 +46,75 @@ pub(super) async fn write_events(
     events: &[&NewEvent],
     lease: &mut Lease<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
-    let (rows, enqueued) = plan(webhooks, events, lease)?;
+    let taken = claim_keys(connection, &distinct_keys(events)).await?;
+    let keyed = Keyed::new(events, &taken);
+    let (rows, enqueued) = plan(webhooks, &keyed.fresh, lease)?;
+    insert_events(connection, &rows, &enqueued).await?;
+    for (key, event_id, deliveries) in keyed.claimed(&enqueued) {
+        sqlx::query(
+            "UPDATE idempotency_keys SET event_id = ?, deliveries = ? WHERE idempotency_key = ?",
+        )
+        .bind(event_id)
+        .bind(deliveries as i64)
+        .bind(key)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(keyed.answers(enqueued))
+}
+
+/// Claims each key for this transaction, unless it names an event accepted
+/// within the window: returns those that do, with their events.
+async fn claim_keys(
+    connection: &mut SqliteConnection,
+    keys: &[&str],
+) -> anyhow::Result<HashMap<String, Original>> {
+    let now = now_ms();
+    let mut taken = HashMap::new();
+    for &key in keys {
+        let claimed: Option<String> = sqlx::query_scalar(
+            "INSERT INTO idempotency_keys (idempotency_key, event_id, deliveries, created_at)
+             VALUES (?, '', 0, ?)
+             ON CONFLICT (idempotency_key) DO UPDATE
+                 SET event_id = '', deliveries = 0, created_at = excluded.created_at
+                 WHERE idempotency_keys.created_at < ?
+             RETURNING idempotency_key",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now - IDEMPOTENCY_WINDOW_MS)
+        .fetch_optional(&mut *connection)
+        .await?;
+        if claimed.is_none() {
+            let (event_id, deliveries): (String, i64) = sqlx::query_as(
+                "SELECT event_id, deliveries FROM idempotency_keys WHERE idempotency_key = ?",
+            )
+            .bind(key)
+            .fetch_one(&mut *connection)
+            .await?;
+            let deliveries = deliveries as usize;
+            taken.insert(
+                key.to_string(),
+                Original {
+                    event_id,
+                    deliveries,
+                },
+            );
+        }
+    }
+    Ok(taken)
+}
+
+/// Writes planned events and their deliveries, in multi-row statements.
+async fn insert_events(
+    connection: &mut SqliteConnection,
+    rows: &[EventColumns<'_>],
+    enqueued: &[Enqueued],
+) -> anyhow::Result<()> {
     let Some(now) = enqueued.first().map(|event| event.created_at) else {
-        return Ok(enqueued);
+        return Ok(());
     };
-    let numbered: Vec<_> = rows.iter().zip(&enqueued).collect();
+    let numbered: Vec<_> = rows.iter().zip(enqueued).collect();
     for chunk in numbered.chunks(MAX_PARAMS / 6) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, type, data, changed_fields, previous, created_at) ",
@@ -60,7 +129,7 @@ pub(super) async fn write_events(
         });
         query.build().execute(&mut *connection).await?;
     }
-    let deliveries = delivery_rows(&rows, &enqueued);
+    let deliveries = delivery_rows(rows, enqueued);
     for chunk in deliveries.chunks(MAX_PARAMS / 9) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
@@ -79,5 +148,5 @@ pub(super) async fn write_events(
         });
         query.build().execute(&mut *connection).await?;
     }
-    Ok(enqueued)
+    Ok(())
 }

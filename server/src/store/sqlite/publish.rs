@@ -195,6 +195,7 @@ mod tests {
             event_type: "order.create".into(),
             data: serde_json::json!({"id": 1}),
             change: None,
+            idempotency_key: None,
         }
     }
 

@@ -31,6 +31,18 @@ impl RetentionStore for SqliteStore {
         Ok(result.rows_affected())
     }
 
+    async fn prune_idempotency_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        let result = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE idempotency_key IN (
+                 SELECT idempotency_key FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     async fn prune_trigger_calls(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
         let result = sqlx::query(
             "DELETE FROM trigger_calls WHERE id IN (SELECT id FROM trigger_calls WHERE called_at < ? LIMIT ?)",

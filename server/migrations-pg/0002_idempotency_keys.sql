@@ -1,0 +1,12 @@
+-- Publishers' idempotency keys, each naming the first event accepted with
+-- it and how many deliveries that event queued. A key older than the
+-- window (7 days) may be claimed again; the pruner deletes such keys. The
+-- primary key makes two instances publishing one key at once wait for each
+-- other: one claims it, the other finds it taken.
+CREATE TABLE idempotency_keys (
+    idempotency_key TEXT COLLATE "C" PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    deliveries      INTEGER NOT NULL,
+    created_at      BIGINT NOT NULL
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
