@@ -350,6 +350,7 @@ impl Deliverer {
             next,
             error_in_words,
             gone,
+            announce_failure: kind == Kind::Scheduled,
         }))
     }
 
@@ -511,6 +512,10 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
             let disable_before = now_ms() - disable_after.as_millis() as i64;
             match deliverer.store.record(&outcomes, disable_before).await {
                 Ok(switched_off) => {
+                    // Operator events may have been queued with them.
+                    if !switched_off.is_empty() || outcomes.iter().any(|o| o.next == Next::Failed) {
+                        deliverer.wake();
+                    }
                     for outcome in &outcomes {
                         let attempt = &outcome.attempt;
                         deliverer.metrics.attempt(

@@ -104,6 +104,7 @@ async fn publish(
             data: event.data,
             change: None,
             idempotency_key: event.idempotency_key,
+            about_webhook: None,
         })
         .collect();
     // The store hands the deliveries straight to the workers.

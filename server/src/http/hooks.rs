@@ -119,6 +119,7 @@ async fn accept(
         data: Value::Object(data.clone()),
         change: None,
         idempotency_key: None,
+        about_webhook: None,
     };
     let enqueued = state
         .store

@@ -99,6 +99,9 @@ pub struct Outcome {
     pub error_in_words: Option<String>,
     /// The receiver asked to be switched off (`410 Gone`): the webhook is, at once.
     pub gone: bool,
+    /// A delivery from the outbox: if this attempt ends it as failed, that
+    /// is told (`hookhub.delivery_failed`). A Test's or a Redeliver's is not.
+    pub announce_failure: bool,
 }
 
 /// The deliveries not yet finished, by status.
@@ -298,6 +301,7 @@ mod tests {
             next: Next::Failed,
             error_in_words: failed.then(|| format!("failure {started_at}")),
             gone: false,
+            announce_failure: true,
         }
     }
 

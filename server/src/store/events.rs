@@ -24,6 +24,8 @@ pub struct NewEvent {
     /// A publisher's key: an event accepted with it within
     /// `IDEMPOTENCY_WINDOW` is answered instead, and this one not written.
     pub idempotency_key: Option<String>,
+    /// An operator event about this webhook: never delivered to it.
+    pub about_webhook: Option<String>,
 }
 
 /// An event accepted and the deliveries it queued.

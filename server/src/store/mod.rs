@@ -7,6 +7,7 @@ mod deliveries;
 mod events;
 mod logs;
 mod objects;
+mod operator;
 mod outbox;
 mod postgres;
 mod retention;

@@ -58,6 +58,7 @@ pub(super) fn created(module: &str, object: &Map<String, Value>) -> NewEvent {
         data: Value::Object(object.clone()),
         change: None,
         idempotency_key: None,
+        about_webhook: None,
     }
 }
 
@@ -68,6 +69,7 @@ pub(super) fn deleted(module: &str, stored: &str) -> anyhow::Result<NewEvent> {
         data: Value::Object(parse_object(stored)?),
         change: None,
         idempotency_key: None,
+        about_webhook: None,
     })
 }
 
@@ -96,6 +98,7 @@ pub(super) fn patched(
         data: Value::Object(object.clone()),
         change: Some((changed_fields, previous)),
         idempotency_key: None,
+        about_webhook: None,
     };
     Ok(Patched::Changed(object, event))
 }

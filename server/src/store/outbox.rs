@@ -89,7 +89,9 @@ pub fn plan<'a>(
         let bytes = data.len();
         let (deliveries, leases) = webhooks
             .iter()
-            .filter(|(_, patterns)| subscribed(patterns, &event.event_type))
+            .filter(|(id, patterns)| {
+                subscribed(patterns, &event.event_type) && event.about_webhook.as_ref() != Some(id)
+            })
             .map(|(webhook_id, _)| {
                 let delivery = QueuedDelivery {
                     id: new_id("dlv"),
@@ -394,6 +396,7 @@ mod tests {
             data: serde_json::json!({"id": 1}),
             change: None,
             idempotency_key: None,
+            about_webhook: None,
         }
     }
 
@@ -425,6 +428,7 @@ mod tests {
     fn a_key_taken_or_given_earlier_answers_with_the_first_event_and_writes_nothing() {
         let keyed = |key: Option<&str>| NewEvent {
             idempotency_key: key.map(str::to_string),
+            about_webhook: None,
             ..event()
         };
         let events = [

@@ -12,6 +12,7 @@ mod logs;
 mod metrics;
 mod objects;
 mod openapi;
+mod operator;
 mod postgres;
 mod process;
 mod receiver;

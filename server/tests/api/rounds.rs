@@ -77,6 +77,7 @@ impl Bench {
             data: json!({"n": 1}),
             change: None,
             idempotency_key: None,
+            about_webhook: None,
         };
         self.store.publish(vec![event]).await.unwrap();
     }

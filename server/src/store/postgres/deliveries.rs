@@ -8,11 +8,14 @@ use sqlx::{PgConnection, Row};
 
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
+use crate::store::operator::{self, DisabledRow, FailedRow};
 use crate::store::rows::{
     AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
     SigningSecretsRow, jobs_from,
 };
-use crate::store::{DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore, SigningSecrets};
+use crate::store::{
+    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets,
+};
 use crate::time::now_ms;
 
 /// Tries of a batch of outcomes that PostgreSQL gave up (a deadlock).
@@ -194,6 +197,7 @@ impl PostgresStore {
         insert_attempts(&mut tx, outcomes).await?;
         update_deliveries(&mut tx, outcomes, now).await?;
         let mut switched_off = Vec::new();
+        let mut told = failures_to_tell(&mut tx, outcomes).await?;
         for change in health_changes(outcomes) {
             sqlx::query(
                 "UPDATE webhooks SET
@@ -214,14 +218,14 @@ impl PostgresStore {
             if change.failures == 0 {
                 continue;
             }
-            let disabled: Option<String> = sqlx::query_scalar(
+            let disabled: Option<DisabledRow> = sqlx::query_as(
                 "UPDATE webhooks SET active = FALSE, disabled_at = $1,
                      disabled_reason = CASE WHEN $2 THEN $3 ELSE
                          'failed without a single success since ' ||
                          to_char(to_timestamp(failing_since / 1000) AT TIME ZONE 'UTC',
                                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
                  WHERE id = $4 AND active AND ($2 OR failing_since < $5)
-                 RETURNING id",
+                 RETURNING id, name, url, disabled_reason, last_error, disabled_at",
             )
             .bind(now)
             .bind(change.gone)
@@ -230,11 +234,40 @@ impl PostgresStore {
             .bind(disable_before)
             .fetch_optional(&mut *tx)
             .await?;
-            switched_off.extend(disabled);
+            if let Some(webhook) = disabled {
+                switched_off.push(webhook.id.clone());
+                told.push(operator::webhook_disabled(webhook));
+            }
+        }
+        if !told.is_empty() {
+            super::outbox::enqueue(&mut tx, &told).await?;
         }
         tx.commit().await.context("recording attempts")?;
         Ok(switched_off)
     }
+}
+
+/// `hookhub.delivery_failed` for each delivery that these outcomes ended as
+/// failed and whose failure is told.
+async fn failures_to_tell(
+    tx: &mut PgConnection,
+    outcomes: &[Outcome],
+) -> anyhow::Result<Vec<NewEvent>> {
+    let failed = operator::failed_for_good(outcomes);
+    if failed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<FailedRow> = sqlx::query_as(
+        "SELECT id, webhook_id, event_id, event_type, attempt_count, last_status_code, last_error
+         FROM deliveries WHERE id = ANY($1)",
+    )
+    .bind(&failed)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(operator::delivery_failed)
+        .collect())
 }
 
 /// Inserts the attempts of deliveries that still exist: a webhook deleted

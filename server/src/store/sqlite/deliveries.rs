@@ -7,11 +7,14 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, SqliteStore};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
+use crate::store::operator::{self, DisabledRow, FailedRow};
 use crate::store::rows::{
     AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
     SigningSecretsRow, jobs_from,
 };
-use crate::store::{DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore, SigningSecrets};
+use crate::store::{
+    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets,
+};
 use crate::time::now_ms;
 
 fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
@@ -177,6 +180,7 @@ impl QueueStore for SqliteStore {
             update_deliveries(&mut tx, chunk, now).await?;
         }
         let mut switched_off = Vec::new();
+        let mut told = failures_to_tell(&mut tx, outcomes).await?;
         for change in health_changes(outcomes) {
             sqlx::query(
                 "UPDATE webhooks SET
@@ -200,13 +204,13 @@ impl QueueStore for SqliteStore {
             if change.failures == 0 {
                 continue;
             }
-            let disabled: Option<String> = sqlx::query_scalar(
+            let disabled: Option<DisabledRow> = sqlx::query_as(
                 "UPDATE webhooks SET active = 0, disabled_at = ?,
                      disabled_reason = CASE WHEN ? THEN ? ELSE
                          'failed without a single success since ' ||
                          strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch') END
                  WHERE id = ? AND active = 1 AND (? OR failing_since < ?)
-                 RETURNING id",
+                 RETURNING id, name, url, disabled_reason, last_error, disabled_at",
             )
             .bind(now)
             .bind(change.gone)
@@ -216,12 +220,44 @@ impl QueueStore for SqliteStore {
             .bind(disable_before)
             .fetch_optional(&mut *tx)
             .await?;
-            switched_off.extend(disabled);
+            if let Some(webhook) = disabled {
+                switched_off.push(webhook.id.clone());
+                told.push(operator::webhook_disabled(webhook));
+            }
+        }
+        if !told.is_empty() {
+            super::outbox::enqueue(&mut tx, &told).await?;
         }
         tx.commit().await.context("recording attempts")?;
         writer.restore().await?;
         Ok(switched_off)
     }
+}
+
+/// `hookhub.delivery_failed` for each delivery that these outcomes ended as
+/// failed and whose failure is told.
+async fn failures_to_tell(
+    tx: &mut SqliteConnection,
+    outcomes: &[Outcome],
+) -> anyhow::Result<Vec<NewEvent>> {
+    let failed = operator::failed_for_good(outcomes);
+    if failed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT id, webhook_id, event_id, event_type, attempt_count, last_status_code, last_error
+         FROM deliveries WHERE id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for id in failed {
+        ids.push_bind(id);
+    }
+    query.push(")");
+    let rows: Vec<FailedRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(operator::delivery_failed)
+        .collect())
 }
 
 /// Inserts the attempts of deliveries that still exist: a webhook deleted

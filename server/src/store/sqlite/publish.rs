@@ -196,6 +196,7 @@ mod tests {
             data: serde_json::json!({"id": 1}),
             change: None,
             idempotency_key: None,
+            about_webhook: None,
         }
     }
 
