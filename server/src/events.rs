@@ -7,6 +7,17 @@ use serde_json::{Map, Value, json};
 /// event: what the workers' memory bound must leave room for.
 pub const MAX_EVENT_BYTES: usize = 10 * 1024 * 1024;
 
+/// The module of hookhub's own events (`hookhub.delivery_failed`, ...):
+/// nobody else publishes in it.
+pub const OPERATOR_MODULE: &str = "hookhub";
+
+/// Whether `event_type` is in hookhub's own module.
+pub fn is_operator_event(event_type: &str) -> bool {
+    event_type
+        .split_once('.')
+        .is_some_and(|(module, _)| module == OPERATOR_MODULE)
+}
+
 /// One part of an event type: lowercase letters, digits, `_` and `-`.
 pub fn is_name_part(part: &str) -> bool {
     !part.is_empty()
@@ -245,5 +256,12 @@ pub(crate) mod tests {
                 prop_assert_eq!(at, &data);
             }
         }
+    }
+
+    #[test]
+    fn only_the_hookhub_module_holds_operator_events() {
+        assert!(is_operator_event("hookhub.delivery_failed"));
+        assert!(!is_operator_event("hookhubs.x"));
+        assert!(!is_operator_event("order.create"));
     }
 }

@@ -11,7 +11,8 @@ use utoipa_axum::routes;
 use super::json::{Json, from_value};
 use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
-use crate::events::is_event_type;
+use crate::events::{is_event_type, is_operator_event};
+use crate::http::rules::OPERATOR_MODULE_TAKEN;
 use crate::store::NewEvent;
 
 /// The body of `POST /api/events`: one event or a batch.
@@ -78,6 +79,8 @@ async fn publish(
                 field(index, "type"),
                 "must be module.action: lowercase letters, digits, _ and -".into(),
             );
+        } else if is_operator_event(&event.event_type) {
+            errors.insert(field(index, "type"), OPERATOR_MODULE_TAKEN.into());
         }
         let Some(key) = &event.idempotency_key else {
             continue;

@@ -14,7 +14,8 @@ use super::json::Json;
 use super::params::{Path, Query};
 use super::{Admin, AppState};
 use crate::error::{AppError, Result};
-use crate::events::is_name_part;
+use crate::events::{OPERATOR_MODULE, is_name_part};
+use crate::http::rules::OPERATOR_MODULE_TAKEN;
 use crate::store::{Caller, Updated};
 
 type Object = Map<String, Value>;
@@ -26,7 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn check_module(module: &str) -> Result<()> {
-    if is_name_part(module) {
+    if module == OPERATOR_MODULE {
+        Err(AppError::field("module", OPERATOR_MODULE_TAKEN))
+    } else if is_name_part(module) {
         Ok(())
     } else {
         Err(AppError::field(

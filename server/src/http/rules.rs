@@ -31,3 +31,7 @@ pub fn password_problem(password: &str) -> Option<String> {
     let length = password.chars().count();
     (!(min..=max).contains(&length)).then(|| format!("must be {min} to {max} characters"))
 }
+
+/// Why an event type of the `hookhub` module is refused from outside.
+pub const OPERATOR_MODULE_TAKEN: &str =
+    "the hookhub module is hookhub's own: its events come from hookhub only";

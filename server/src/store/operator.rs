@@ -5,10 +5,8 @@
 use serde_json::json;
 
 use super::{NewEvent, Next, Outcome};
+use crate::events::{OPERATOR_MODULE, is_operator_event};
 use crate::time::rfc3339;
-
-/// The event types' module.
-pub const MODULE: &str = "hookhub";
 
 /// A webhook hookhub has just switched off, as its row reads.
 #[derive(sqlx::FromRow)]
@@ -46,12 +44,6 @@ pub fn failed_for_good(outcomes: &[Outcome]) -> Vec<&str> {
         .collect()
 }
 
-pub fn is_operator_event(event_type: &str) -> bool {
-    event_type
-        .strip_prefix(MODULE)
-        .is_some_and(|rest| rest.starts_with('.'))
-}
-
 /// `hookhub.webhook_disabled`.
 pub fn webhook_disabled(row: DisabledRow) -> NewEvent {
     let data = json!({
@@ -84,7 +76,7 @@ pub fn delivery_failed(row: FailedRow) -> Option<NewEvent> {
 
 fn about(webhook_id: String, action: &str, data: serde_json::Value) -> NewEvent {
     NewEvent {
-        event_type: format!("{MODULE}.{action}"),
+        event_type: format!("{OPERATOR_MODULE}.{action}"),
         data,
         change: None,
         idempotency_key: None,
@@ -95,13 +87,6 @@ fn about(webhook_id: String, action: &str, data: serde_json::Value) -> NewEvent 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_hookhub_events_are_operator_events() {
-        assert!(is_operator_event("hookhub.delivery_failed"));
-        assert!(!is_operator_event("hookhubs.x"));
-        assert!(!is_operator_event("order.create"));
-    }
 
     #[test]
     fn a_failed_delivery_of_an_operator_event_is_not_told() {

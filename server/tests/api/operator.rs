@@ -89,3 +89,30 @@ async fn failures_and_switched_off_webhooks_are_told_to_hookhub_subscribers_only
         .unwrap();
     assert_eq!(logs["data"].as_array().unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn nobody_else_publishes_in_the_hookhub_module() {
+    let app = crate::helpers::spawn_app().await;
+    let spoof = json!({"type": "hookhub.webhook_disabled", "data": {"webhook_id": "wh_x"}});
+    let error = crate::helpers::assert_error(
+        app.admin(Method::POST, "/api/events", Some(spoof)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(error["fields"]["type"].is_string(), "{error}");
+    let trigger = json!({"name": "t", "event_type": "hookhub.delivery_failed"});
+    let error = crate::helpers::assert_error(
+        app.admin(Method::POST, "/api/triggers", Some(trigger))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(error["fields"]["event_type"].is_string(), "{error}");
+    let object = app
+        .admin(Method::POST, "/api/objects/hookhub", Some(json!({"a": 1})))
+        .await;
+    let error = crate::helpers::assert_error(object, 422, "validation_failed").await;
+    assert!(error["fields"]["module"].is_string(), "{error}");
+}

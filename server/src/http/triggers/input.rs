@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use api::{AuthIn, TriggerIn};
 
 use crate::error::{AppError, FieldErrors};
-use crate::events::is_event_type;
+use crate::events::{is_event_type, is_operator_event};
+use crate::http::rules::OPERATOR_MODULE_TAKEN;
 use crate::http::rules::{basic_username_problem, name_problem, password_problem};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::Cipher;
@@ -75,6 +76,8 @@ pub fn settings(
             "event_type".into(),
             "must be module.action: lowercase letters, digits, _ and -".into(),
         );
+    } else if is_operator_event(&event_type) {
+        errors.insert("event_type".into(), OPERATOR_MODULE_TAKEN.into());
     }
     let response = input
         .response
