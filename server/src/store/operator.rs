@@ -8,34 +8,32 @@ use super::{NewEvent, Next, Outcome};
 use crate::events::{OPERATOR_MODULE, is_operator_event};
 use crate::time::rfc3339;
 
-/// A webhook hookhub has just switched off, as its row reads.
-#[derive(sqlx::FromRow)]
-pub struct DisabledRow {
+/// A webhook hookhub has just switched off.
+pub struct DisabledWebhook {
     pub id: String,
-    name: String,
-    url: String,
-    disabled_reason: Option<String>,
-    last_error: Option<String>,
-    disabled_at: Option<i64>,
+    pub name: String,
+    pub url: String,
+    pub reason: Option<String>,
+    pub last_error: Option<String>,
+    pub disabled_at: Option<i64>,
 }
 
-/// A delivery that has just failed for good, as its row reads.
-#[derive(sqlx::FromRow)]
-pub struct FailedRow {
-    id: String,
-    webhook_id: String,
-    event_id: String,
-    event_type: String,
-    attempt_count: i64,
-    last_status_code: Option<i64>,
-    last_error: Option<String>,
+/// A delivery that has just failed for good.
+pub struct FailedDelivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
 }
 
 /// The deliveries among `outcomes` whose failure is told: scheduled ones
 /// that ran out of retries (a Test or a Redeliver is watched by whoever
-/// clicked it). The backends leave out those carrying operator events
-/// (`is_operator_event`): two failing subscribers would tell each other
-/// about each other forever.
+/// clicked it). `delivery_failed` leaves out those carrying operator
+/// events: two failing subscribers would tell each other about each other
+/// forever.
 pub fn failed_for_good(outcomes: &[Outcome]) -> Vec<&str> {
     outcomes
         .iter()
@@ -45,33 +43,33 @@ pub fn failed_for_good(outcomes: &[Outcome]) -> Vec<&str> {
 }
 
 /// `hookhub.webhook_disabled`.
-pub fn webhook_disabled(row: DisabledRow) -> NewEvent {
+pub fn webhook_disabled(webhook: DisabledWebhook) -> NewEvent {
     let data = json!({
-        "webhook_id": row.id,
-        "name": row.name,
-        "url": row.url,
-        "reason": row.disabled_reason,
-        "last_error": row.last_error,
-        "disabled_at": row.disabled_at.map(rfc3339),
+        "webhook_id": webhook.id,
+        "name": webhook.name,
+        "url": webhook.url,
+        "reason": webhook.reason,
+        "last_error": webhook.last_error,
+        "disabled_at": webhook.disabled_at.map(rfc3339),
     });
-    about(row.id, "webhook_disabled", data)
+    about(webhook.id, "webhook_disabled", data)
 }
 
 /// `hookhub.delivery_failed`.
-pub fn delivery_failed(row: FailedRow) -> Option<NewEvent> {
-    if is_operator_event(&row.event_type) {
+pub fn delivery_failed(delivery: FailedDelivery) -> Option<NewEvent> {
+    if is_operator_event(&delivery.event_type) {
         return None;
     }
     let data = json!({
-        "delivery_id": row.id,
-        "webhook_id": row.webhook_id,
-        "event_id": row.event_id,
-        "event_type": row.event_type,
-        "attempts": row.attempt_count,
-        "last_status_code": row.last_status_code,
-        "last_error": row.last_error,
+        "delivery_id": delivery.id,
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
     });
-    Some(about(row.webhook_id, "delivery_failed", data))
+    Some(about(delivery.webhook_id, "delivery_failed", data))
 }
 
 fn about(webhook_id: String, action: &str, data: serde_json::Value) -> NewEvent {
@@ -90,12 +88,12 @@ mod tests {
 
     #[test]
     fn a_failed_delivery_of_an_operator_event_is_not_told() {
-        let row = |event_type: &str| FailedRow {
+        let row = |event_type: &str| FailedDelivery {
             id: "dlv_1".into(),
             webhook_id: "wh_1".into(),
             event_id: "evt_1".into(),
             event_type: event_type.into(),
-            attempt_count: 8,
+            attempts: 8,
             last_status_code: Some(500),
             last_error: Some("HTTP 500".into()),
         };

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
+use super::operator::{DisabledWebhook, FailedDelivery};
 use super::{
     AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Job, QueueDepth, Sealed,
     SigningSecrets, StoredAuth, Trigger, TriggerAuth, TriggerCall, TriggerSettings, User, Webhook,
@@ -186,6 +187,61 @@ impl From<QueueDepthRow> for QueueDepth {
             retrying: row.retrying as u64,
             paused: row.paused as u64,
             oldest_due_at: row.oldest_due_at,
+        }
+    }
+}
+
+/// A webhook switched off, as `UPDATE ... RETURNING` reads it.
+pub const DISABLED_COLUMNS: &str = "id, name, url, disabled_reason, last_error, disabled_at";
+
+#[derive(sqlx::FromRow)]
+pub struct DisabledRow {
+    id: String,
+    name: String,
+    url: String,
+    disabled_reason: Option<String>,
+    last_error: Option<String>,
+    disabled_at: Option<i64>,
+}
+
+impl From<DisabledRow> for DisabledWebhook {
+    fn from(row: DisabledRow) -> Self {
+        DisabledWebhook {
+            id: row.id,
+            name: row.name,
+            url: row.url,
+            reason: row.disabled_reason,
+            last_error: row.last_error,
+            disabled_at: row.disabled_at,
+        }
+    }
+}
+
+/// A delivery failed for good, with what its operator event tells.
+pub const SELECT_FAILED: &str = "SELECT id, webhook_id, event_id, event_type, attempt_count,
+     last_status_code, last_error FROM deliveries";
+
+#[derive(sqlx::FromRow)]
+pub struct FailedRow {
+    id: String,
+    webhook_id: String,
+    event_id: String,
+    event_type: String,
+    attempt_count: i64,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+}
+
+impl From<FailedRow> for FailedDelivery {
+    fn from(row: FailedRow) -> Self {
+        FailedDelivery {
+            id: row.id,
+            webhook_id: row.webhook_id,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            attempts: row.attempt_count,
+            last_status_code: row.last_status_code,
+            last_error: row.last_error,
         }
     }
 }

@@ -390,12 +390,7 @@ async fn a_body_over_the_limit_sent_slowly_is_refused_at_the_limit() {
     assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
     let sent = sender.await.unwrap();
     assert!(sent < 32 * MIB, "hookhub read on: {sent} bytes taken");
-    let deliveries: Value = app
-        .admin(Method::GET, "/api/deliveries", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let deliveries: Value = app.admin_json("/api/deliveries").await;
     assert_eq!(deliveries["data"], json!([]));
     let health = app.client.get(app.url("/api/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);

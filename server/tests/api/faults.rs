@@ -183,12 +183,7 @@ async fn settled(app: &TestApp, webhook_id: &str, within: Duration) -> Vec<Value
             let mut detailed = Vec::new();
             for delivery in deliveries {
                 let id = delivery["id"].as_str().unwrap();
-                let detail: Value = app
-                    .admin(Method::GET, &format!("/api/deliveries/{id}"), None)
-                    .await
-                    .json()
-                    .await
-                    .unwrap();
+                let detail: Value = app.admin_json(&format!("/api/deliveries/{id}")).await;
                 detailed.push(detail["data"].clone());
             }
             return detailed;

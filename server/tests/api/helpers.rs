@@ -293,6 +293,15 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// `GET path` as the administrator: the answer's JSON, whatever its status.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        self.admin(Method::GET, path, None)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Creates a webhook and returns its representation.
     pub async fn create_webhook(&self, body: Value) -> Value {
         let response = self.admin(Method::POST, "/api/webhooks", Some(body)).await;

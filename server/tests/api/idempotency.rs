@@ -142,12 +142,7 @@ async fn one_key_published_at_once_by_many_clients_makes_one_event_and_one_deliv
             .all(|(_, answer)| &answer["data"]["id"] == id)
     );
     assert_eq!(settle(&receiver, 1).await, 1);
-    let deliveries: Value = app
-        .admin(Method::GET, "/api/deliveries", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let deliveries: Value = app.admin_json("/api/deliveries").await;
     assert_eq!(deliveries["data"].as_array().unwrap().len(), 1);
 }
 

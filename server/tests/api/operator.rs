@@ -81,12 +81,7 @@ async fn failures_and_switched_off_webhooks_are_told_to_hookhub_subscribers_only
     assert_eq!(ops.count(), 3);
 
     // They are deliveries like any other, in the logs.
-    let logs: Value = app
-        .admin(Method::GET, "/api/deliveries?event_type=hookhub.*", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let logs: Value = app.admin_json("/api/deliveries?event_type=hookhub.*").await;
     assert_eq!(logs["data"].as_array().unwrap().len(), 5);
 }
 

@@ -125,6 +125,19 @@ fn listening_address(line: &str) -> Option<String> {
 }
 
 impl Hookhub {
+    /// `GET path` as the administrator: the answer's JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Value {
         let response = reqwest::Client::new()
             .post(format!("{}{path}", self.address))
@@ -157,18 +170,7 @@ impl Hookhub {
     async fn wait_until_succeeded(&self, count: usize) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let page: Value = reqwest::Client::new()
-                .get(format!(
-                    "{}/api/deliveries?status=succeeded&limit=500",
-                    self.address
-                ))
-                .bearer_auth(ADMIN_TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page = self.get("/api/deliveries?status=succeeded&limit=500").await;
             let succeeded = page["data"].as_array().unwrap().len();
             if succeeded == count {
                 return;
@@ -457,18 +459,9 @@ async fn json_logs_give_a_line_per_attempt_and_request_ids_and_never_a_secret() 
         .await;
     let webhook_id = webhook["data"]["id"].as_str().unwrap();
     let client = reqwest::Client::new();
-    let secret: Value = client
-        .get(format!(
-            "{}/api/webhooks/{webhook_id}/secret",
-            hookhub.address
-        ))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let secret = hookhub
+        .get(&format!("/api/webhooks/{webhook_id}/secret"))
+        .await;
     let secret = secret["data"]["secret"].as_str().unwrap().to_string();
     hookhub.publish_range(0..1).await;
     // 503 first, then the retry a second later succeeds.

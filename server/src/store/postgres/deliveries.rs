@@ -8,10 +8,10 @@ use sqlx::{PgConnection, Row};
 
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
-use crate::store::operator::{self, DisabledRow, FailedRow};
+use crate::store::operator::{self, DisabledWebhook};
 use crate::store::rows::{
-    AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
-    SigningSecretsRow, jobs_from,
+    AttemptColumns, DISABLED_COLUMNS, DisabledRow, FailedRow, JOB_COLUMNS, JobRow, QueueDepthRow,
+    SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
     DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets,
@@ -218,23 +218,24 @@ impl PostgresStore {
             if change.failures == 0 {
                 continue;
             }
-            let disabled: Option<DisabledRow> = sqlx::query_as(
+            let disable = format!(
                 "UPDATE webhooks SET active = FALSE, disabled_at = $1,
                      disabled_reason = CASE WHEN $2 THEN $3 ELSE
                          'failed without a single success since ' ||
                          to_char(to_timestamp(failing_since / 1000) AT TIME ZONE 'UTC',
                                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
                  WHERE id = $4 AND active AND ($2 OR failing_since < $5)
-                 RETURNING id, name, url, disabled_reason, last_error, disabled_at",
-            )
-            .bind(now)
-            .bind(change.gone)
-            .bind(GONE_REASON)
-            .bind(change.webhook_id)
-            .bind(disable_before)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(webhook) = disabled {
+                 RETURNING {DISABLED_COLUMNS}"
+            );
+            let disabled: Option<DisabledRow> = sqlx::query_as(&disable)
+                .bind(now)
+                .bind(change.gone)
+                .bind(GONE_REASON)
+                .bind(change.webhook_id)
+                .bind(disable_before)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(webhook) = disabled.map(DisabledWebhook::from) {
                 switched_off.push(webhook.id.clone());
                 told.push(operator::webhook_disabled(webhook));
             }
@@ -257,16 +258,13 @@ async fn failures_to_tell(
     if failed.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<FailedRow> = sqlx::query_as(
-        "SELECT id, webhook_id, event_id, event_type, attempt_count, last_status_code, last_error
-         FROM deliveries WHERE id = ANY($1)",
-    )
-    .bind(&failed)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows: Vec<FailedRow> = sqlx::query_as(&format!("{SELECT_FAILED} WHERE id = ANY($1)"))
+        .bind(&failed)
+        .fetch_all(&mut *tx)
+        .await?;
     Ok(rows
         .into_iter()
-        .filter_map(operator::delivery_failed)
+        .filter_map(|row| operator::delivery_failed(row.into()))
         .collect())
 }
 

@@ -7,10 +7,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, SqliteStore};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
-use crate::store::operator::{self, DisabledRow, FailedRow};
+use crate::store::operator::{self, DisabledWebhook};
 use crate::store::rows::{
-    AttemptColumns, JOB_COLUMNS, JobRow, QueueDepthRow, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS,
-    SigningSecretsRow, jobs_from,
+    AttemptColumns, DISABLED_COLUMNS, DisabledRow, FailedRow, JOB_COLUMNS, JobRow, QueueDepthRow,
+    SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
     DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets,
@@ -204,23 +204,24 @@ impl QueueStore for SqliteStore {
             if change.failures == 0 {
                 continue;
             }
-            let disabled: Option<DisabledRow> = sqlx::query_as(
+            let disable = format!(
                 "UPDATE webhooks SET active = 0, disabled_at = ?,
                      disabled_reason = CASE WHEN ? THEN ? ELSE
                          'failed without a single success since ' ||
                          strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch') END
                  WHERE id = ? AND active = 1 AND (? OR failing_since < ?)
-                 RETURNING id, name, url, disabled_reason, last_error, disabled_at",
-            )
-            .bind(now)
-            .bind(change.gone)
-            .bind(GONE_REASON)
-            .bind(change.webhook_id)
-            .bind(change.gone)
-            .bind(disable_before)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(webhook) = disabled {
+                 RETURNING {DISABLED_COLUMNS}"
+            );
+            let disabled: Option<DisabledRow> = sqlx::query_as(&disable)
+                .bind(now)
+                .bind(change.gone)
+                .bind(GONE_REASON)
+                .bind(change.webhook_id)
+                .bind(change.gone)
+                .bind(disable_before)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(webhook) = disabled.map(DisabledWebhook::from) {
                 switched_off.push(webhook.id.clone());
                 told.push(operator::webhook_disabled(webhook));
             }
@@ -244,10 +245,7 @@ async fn failures_to_tell(
     if failed.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT id, webhook_id, event_id, event_type, attempt_count, last_status_code, last_error
-         FROM deliveries WHERE id IN (",
-    );
+    let mut query = QueryBuilder::<Sqlite>::new(format!("{SELECT_FAILED} WHERE id IN ("));
     let mut ids = query.separated(", ");
     for id in failed {
         ids.push_bind(id);
@@ -256,7 +254,7 @@ async fn failures_to_tell(
     let rows: Vec<FailedRow> = query.build_query_as().fetch_all(&mut *tx).await?;
     Ok(rows
         .into_iter()
-        .filter_map(operator::delivery_failed)
+        .filter_map(|row| operator::delivery_failed(row.into()))
         .collect())
 }
 
