@@ -49,6 +49,8 @@ export default defineConfig({
       HOOKHUB_ALLOW_PRIVATE_TARGETS: "true",
       // Retries come quickly enough for a test to watch them.
       HOOKHUB_RETRY_SCHEDULE: "1s,1s",
+      // A line per request and attempt would bury the suite's own output.
+      RUST_LOG: "warn",
     },
   },
 });

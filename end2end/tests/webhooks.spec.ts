@@ -47,6 +47,12 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await expect(page.getByRole("alert").filter({ hasText: "cannot be a module" })).toHaveCount(0);
   await page.getByRole("checkbox", { name: "ticket create" }).check();
   await page.getByRole("checkbox", { name: "ticket update" }).check();
+  // hookhub's own events are not a module of the grid, but checkboxes of their own
+  await page.getByPlaceholder("module, e.g. ticket").fill("hookhub");
+  await page.getByRole("button", { name: "Add module" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "When hookhub has trouble" })).toBeVisible();
+  await expect(page.getByRole("checkbox", { name: "hookhub create" })).toHaveCount(0);
+  await page.getByRole("checkbox", { name: "A delivery failed for good" }).check();
   await page.getByLabel("Other event types").fill("weather.report");
   await page.getByLabel("Authentication type").selectOption("basic");
   await page.getByLabel("Username").fill("hook-user");
@@ -65,6 +71,7 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await expect(row).toContainText("ticket.create");
   await expect(row).toContainText("ticket.update");
   await expect(row).toContainText("weather.report");
+  await expect(row).toContainText("hookhub.delivery_failed");
   await expect(row).toContainText("PUT");
   await expect(row.getByRole("switch")).toBeChecked();
   await expect(page.locator("body")).not.toContainText("hook-password-123");
@@ -74,6 +81,9 @@ test("a webhook is created, edited, switched off and deleted", async ({ page, co
   await row.getByRole("link", { name: "Orders", exact: true }).click();
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Orders");
   await expect(page.getByRole("checkbox", { name: "ticket update" })).toBeChecked();
+  await expect(page.getByRole("checkbox", { name: "A delivery failed for good" })).toBeChecked();
+  await expect(page.getByRole("checkbox", { name: "A webhook was switched off" })).not.toBeChecked();
+  await expect(page.getByLabel("Other event types")).toHaveValue("weather.report");
   await expect(page.getByLabel("Data location")).toHaveValue("root/result");
   // a header's value is hidden like a credential, shown on demand
   await expect(page.getByLabel("Header value")).toHaveValue("");

@@ -12,6 +12,26 @@ use crate::components::KeyValueRow;
 /// (`module.*`); other event patterns go in a free-text field.
 pub const GRID_ACTIONS: [&str; 4] = [OBJECT_ACTIONS[0], OBJECT_ACTIONS[1], OBJECT_ACTIONS[2], "*"];
 
+/// hookhub's own events, which a webhook asks for by name (`*` leaves them
+/// out), with what each tells in words.
+pub const OPERATOR_EVENTS: [(&str, &str); 3] = [
+    ("hookhub.delivery_failed", "A delivery failed for good"),
+    ("hookhub.webhook_disabled", "A webhook was switched off"),
+    ("hookhub.webhook_recovered", "A webhook recovered"),
+];
+
+/// The module of hookhub's own events: not one of the grid's rows.
+pub const OPERATOR_MODULE: &str = "hookhub";
+
+/// Whether a pattern is picked with a checkbox: a grid cell
+/// (`ticket.create`, `ticket.*`) or one of hookhub's own events.
+fn is_checkbox_event(event: &str) -> bool {
+    OPERATOR_EVENTS.iter().any(|(name, _)| *name == event)
+        || event.split_once('.').is_some_and(|(module, action)| {
+            module != OPERATOR_MODULE && GRID_ACTIONS.contains(&action)
+        })
+}
+
 /// Whether `module` may head an event type: lowercase letters, digits, `_`
 /// and `-`, at most 64 (the server's rule for event types).
 pub fn is_module_name(module: &str) -> bool {
@@ -44,7 +64,8 @@ pub struct WebhookDraft {
     pub url: String,
     pub method: DeliveryMethod,
     pub active: bool,
-    /// Patterns picked in the grid (`ticket.create`, `ticket.*`).
+    /// Patterns picked with checkboxes: in the grid (`ticket.create`,
+    /// `ticket.*`) and hookhub's own events (`hookhub.delivery_failed`).
     pub grid_events: BTreeSet<String>,
     /// Other patterns, comma-separated as typed.
     pub other_events: String,
@@ -83,11 +104,7 @@ impl Default for WebhookDraft {
 
 impl From<&WebhookOut> for WebhookDraft {
     fn from(webhook: &WebhookOut) -> Self {
-        let in_grid = |event: &&String| {
-            event
-                .split_once('.')
-                .is_some_and(|(_, action)| GRID_ACTIONS.contains(&action))
-        };
+        let in_grid = |event: &&String| is_checkbox_event(event);
         let (username, secret_set) = match &webhook.auth {
             Auth::Basic {
                 username,
@@ -133,6 +150,7 @@ impl WebhookDraft {
             .grid_events
             .iter()
             .filter_map(|e| e.split_once('.').map(|(module, _)| module.to_string()))
+            .filter(|module| module != OPERATOR_MODULE)
             .collect();
         if modules.is_empty() {
             vec![fallback.to_string()]
@@ -306,5 +324,22 @@ mod tests {
             WebhookDraft::default().grid_modules("object"),
             vec!["object".to_string()]
         );
+    }
+
+    #[test]
+    fn hookhubs_own_events_are_checkboxes_outside_the_grid() {
+        let mut webhook = stored();
+        webhook.events = vec![
+            "ticket.create".into(),
+            "hookhub.delivery_failed".into(),
+            "hookhub.*".into(),
+        ];
+        let draft = WebhookDraft::from(&webhook);
+        assert!(draft.grid_events.contains("hookhub.delivery_failed"));
+        assert_eq!(draft.other_events, "hookhub.*", "typed patterns stay typed");
+        assert_eq!(draft.grid_modules("object"), ["ticket"]);
+        let saved = draft.to_input().events.unwrap();
+        assert!(saved.contains(&"hookhub.delivery_failed".to_string()));
+        assert!(saved.contains(&"hookhub.*".to_string()));
     }
 }

@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::webhook_draft::{GRID_ACTIONS, WebhookDraft, field_label, is_module_name};
+use super::webhook_draft::{
+    GRID_ACTIONS, OPERATOR_EVENTS, OPERATOR_MODULE, WebhookDraft, field_label, is_module_name,
+};
 use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, CopyButton, ErrorNote, FieldError, FormErrors,
@@ -162,6 +164,13 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             )));
             return;
         }
+        if module == OPERATOR_MODULE {
+            module_problem.set(Some(
+                "hookhub's own events are picked below the grid, under “When hookhub has trouble”"
+                    .into(),
+            ));
+            return;
+        }
         module_problem.set(None);
         if !modules.with_untracked(|m| m.contains(&module)) {
             modules.update(|m| m.push(module));
@@ -276,9 +285,32 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                     <button type="button" on:click=move |_| add_module()>"Add module"</button>
                 </div>
                 {move || module_problem.get().map(|problem| view! { <p class="field-error" role="alert">{problem}</p> })}
+                <fieldset class="operator-events">
+                    <legend>"When hookhub has trouble"</legend>
+                    <p class="hint">"hookhub's own events, for a chat, a pager or an email gateway: never about this webhook itself."</p>
+                    {OPERATOR_EVENTS.iter().map(|(event, words)| {
+                        let event = event.to_string();
+                        let toggled = event.clone();
+                        view! {
+                            <label class="checkbox-line">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=move || events.with(|e| e.contains(&event))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        events.update(|e| {
+                                            if on { e.insert(toggled.clone()); } else { e.remove(&toggled); }
+                                        });
+                                    }
+                                />
+                                " "{*words}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
                 <label for="other-events">"Other event types"</label>
                 <input id="other-events" bind:value=other placeholder="weather.report, *" />
-                <p class="hint">"Comma-separated: module.action, module.* or * for every event."</p>
+                <p class="hint">"Comma-separated: module.action, module.* or * for every event but hookhub's own."</p>
                 <FieldError errors field="events" />
             </fieldset>
 
