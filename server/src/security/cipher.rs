@@ -36,9 +36,16 @@ impl Cipher {
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = XChaCha20Poly1305::generate_key(&mut OsRng).into();
-                write_private(path, STANDARD.encode(key).as_bytes())
-                    .with_context(|| format!("creating {}", path.display()))?;
-                Ok(Self::new(&key))
+                match create_private(path, STANDARD.encode(key).as_bytes()) {
+                    Ok(()) => Ok(Self::new(&key)),
+                    // Another process starting at the same time made it first: theirs it is.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(path)
+                    }
+                    Err(error) => {
+                        Err(error).with_context(|| format!("creating {}", path.display()))
+                    }
+                }
             }
             Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
         }
@@ -67,18 +74,30 @@ impl Cipher {
     }
 }
 
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Creates `path` (mode 0600) holding `contents`, whole or not at all: it
+/// is written under a random name of its own, then linked into place, which
+/// fails with `AlreadyExists` if another process got there first. So a
+/// process starting beside another never reads a key half written.
+fn create_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(format!(".{:016x}.new", rand::random::<u64>()));
+    let draft = std::path::PathBuf::from(draft);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&draft)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::hard_link(&draft, path)
+    })();
+    let _ = std::fs::remove_file(&draft);
+    written
 }
 
 #[cfg(test)]
@@ -92,6 +111,24 @@ mod tests {
         assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
         assert_eq!(cipher.open(&sealed).unwrap(), "hunter2");
         assert!(Cipher::new(&[8; 32]).open(&sealed).is_err());
+    }
+
+    #[test]
+    fn processes_starting_at_once_all_take_the_one_key_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let ciphers: Vec<Cipher> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| Cipher::load_or_create(&path).unwrap()))
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        let sealed = ciphers[0].seal("shared");
+        for cipher in &ciphers {
+            assert_eq!(cipher.open(&sealed).unwrap(), "shared");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no draft left behind");
     }
 
     #[test]

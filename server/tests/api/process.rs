@@ -74,10 +74,20 @@ pub async fn launch(
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // What it says on stderr (the one-time password, a failed start), kept
+    // to explain a start that fails.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let said = tokio::spawn(async move {
+        let mut said = Vec::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            said.push(line);
+        }
+        said
+    });
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut copy = crate::helpers::log_file("process");
@@ -94,8 +104,11 @@ pub async fn launch(
         let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
             .await
             .expect("hookhub did not start")
-            .unwrap()
-            .expect("hookhub exited at start");
+            .unwrap();
+        let Some(line) = line else {
+            let said = tokio::time::timeout(Duration::from_secs(5), said).await;
+            panic!("hookhub exited at start: {said:?}");
+        };
         keep(&line);
         if let Some(address) = listening_address(&line) {
             break format!("http://{address}");
