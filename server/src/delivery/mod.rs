@@ -325,6 +325,10 @@ impl Deliverer {
             )
         };
         log_attempt(job, kind, attempt_number, &next, status, &sent);
+        if kind != Kind::Test {
+            let class = sent.failure.as_ref().map(|(class, _)| *class);
+            self.metrics.attempt(&next, class, sent.duration);
+        }
         let error_in_words = sent
             .failure
             .as_ref()
@@ -515,14 +519,6 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
                     // Operator events may have been queued with them.
                     if !switched_off.is_empty() || outcomes.iter().any(|o| o.next == Next::Failed) {
                         deliverer.wake();
-                    }
-                    for outcome in &outcomes {
-                        let attempt = &outcome.attempt;
-                        deliverer.metrics.attempt(
-                            &outcome.next,
-                            attempt.error_class.as_deref(),
-                            attempt.duration_ms,
-                        );
                     }
                     switched_off.iter().for_each(|id| deliverer.forget(id));
                     deliverer.wake_at_first_retry(&outcomes);

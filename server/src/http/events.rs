@@ -12,7 +12,7 @@ use super::json::{Json, from_value};
 use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
 use crate::events::{is_event_type, is_operator_event};
-use crate::http::rules::OPERATOR_MODULE_TAKEN;
+use crate::http::rules::{OPERATOR_MODULE_TAKEN, printable_problem};
 use crate::store::NewEvent;
 
 /// The body of `POST /api/events`: one event or a batch.
@@ -85,8 +85,8 @@ async fn publish(
         let Some(key) = &event.idempotency_key else {
             continue;
         };
-        if let Some(problem) = key_problem(key) {
-            errors.insert(field(index, "idempotency_key"), problem.into());
+        if let Some(problem) = printable_problem(key, MAX_KEY_CHARS) {
+            errors.insert(field(index, "idempotency_key"), problem);
         } else if events[..index]
             .iter()
             .any(|earlier| earlier.idempotency_key.as_ref() == Some(key))
@@ -134,15 +134,4 @@ async fn publish(
         (status, Accepted::One(Data { data }))
     };
     Ok((status, Json(answer)).into_response())
-}
-
-/// An idempotency key is 1 to `MAX_KEY_CHARS` printable characters.
-fn key_problem(key: &str) -> Option<&'static str> {
-    let length = key.chars().count();
-    if length == 0 || length > MAX_KEY_CHARS {
-        return Some("must be 1 to 200 characters");
-    }
-    key.chars()
-        .any(char::is_control)
-        .then_some("must be printable characters, without control characters")
 }

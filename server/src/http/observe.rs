@@ -31,11 +31,7 @@ pub async fn observe(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_string();
-    let method = if is_registered(request.method()) {
-        request.method().as_str().to_string()
-    } else {
-        "other".to_string()
-    };
+    let method = method_label(request.method());
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -47,7 +43,7 @@ pub async fn observe(
             "answered"
         );
     });
-    metrics.request(&method, &route, status);
+    metrics.request(method, route, status);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
@@ -71,17 +67,17 @@ fn request_id(request: &Request) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_string)
 }
 
-/// One of HTTP's registered methods: any other name is the caller's choice
-/// and must not become a label value.
-fn is_registered(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::OPTIONS,
-    ]
-    .contains(method)
+/// The method as a label: one of HTTP's registered methods, or `other`
+/// (any other name is the caller's choice and must not make new series).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }

@@ -13,12 +13,18 @@ pub fn basic_username_problem(username: &str) -> Option<&'static str> {
 
 /// Names of webhooks and triggers: 1 to `MAX_NAME_CHARS` characters, no control characters.
 pub fn name_problem(name: &str) -> Option<String> {
-    let length = name.chars().count();
+    printable_problem(name, MAX_NAME_CHARS)
+}
+
+/// Text of 1 to `max` characters, none of them a control character: names,
+/// idempotency keys.
+pub fn printable_problem(text: &str, max: usize) -> Option<String> {
+    let length = text.chars().count();
     if length == 0 {
         Some("must not be empty".into())
-    } else if length > MAX_NAME_CHARS {
-        Some(format!("must be at most {MAX_NAME_CHARS} characters"))
-    } else if name.chars().any(char::is_control) {
+    } else if length > max {
+        Some(format!("must be at most {max} characters"))
+    } else if text.chars().any(char::is_control) {
         Some("must not contain control characters".into())
     } else {
         None
