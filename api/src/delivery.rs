@@ -78,7 +78,8 @@ pub struct AttemptOut {
     pub error: Option<String>,
 }
 
-/// Where a delivery stands.
+/// Where a delivery stands. `paused`: waiting, never attempted, while
+/// hookhub has its webhook switched off; it goes out once the webhook is back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -87,11 +88,17 @@ pub enum DeliveryStatus {
     Retrying,
     Succeeded,
     Failed,
+    Paused,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 4] =
-        [Self::Pending, Self::Retrying, Self::Succeeded, Self::Failed];
+    pub const ALL: [DeliveryStatus; 5] = [
+        Self::Pending,
+        Self::Retrying,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Paused,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +106,7 @@ impl DeliveryStatus {
             Self::Retrying => "retrying",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::Paused => "paused",
         }
     }
 
@@ -131,6 +139,10 @@ pub struct DeliveryOut {
     pub last_error: Option<String>,
     pub last_duration_ms: Option<u64>,
     pub created_at: String,
+    /// A probe: a `webhook.test` hookhub sent to a webhook it switched off,
+    /// to see whether the receiver is back.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 /// `GET /api/deliveries/{id}`: the delivery with every attempt, oldest first.

@@ -179,6 +179,12 @@ pub struct WebhookHealth {
     /// refused"); `null` after a success.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Deliveries waiting, paused, for the webhook to be on again.
+    #[serde(default)]
+    pub paused_deliveries: u64,
+    /// While hookhub has the webhook switched off: when it probes it next.
+    #[serde(default)]
+    pub next_probe_at: Option<String>,
 }
 
 /// A webhook's state at a glance, from the first that applies: switched

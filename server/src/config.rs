@@ -67,6 +67,17 @@ pub struct Config {
     )]
     pub retry_schedule: RetrySchedule,
 
+    /// Delays between the probes of a webhook hookhub switched off, from the
+    /// switch-off; the last repeats. The default probes 1, 5 and 30 minutes
+    /// after it, then every hour.
+    #[arg(
+        long,
+        env = "HOOKHUB_PROBE_SCHEDULE",
+        default_value = "1m,4m,25m,1h",
+        value_parser = parse_probe_schedule
+    )]
+    pub probe_schedule: RetrySchedule,
+
     /// How long one delivery attempt may take, connection included.
     #[arg(long, env = "HOOKHUB_DELIVERY_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub delivery_timeout: Duration,
@@ -175,6 +186,17 @@ pub fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
         .map(parse_duration)
         .collect::<Result<_, _>>()
         .map(RetrySchedule)
+}
+
+/// A retry schedule that never ends: at least one step, the last (which
+/// repeats) not zero.
+pub fn parse_probe_schedule(text: &str) -> Result<RetrySchedule, String> {
+    let schedule = parse_schedule(text)?;
+    match schedule.0.last() {
+        Some(last) if !last.is_zero() => Ok(schedule),
+        Some(_) => Err("the last probe delay repeats: it cannot be zero".into()),
+        None => Err("probes need at least one delay, e.g. 1m,4m,25m,1h".into()),
+    }
 }
 
 #[cfg(test)]

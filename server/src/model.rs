@@ -65,11 +65,18 @@ pub enum DeliveryStatus {
     Retrying,
     Succeeded,
     Failed,
+    /// Waiting, never attempted, while hookhub has its webhook switched off.
+    Paused,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 4] =
-        [Self::Pending, Self::Retrying, Self::Succeeded, Self::Failed];
+    pub const ALL: [DeliveryStatus; 5] = [
+        Self::Pending,
+        Self::Retrying,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Paused,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +84,7 @@ impl DeliveryStatus {
             Self::Retrying => "retrying",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::Paused => "paused",
         }
     }
 

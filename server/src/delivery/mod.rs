@@ -23,7 +23,7 @@ use crate::config::{Config, RetrySchedule};
 use crate::metrics::Metrics;
 use crate::security::Cipher;
 use crate::store::{
-    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, WebhookSettings,
+    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, SwitchOff, WebhookSettings,
 };
 use crate::time::now_ms;
 use request::{Credentials, Target};
@@ -47,6 +47,8 @@ const RECORD_WINDOW: Duration = Duration::from_millis(20);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub schedule: RetrySchedule,
+    /// Delays between the probes of a webhook hookhub switched off.
+    pub probes: RetrySchedule,
     pub timeout: Duration,
     pub disable_after: Duration,
     pub private: PrivateTargets,
@@ -56,6 +58,7 @@ impl Settings {
     pub fn from_config(config: &Config) -> Self {
         Self {
             schedule: config.retry_schedule.clone(),
+            probes: config.probe_schedule.clone(),
             timeout: config.delivery_timeout,
             disable_after: config.disable_after,
             private: if config.allow_private_targets {
@@ -168,20 +171,63 @@ impl Deliverer {
             "webhook_id": webhook_id,
             "message": "a test event sent from hookhub",
         });
+        self.one_off(webhook_id, data, Kind::Test)
+            .await?
+            .context("the webhook was deleted during its test")
+    }
+
+    /// Probes a webhook hookhub switched off with a `webhook.test` delivery:
+    /// a 2xx switches it back on and releases its paused deliveries; any
+    /// other outcome schedules the next probe.
+    pub async fn probe(&self, webhook_id: &str) -> anyhow::Result<()> {
+        let data = serde_json::json!({
+            "webhook_id": webhook_id,
+            "message": "a probe from hookhub: the webhook is switched off until an answer in 2xx",
+        });
+        let Some(attempt) = self.one_off(webhook_id, data, Kind::Probe).await? else {
+            return Ok(());
+        };
+        if attempt.succeeded() {
+            if let Some(released) = self.store.switch_back_on(webhook_id).await? {
+                tracing::info!(webhook = %webhook_id, released, "webhook recovered");
+                self.forget(webhook_id);
+                self.wake();
+            }
+            return Ok(());
+        }
+        let Some(disabled_at) = self
+            .store
+            .webhook(webhook_id)
+            .await?
+            .and_then(|webhook| webhook.disabled_at)
+        else {
+            return Ok(());
+        };
+        let at = schedule::next_probe(&self.settings.probes, disabled_at, now_ms());
+        self.store.probe_again(webhook_id, at).await
+    }
+
+    /// One `webhook.test` delivery of `data`, sent now and recorded: its
+    /// attempt, or `None` if the webhook is gone.
+    async fn one_off(
+        &self,
+        webhook_id: &str,
+        data: serde_json::Value,
+        kind: Kind,
+    ) -> anyhow::Result<Option<AttemptRecord>> {
         let lease_until = now_ms() + self.settings.lease().as_millis() as i64;
         let job = self
             .store
-            .create_test_delivery(webhook_id, data, lease_until)
+            .create_test_delivery(webhook_id, data, lease_until, kind == Kind::Probe)
             .await?;
-        let attempt = self
-            .attempt(&job, Kind::Test)
-            .await?
-            .context("the webhook was deleted during its test")?;
+        let Some(attempt) = self.attempt(&job, kind).await? else {
+            return Ok(None);
+        };
         let mut record = attempt.attempt.clone();
         record.render_body(&job.event);
         self.record(attempt).await;
         self.flush().await;
-        Ok(record)
+        Ok(Some(record))
     }
 
     /// The request a sample event would produce with `settings`: signed with
@@ -282,15 +328,15 @@ impl Deliverer {
     async fn attempt(&self, job: &Job, kind: Kind) -> anyhow::Result<Option<Outcome>> {
         let target = match kind {
             Kind::Scheduled | Kind::Redelivery => self.cached_target(&job.webhook_id).await?,
-            // A test always reads the settings as they are now.
-            Kind::Test => self.target(&job.webhook_id).await?,
+            // A test or a probe always reads the settings as they are now.
+            Kind::Test | Kind::Probe => self.target(&job.webhook_id).await?,
         };
         let Some(Loaded { target, active }) = target else {
             return Ok(None);
         };
-        if !active && kind != Kind::Test {
+        if !active && matches!(kind, Kind::Scheduled | Kind::Redelivery) {
             self.store
-                .abandon(&job.delivery_id, "not sent: the webhook was switched off")
+                .set_aside(&job.delivery_id, "not sent: the webhook was switched off")
                 .await?;
             return Ok(None);
         }
@@ -307,7 +353,7 @@ impl Deliverer {
         };
         let retries = match kind {
             Kind::Scheduled => schedule::Retries::OnSchedule,
-            Kind::Test | Kind::Redelivery => schedule::Retries::Never,
+            Kind::Test | Kind::Redelivery | Kind::Probe => schedule::Retries::Never,
         };
         let status = sent.response.as_ref().map(|r| r.status_code);
         // The receiver asks to be switched off: not retried (the store switches it off).
@@ -484,11 +530,15 @@ enum Kind {
     Redelivery,
     /// Test: one attempt, sent even to an inactive webhook.
     Test,
+    /// Probe of a webhook hookhub switched off: one attempt, whose success
+    /// switches it back on.
+    Probe,
 }
 
 /// Writes outcomes as they come, as many to a transaction as are waiting.
 async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Recording>) {
     let disable_after = deliverer.settings.disable_after;
+    let first_probe = deliverer.settings.probes.0.first().copied();
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while requests.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         // Outcomes that come within a short window share a transaction, so
@@ -513,8 +563,12 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
             }
         }
         if !outcomes.is_empty() {
-            let disable_before = now_ms() - disable_after.as_millis() as i64;
-            match deliverer.store.record(&outcomes, disable_before).await {
+            let now = now_ms();
+            let switch_off = SwitchOff {
+                failing_since_before: now - disable_after.as_millis() as i64,
+                first_probe_at: now + first_probe.unwrap_or_default().as_millis() as i64,
+            };
+            match deliverer.store.record(&outcomes, switch_off).await {
                 Ok(switched_off) => {
                     // Operator events may have been queued with them.
                     if !switched_off.is_empty() || outcomes.iter().any(|o| o.next == Next::Failed) {

@@ -62,6 +62,22 @@ pub fn retry_delay(
     Some(retry_after.map_or(step, |asked| asked.clamp(step, ceiling)))
 }
 
+/// When to probe next a webhook switched off at `disabled_at`, the first
+/// time after `now`: the schedule's delays add up from the switch-off, and
+/// the last repeats (`config::parse_probe_schedule` makes it non-zero).
+pub fn next_probe(schedule: &RetrySchedule, disabled_at: i64, now: i64) -> i64 {
+    let millis = |step: &Duration| step.as_millis() as i64;
+    let mut at = disabled_at;
+    for step in &schedule.0 {
+        at += millis(step);
+        if at > now {
+            return at;
+        }
+    }
+    let every = schedule.0.last().map_or(1, millis).max(1);
+    at + ((now - at) / every + 1) * every
+}
+
 /// Spreads retries of many deliveries that failed together (±10 %), so that a
 /// receiver coming back is not hit by all of them in the same instant.
 pub fn with_jitter(delay: Duration, unit_random: f64) -> Duration {
@@ -76,6 +92,26 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_follow_the_schedule_from_the_switch_off_then_repeat_its_last_step() {
+        // 1, 5 and 30 minutes after the switch-off, then every hour.
+        let minute = 60_000;
+        let probes = RetrySchedule(
+            [1, 4, 25, 60]
+                .map(|m| Duration::from_secs(60 * m))
+                .to_vec(),
+        );
+        let off = 7 * minute;
+        let next = |now| (next_probe(&probes, off, now) - off) / minute;
+        assert_eq!(next(off), 1);
+        assert_eq!(next(off + minute), 5, "the first probe is made: the next");
+        assert_eq!(next(off + 4 * minute), 5);
+        assert_eq!(next(off + 5 * minute), 30);
+        assert_eq!(next(off + 30 * minute), 90);
+        assert_eq!(next(off + 91 * minute), 150);
+        assert_eq!(next(off + 1000 * minute), 1050);
+    }
 
     #[test]
     fn after_an_attempt_the_delivery_succeeds_retries_at_its_step_or_fails() {

@@ -170,6 +170,7 @@ pub fn run_workers(
         held.share.clone(),
         shutdown.clone(),
     ));
+    tokio::spawn(probe_when_due(deliverer.clone(), shutdown.clone()));
     dispatch(deliverer, held, fresh, shutdown, drain)
 }
 
@@ -186,6 +187,38 @@ async fn count_instances(
         }
         tokio::select! {
             _ = tokio::time::sleep(COUNT_INSTANCES_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Probes the webhooks hookhub switched off as their probes fall due, each
+/// in a task of its own, until shutdown. A probe cut short by it is made
+/// again once its hold (a lease) runs out.
+async fn probe_when_due(deliverer: Deliverer, mut shutdown: watch::Receiver<bool>) {
+    let mut probes = JoinSet::new();
+    while !*shutdown.borrow() {
+        let until = now_ms() + deliverer.settings.lease().as_millis() as i64;
+        match deliverer.store.due_probes(until).await {
+            Ok(due) => {
+                for webhook_id in due {
+                    let deliverer = deliverer.clone();
+                    probes.spawn(async move {
+                        if let Err(error) = deliverer.probe(&webhook_id).await {
+                            tracing::warn!(
+                                webhook = %webhook_id,
+                                error = format!("{error:#}"),
+                                "probing failed"
+                            );
+                        }
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "finding due probes failed"),
+        }
+        while probes.try_join_next().is_some() {}
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.changed() => {}
         }
     }

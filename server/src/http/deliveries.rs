@@ -148,7 +148,8 @@ async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord
     Ok(())
 }
 
-/// `POST /api/deliveries/{id}/redeliver`: 202, one more attempt queued now; 409 while one is in flight.
+/// `POST /api/deliveries/{id}/redeliver`: 202, one more attempt queued now; 409 while one is
+/// in flight or while it is paused.
 #[utoipa::path(post, operation_id = "redeliver", path = "/deliveries/{id}/redeliver", tag = "deliveries", params(("id" = String, Path, description = "The delivery")), responses((status = 202, description = "Queued again", body = Data<DeliveryOut>)))]
 async fn redeliver(
     State(state): State<AppState>,
@@ -160,6 +161,11 @@ async fn redeliver(
         Redelivery::InFlight => {
             return Err(AppError::Conflict(
                 "an attempt of this delivery is in flight".into(),
+            ));
+        }
+        Redelivery::Paused => {
+            return Err(AppError::Conflict(
+                "this delivery is paused: it goes out once its webhook is switched on again".into(),
             ));
         }
         Redelivery::Missing => return Err(AppError::NotFound("delivery")),
@@ -249,6 +255,7 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
         last_error: delivery.last_error,
         last_duration_ms: delivery.last_duration_ms,
         created_at: rfc3339(delivery.created_at),
+        probe: delivery.probe,
     }
 }
 

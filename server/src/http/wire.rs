@@ -125,6 +125,7 @@ impl From<model::DeliveryStatus> for api::DeliveryStatus {
             model::DeliveryStatus::Retrying => Self::Retrying,
             model::DeliveryStatus::Succeeded => Self::Succeeded,
             model::DeliveryStatus::Failed => Self::Failed,
+            model::DeliveryStatus::Paused => Self::Paused,
         }
     }
 }

@@ -137,29 +137,58 @@ pub trait QueueStore: Send + Sync {
     /// How many instances share the queue, this one included (at least 1).
     async fn instances(&self) -> anyhow::Result<usize>;
 
-    /// Ends a delivery as failed without sending it.
-    async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()>;
+    /// Sets aside, unsent, a delivery whose webhook was found switched off:
+    /// paused if hookhub switched it off (it goes out once the webhook is
+    /// back), failed with `reason` if an administrator did, and given back
+    /// as it was if the webhook is on again meanwhile.
+    async fn set_aside(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()>;
 
     /// Gives claimed deliveries back, e.g. on shutdown.
     async fn release(&self, ids: &[String]) -> anyhow::Result<()>;
 
-    /// A one-off `webhook.test` delivery to one webhook, already leased to the caller.
+    /// A one-off `webhook.test` delivery to one webhook, already leased to
+    /// the caller: a Test, or a `probe` of a webhook hookhub switched off.
     async fn create_test_delivery(
         &self,
         webhook_id: &str,
         data: Value,
         lease_until: i64,
+        probe: bool,
     ) -> anyhow::Result<Job>;
 
     /// Records attempts and their consequences in one transaction: the
     /// deliveries' new state, the webhooks' health, and switching off a
-    /// webhook that has failed without a success since `disable_before`.
+    /// webhook as `switch_off` says (its waiting deliveries then pause).
     /// Returns the webhooks it switched off.
     async fn record(
         &self,
         outcomes: &[Outcome],
-        disable_before: i64,
+        switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>>;
+
+    /// The webhooks hookhub switched off whose probe is due, each held
+    /// until `until` so that no other instance probes it meanwhile.
+    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>>;
+
+    /// After a failed probe: the next one at `at`, if hookhub still has the
+    /// webhook switched off.
+    async fn probe_again(&self, webhook_id: &str, at: i64) -> anyhow::Result<()>;
+
+    /// A probe succeeded: switches the webhook back on, releases its paused
+    /// deliveries (due oldest first) and tells `hookhub.webhook_recovered`,
+    /// in one transaction. Returns how many it released; `None` if hookhub
+    /// no longer has the webhook switched off.
+    async fn switch_back_on(&self, webhook_id: &str) -> anyhow::Result<Option<u64>>;
+}
+
+/// When `QueueStore::record` switches a webhook off.
+#[derive(Debug, Clone, Copy)]
+pub struct SwitchOff {
+    /// A webhook failing without a success since before this (Unix ms) is
+    /// switched off; one answering `410 Gone`, at once.
+    pub failing_since_before: i64,
+    /// Its first probe then.
+    pub first_probe_at: i64,
 }
 
 /// A one-off `webhook.test` event and its delivery, as a backend writes them

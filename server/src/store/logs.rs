@@ -21,6 +21,8 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub last_duration_ms: Option<u64>,
     pub created_at: i64,
+    /// Sent to probe a webhook hookhub switched off.
+    pub probe: bool,
 }
 
 /// Which deliveries to list; every part optional.
@@ -41,6 +43,8 @@ pub struct DeliveryFilter {
 pub enum Redelivery {
     Queued,
     InFlight,
+    /// Paused with its webhook: it goes out once the webhook is back.
+    Paused,
     Missing,
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use deliveries::{
     AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore,
-    SigningSecrets,
+    SigningSecrets, SwitchOff,
 };
 pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, WorkerRoom};
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
@@ -29,7 +29,7 @@ pub use objects::{ObjectStore, Updated};
 pub use retention::RetentionStore;
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings, TriggerStore};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore};
-pub use webhooks::{Sealed, StoredAuth, Webhook, WebhookSettings, WebhookStore};
+pub use webhooks::{Sealed, StoredAuth, Switch, Webhook, WebhookSettings, WebhookStore};
 
 /// Everything hookhub keeps: one implementation per database.
 #[async_trait::async_trait]

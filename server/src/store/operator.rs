@@ -55,6 +55,17 @@ pub fn webhook_disabled(webhook: DisabledWebhook) -> NewEvent {
     about(webhook.id, "webhook_disabled", data)
 }
 
+/// `hookhub.webhook_recovered`: the webhook is on again and `released`
+/// paused deliveries go out.
+pub fn webhook_recovered(webhook_id: &str, name: &str, released: u64) -> NewEvent {
+    let data = json!({
+        "webhook_id": webhook_id,
+        "name": name,
+        "released": released,
+    });
+    about(webhook_id.to_string(), "webhook_recovered", data)
+}
+
 /// `hookhub.delivery_failed`.
 pub fn delivery_failed(delivery: FailedDelivery) -> Option<NewEvent> {
     if is_operator_event(&delivery.event_type) {

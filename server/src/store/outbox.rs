@@ -20,8 +20,8 @@ pub struct Enqueued {
     pub event_id: String,
     pub created_at: i64,
     pub deliveries: Vec<QueuedDelivery>,
-    /// Beside each delivery: until when it is leased to this process's workers, if it is.
-    pub leases: Vec<Option<i64>>,
+    /// Beside each delivery: where it waits.
+    pub placements: Vec<Placement>,
     /// The event's data as stored, in bytes.
     pub bytes: usize,
     /// Not written: its idempotency key names an event accepted before
@@ -41,8 +41,30 @@ impl Enqueued {
     /// Whether some of its deliveries were not leased to this process's
     /// workers, and wait in the outbox to be claimed.
     pub fn waits_in_outbox(&self) -> bool {
-        self.leases.iter().any(Option::is_none)
+        self.placements.contains(&Placement::Due)
     }
+}
+
+/// Where a new delivery waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Leased to this process's workers until then (Unix ms), handed to them on commit.
+    Leased(i64),
+    /// In the outbox, due now, for any worker to claim.
+    Due,
+    /// Paused: hookhub has its webhook switched off (`Subscriber::paused`);
+    /// released when the webhook is back.
+    Paused,
+}
+
+/// A webhook as publishing sees it.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub id: String,
+    /// The event patterns it subscribes to.
+    pub patterns: Vec<String>,
+    /// hookhub switched it off: its deliveries are recorded, paused.
+    pub paused: bool,
 }
 
 /// An event's row as written.
@@ -59,6 +81,8 @@ pub struct DeliveryColumns<'a> {
     pub webhook_id: &'a str,
     pub event_id: &'a str,
     pub event_type: &'a str,
+    pub status: &'static str,
+    pub next_attempt_at: Option<i64>,
     pub lease_until: Option<i64>,
 }
 
@@ -67,10 +91,10 @@ pub struct DeliveryColumns<'a> {
 pub type Lease<'a> = dyn FnMut(&str, usize) -> Option<i64> + Send + 'a;
 
 /// What to write for `events`: their rows and, per event, its id and its
-/// deliveries to the subscribed ones of `webhooks` (id, event patterns),
-/// each leased as `lease` says.
+/// deliveries to the subscribed ones of `webhooks`, each leased as `lease`
+/// says, or paused.
 pub fn plan<'a>(
-    webhooks: &[(String, Vec<String>)],
+    webhooks: &[Subscriber],
     events: &[&'a NewEvent],
     lease: &mut Lease<'_>,
 ) -> anyhow::Result<(Vec<EventColumns<'a>>, Vec<Enqueued>)> {
@@ -87,17 +111,23 @@ pub fn plan<'a>(
         };
         let data = serde_json::to_string(&event.data)?;
         let bytes = data.len();
-        let (deliveries, leases) = webhooks
+        let (deliveries, placements) = webhooks
             .iter()
-            .filter(|(id, patterns)| {
-                subscribed(patterns, &event.event_type) && event.about_webhook.as_ref() != Some(id)
+            .filter(|webhook| {
+                subscribed(&webhook.patterns, &event.event_type)
+                    && event.about_webhook.as_ref() != Some(&webhook.id)
             })
-            .map(|(webhook_id, _)| {
+            .map(|webhook| {
                 let delivery = QueuedDelivery {
                     id: new_id("dlv"),
-                    webhook_id: webhook_id.clone(),
+                    webhook_id: webhook.id.clone(),
                 };
-                (delivery, lease(webhook_id, bytes))
+                let placement = if webhook.paused {
+                    Placement::Paused
+                } else {
+                    lease(&webhook.id, bytes).map_or(Placement::Due, Placement::Leased)
+                };
+                (delivery, placement)
             })
             .unzip();
         rows.push(EventColumns {
@@ -110,7 +140,7 @@ pub fn plan<'a>(
             event_id: new_id("evt"),
             created_at: now,
             deliveries,
-            leases,
+            placements,
             bytes,
             duplicate_of: None,
         });
@@ -204,7 +234,7 @@ impl<'a> Keyed<'a> {
             event_id: event_id.to_string(),
             created_at: now,
             deliveries: Vec::new(),
-            leases: Vec::new(),
+            placements: Vec::new(),
             bytes: 0,
             duplicate_of: Some(deliveries),
         };
@@ -219,25 +249,33 @@ impl<'a> Keyed<'a> {
     }
 }
 
-/// The delivery rows of planned events.
+/// The delivery rows of planned events, created at `now`.
 pub fn delivery_rows<'a>(
     rows: &[EventColumns<'a>],
     enqueued: &'a [Enqueued],
+    now: i64,
 ) -> Vec<DeliveryColumns<'a>> {
     rows.iter()
         .zip(enqueued)
         .flat_map(|(event, enqueued)| {
-            enqueued
-                .deliveries
-                .iter()
-                .zip(&enqueued.leases)
-                .map(|(delivery, lease_until)| DeliveryColumns {
-                    id: &delivery.id,
-                    webhook_id: &delivery.webhook_id,
-                    event_id: &enqueued.event_id,
-                    event_type: event.event_type,
-                    lease_until: *lease_until,
-                })
+            enqueued.deliveries.iter().zip(&enqueued.placements).map(
+                move |(delivery, placement)| {
+                    let (status, next_attempt_at, lease_until) = match *placement {
+                        Placement::Leased(until) => ("pending", Some(now), Some(until)),
+                        Placement::Due => ("pending", Some(now), None),
+                        Placement::Paused => ("paused", None, None),
+                    };
+                    DeliveryColumns {
+                        id: &delivery.id,
+                        webhook_id: &delivery.webhook_id,
+                        event_id: &enqueued.event_id,
+                        event_type: event.event_type,
+                        status,
+                        next_attempt_at,
+                        lease_until,
+                    }
+                },
+            )
         })
         .collect()
 }
@@ -360,8 +398,11 @@ fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
         let leased: Vec<_> = enqueued
             .deliveries
             .iter()
-            .zip(&enqueued.leases)
-            .filter_map(|(delivery, lease_until)| Some((delivery, (*lease_until)?)))
+            .zip(&enqueued.placements)
+            .filter_map(|(delivery, placement)| match *placement {
+                Placement::Leased(until) => Some((delivery, until)),
+                Placement::Due | Placement::Paused => None,
+            })
             .collect();
         if leased.is_empty() {
             continue;
@@ -414,7 +455,11 @@ mod tests {
                 delivery("dlv_2", "wh_b"),
                 delivery("dlv_3", "wh_c"),
             ],
-            leases: vec![Some(5_000), Some(5_000), None],
+            placements: vec![
+                Placement::Leased(5_000),
+                Placement::Leased(5_000),
+                Placement::Due,
+            ],
             bytes: 8,
             duplicate_of: None,
         };
@@ -446,7 +491,11 @@ mod tests {
         let taken = HashMap::from([("old".to_string(), original)]);
         let keyed = Keyed::new(&events, &taken);
         assert_eq!(keyed.fresh.len(), 2, "one new key, one event without");
-        let webhooks = [("wh_a".to_string(), vec!["*".to_string()])];
+        let webhooks = [Subscriber {
+            id: "wh_a".into(),
+            patterns: vec!["*".into()],
+            paused: false,
+        }];
         let (_, planned) = plan(&webhooks, &keyed.fresh, &mut |_, _| None).unwrap();
         let first_new = planned[0].event_id.clone();
         assert_eq!(keyed.claimed(&planned), [("new", first_new.as_str(), 1)]);

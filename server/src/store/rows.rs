@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::operator::{DisabledWebhook, FailedDelivery};
+use super::outbox::Subscriber;
 use super::{
     AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Job, QueueDepth, Sealed,
     SigningSecrets, StoredAuth, Trigger, TriggerAuth, TriggerCall, TriggerSettings, User, Webhook,
@@ -24,12 +25,38 @@ use crate::model::{
 use crate::security::TokenHash;
 use crate::time::now_ms;
 
+/// The webhooks an event may go to: those on, and those hookhub switched
+/// off (their deliveries wait, paused).
+pub const SELECT_SUBSCRIBERS: &str = "SELECT id, events, NOT active AS paused FROM webhooks
+     WHERE active OR disabled_reason IS NOT NULL";
+
+#[derive(sqlx::FromRow)]
+pub struct SubscriberRow {
+    id: String,
+    events: String,
+    paused: bool,
+}
+
+impl TryFrom<SubscriberRow> for Subscriber {
+    type Error = anyhow::Error;
+
+    fn try_from(row: SubscriberRow) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: row.id,
+            patterns: serde_json::from_str(&row.events).context("webhook events")?,
+            paused: row.paused,
+        })
+    }
+}
+
 /// The columns every webhook query selects, webhooks as `w`, users as `u`.
 pub const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
            w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
            w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
-           w.created_at, w.updated_at
+           w.next_probe_at, w.created_at, w.updated_at,
+           (SELECT count(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'paused')
+               AS paused_deliveries
     FROM webhooks w JOIN users u ON u.id = w.author_id";
 
 #[derive(sqlx::FromRow)]
@@ -53,8 +80,10 @@ pub struct WebhookRow {
     disabled_at: Option<i64>,
     last_attempt_at: Option<i64>,
     last_error: Option<String>,
+    next_probe_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    paused_deliveries: i64,
 }
 
 impl TryFrom<WebhookRow> for Webhook {
@@ -101,6 +130,8 @@ impl TryFrom<WebhookRow> for Webhook {
             disabled_at: row.disabled_at,
             last_attempt_at: row.last_attempt_at,
             last_error: row.last_error,
+            next_probe_at: row.next_probe_at,
+            paused_deliveries: row.paused_deliveries as u64,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -430,7 +461,7 @@ impl CallerRow {
 /// The columns every delivery query selects, with its webhook's name.
 pub const SELECT_DELIVERY: &str =
     "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
-    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at,
+    next_attempt_at, last_status_code, last_error, last_duration_ms, created_at, probe,
     (SELECT name FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS webhook_name
     FROM deliveries";
 
@@ -448,6 +479,7 @@ pub struct DeliveryRow {
     last_error: Option<String>,
     last_duration_ms: Option<i64>,
     created_at: i64,
+    probe: bool,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -469,6 +501,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             last_error: row.last_error,
             last_duration_ms: row.last_duration_ms.map(|d| d as u64),
             created_at: row.created_at,
+            probe: row.probe,
         })
     }
 }

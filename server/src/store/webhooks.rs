@@ -45,8 +45,42 @@ pub struct Webhook {
     pub last_attempt_at: Option<i64>,
     /// The last attempt's failure in a few words; `None` after a success.
     pub last_error: Option<String>,
+    /// While hookhub has it switched off: when it probes it next.
+    pub next_probe_at: Option<i64>,
+    /// Deliveries waiting, paused, for it to be on again.
+    pub paused_deliveries: u64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// What a change does to whether a webhook is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// Left as it is (hookhub may have switched it off meanwhile).
+    Keep,
+    /// Switched on by an administrator.
+    On,
+    /// Switched off by an administrator, even if hookhub had switched it off.
+    Off,
+}
+
+impl Switch {
+    /// From `active` as a change asks for it, if it does, and as it is.
+    pub fn asked(asked: Option<bool>, active: bool) -> Self {
+        match asked {
+            Some(true) if !active => Self::On,
+            Some(false) => Self::Off,
+            _ => Self::Keep,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::On => "on",
+            Self::Off => "off",
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -62,9 +96,16 @@ pub trait WebhookStore: Send + Sync {
 
     async fn webhook(&self, id: &str) -> anyhow::Result<Option<Webhook>>;
 
-    /// Replaces a webhook's settings; `false` if there is no such webhook.
-    /// Switching a webhook back on clears the reason it was switched off.
-    async fn update_webhook(&self, id: &str, settings: &WebhookSettings) -> anyhow::Result<bool>;
+    /// Replaces a webhook's settings but `active`, which `switch` decides;
+    /// `false` if there is no such webhook. Switched on, its paused
+    /// deliveries are released (`QueueStore::switch_back_on`); switched off, it is
+    /// the administrator's: no more probes, no more deliveries recorded.
+    async fn update_webhook(
+        &self,
+        id: &str,
+        settings: &WebhookSettings,
+        switch: Switch,
+    ) -> anyhow::Result<bool>;
 
     /// Webhooks whose extra headers an earlier version stored in the clear.
     async fn plaintext_headers(&self) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>>;

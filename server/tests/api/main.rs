@@ -13,6 +13,7 @@ mod metrics;
 mod objects;
 mod openapi;
 mod operator;
+mod paused;
 mod postgres;
 mod process;
 mod receiver;

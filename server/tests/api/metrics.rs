@@ -100,9 +100,11 @@ async fn metrics_need_an_administrator_and_count_deliveries_requests_and_trigger
     }
     healthy.wait_for(3, WAIT).await;
     failing.wait_for(3, WAIT).await;
+    // Attempts are counted as they end, and recorded a moment later.
     let text = scrape_until(&app, |text| {
         text.contains("hookhub_deliveries_total{outcome=\"retrying\"} 3")
             && text.contains("hookhub_deliveries_total{outcome=\"succeeded\"} 3")
+            && text.contains("hookhub_queue_depth{status=\"retrying\"} 3")
     })
     .await;
     let durations = "hookhub_delivery_attempt_duration_seconds_count";

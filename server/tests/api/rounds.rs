@@ -58,6 +58,7 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
         .unwrap();
     let settings = Settings {
         schedule: RetrySchedule(vec![Duration::ZERO; retries]),
+        probes: RetrySchedule(vec![Duration::from_secs(3600)]),
         timeout: Duration::from_secs(5),
         disable_after,
         private: PrivateTargets::Allow,

@@ -16,7 +16,7 @@ use crate::error::{AppError, Result};
 use crate::http::json::Json;
 use crate::http::params::Path;
 use crate::http::{Admin, AppState};
-use crate::store::{Caller, Sealed, StoredAuth, Webhook};
+use crate::store::{Caller, Sealed, StoredAuth, Switch, Webhook};
 use crate::time::{now_ms, rfc3339};
 
 /// `POST /api/webhooks`: 201 with the webhook and its `Location`.
@@ -84,11 +84,16 @@ pub(super) async fn update(
     Json(input): Json<WebhookIn>,
 ) -> Result<StatusCode> {
     let webhook = find(&state, &id).await?;
+    let switch = Switch::asked(input.active, webhook.settings.active);
     let settings = input::settings(input, Some(&webhook.settings), &state.cipher)?;
-    if !state.store.update_webhook(&id, &settings).await? {
+    if !state.store.update_webhook(&id, &settings, switch).await? {
         return Err(AppError::NotFound("webhook"));
     }
     state.deliverer.forget(&id);
+    if switch == Switch::On {
+        // Its paused deliveries are due.
+        state.deliverer.wake();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,6 +171,8 @@ fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> 
             disabled_at: webhook.disabled_at.map(rfc3339),
             last_attempt_at: webhook.last_attempt_at.map(rfc3339),
             last_error: webhook.last_error,
+            paused_deliveries: webhook.paused_deliveries,
+            next_probe_at: webhook.next_probe_at.map(rfc3339),
         },
     }
 }

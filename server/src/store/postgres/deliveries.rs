@@ -14,7 +14,7 @@ use crate::store::rows::{
     SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
-    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets,
+    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use crate::time::now_ms;
 
@@ -71,8 +71,9 @@ impl QueueStore for PostgresStore {
                      WHERE id = ANY($1) AND next_attempt_at <= $2
                        AND (lease_until IS NULL OR lease_until < $2)
                      FOR UPDATE SKIP LOCKED)
-                 RETURNING id, webhook_id, attempt_count, single_attempt, event_id)
-             SELECT {JOB_COLUMNS} FROM d JOIN events e ON e.id = d.event_id"
+                 RETURNING id, webhook_id, attempt_count, single_attempt, event_id, next_attempt_at)
+             SELECT {JOB_COLUMNS} FROM d JOIN events e ON e.id = d.event_id
+             ORDER BY d.next_attempt_at, d.id"
         ))
         .bind(ids)
         .bind(now_ms())
@@ -112,11 +113,16 @@ impl QueueStore for PostgresStore {
         Ok((count as usize).max(1))
     }
 
-    async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
+    async fn set_aside(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL,
-                 last_error = $1, updated_at = $2
-             WHERE id = $3",
+            "UPDATE deliveries d SET
+                 status = CASE WHEN w.active THEN d.status
+                     WHEN w.disabled_reason IS NOT NULL THEN 'paused' ELSE 'failed' END,
+                 next_attempt_at = CASE WHEN w.active THEN d.next_attempt_at END,
+                 last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
+                     THEN d.last_error ELSE $1 END,
+                 lease_until = NULL, updated_at = $2
+             FROM webhooks w WHERE w.id = d.webhook_id AND d.id = $3",
         )
         .bind(reason)
         .bind(now_ms())
@@ -142,6 +148,7 @@ impl QueueStore for PostgresStore {
         webhook_id: &str,
         data: Value,
         lease_until: i64,
+        probe: bool,
     ) -> anyhow::Result<Job> {
         let test = TestDelivery::new(&data)?;
         let mut tx = self.pool.begin().await?;
@@ -154,8 +161,8 @@ impl QueueStore for PostgresStore {
             .await?;
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 lease_until, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $5, $5)",
+                 lease_until, probe, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $5, $5)",
         )
         .bind(&test.delivery_id)
         .bind(webhook_id)
@@ -163,6 +170,7 @@ impl QueueStore for PostgresStore {
         .bind(TestDelivery::EVENT_TYPE)
         .bind(test.created_at)
         .bind(lease_until)
+        .bind(probe)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -173,16 +181,64 @@ impl QueueStore for PostgresStore {
     async fn record(
         &self,
         outcomes: &[Outcome],
-        disable_before: i64,
+        switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>> {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.record_once(outcomes, disable_before).await {
+            match self.record_once(outcomes, switch_off).await {
                 Err(error) if tries < RECORD_TRIES && worth_retrying(&error) => continue,
                 done => return done,
             }
         }
+    }
+
+    /// Skips the webhooks another instance is claiming this moment.
+    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "UPDATE webhooks SET next_probe_at = $1
+             WHERE id IN (
+                 SELECT id FROM webhooks
+                 WHERE next_probe_at <= $2 AND NOT active AND disabled_reason IS NOT NULL
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+        )
+        .bind(until)
+        .bind(now_ms())
+        .fetch_all(&self.bookkeeping)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn probe_again(&self, webhook_id: &str, at: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET next_probe_at = $1
+             WHERE id = $2 AND NOT active AND disabled_reason IS NOT NULL",
+        )
+        .bind(at)
+        .bind(webhook_id)
+        .execute(&self.bookkeeping)
+        .await?;
+        Ok(())
+    }
+
+    async fn switch_back_on(&self, webhook_id: &str) -> anyhow::Result<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        let name: Option<String> = sqlx::query_scalar(
+            "UPDATE webhooks SET active = TRUE, disabled_reason = NULL, disabled_at = NULL,
+                 next_probe_at = NULL, failing_since = NULL
+             WHERE id = $1 AND NOT active AND disabled_reason IS NOT NULL
+             RETURNING name",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let released = release_paused(&mut tx, webhook_id, &name, true).await?;
+        tx.commit().await.context("recovering a webhook")?;
+        Ok(Some(released))
     }
 }
 
@@ -190,7 +246,7 @@ impl PostgresStore {
     async fn record_once(
         &self,
         outcomes: &[Outcome],
-        disable_before: i64,
+        switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
         let mut tx = self.bookkeeping.begin().await?;
@@ -219,7 +275,7 @@ impl PostgresStore {
                 continue;
             }
             let disable = format!(
-                "UPDATE webhooks SET active = FALSE, disabled_at = $1,
+                "UPDATE webhooks SET active = FALSE, disabled_at = $1, next_probe_at = $6,
                      disabled_reason = CASE WHEN $2 THEN $3 ELSE
                          'failed without a single success since ' ||
                          to_char(to_timestamp(failing_since / 1000) AT TIME ZONE 'UTC',
@@ -232,10 +288,21 @@ impl PostgresStore {
                 .bind(change.gone)
                 .bind(GONE_REASON)
                 .bind(change.webhook_id)
-                .bind(disable_before)
+                .bind(switch_off.failing_since_before)
+                .bind(switch_off.first_probe_at)
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(webhook) = disabled.map(DisabledWebhook::from) {
+                // What waits for it waits paused; what workers hold is set aside when they find it off.
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = $1
+                     WHERE webhook_id = $2 AND next_attempt_at IS NOT NULL
+                       AND (lease_until IS NULL OR lease_until < $1)",
+                )
+                .bind(now)
+                .bind(&webhook.id)
+                .execute(&mut *tx)
+                .await?;
                 switched_off.push(webhook.id.clone());
                 told.push(operator::webhook_disabled(webhook));
             }
@@ -246,6 +313,36 @@ impl PostgresStore {
         tx.commit().await.context("recording attempts")?;
         Ok(switched_off)
     }
+}
+
+/// Makes the paused deliveries of a webhook switched on again due, each
+/// since it was created, so that they go out oldest first; tells
+/// `hookhub.webhook_recovered` if any were, or if hookhub had `switched_off`
+/// the webhook. Returns how many it released.
+pub(super) async fn release_paused(
+    tx: &mut PgConnection,
+    webhook_id: &str,
+    name: &str,
+    switched_off: bool,
+) -> anyhow::Result<u64> {
+    let released = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = created_at, updated_at = $1,
+             status = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'pending' END
+         WHERE webhook_id = $2 AND status = 'paused'",
+    )
+    .bind(now_ms())
+    .bind(webhook_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if released > 0 {
+        announce_due(tx).await?;
+    }
+    if switched_off || released > 0 {
+        let told = operator::webhook_recovered(webhook_id, name, released);
+        super::outbox::enqueue(tx, &[told]).await?;
+    }
+    Ok(released)
 }
 
 /// `hookhub.delivery_failed` for each delivery that these outcomes ended as

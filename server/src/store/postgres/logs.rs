@@ -10,6 +10,7 @@ use crate::store::rows::{
     ATTEMPT_COLUMNS, AttemptRow, DeliveryRow, EVENT_COLUMNS, EventRow, SELECT_DELIVERY,
     push_delivery_filter,
 };
+use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, Delivery, DeliveryFilter, LogStore, Redelivery};
 use crate::time::now_ms;
 
@@ -67,7 +68,7 @@ impl LogStore for PostgresStore {
                  single_attempt = CASE WHEN status IN ('succeeded', 'failed') THEN TRUE ELSE single_attempt END,
                  status = CASE WHEN status IN ('succeeded', 'failed') THEN 'pending' ELSE status END,
                  next_attempt_at = $1, updated_at = $1
-             WHERE id = $2 AND (lease_until IS NULL OR lease_until < $1)
+             WHERE id = $2 AND status <> 'paused' AND (lease_until IS NULL OR lease_until < $1)
              RETURNING id",
         )
         .bind(now)
@@ -81,6 +82,7 @@ impl LogStore for PostgresStore {
         }
         tx.rollback().await?;
         Ok(match self.delivery(id).await? {
+            Some(delivery) if delivery.status == DeliveryStatus::Paused => Redelivery::Paused,
             Some(_) => Redelivery::InFlight,
             None => Redelivery::Missing,
         })

@@ -15,8 +15,10 @@ use tokio::sync::{Notify, mpsc};
 use super::{PostgresStore, announce_due};
 use crate::model::EventAccepted;
 use crate::store::outbox::{
-    Enqueued, EventColumns, Keyed, Lease, Original, Reservation, delivery_rows, distinct_keys, plan,
+    Enqueued, EventColumns, Keyed, Lease, Original, Reservation, Subscriber, delivery_rows,
+    distinct_keys, plan,
 };
+use crate::store::rows::{SELECT_SUBSCRIBERS, SubscriberRow};
 use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, NewEvent, QueueStore, WorkerRoom};
 use crate::time::now_ms;
 
@@ -36,16 +38,13 @@ async fn write_events(
     events: &[NewEvent],
     lease: &mut Lease<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
-    let webhooks: Vec<(String, Vec<String>)> =
-        sqlx::query("SELECT id, events FROM webhooks WHERE active")
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let patterns = serde_json::from_str(row.get("events")).context("webhook events")?;
-                Ok((row.get("id"), patterns))
-            })
-            .collect::<anyhow::Result<_>>()?;
+    let webhooks: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
+        .fetch_all(&mut *tx)
+        .await?;
+    let webhooks = webhooks
+        .into_iter()
+        .map(Subscriber::try_from)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let events: Vec<&NewEvent> = events.iter().collect();
     let taken = claim_keys(tx, &distinct_keys(&events)).await?;
     let keyed = Keyed::new(&events, &taken);
@@ -160,19 +159,23 @@ async fn insert_events(
     .execute(&mut *tx)
     .await
     .context("inserting events")?;
-    let deliveries = delivery_rows(rows, enqueued);
+    let deliveries = delivery_rows(rows, enqueued, now);
     if !deliveries.is_empty() {
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
                  lease_until, created_at, updated_at)
-             SELECT id, webhook_id, event_id, event_type, 'pending', $6, lease_until, $6, $6
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[])
-                 AS v(id, webhook_id, event_id, event_type, lease_until)",
+             SELECT id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until,
+                 $8, $8
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
+                 $7::int8[])
+                 AS v(id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until)",
         )
         .bind(deliveries.iter().map(|d| d.id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.webhook_id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.event_id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.event_type).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.status).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
         .bind(now)
         .execute(&mut *tx)

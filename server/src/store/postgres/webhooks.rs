@@ -7,7 +7,8 @@ use sqlx::Row;
 
 use super::PostgresStore;
 use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
-use crate::store::{Sealed, Webhook, WebhookSettings, WebhookStore, new_id};
+use super::deliveries::release_paused;
+use crate::store::{Sealed, Switch, Webhook, WebhookSettings, WebhookStore, new_id};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
@@ -68,22 +69,41 @@ impl WebhookStore for PostgresStore {
 
     /// Switched back on, a webhook's failures count towards switching it
     /// off from the next one, not from the first of those before.
-    async fn update_webhook(&self, id: &str, settings: &WebhookSettings) -> anyhow::Result<bool> {
+    async fn update_webhook(
+        &self,
+        id: &str,
+        settings: &WebhookSettings,
+        switch: Switch,
+    ) -> anyhow::Result<bool> {
         let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
-        let result = sqlx::query(
-            "UPDATE webhooks SET name = $1, url = $2, events = $3, active = $4, method = $5,
+        let mut tx = self.pool.begin().await?;
+        // Locked: the recorder may be switching it off this moment.
+        let switched_off_by_hookhub: Option<bool> = sqlx::query_scalar(
+            "SELECT disabled_reason IS NOT NULL FROM webhooks WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(switched_off_by_hookhub) = switched_off_by_hookhub else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE webhooks SET name = $2, url = $3, events = $4, method = $5,
                  auth_type = $6, auth_username = $7, auth_secret = $8, data_location = $9,
                  headers = $10, headers_sealed = TRUE,
-                 disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END,
-                 disabled_at = CASE WHEN $4 THEN NULL WHEN active THEN $11 ELSE disabled_at END,
-                 failing_since = CASE WHEN $4 AND NOT active THEN NULL ELSE failing_since END,
+                 active = CASE $1 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
+                 disabled_reason = CASE $1 WHEN 'keep' THEN disabled_reason END,
+                 next_probe_at = CASE $1 WHEN 'keep' THEN next_probe_at END,
+                 disabled_at = CASE $1 WHEN 'on' THEN NULL WHEN 'off' THEN COALESCE(disabled_at, $11)
+                     ELSE disabled_at END,
+                 failing_since = CASE $1 WHEN 'on' THEN NULL ELSE failing_since END,
                  updated_at = $11
              WHERE id = $12",
         )
+        .bind(switch.as_str())
         .bind(&settings.name)
         .bind(&settings.url)
         .bind(serde_json::to_string(&settings.events)?)
-        .bind(settings.active)
         .bind(settings.method.as_str())
         .bind(auth_type)
         .bind(auth_username)
@@ -92,10 +112,14 @@ impl WebhookStore for PostgresStore {
         .bind(headers_column(&settings.headers)?)
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .context("updating a webhook")?;
-        Ok(result.rows_affected() == 1)
+        if switch == Switch::On {
+            release_paused(&mut tx, id, &settings.name, switched_off_by_hookhub).await?;
+        }
+        tx.commit().await.context("updating a webhook")?;
+        Ok(true)
     }
 
     async fn plaintext_headers(&self) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {

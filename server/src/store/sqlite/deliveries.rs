@@ -13,7 +13,7 @@ use crate::store::rows::{
     SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
-    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets,
+    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use crate::time::now_ms;
 
@@ -112,11 +112,16 @@ impl QueueStore for SqliteStore {
         Ok(1)
     }
 
-    async fn abandon(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
+    async fn set_aside(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL,
-                 last_error = ?, updated_at = ?
-             WHERE id = ?",
+            "UPDATE deliveries SET
+                 status = CASE WHEN w.active THEN status
+                     WHEN w.disabled_reason IS NOT NULL THEN 'paused' ELSE 'failed' END,
+                 next_attempt_at = CASE WHEN w.active THEN next_attempt_at END,
+                 last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
+                     THEN deliveries.last_error ELSE ? END,
+                 lease_until = NULL, updated_at = ?
+             FROM webhooks w WHERE w.id = deliveries.webhook_id AND deliveries.id = ?",
         )
         .bind(reason)
         .bind(now_ms())
@@ -135,6 +140,7 @@ impl QueueStore for SqliteStore {
         webhook_id: &str,
         data: Value,
         lease_until: i64,
+        probe: bool,
     ) -> anyhow::Result<Job> {
         let test = TestDelivery::new(&data)?;
         let mut tx = self.writer.begin().await?;
@@ -147,8 +153,8 @@ impl QueueStore for SqliteStore {
             .await?;
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 lease_until, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                 lease_until, probe, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
         )
         .bind(&test.delivery_id)
         .bind(webhook_id)
@@ -156,6 +162,7 @@ impl QueueStore for SqliteStore {
         .bind(TestDelivery::EVENT_TYPE)
         .bind(test.created_at)
         .bind(lease_until)
+        .bind(probe)
         .bind(test.created_at)
         .bind(test.created_at)
         .execute(&mut *tx)
@@ -168,7 +175,7 @@ impl QueueStore for SqliteStore {
     async fn record(
         &self,
         outcomes: &[Outcome],
-        disable_before: i64,
+        switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
         // Lost to a power cut, an outcome is only a delivery sent again.
@@ -205,7 +212,7 @@ impl QueueStore for SqliteStore {
                 continue;
             }
             let disable = format!(
-                "UPDATE webhooks SET active = 0, disabled_at = ?,
+                "UPDATE webhooks SET active = 0, disabled_at = ?, next_probe_at = ?,
                      disabled_reason = CASE WHEN ? THEN ? ELSE
                          'failed without a single success since ' ||
                          strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch') END
@@ -214,14 +221,26 @@ impl QueueStore for SqliteStore {
             );
             let disabled: Option<DisabledRow> = sqlx::query_as(&disable)
                 .bind(now)
+                .bind(switch_off.first_probe_at)
                 .bind(change.gone)
                 .bind(GONE_REASON)
                 .bind(change.webhook_id)
                 .bind(change.gone)
-                .bind(disable_before)
+                .bind(switch_off.failing_since_before)
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(webhook) = disabled.map(DisabledWebhook::from) {
+                // What waits for it waits paused; what workers hold is set aside when they find it off.
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = ?
+                     WHERE webhook_id = ? AND next_attempt_at IS NOT NULL
+                       AND (lease_until IS NULL OR lease_until < ?)",
+                )
+                .bind(now)
+                .bind(&webhook.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 switched_off.push(webhook.id.clone());
                 told.push(operator::webhook_disabled(webhook));
             }
@@ -233,6 +252,77 @@ impl QueueStore for SqliteStore {
         writer.restore().await?;
         Ok(switched_off)
     }
+
+    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "UPDATE webhooks SET next_probe_at = ?
+             WHERE next_probe_at <= ? AND active = 0 AND disabled_reason IS NOT NULL
+             RETURNING id",
+        )
+        .bind(until)
+        .bind(now_ms())
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn probe_again(&self, webhook_id: &str, at: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET next_probe_at = ?
+             WHERE id = ? AND active = 0 AND disabled_reason IS NOT NULL",
+        )
+        .bind(at)
+        .bind(webhook_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn switch_back_on(&self, webhook_id: &str) -> anyhow::Result<Option<u64>> {
+        let mut tx = self.writer.begin().await?;
+        let name: Option<String> = sqlx::query_scalar(
+            "UPDATE webhooks SET active = 1, disabled_reason = NULL, disabled_at = NULL,
+                 next_probe_at = NULL, failing_since = NULL
+             WHERE id = ? AND active = 0 AND disabled_reason IS NOT NULL
+             RETURNING name",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let released = release_paused(&mut tx, webhook_id, &name, true).await?;
+        tx.commit().await.context("recovering a webhook")?;
+        Ok(Some(released))
+    }
+}
+
+/// Makes the paused deliveries of a webhook switched on again due, each
+/// since it was created, so that they go out oldest first; tells
+/// `hookhub.webhook_recovered` if any were, or if hookhub had `switched_off`
+/// the webhook. Returns how many it released.
+pub(super) async fn release_paused(
+    tx: &mut SqliteConnection,
+    webhook_id: &str,
+    name: &str,
+    switched_off: bool,
+) -> anyhow::Result<u64> {
+    let released = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = created_at, updated_at = ?,
+             status = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'pending' END
+         WHERE webhook_id = ? AND status = 'paused'",
+    )
+    .bind(now_ms())
+    .bind(webhook_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if switched_off || released > 0 {
+        let told = operator::webhook_recovered(webhook_id, name, released);
+        super::outbox::enqueue(tx, &[told]).await?;
+    }
+    Ok(released)
 }
 
 /// `hookhub.delivery_failed` for each delivery that these outcomes ended as
@@ -366,6 +456,8 @@ async fn jobs(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN ("
     ));
     push_ids(&mut query, ids);
+    // Oldest due first, and in the order they were created when due alike.
+    query.push(" ORDER BY d.next_attempt_at, d.id");
     let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *connection).await?;
     jobs_from(rows, lease_until)
 }

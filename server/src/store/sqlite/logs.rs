@@ -10,6 +10,7 @@ use crate::store::rows::{
     ATTEMPT_COLUMNS, AttemptRow, DeliveryRow, EVENT_COLUMNS, EventRow, SELECT_DELIVERY,
     push_delivery_filter,
 };
+use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, Delivery, DeliveryFilter, LogStore, Redelivery};
 use crate::time::now_ms;
 
@@ -66,7 +67,7 @@ impl LogStore for SqliteStore {
                  single_attempt = CASE WHEN status IN ('succeeded', 'failed') THEN 1 ELSE single_attempt END,
                  status = CASE WHEN status IN ('succeeded', 'failed') THEN 'pending' ELSE status END,
                  next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)
+             WHERE id = ? AND status <> 'paused' AND (lease_until IS NULL OR lease_until < ?)
              RETURNING id",
         )
         .bind(now)
@@ -79,6 +80,7 @@ impl LogStore for SqliteStore {
             return Ok(Redelivery::Queued);
         }
         Ok(match self.delivery(id).await? {
+            Some(delivery) if delivery.status == DeliveryStatus::Paused => Redelivery::Paused,
             Some(_) => Redelivery::InFlight,
             None => Redelivery::Missing,
         })

@@ -50,6 +50,29 @@ pub struct SqliteStore {
     owner: Arc<Mutex<Option<std::fs::File>>>,
 }
 
+/// Brings the schema up to date on a connection of its own, with foreign
+/// keys off: changing a table in SQLite means rebuilding it, and dropping the
+/// old one must not delete the rows that reference it (sqlx runs each
+/// migration in a transaction, inside which the pragma cannot change). The
+/// references are checked once all are done.
+async fn migrate(options: &SqliteConnectOptions) -> anyhow::Result<()> {
+    let connection = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone().foreign_keys(false))
+        .await?;
+    sqlx::migrate!("./migrations").run(&connection).await?;
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&connection)
+        .await?;
+    connection.close().await;
+    anyhow::ensure!(
+        broken.is_empty(),
+        "{} rows reference rows that are gone",
+        broken.len()
+    );
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
@@ -69,6 +92,9 @@ impl SqliteStore {
             log.push("-wal");
             std::path::PathBuf::from(log)
         });
+        migrate(&options)
+            .await
+            .context("migrating the database")?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // An embedded connection cannot go stale: no ping before each use.
@@ -85,10 +111,6 @@ impl SqliteStore {
             )
             .await
             .with_context(|| format!("opening {url}"))?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .context("migrating the database")?;
         // A SQLite database belongs to one process: leases left by one that
         // died are void, and its deliveries go out again at once.
         sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")

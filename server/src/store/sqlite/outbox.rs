@@ -3,29 +3,24 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::MAX_PARAMS;
 use crate::store::outbox::{
-    Enqueued, EventColumns, Keyed, Lease, Original, delivery_rows, distinct_keys, plan,
+    Enqueued, EventColumns, Keyed, Lease, Original, Subscriber, delivery_rows, distinct_keys, plan,
 };
+use crate::store::rows::{SELECT_SUBSCRIBERS, SubscriberRow};
 use crate::store::{IDEMPOTENCY_WINDOW_MS, NewEvent};
 use crate::time::now_ms;
 
-/// The active webhooks and the event patterns they subscribe to.
-pub(super) async fn active_webhooks(
+/// The webhooks events may go to now.
+pub(super) async fn subscribers(
     connection: &mut SqliteConnection,
-) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    sqlx::query("SELECT id, events FROM webhooks WHERE active = 1")
+) -> anyhow::Result<Vec<Subscriber>> {
+    let rows: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
         .fetch_all(&mut *connection)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let patterns = serde_json::from_str(row.get("events")).context("webhook events")?;
-            Ok((row.get("id"), patterns))
-        })
-        .collect()
+        .await?;
+    rows.into_iter().map(Subscriber::try_from).collect()
 }
 
 /// Writes `events` and their deliveries on `connection`, inside the caller's transaction.
@@ -33,7 +28,7 @@ pub(super) async fn enqueue(
     connection: &mut SqliteConnection,
     events: &[NewEvent],
 ) -> anyhow::Result<Vec<Enqueued>> {
-    let webhooks = active_webhooks(connection).await?;
+    let webhooks = subscribers(connection).await?;
     let events: Vec<&NewEvent> = events.iter().collect();
     write_events(connection, &webhooks, &events, &mut |_, _| None).await
 }
@@ -42,7 +37,7 @@ pub(super) async fn enqueue(
 /// statements; each delivery leased until what `lease` says.
 pub(super) async fn write_events(
     connection: &mut SqliteConnection,
-    webhooks: &[(String, Vec<String>)],
+    webhooks: &[Subscriber],
     events: &[&NewEvent],
     lease: &mut Lease<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
@@ -129,7 +124,7 @@ async fn insert_events(
         });
         query.build().execute(&mut *connection).await?;
     }
-    let deliveries = delivery_rows(rows, enqueued);
+    let deliveries = delivery_rows(rows, enqueued, now);
     for chunk in deliveries.chunks(MAX_PARAMS / 9) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
@@ -140,8 +135,8 @@ async fn insert_events(
                 .push_bind(delivery.webhook_id)
                 .push_bind(delivery.event_id)
                 .push_bind(delivery.event_type)
-                .push_bind("pending")
-                .push_bind(now)
+                .push_bind(delivery.status)
+                .push_bind(delivery.next_attempt_at)
                 .push_bind(delivery.lease_until)
                 .push_bind(now)
                 .push_bind(now);

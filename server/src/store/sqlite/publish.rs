@@ -12,7 +12,7 @@ use sqlx::SqlitePool;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::SqliteStore;
-use super::outbox::{active_webhooks, write_events};
+use super::outbox::{subscribers, write_events};
 use crate::model::EventAccepted;
 use crate::store::outbox::{Enqueued, FreshDeliveries, Lease, Reservation};
 use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
@@ -148,7 +148,7 @@ async fn commit_group(
     // No fsync in the commit: `answer_when_durable` syncs the log after it.
     let mut writer = super::relaxed(writer).await?;
     let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-    let webhooks = active_webhooks(&mut tx).await?;
+    let webhooks = subscribers(&mut tx).await?;
     let mut enqueued = write_events(&mut tx, &webhooks, &events, lease)
         .await?
         .into_iter();

@@ -5,7 +5,8 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
-use crate::store::{Sealed, Webhook, WebhookSettings, WebhookStore, new_id};
+use super::deliveries::release_paused;
+use crate::store::{Sealed, Switch, Webhook, WebhookSettings, WebhookStore, new_id};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
@@ -67,38 +68,56 @@ impl WebhookStore for SqliteStore {
 
     /// Switched back on, a webhook's failures count towards switching it
     /// off from the next one, not from the first of those before.
-    async fn update_webhook(&self, id: &str, settings: &WebhookSettings) -> anyhow::Result<bool> {
+    async fn update_webhook(
+        &self,
+        id: &str,
+        settings: &WebhookSettings,
+        switch: Switch,
+    ) -> anyhow::Result<bool> {
         let now = now_ms();
         let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
-        let result = sqlx::query(
-            "UPDATE webhooks SET name = ?, url = ?, events = ?, active = ?, method = ?,
-                 auth_type = ?, auth_username = ?, auth_secret = ?, data_location = ?, headers = ?,
-                 headers_sealed = 1, disabled_reason = CASE WHEN ? THEN NULL ELSE disabled_reason END,
-                 disabled_at = CASE WHEN ? THEN NULL WHEN active = 1 THEN ? ELSE disabled_at END,
-                 failing_since = CASE WHEN ? AND active = 0 THEN NULL ELSE failing_since END,
-                 updated_at = ?
-             WHERE id = ?",
+        let mut tx = self.writer.begin().await?;
+        let switched_off_by_hookhub: Option<bool> =
+            sqlx::query_scalar("SELECT disabled_reason IS NOT NULL FROM webhooks WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(switched_off_by_hookhub) = switched_off_by_hookhub else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE webhooks SET name = ?2, url = ?3, events = ?4, method = ?5,
+                 auth_type = ?6, auth_username = ?7, auth_secret = ?8, data_location = ?9,
+                 headers = ?10, headers_sealed = 1,
+                 active = CASE ?1 WHEN 'on' THEN 1 WHEN 'off' THEN 0 ELSE active END,
+                 disabled_reason = CASE ?1 WHEN 'keep' THEN disabled_reason END,
+                 next_probe_at = CASE ?1 WHEN 'keep' THEN next_probe_at END,
+                 disabled_at = CASE ?1 WHEN 'on' THEN NULL WHEN 'off' THEN COALESCE(disabled_at, ?11)
+                     ELSE disabled_at END,
+                 failing_since = CASE ?1 WHEN 'on' THEN NULL ELSE failing_since END,
+                 updated_at = ?11
+             WHERE id = ?12",
         )
+        .bind(switch.as_str())
         .bind(&settings.name)
         .bind(&settings.url)
         .bind(serde_json::to_string(&settings.events)?)
-        .bind(settings.active)
         .bind(settings.method.as_str())
         .bind(auth_type)
         .bind(auth_username)
         .bind(auth_secret)
         .bind(&settings.data_location)
         .bind(headers_column(&settings.headers)?)
-        .bind(settings.active)
-        .bind(settings.active)
-        .bind(now)
-        .bind(settings.active)
         .bind(now)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .context("updating a webhook")?;
-        Ok(result.rows_affected() == 1)
+        if switch == Switch::On {
+            release_paused(&mut tx, id, &settings.name, switched_off_by_hookhub).await?;
+        }
+        tx.commit().await.context("updating a webhook")?;
+        Ok(true)
     }
 
     async fn plaintext_headers(&self) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
