@@ -154,6 +154,17 @@ pub struct DeliveryDetail {
     pub attempts: Vec<AttemptOut>,
 }
 
+/// `GET /api/attention`: what wants an administrator's eyes, for the
+/// console's sidebar.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attention {
+    /// Webhooks hookhub switched off (failures or `410 Gone`).
+    pub disabled_webhooks: u64,
+    /// Deliveries that failed for good in the last 24 hours.
+    pub failed_deliveries: u64,
+}
+
 /// `GET /api/deliveries/stats`: attempts per time bucket, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,7 +10,7 @@ mod user;
 mod webhook;
 
 pub use delivery::{
-    AttemptOut, AttemptRequest, AttemptResponse, AttemptStats, DeliveryDetail, DeliveryOut,
+    AttemptOut, AttemptRequest, AttemptResponse, AttemptStats, Attention, DeliveryDetail, DeliveryOut,
     DeliveryStatus, EventAccepted, EventBatchIn, EventIn, RecoverIn, RecoverOut, StatsBucket,
 };
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};

@@ -1,6 +1,8 @@
 //! `/api/deliveries`: View Logs. Everyone logged in may read; redelivering is for administrators.
 
-use api::{AttemptOut, AttemptStats, Data, DeliveryDetail, DeliveryOut, List, StatsBucket};
+use api::{
+    AttemptOut, AttemptStats, Attention, Data, DeliveryDetail, DeliveryOut, List, StatsBucket,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -26,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stats))
         .routes(routes!(show))
         .routes(routes!(redeliver))
+        .routes(routes!(attention))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct ListQuery {
     /// Only the deliveries to this webhook.
     webhook_id: Option<String>,
-    /// `pending`, `retrying`, `succeeded` or `failed`.
+    /// `pending`, `retrying`, `succeeded`, `failed` or `paused`.
     status: Option<String>,
     /// An event type, or a pattern as webhooks subscribe with (`ticket.*`, `*`).
     event_type: Option<String>,
@@ -63,7 +66,10 @@ async fn list(
     let status = given(query.status)
         .map(|text| {
             DeliveryStatus::parse(&text).ok_or_else(|| {
-                AppError::field("status", "must be pending, retrying, succeeded or failed")
+                AppError::field(
+                    "status",
+                    "must be pending, retrying, succeeded, failed or paused",
+                )
             })
         })
         .transpose()?;
@@ -146,6 +152,23 @@ async fn render_bodies(state: &AppState, id: &str, attempts: &mut [AttemptRecord
         attempt.render_body(&event);
     }
     Ok(())
+}
+
+/// The span `GET /api/attention` counts failed deliveries over.
+const ATTENTION_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// `GET /api/attention`: the webhooks hookhub switched off and the
+/// deliveries failed in the last 24 hours, counted.
+#[utoipa::path(get, operation_id = "get_attention", path = "/attention", tag = "deliveries", responses((status = 200, description = "What wants an administrator's eyes", body = Data<Attention>)))]
+async fn attention(State(state): State<AppState>, _: Caller) -> Result<Json<Data<Attention>>> {
+    let since = now_ms() - ATTENTION_WINDOW_MS;
+    let (disabled_webhooks, failed_deliveries) = state.store.attention(since).await?;
+    Ok(Json(Data {
+        data: Attention {
+            disabled_webhooks,
+            failed_deliveries,
+        },
+    }))
 }
 
 /// `POST /api/deliveries/{id}/redeliver`: 202, one more attempt queued now; 409 while one is

@@ -72,6 +72,10 @@ pub trait LogStore: Send + Sync {
     /// schedule and is only moved up.
     async fn redeliver(&self, id: &str) -> anyhow::Result<Redelivery>;
 
+    /// What wants an administrator's eyes: the webhooks hookhub switched
+    /// off, and the deliveries that failed for good since `since` (Unix ms).
+    async fn attention(&self, since: i64) -> anyhow::Result<(u64, u64)>;
+
     /// Succeeded and all attempts per webhook since `since` (Unix ms), for
     /// one webhook or every one.
     async fn attempt_totals(

@@ -490,9 +490,9 @@ async fn a_webhook_failing_past_disable_after_is_switched_off_with_the_reason() 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // switched off: its delivery ends unsent, with no more attempts
-    let failed = all_deliveries(&app, &id, "failed", 1).await;
-    let attempts = failed[0]["attempt_count"].as_u64().unwrap() as usize;
+    // Switched off: its delivery waits, paused, with no more attempts.
+    let paused = all_deliveries(&app, &id, "paused", 1).await;
+    let attempts = paused[0]["attempt_count"].as_u64().unwrap() as usize;
     assert_eq!(receiver.received().len(), attempts);
 }
 

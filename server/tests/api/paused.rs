@@ -181,6 +181,12 @@ async fn an_administrator_switching_on_releases_at_once_and_switching_off_stops_
     }
     let paused = deliveries(&app, &format!("webhook_id={id}&status=paused")).await;
     assert_eq!(paused.len(), 3, "the 410's own delivery failed; the rest wait");
+    // What the console's sidebar counts.
+    let attention = app.admin_json("/api/attention").await;
+    assert_eq!(
+        attention["data"],
+        json!({"disabled_webhooks": 1, "failed_deliveries": 1})
+    );
     let redeliver = format!("/api/deliveries/{}/redeliver", paused[0]["id"].as_str().unwrap());
     assert_error(app.admin(Method::POST, &redeliver, None).await, 409, "conflict").await;
 
@@ -215,6 +221,8 @@ async fn an_administrator_switching_on_releases_at_once_and_switching_off_stops_
     let recovered = &told(&ops, "hookhub.webhook_recovered")[0]["data"];
     assert_eq!(recovered["name"], "orders (v2)");
     assert_eq!(recovered["released"], 3);
+    let attention = app.admin_json("/api/attention").await;
+    assert_eq!(attention["data"]["disabled_webhooks"], 0);
 
     // Gone again, then switched off by the administrator: no more probes,
     // no more deliveries recorded.

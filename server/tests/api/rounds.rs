@@ -133,7 +133,7 @@ async fn a_success_ends_the_retries() {
 }
 
 #[tokio::test]
-async fn a_webhook_switched_off_by_its_failures_is_sent_nothing_more() {
+async fn a_webhook_switched_off_by_its_failures_is_sent_nothing_more_while_its_deliveries_wait() {
     let receiver = Receiver::answering(Reply::status(500)).await;
     let bench = bench(&receiver, 5, Duration::ZERO).await;
     bench.publish().await;
@@ -142,9 +142,15 @@ async fn a_webhook_switched_off_by_its_failures_is_sent_nothing_more() {
     let webhook = webhook.unwrap();
     assert!(!webhook.settings.active);
     assert!(webhook.disabled_reason.is_some());
-    // Published while it is off: no delivery at all.
+    // Published while it is off: recorded, paused, like the one that was retrying.
     bench.publish().await;
     assert_eq!(bench.rounds_until_quiet().await, [0]);
     assert_eq!(receiver.received().len(), 1);
-    assert_eq!(bench.only_delivery_status().await, DeliveryStatus::Failed);
+    let deliveries = bench
+        .store
+        .deliveries(&DeliveryFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|d| d.status == DeliveryStatus::Paused));
 }

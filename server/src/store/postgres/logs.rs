@@ -88,6 +88,17 @@ impl LogStore for PostgresStore {
         })
     }
 
+    async fn attention(&self, since: i64) -> anyhow::Result<(u64, u64)> {
+        let (disabled, failed): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM webhooks WHERE disabled_reason IS NOT NULL),
+                 (SELECT count(*) FROM deliveries WHERE status = 'failed' AND updated_at >= $1)",
+        )
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((disabled as u64, failed as u64))
+    }
+
     async fn attempt_totals(
         &self,
         since: i64,

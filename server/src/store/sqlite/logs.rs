@@ -86,6 +86,17 @@ impl LogStore for SqliteStore {
         })
     }
 
+    async fn attention(&self, since: i64) -> anyhow::Result<(u64, u64)> {
+        let (disabled, failed): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM webhooks WHERE disabled_reason IS NOT NULL),
+                 (SELECT count(*) FROM deliveries WHERE status = 'failed' AND updated_at >= ?)",
+        )
+        .bind(since)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok((disabled as u64, failed as u64))
+    }
+
     async fn attempt_totals(
         &self,
         since: i64,
