@@ -10,8 +10,9 @@ mod user;
 mod webhook;
 
 pub use delivery::{
-    AttemptOut, AttemptRequest, AttemptResponse, AttemptStats, Attention, DeliveryDetail, DeliveryOut,
-    DeliveryStatus, EventAccepted, EventBatchIn, EventIn, RecoverIn, RecoverOut, StatsBucket,
+    AttemptOut, AttemptRequest, AttemptResponse, AttemptStats, Attention, DeliveryDetail,
+    DeliveryOut, DeliveryStatus, EventAccepted, EventBatchIn, EventIn, RecoverIn, RecoverOut,
+    StatsBucket,
 };
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};

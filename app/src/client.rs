@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttemptOut, AttemptRequest, AttemptStats, Data, DeliveryDetail, DeliveryOut, ErrorBody,
-    HeaderOut, List, LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut,
+    AttemptOut, AttemptRequest, AttemptStats, Attention, Data, DeliveryDetail, DeliveryOut,
+    ErrorBody, HeaderOut, List, LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut,
     TriggerCallOut, TriggerIn, TriggerOut, UserIn, UserOut, UserPatch, WebhookIn, WebhookOut,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
@@ -204,6 +204,11 @@ pub async fn delivery(id: String) -> Result<DeliveryDetail> {
 pub async fn redeliver(id: String) -> Result<()> {
     let request = authorized(Request::post(&format!("/api/deliveries/{id}/redeliver"))).build();
     send(request).await.map(drop)
+}
+
+/// What wants an administrator's eyes, for the sidebar's badges.
+pub async fn attention() -> Result<Attention> {
+    Ok(get::<Data<Attention>>("/api/attention").await?.data)
 }
 
 /// Attempts per time bucket over `window` (`24h`), for one webhook or all.

@@ -27,7 +27,7 @@ pub use http_view::{HeadersTable, JsonBody};
 pub use key_value::{KeyValueLabels, KeyValueRow, KeyValueRows, Reveal};
 pub use page::{Loads, page_title};
 pub use recover::RecoverForm;
-pub use shell::{AdminOnly, Home, Session, Shell, role_name};
+pub use shell::{AdminOnly, AttentionChanged, Home, Session, Shell, role_name};
 pub use time::{Time, time_zone};
 
 use leptos::prelude::*;

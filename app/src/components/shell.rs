@@ -27,6 +27,20 @@ impl Session {
     }
 }
 
+/// Asks the sidebar's badges to count again, after a change they count.
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionChanged(RwSignal<u32>);
+
+impl AttentionChanged {
+    pub fn current() -> Self {
+        use_context::<AttentionChanged>().expect("pages are drawn inside the shell")
+    }
+
+    pub fn notify(self) {
+        self.0.update(|n| *n += 1);
+    }
+}
+
 /// The frame around every page once logged in: the Toolbox sidebar and the user.
 #[component]
 pub fn Shell() -> impl IntoView {
@@ -37,6 +51,18 @@ pub fn Shell() -> impl IntoView {
     let me = Signal::derive(move || loaded.get().and_then(Result::ok));
     let session = Session { me };
     provide_context(session);
+    // Counted again on every page change and after changes that count.
+    let changed = RwSignal::new(0u32);
+    provide_context(AttentionChanged(changed));
+    let location = use_location();
+    let attention = LocalResource::new(move || {
+        changed.track();
+        location.pathname.track();
+        client::attention()
+    });
+    let counted = move || attention.get().and_then(Result::ok).unwrap_or_default();
+    let switched_off = Signal::derive(move || counted().disabled_webhooks);
+    let failed = Signal::derive(move || counted().failed_deliveries);
     let navigate = use_navigate();
     let logout = Action::new_local(|_: &()| async {
         // The token stops working on the server too; forget it either way.
@@ -54,10 +80,10 @@ pub fn Shell() -> impl IntoView {
                 <div class="brand">"hookhub"</div>
                 <p class="sidebar-heading">"Toolbox"</p>
                 <Show when=move || session.is_admin()>
-                    <NavLink href="/webhooks" text="Webhooks" />
+                    <NavLink href="/webhooks" text="Webhooks" badge=(switched_off, "switched off by hookhub") />
                     <NavLink href="/triggers" text="Triggers" />
                 </Show>
-                <NavLink href="/logs" text="Logs" />
+                <NavLink href="/logs" text="Logs" badge=(failed, "failed in the last 24 hours") />
                 <Show when=move || session.is_admin()>
                     <NavLink href="/users" text="Users" />
                 </Show>
@@ -79,9 +105,14 @@ pub fn Shell() -> impl IntoView {
 }
 
 /// A sidebar link: `aria-current` on its own page only, highlighted on the
-/// pages below it too (`/webhooks/new` is in Webhooks).
+/// pages below it too (`/webhooks/new` is in Webhooks); with a count of what
+/// wants attention there, and what it counts in words, shown when not zero.
 #[component]
-fn NavLink(href: &'static str, text: &'static str) -> impl IntoView {
+fn NavLink(
+    href: &'static str,
+    text: &'static str,
+    #[prop(optional)] badge: Option<(Signal<u64>, &'static str)>,
+) -> impl IntoView {
     let location = use_location();
     let below = move || {
         location.pathname.with(|path| {
@@ -92,6 +123,14 @@ fn NavLink(href: &'static str, text: &'static str) -> impl IntoView {
     view! {
         <A href=href exact=true attr:class=move || below().then_some("in-section")>
             {text}
+            {badge.map(|(count, counted)| move || {
+                let count = count.get();
+                (count > 0).then(|| view! {
+                    <span class="nav-badge" aria-label=format!("{count} {counted}") title=format!("{count} {counted}")>
+                        {count}
+                    </span>
+                })
+            })}
         </A>
     }
 }

@@ -23,10 +23,15 @@ fn absolute(date: &js_sys::Date) -> String {
     String::from(date.to_locale_string("en-GB", &options))
 }
 
-/// "just now", "3 min ago", "5 h ago" within a day; otherwise the date and
-/// time without seconds ("2 Dec, 14:03"). Pure, for tests.
+/// "just now", "3 min ago", "5 h ago" within a day, and "in a moment",
+/// "in 3 min", "in 5 h" ahead; otherwise the date and time without seconds
+/// ("2 Dec, 14:03"). Pure, for tests.
 pub fn relative(seconds_ago: f64, date_and_time: &str) -> String {
     match seconds_ago {
+        s if s < -86_400.0 => date_and_time.to_string(),
+        s if s < -3_600.0 => format!("in {} h", (-s / 3_600.0).floor() as i64),
+        s if s < -45.0 => format!("in {} min", ((-s / 60.0).round() as i64).max(1)),
+        s if s < -5.0 => "in a moment".into(),
         s if s < 45.0 => "just now".into(),
         s if s < 3_600.0 => format!("{} min ago", ((s / 60.0).round() as i64).max(1)),
         s if s < 86_400.0 => format!("{} h ago", (s / 3_600.0).floor() as i64),
@@ -73,5 +78,18 @@ mod tests {
         assert_eq!(relative(180.0, "2 Dec, 14:03"), "3 min ago");
         assert_eq!(relative(5.5 * 3_600.0, "2 Dec, 14:03"), "5 h ago");
         assert_eq!(relative(2.0 * 86_400.0, "2 Dec, 14:03"), "2 Dec, 14:03");
+    }
+
+    #[test]
+    fn times_ahead_say_how_soon() {
+        assert_eq!(
+            relative(-2.0, "2 Dec, 14:03"),
+            "just now",
+            "a clock a little ahead"
+        );
+        assert_eq!(relative(-20.0, "2 Dec, 14:03"), "in a moment");
+        assert_eq!(relative(-60.0, "2 Dec, 14:03"), "in 1 min");
+        assert_eq!(relative(-2.0 * 3_600.0, "2 Dec, 14:03"), "in 2 h");
+        assert_eq!(relative(-3.0 * 86_400.0, "2 Dec, 14:03"), "2 Dec, 14:03");
     }
 }

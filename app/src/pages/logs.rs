@@ -228,7 +228,10 @@ pub fn Logs() -> impl IntoView {
                                     <tr data-delivery=d.id.clone()>
                                         <td>{time_link(&d)}</td>
                                         <td>{d.webhook_name.clone()}</td>
-                                        <td><span class="chip">{d.event_type.clone()}</span></td>
+                                        <td>
+                                            <span class="chip">{d.event_type.clone()}</span>
+                                            {d.probe.then(|| view! { " " <ProbeBadge /> })}
+                                        </td>
                                         <td><StatusBadge status=d.status.as_str() /></td>
                                         <td>{d.attempt_count}</td>
                                         <td class="result">{result_in_words(&d)}</td>
@@ -290,7 +293,10 @@ pub fn DeliveryView() -> impl IntoView {
                 let webhook_id = delivery.webhook_id.clone();
                 view! {
                     <div class="page-header">
-                        <h1>{delivery.event_type.clone()}" "<StatusBadge status=delivery.status.as_str() /></h1>
+                        <h1>
+                            {delivery.event_type.clone()}" "<StatusBadge status=delivery.status.as_str() />
+                            {delivery.probe.then(|| view! { " " <ProbeBadge /> })}
+                        </h1>
                         <Show when=move || session.is_admin()>
                             <div class="actions">
                                 <button class="primary" on:click=move |_| { redeliver.dispatch(id()); } disabled=move || redeliver.pending().get()>
@@ -302,6 +308,16 @@ pub fn DeliveryView() -> impl IntoView {
                     {move || redeliver.value().get().map(|result| match result {
                         Ok(()) => view! { <p class="notice" role="status">"Redelivery queued."</p> }.into_any(),
                         Err(error) => view! { <ErrorNote error /> }.into_any(),
+                    })}
+                    {delivery.probe.then(|| view! {
+                        <p class="muted probe-note">
+                            "A probe: hookhub had this webhook switched off and sent this test to see whether the receiver is back. An answer in 2xx switches it on again and sends what waited, paused."
+                        </p>
+                    })}
+                    {(delivery.status == DeliveryStatus::Paused).then(|| view! {
+                        <p class="muted">
+                            "Paused: hookhub has this webhook switched off. The delivery goes out once the webhook is on again."
+                        </p>
                     })}
                     <dl class="facts">
                         <dt>"Delivery"</dt><dd><code>{delivery.id.clone()}</code></dd>
@@ -370,5 +386,13 @@ fn Attempt(number: usize, attempt: AttemptOut) -> impl IntoView {
                 </div>
             </div>
         </section>
+    }
+}
+
+/// Marks a probe: a test hookhub sent to a webhook it switched off.
+#[component]
+fn ProbeBadge() -> impl IntoView {
+    view! {
+        <span class="badge probe" title="hookhub probing a webhook it switched off">"probe"</span>
     }
 }

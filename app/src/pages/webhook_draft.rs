@@ -64,6 +64,10 @@ pub struct WebhookDraft {
     pub url: String,
     pub method: DeliveryMethod,
     pub active: bool,
+    /// Whether the stored webhook is on; `None` for a new one. The switch is
+    /// sent only when it changes: an edit must not turn hookhub's switch-off
+    /// (probed, deliveries paused) into an administrator's.
+    pub stored_active: Option<bool>,
     /// Patterns picked with checkboxes: in the grid (`ticket.create`,
     /// `ticket.*`) and hookhub's own events (`hookhub.delivery_failed`).
     pub grid_events: BTreeSet<String>,
@@ -89,6 +93,7 @@ impl Default for WebhookDraft {
             url: String::new(),
             method: DeliveryMethod::default(),
             active: true,
+            stored_active: None,
             grid_events: BTreeSet::new(),
             other_events: String::new(),
             auth_type: AuthType::None,
@@ -118,6 +123,7 @@ impl From<&WebhookOut> for WebhookDraft {
             url: webhook.url.clone(),
             method: webhook.method,
             active: webhook.active,
+            stored_active: Some(webhook.active),
             grid_events: webhook.events.iter().filter(in_grid).cloned().collect(),
             other_events: webhook
                 .events
@@ -197,7 +203,7 @@ impl WebhookDraft {
             name: Some(self.name.clone()),
             url: Some(self.url.clone()),
             events: Some(events),
-            active: Some(self.active),
+            active: (self.stored_active != Some(self.active)).then_some(self.active),
             method: Some(self.method),
             auth: Some(auth),
             data_location: Some(given(&self.data_location)),
@@ -259,7 +265,14 @@ mod tests {
                 "weather.report".into()
             ])
         );
-        assert_eq!(input.active, Some(false));
+        // Off as it was: the switch is left out, so that a webhook hookhub
+        // switched off stays hookhub's (probed, its deliveries paused).
+        assert_eq!(input.active, None);
+        let switched_on = WebhookDraft {
+            active: true,
+            ..draft.clone()
+        };
+        assert_eq!(switched_on.to_input().active, Some(true));
         assert_eq!(input.method, Some(DeliveryMethod::Put));
         // No password: the stored one stays; no header value: likewise.
         assert_eq!(

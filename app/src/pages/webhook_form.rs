@@ -87,6 +87,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         .unwrap_or_else(|| "object".into());
     let modules = RwSignal::new(draft.grid_modules(&fallback_module));
     let secret_set = draft.secret_set;
+    let stored_active = draft.stored_active;
     let name = RwSignal::new(draft.name);
     let url = RwSignal::new(draft.url);
     let method = RwSignal::new(draft.method);
@@ -123,6 +124,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             url: url.get(),
             method: method.get(),
             active: active.get(),
+            stored_active,
             grid_events: events.get(),
             other_events: other.get(),
             auth_type: auth.kind.get(),

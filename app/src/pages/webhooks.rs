@@ -6,7 +6,8 @@ use leptos_router::components::A;
 
 use crate::client::{self, ClientError};
 use crate::components::{
-    ConfirmDialog, CopyButton, ErrorNote, HealthSummary, Loads, SavedNotice, page_title,
+    AttentionChanged, ConfirmDialog, CopyButton, ErrorNote, HealthSummary, Loads, SavedNotice,
+    Time, page_title,
 };
 
 /// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
@@ -23,6 +24,13 @@ pub fn Webhooks() -> impl IntoView {
         client::webhooks()
     });
     let problem = move || remove.value().get().and_then(Result::err);
+    // The sidebar counts the webhooks hookhub switched off.
+    let attention = AttentionChanged::current();
+    Effect::watch(
+        move || (changed.get(), remove.version().get()),
+        move |_, _, _| attention.notify(),
+        false,
+    );
     // Test results outlive the rows, which are drawn again when they change.
     let tested = RwSignal::new(HashMap::<String, TestOutcome>::new());
     let to_delete = RwSignal::new(None::<WebhookOut>);
@@ -45,6 +53,7 @@ pub fn Webhooks() -> impl IntoView {
         {move || problem().map(|error| view! { <ErrorNote error /> })}
         <Loads loading="Loading webhooks…">
             {move || webhooks.get().map(|loaded| loaded.map(|list| view! {
+                <SwitchedOff list=list.clone() changed />
                 <WebhookList list changed tested to_delete />
             }))}
         </Loads>
@@ -57,6 +66,80 @@ pub fn Webhooks() -> impl IntoView {
                 on_cancel=Callback::new(move |()| to_delete.set(None))
             />
         })}
+    }
+}
+
+/// How long after an Enable the list is read again, with what was released sent.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A notice for each webhook hookhub switched off: why, since when, what
+/// waits for it, when it is probed next, and **Enable**.
+#[component]
+fn SwitchedOff(list: Vec<WebhookOut>, changed: RwSignal<u32>) -> impl IntoView {
+    list.into_iter()
+        .filter(|webhook| webhook.health.disabled_reason.is_some())
+        .map(|webhook| view! { <SwitchedOffNotice webhook changed /> })
+        .collect_view()
+}
+
+#[component]
+fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoView {
+    let id = webhook.id.clone();
+    let enable = Action::new_local(move |_: &()| {
+        let input = WebhookIn {
+            active: Some(true),
+            ..Default::default()
+        };
+        client::update_webhook(id.clone(), input)
+    });
+    Effect::new(move || {
+        if let Some(Ok(())) = enable.value().get() {
+            changed.update(|n| *n += 1);
+            // What waited goes out in the next seconds: look again then (the
+            // page may be gone by that time).
+            set_timeout(
+                move || {
+                    changed.try_update(|n| *n += 1);
+                },
+                LOOK_AGAIN,
+            );
+        }
+    });
+    let health = webhook.health;
+    let reason = health.disabled_reason.unwrap_or_default();
+    let paused = match health.paused_deliveries {
+        0 => "No delivery waits for it yet.".to_string(),
+        1 => "1 delivery waits, paused, and goes out once it is on again.".to_string(),
+        n => format!("{n} deliveries wait, paused, and go out once it is on again."),
+    };
+    let heading_id = format!("switched-off-{}", webhook.id);
+    let paused_logs = format!("/logs?webhook_id={}&status=paused", webhook.id);
+    view! {
+        <section class="notice warning switched-off" role="region" aria-labelledby=heading_id.clone() data-webhook=webhook.name.clone()>
+            <h2 id=heading_id.clone()>{format!("“{}” is switched off", webhook.name)}</h2>
+            <p>
+                {format!("hookhub switched it off: {reason}")}
+                {health.disabled_at.map(|at| view! { " · since " <Time at /> })}
+            </p>
+            <p>
+                {paused}
+                {health.next_probe_at.map(|at| view! {
+                    " hookhub tries it again " <Time at /> "; the first answer in 2xx switches it back on."
+                })}
+            </p>
+            <div class="actions">
+                <button
+                    class="primary"
+                    aria-label=format!("Enable {}", webhook.name)
+                    on:click=move |_| { enable.dispatch(()); }
+                    disabled=move || enable.pending().get()
+                >
+                    {move || if enable.pending().get() { "Enabling…" } else { "Enable" }}
+                </button>
+                <A href=paused_logs attr:class="button">"Paused deliveries"</A>
+            </div>
+            {move || enable.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error /> })}
+        </section>
     }
 }
 

@@ -97,11 +97,7 @@ mod tests {
     fn probes_follow_the_schedule_from_the_switch_off_then_repeat_its_last_step() {
         // 1, 5 and 30 minutes after the switch-off, then every hour.
         let minute = 60_000;
-        let probes = RetrySchedule(
-            [1, 4, 25, 60]
-                .map(|m| Duration::from_secs(60 * m))
-                .to_vec(),
-        );
+        let probes = RetrySchedule([1, 4, 25, 60].map(|m| Duration::from_secs(60 * m)).to_vec());
         let off = 7 * minute;
         let next = |now| (next_probe(&probes, off, now) - off) / minute;
         assert_eq!(next(off), 1);

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, spawn_app_with};
-use crate::receiver::{Receiver, Received, Reply};
+use crate::receiver::{Received, Receiver, Reply};
 
 /// Attempts in flight at once to one webhook (`delivery::MAX_IN_FLIGHT_PER_WEBHOOK`):
 /// how far out of order deliveries sent side by side may arrive.
@@ -77,7 +77,11 @@ async fn an_outage_pauses_deliveries_and_the_first_good_probe_sends_each_once_ol
         assert_eq!(accepted["deliveries"], 1, "a paused delivery counts");
     }
     let paused = deliveries(&app, &format!("webhook_id={id}&status=paused")).await;
-    assert_eq!(paused.len(), outage + 1, "the first event's delivery waits too");
+    assert_eq!(
+        paused.len(),
+        outage + 1,
+        "the first event's delivery waits too"
+    );
     assert!(paused.iter().all(|d| d["next_attempt_at"].is_null()));
     let health = &app.webhook(&id).await["health"];
     assert_eq!(health["paused_deliveries"], outage + 1);
@@ -90,7 +94,11 @@ async fn an_outage_pauses_deliveries_and_the_first_good_probe_sends_each_once_ol
     .await;
     let probes = deliveries(&app, &format!("webhook_id={id}&event_type=webhook.test")).await;
     assert!(!probes.is_empty());
-    assert!(probes.iter().all(|d| d["probe"] == true && d["status"] == "failed"));
+    assert!(
+        probes
+            .iter()
+            .all(|d| d["probe"] == true && d["status"] == "failed")
+    );
     let sent_before = receiver.received();
     assert!(
         sent_before
@@ -124,7 +132,10 @@ async fn an_outage_pauses_deliveries_and_the_first_good_probe_sends_each_once_ol
             .or_default() += 1;
     }
     assert_eq!(times_sent.len(), outage + 1);
-    assert!(times_sent.values().all(|&times| times == 1), "{times_sent:?}");
+    assert!(
+        times_sent.values().all(|&times| times == 1),
+        "{times_sent:?}"
+    );
     let order: Vec<usize> = after
         .iter()
         .map(|r| r.json()["data"]["n"].as_u64().unwrap() as usize)
@@ -180,15 +191,27 @@ async fn an_administrator_switching_on_releases_at_once_and_switching_off_stops_
         app.publish("order.create", json!({"n": n})).await;
     }
     let paused = deliveries(&app, &format!("webhook_id={id}&status=paused")).await;
-    assert_eq!(paused.len(), 3, "the 410's own delivery failed; the rest wait");
+    assert_eq!(
+        paused.len(),
+        3,
+        "the 410's own delivery failed; the rest wait"
+    );
     // What the console's sidebar counts.
     let attention = app.admin_json("/api/attention").await;
     assert_eq!(
         attention["data"],
         json!({"disabled_webhooks": 1, "failed_deliveries": 1})
     );
-    let redeliver = format!("/api/deliveries/{}/redeliver", paused[0]["id"].as_str().unwrap());
-    assert_error(app.admin(Method::POST, &redeliver, None).await, 409, "conflict").await;
+    let redeliver = format!(
+        "/api/deliveries/{}/redeliver",
+        paused[0]["id"].as_str().unwrap()
+    );
+    assert_error(
+        app.admin(Method::POST, &redeliver, None).await,
+        409,
+        "conflict",
+    )
+    .await;
 
     // Editing something else leaves it switched off, its deliveries paused.
     receiver.answer(Reply::ok());
@@ -228,9 +251,11 @@ async fn an_administrator_switching_on_releases_at_once_and_switching_off_stops_
     // no more deliveries recorded.
     receiver.answer(Reply::status(410));
     app.publish("order.create", json!({"n": 4})).await;
-    wait_until("the second switch-off", Duration::from_secs(10), async || {
-        app.webhook(&id).await["health"]["disabled_reason"].is_string()
-    })
+    wait_until(
+        "the second switch-off",
+        Duration::from_secs(10),
+        async || app.webhook(&id).await["health"]["disabled_reason"].is_string(),
+    )
     .await;
     let off = json!({"active": false});
     let response = app
@@ -304,7 +329,10 @@ async fn the_upgrade_that_rebuilds_deliveries_keeps_them_and_their_attempts() {
         .fetch_one(&mut db)
         .await
         .unwrap();
-    assert!(probe_due.is_some(), "a webhook switched off by hookhub is probed");
+    assert!(
+        probe_due.is_some(),
+        "a webhook switched off by hookhub is probed"
+    );
     let violations = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut db)
         .await

@@ -152,5 +152,9 @@ async fn a_webhook_switched_off_by_its_failures_is_sent_nothing_more_while_its_d
         .await
         .unwrap();
     assert_eq!(deliveries.len(), 2);
-    assert!(deliveries.iter().all(|d| d.status == DeliveryStatus::Paused));
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Paused)
+    );
 }

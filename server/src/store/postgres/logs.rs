@@ -6,11 +6,11 @@ use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::{PostgresStore, announce_due};
 use crate::events::Event;
+use crate::model::DeliveryStatus;
 use crate::store::rows::{
     ATTEMPT_COLUMNS, AttemptRow, DeliveryRow, EVENT_COLUMNS, EventRow, SELECT_DELIVERY,
     push_delivery_filter,
 };
-use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, Delivery, DeliveryFilter, LogStore, Redelivery};
 use crate::time::now_ms;
 

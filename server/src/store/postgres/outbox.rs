@@ -175,7 +175,12 @@ async fn insert_events(
         .bind(deliveries.iter().map(|d| d.event_id).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.event_type).collect::<Vec<_>>())
         .bind(deliveries.iter().map(|d| d.status).collect::<Vec<_>>())
-        .bind(deliveries.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
+        .bind(
+            deliveries
+                .iter()
+                .map(|d| d.next_attempt_at)
+                .collect::<Vec<_>>(),
+        )
         .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
         .bind(now)
         .execute(&mut *tx)

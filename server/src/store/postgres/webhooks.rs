@@ -6,8 +6,8 @@ use anyhow::Context;
 use sqlx::Row;
 
 use super::PostgresStore;
-use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
 use super::deliveries::release_paused;
+use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
 use crate::store::{Sealed, Switch, Webhook, WebhookSettings, WebhookStore, new_id};
 use crate::time::now_ms;
 

@@ -92,9 +92,7 @@ impl SqliteStore {
             log.push("-wal");
             std::path::PathBuf::from(log)
         });
-        migrate(&options)
-            .await
-            .context("migrating the database")?;
+        migrate(&options).await.context("migrating the database")?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // An embedded connection cannot go stale: no ping before each use.
