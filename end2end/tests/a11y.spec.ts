@@ -1,19 +1,7 @@
-import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page, test } from "@playwright/test";
-import { adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { accessible, adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
 
 test.beforeEach(async ({ request }) => clearWebhooks(request));
-
-/** Fails on any serious or critical accessibility violation axe-core finds. */
-async function accessible(page: Page, name: string) {
-  await page.waitForLoadState("networkidle");
-  await expect(page.locator(".loading")).toHaveCount(0);
-  const results = await new AxeBuilder({ page }).analyze();
-  const grave = results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect(grave, `${name}:\n${grave.join("\n")}`).toEqual([]);
-}
 
 test("every page and dialog passes axe-core, and says which page it is", async ({ page, request }) => {
   const headers = await adminHeaders(request);

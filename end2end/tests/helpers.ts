@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { type APIRequestContext, expect, type Page } from "@playwright/test";
 import { adminPassword } from "../playwright.config";
 
@@ -31,4 +32,15 @@ export async function clearWebhooks(request: APIRequestContext) {
     const deleted = await request.delete(`/api/webhooks/${webhook.id}`, { headers });
     expect(deleted.status()).toBe(204);
   }
+}
+
+/** Fails on any serious or critical accessibility violation axe-core finds. */
+export async function accessible(page: Page, name: string) {
+  await page.waitForLoadState("networkidle");
+  await expect(page.locator(".loading")).toHaveCount(0);
+  const results = await new AxeBuilder({ page }).analyze();
+  const grave = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(grave, `${name}:\n${grave.join("\n")}`).toEqual([]);
 }

@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
+import { accessible, adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
 
 test.beforeEach(async ({ request }) => clearWebhooks(request));
 
@@ -55,6 +55,7 @@ test("a webhook hookhub switched off says why, what waits, and comes back with E
     await expect(sidebar.getByLabel("1 switched off by hookhub")).toBeVisible();
     await expect(sidebar.getByLabel("1 failed in the last 24 hours")).toBeVisible();
     await snap(page, "webhooks-switched-off");
+    await accessible(page, "the Webhooks page with a notice");
 
     // What waits, in Logs, under its own status.
     await notice.getByRole("link", { name: "Paused deliveries" }).click();

@@ -54,8 +54,13 @@ pub struct SqliteStore {
 /// keys off: changing a table in SQLite means rebuilding it, and dropping the
 /// old one must not delete the rows that reference it (sqlx runs each
 /// migration in a transaction, inside which the pragma cannot change). The
-/// references are checked once all are done.
-async fn migrate(options: &SqliteConnectOptions) -> anyhow::Result<()> {
+/// references are checked once all are done. A database in memory is the
+/// writer's own: it is migrated there, empty.
+async fn migrate(options: &SqliteConnectOptions, writer: &SqlitePool) -> anyhow::Result<()> {
+    if options.get_filename().as_os_str() == ":memory:" {
+        sqlx::migrate!("./migrations").run(writer).await?;
+        return Ok(());
+    }
     let connection = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone().foreign_keys(false))
@@ -92,7 +97,6 @@ impl SqliteStore {
             log.push("-wal");
             std::path::PathBuf::from(log)
         });
-        migrate(&options).await.context("migrating the database")?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // An embedded connection cannot go stale: no ping before each use.
@@ -109,6 +113,9 @@ impl SqliteStore {
             )
             .await
             .with_context(|| format!("opening {url}"))?;
+        migrate(&options, &writer)
+            .await
+            .context("migrating the database")?;
         // A SQLite database belongs to one process: leases left by one that
         // died are void, and its deliveries go out again at once.
         sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
