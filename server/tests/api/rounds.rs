@@ -71,16 +71,19 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
     }
 }
 
+fn ticket(n: u64) -> NewEvent {
+    NewEvent {
+        event_type: "ticket.create".into(),
+        data: json!({"n": n}),
+        change: None,
+        idempotency_key: None,
+        about_webhook: None,
+    }
+}
+
 impl Bench {
     async fn publish(&self) {
-        let event = NewEvent {
-            event_type: "ticket.create".into(),
-            data: json!({"n": 1}),
-            change: None,
-            idempotency_key: None,
-            about_webhook: None,
-        };
-        self.store.publish(vec![event]).await.unwrap();
+        self.store.publish(vec![ticket(1)]).await.unwrap();
     }
 
     /// Attempts made by each round until one makes none, and that one.
@@ -116,6 +119,34 @@ async fn a_failing_delivery_is_tried_to_the_end_of_its_schedule_then_never_again
     assert_eq!(bench.only_delivery_status().await, DeliveryStatus::Failed);
     let webhook = bench.store.webhook(&bench.webhook_id).await.unwrap();
     assert_eq!(webhook.unwrap().consecutive_failures, 3);
+}
+
+/// Oldest first: what waited goes out in the order it was published, a
+/// batch's events (created in the same millisecond) in their order too.
+#[tokio::test]
+async fn a_webhook_back_on_sends_what_waited_oldest_first() {
+    let receiver = Receiver::answering(Reply::status(500)).await;
+    let bench = bench(&receiver, 5, Duration::ZERO).await;
+    bench.store.publish(vec![ticket(0)]).await.unwrap();
+    assert_eq!(bench.rounds_until_quiet().await, [1, 0], "switched off");
+    bench
+        .store
+        .publish((1..=20).map(ticket).collect())
+        .await
+        .unwrap();
+    for n in 21..=25 {
+        bench.store.publish(vec![ticket(n)]).await.unwrap();
+    }
+    receiver.answer(Reply::ok());
+    let released = bench.store.switch_back_on(&bench.webhook_id).await.unwrap();
+    assert_eq!(released, Some(26));
+    // A round sends one attempt at a time, in the order they were claimed.
+    assert_eq!(bench.rounds_until_quiet().await, [26, 0]);
+    let order: Vec<u64> = receiver.received()[1..]
+        .iter()
+        .map(|request| request.json()["data"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, (0..=25).collect::<Vec<_>>());
 }
 
 #[tokio::test]
