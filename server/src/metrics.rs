@@ -106,11 +106,7 @@ impl Metrics {
     /// An attempt made (not a Test): what came of it, its error class
     /// (`None` for a success) and how long it took.
     pub fn attempt(&self, next: &Next, error_class: Option<&'static str>, duration: Duration) {
-        let outcome = match next {
-            Next::Succeeded => "succeeded",
-            Next::RetryAt(_) => "retrying",
-            Next::Failed => "failed",
-        };
+        let outcome = next.as_str();
         self.deliveries
             .get_or_create(&OutcomeLabels { outcome })
             .inc();

@@ -149,10 +149,7 @@ impl Deliverer {
     fn wake_at_first_retry(&self, outcomes: &[Outcome]) {
         let first = outcomes
             .iter()
-            .filter_map(|outcome| match outcome.next {
-                Next::RetryAt(at) => Some(at),
-                Next::Succeeded | Next::Failed => None,
-            })
+            .filter_map(|outcome| outcome.next.retry_at())
             .min();
         if let Some(at) = first {
             let wake = self.wake.clone();
@@ -496,11 +493,7 @@ fn log_attempt(
     status: Option<u16>,
     sent: &send::Sent,
 ) {
-    let outcome = match next {
-        Next::Succeeded => "succeeded",
-        Next::RetryAt(_) => "retrying",
-        Next::Failed => "failed",
-    };
+    let outcome = next.as_str();
     let (class, error) = match &sent.failure {
         Some((class, message)) => (Some(*class), Some(message.as_str())),
         None => (None, None),

@@ -90,6 +90,26 @@ pub enum Next {
     Failed,
 }
 
+impl Next {
+    /// The delivery's status after it, which the logs and metrics also
+    /// call the attempt's outcome: `succeeded`, `retrying` or `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Next::Succeeded => "succeeded",
+            Next::RetryAt(_) => "retrying",
+            Next::Failed => "failed",
+        }
+    }
+
+    /// When the delivery is due again, if it is.
+    pub fn retry_at(&self) -> Option<i64> {
+        match self {
+            Next::RetryAt(at) => Some(*at),
+            Next::Succeeded | Next::Failed => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub attempt: AttemptRecord,

@@ -76,6 +76,13 @@ pub trait LogStore: Send + Sync {
     /// off, and the deliveries that failed for good since `since` (Unix ms).
     async fn attention(&self, since: i64) -> anyhow::Result<(u64, u64)>;
 
+    /// Paused deliveries per webhook (those with any), for one webhook or
+    /// every one.
+    async fn paused_deliveries(
+        &self,
+        webhook_id: Option<&str>,
+    ) -> anyhow::Result<HashMap<String, u64>>;
+
     /// Succeeded and all attempts per webhook since `since` (Unix ms), for
     /// one webhook or every one.
     async fn attempt_totals(

@@ -56,14 +56,24 @@ pub fn webhook_disabled(webhook: DisabledWebhook) -> NewEvent {
 }
 
 /// `hookhub.webhook_recovered`: the webhook is on again and `released`
-/// paused deliveries go out.
-pub fn webhook_recovered(webhook_id: &str, name: &str, released: u64) -> NewEvent {
+/// paused deliveries go out. Told if hookhub had it `switched_off` or
+/// something waited; not when an administrator switches on again a webhook
+/// they had switched off, with nothing paused.
+pub fn webhook_recovered(
+    webhook_id: &str,
+    name: &str,
+    released: u64,
+    switched_off: bool,
+) -> Option<NewEvent> {
+    if !switched_off && released == 0 {
+        return None;
+    }
     let data = json!({
         "webhook_id": webhook_id,
         "name": name,
         "released": released,
     });
-    about(webhook_id.to_string(), "webhook_recovered", data)
+    Some(about(webhook_id.to_string(), "webhook_recovered", data))
 }
 
 /// `hookhub.delivery_failed`.

@@ -54,9 +54,7 @@ pub const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
            w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
            w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
-           w.next_probe_at, w.created_at, w.updated_at,
-           (SELECT count(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'paused')
-               AS paused_deliveries
+           w.next_probe_at, w.created_at, w.updated_at
     FROM webhooks w JOIN users u ON u.id = w.author_id";
 
 #[derive(sqlx::FromRow)]
@@ -83,7 +81,6 @@ pub struct WebhookRow {
     next_probe_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
-    paused_deliveries: i64,
 }
 
 impl TryFrom<WebhookRow> for Webhook {
@@ -131,7 +128,6 @@ impl TryFrom<WebhookRow> for Webhook {
             last_attempt_at: row.last_attempt_at,
             last_error: row.last_error,
             next_probe_at: row.next_probe_at,
-            paused_deliveries: row.paused_deliveries as u64,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

@@ -47,8 +47,6 @@ pub struct Webhook {
     pub last_error: Option<String>,
     /// While hookhub has it switched off: when it probes it next.
     pub next_probe_at: Option<i64>,
-    /// Deliveries waiting, paused, for it to be on again.
-    pub paused_deliveries: u64,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -23,10 +23,7 @@ async fn webhook_to(app: &TestApp, receiver: &Receiver, extra: Value) -> String 
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    app.create_webhook(body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    app.create_webhook_id(body).await
 }
 
 /// Publishes `count` events of `event_type` numbered in `data.n`, in one batch; the 202 body.
@@ -531,10 +528,7 @@ async fn the_preview_is_the_request_a_sample_event_would_produce() {
     assert_eq!(app.webhook_count().await, 0, "a preview saves nothing");
 
     // for a saved webhook: its real secret signs, and the form's changes apply
-    let id = app.create_webhook(webhook.clone()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.create_webhook_id(webhook.clone()).await;
     let edit = json!({"id": id, "webhook": {"data_location": null, "events": ["order.create"]}});
     let request = app
         .admin(Method::POST, "/api/webhooks/preview", Some(edit))

@@ -309,6 +309,12 @@ impl TestApp {
         response.json::<Value>().await.unwrap()["data"].clone()
     }
 
+    /// Creates a webhook and returns its id.
+    pub async fn create_webhook_id(&self, body: Value) -> String {
+        let webhook = self.create_webhook(body).await;
+        webhook["id"].as_str().unwrap().to_string()
+    }
+
     pub async fn webhook(&self, id: &str) -> Value {
         let response = self
             .admin(Method::GET, &format!("/api/webhooks/{id}"), None)

@@ -37,7 +37,7 @@ pub(super) async fn create(
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(Data {
-            data: webhook_out(webhook, &caller, None),
+            data: webhook_out(webhook, &caller, None, 0),
         }),
     ))
 }
@@ -50,12 +50,14 @@ pub(super) async fn list(
 ) -> Result<Json<List<WebhookOut>>> {
     let webhooks = state.store.webhooks().await?;
     let rates = success_rates(&state, None).await?;
+    let paused = state.store.paused_deliveries(None).await?;
     Ok(Json(List {
         data: webhooks
             .into_iter()
             .map(|w| {
                 let rate = rates.get(&w.id).copied();
-                webhook_out(w, &caller, rate)
+                let paused = paused.get(&w.id).copied().unwrap_or(0);
+                webhook_out(w, &caller, rate, paused)
             })
             .collect(),
         next_cursor: None,
@@ -70,8 +72,10 @@ pub(super) async fn show(
 ) -> Result<Json<Data<WebhookOut>>> {
     let webhook = find(&state, &id).await?;
     let rate = success_rates(&state, Some(&id)).await?.get(&id).copied();
+    let paused = state.store.paused_deliveries(Some(&id)).await?;
+    let paused = paused.get(&id).copied().unwrap_or(0);
     Ok(Json(Data {
-        data: webhook_out(webhook, &caller, rate),
+        data: webhook_out(webhook, &caller, rate, paused),
     }))
 }
 
@@ -124,7 +128,14 @@ async fn success_rates(state: &AppState, webhook_id: Option<&str>) -> Result<Has
         .collect())
 }
 
-fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> WebhookOut {
+/// A webhook as the API shows it, with its recent success rate and the
+/// number of its paused deliveries.
+fn webhook_out(
+    webhook: Webhook,
+    caller: &Caller,
+    success_rate: Option<f64>,
+    paused_deliveries: u64,
+) -> WebhookOut {
     let settings = webhook.settings;
     let auth = match settings.auth {
         StoredAuth::None => Auth::None,
@@ -171,7 +182,7 @@ fn webhook_out(webhook: Webhook, caller: &Caller, success_rate: Option<f64>) -> 
             disabled_at: webhook.disabled_at.map(rfc3339),
             last_attempt_at: webhook.last_attempt_at.map(rfc3339),
             last_error: webhook.last_error,
-            paused_deliveries: webhook.paused_deliveries,
+            paused_deliveries,
             next_probe_at: webhook.next_probe_at.map(rfc3339),
         },
     }

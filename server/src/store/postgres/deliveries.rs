@@ -14,7 +14,7 @@ use crate::store::rows::{
     SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
-    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
+    DueDelivery, Job, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use crate::time::now_ms;
 
@@ -338,8 +338,7 @@ pub(super) async fn release_paused(
     if released > 0 {
         announce_due(tx).await?;
     }
-    if switched_off || released > 0 {
-        let told = operator::webhook_recovered(webhook_id, name, released);
+    if let Some(told) = operator::webhook_recovered(webhook_id, name, released, switched_off) {
         super::outbox::enqueue(tx, &[told]).await?;
     }
     Ok(released)
@@ -433,11 +432,7 @@ async fn update_deliveries(
 ) -> anyhow::Result<()> {
     let (statuses, next_attempts): (Vec<&str>, Vec<Option<i64>>) = outcomes
         .iter()
-        .map(|outcome| match outcome.next {
-            Next::Succeeded => ("succeeded", None),
-            Next::RetryAt(at) => ("retrying", Some(at)),
-            Next::Failed => ("failed", None),
-        })
+        .map(|outcome| (outcome.next.as_str(), outcome.next.retry_at()))
         .unzip();
     sqlx::query(
         "UPDATE deliveries d SET status = v.status, attempt_count = d.attempt_count + 1,

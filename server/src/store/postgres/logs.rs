@@ -99,6 +99,24 @@ impl LogStore for PostgresStore {
         Ok((disabled as u64, failed as u64))
     }
 
+    async fn paused_deliveries(
+        &self,
+        webhook_id: Option<&str>,
+    ) -> anyhow::Result<HashMap<String, u64>> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, COUNT(*) AS paused FROM deliveries
+             WHERE status = 'paused' AND ($1::text IS NULL OR webhook_id = $1)
+             GROUP BY webhook_id",
+        )
+        .bind(webhook_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("webhook_id"), row.get::<i64, _>("paused") as u64))
+            .collect())
+    }
+
     async fn attempt_totals(
         &self,
         since: i64,

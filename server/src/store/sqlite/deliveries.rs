@@ -13,7 +13,7 @@ use crate::store::rows::{
     SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
-    DueDelivery, Job, NewEvent, Next, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
+    DueDelivery, Job, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use crate::time::now_ms;
 
@@ -318,8 +318,7 @@ pub(super) async fn release_paused(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if switched_off || released > 0 {
-        let told = operator::webhook_recovered(webhook_id, name, released);
+    if let Some(told) = operator::webhook_recovered(webhook_id, name, released, switched_off) {
         super::outbox::enqueue(tx, &[told]).await?;
     }
     Ok(released)
@@ -411,14 +410,9 @@ async fn update_deliveries(
             error_in_words,
             ..
         } = outcome;
-        let (status, next_attempt_at) = match next {
-            Next::Succeeded => ("succeeded", None),
-            Next::RetryAt(at) => ("retrying", Some(*at)),
-            Next::Failed => ("failed", None),
-        };
         row.push_bind(&attempt.delivery_id)
-            .push_bind(status)
-            .push_bind(next_attempt_at)
+            .push_bind(next.as_str())
+            .push_bind(next.retry_at())
             .push_bind(attempt.response.as_ref().map(|r| r.status_code))
             .push_bind(error_in_words)
             .push_bind(attempt.duration_ms as i64);

@@ -97,6 +97,24 @@ impl LogStore for SqliteStore {
         Ok((disabled as u64, failed as u64))
     }
 
+    async fn paused_deliveries(
+        &self,
+        webhook_id: Option<&str>,
+    ) -> anyhow::Result<HashMap<String, u64>> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT webhook_id, COUNT(*) AS paused FROM deliveries WHERE status = 'paused'",
+        );
+        if let Some(webhook_id) = webhook_id {
+            query.push(" AND webhook_id = ").push_bind(webhook_id);
+        }
+        query.push(" GROUP BY webhook_id");
+        let rows = query.build().fetch_all(&self.reader).await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("webhook_id"), row.get::<i64, _>("paused") as u64))
+            .collect())
+    }
+
     async fn attempt_totals(
         &self,
         since: i64,
