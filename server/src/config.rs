@@ -165,9 +165,19 @@ pub fn parse_database_url(text: &str) -> Result<String, String> {
         ));
     };
     match scheme {
-        "sqlite" if !rest.trim_start_matches('/').is_empty() || rest == ":memory:" => {
-            Ok(text.to_string())
+        // The writer and the readers would each see a database of their own,
+        // and the queue would not survive a restart.
+        "sqlite"
+            if rest.trim_start_matches('/').starts_with(":memory:")
+                || rest.contains("mode=memory") =>
+        {
+            Err(
+                "hookhub keeps its queue on disk and cannot run on an in-memory SQLite database: \
+             use a file, e.g. sqlite://data/hookhub.db (a temporary directory for throwaway runs)"
+                    .into(),
+            )
         }
+        "sqlite" if !rest.trim_start_matches('/').is_empty() => Ok(text.to_string()),
         "sqlite" => Err("a sqlite:// URL needs a file path, e.g. sqlite://data/hookhub.db".into()),
         "postgres" | "postgresql" if text.contains("://") => Ok(text.to_string()),
         other => Err(format!(
@@ -231,7 +241,9 @@ mod tests {
     fn only_sqlite_and_postgres_urls_are_database_urls() {
         assert!(parse_database_url("sqlite://data/hookhub.db").is_ok());
         assert!(parse_database_url("sqlite:///tmp/x.db").is_ok());
-        assert!(parse_database_url("sqlite::memory:").is_ok());
+        let memory = parse_database_url("sqlite::memory:").unwrap_err();
+        assert!(memory.contains("in-memory"), "{memory}");
+        assert!(parse_database_url("sqlite://x.db?mode=memory").is_err());
         assert!(parse_database_url("postgres://postgres@127.0.0.1:5432/hookhub").is_ok());
         assert!(parse_database_url("postgresql://h/db").is_ok());
         let mysql = parse_database_url("mysql://x").unwrap_err();

@@ -43,10 +43,31 @@ pub enum AppError {
     TooManyRequests { retry_after: u64 },
     #[error("{}", validation_message(.0))]
     Validation(FieldErrors),
+    /// The database cannot be reached: a 503 with `Retry-After`, so that
+    /// callers and balancers come back instead of giving up.
+    #[error("the database cannot be reached: try again shortly")]
+    DatabaseAway,
     /// Details go to the log, never to the client.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
+
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> Self {
+        if crate::store::database_away(&error) {
+            tracing::warn!(error = format!("{error:#}"), "the database is away");
+            return Self::DatabaseAway;
+        }
+        Self::Internal(error)
+    }
+}
+
+/// Seconds a 503 asks the caller to wait while the database is away.
+pub const DATABASE_RETRY_AFTER: u64 = 2;
+
+/// Marks a response that found the database away, for `http::health::gate`.
+#[derive(Debug, Clone, Copy)]
+pub struct FoundDatabaseAway;
 
 fn validation_message(fields: &FieldErrors) -> String {
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
@@ -76,6 +97,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::DatabaseAway => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -137,8 +159,10 @@ impl IntoResponse for AppError {
         };
         let retry_after = match &self {
             Self::TooManyRequests { retry_after } => Some(*retry_after),
+            Self::DatabaseAway => Some(DATABASE_RETRY_AFTER),
             _ => None,
         };
+        let away = matches!(self, Self::DatabaseAway);
         let message = self.to_string();
         let fields = match self {
             Self::Validation(fields) => fields,
@@ -157,6 +181,9 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if away {
+            response.extensions_mut().insert(FoundDatabaseAway);
         }
         if let Some(challenge) = challenge {
             response.headers_mut().insert(

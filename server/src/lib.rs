@@ -92,6 +92,7 @@ pub async fn run(
         metrics,
         login_limiter: Arc::default(),
         trigger_throttle: Arc::new(security::trigger_throttle()),
+        database: Arc::default(),
     };
     tracing::info!(%address, "hookhub is listening");
     let stop_workers = async move {

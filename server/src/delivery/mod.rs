@@ -288,16 +288,17 @@ impl Deliverer {
         let lease_until = now_ms() + self.settings.lease().as_millis() as i64;
         let mut attempts = 0;
         for job in self.store.claim(&ids, lease_until).await? {
-            attempts += usize::from(self.send(&job).await);
+            attempts += usize::from(self.send(&job).await != Sending::NotSent);
         }
         self.flush().await;
         Ok(attempts)
     }
 
     /// Sends one claimed delivery and hands its outcome to the recorder;
-    /// `false` if no attempt was made (see `attempt`). An error is logged: the
-    /// lease runs out and another attempt follows.
-    async fn send(&self, job: &Job) -> bool {
+    /// says whether an attempt was made (see `attempt`) and whether its
+    /// receiver answered in time. An error is logged: the lease runs out and
+    /// another attempt follows.
+    async fn send(&self, job: &Job) -> Sending {
         let kind = if job.single_attempt {
             Kind::Redelivery
         } else {
@@ -305,17 +306,21 @@ impl Deliverer {
         };
         match self.attempt(job, kind).await {
             Ok(Some(outcome)) => {
+                let sending = match outcome.attempt.error_class.as_deref() {
+                    Some(send::TIMEOUT) => Sending::TimedOut,
+                    _ => Sending::Answered,
+                };
                 self.record(outcome).await;
-                true
+                sending
             }
-            Ok(None) => false,
+            Ok(None) => Sending::NotSent,
             Err(error) => {
                 tracing::error!(
                     delivery = %job.delivery_id,
                     error = format!("{error:#}"),
                     "delivery failed"
                 );
-                false
+                Sending::NotSent
             }
         }
     }
@@ -333,7 +338,7 @@ impl Deliverer {
         };
         if !active && matches!(kind, Kind::Scheduled | Kind::Redelivery) {
             self.store
-                .set_aside(&job.delivery_id, "not sent: the webhook was switched off")
+                .set_aside(&job.lease(), "not sent: the webhook was switched off")
                 .await?;
             return Ok(None);
         }
@@ -381,6 +386,7 @@ impl Deliverer {
             None => (None, None),
         };
         Ok(Some(Outcome {
+            lease_until: job.lease_until,
             attempt: AttemptRecord {
                 delivery_id: job.delivery_id.clone(),
                 webhook_id: job.webhook_id.clone(),
@@ -511,6 +517,17 @@ fn log_attempt(
         error,
         "delivery attempt"
     );
+}
+
+/// What came of sending a claimed delivery, as the dispatch loop paces by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// Nothing was sent (the webhook is gone or off, or the store failed).
+    NotSent,
+    /// The receiver answered, or refused the connection, within the timeout.
+    Answered,
+    /// It did not answer in time: it holds a slot for the whole timeout.
+    TimedOut,
 }
 
 /// Why an attempt is made: it decides whether a failure is retried on the

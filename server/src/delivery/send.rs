@@ -11,6 +11,12 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use super::request::Outbound;
 use super::ssrf::{PrivateTarget, filter_public, is_public};
 
+/// The error class of an attempt that got no answer in time.
+pub const TIMEOUT: &str = "timeout";
+/// The longest wait for a connection: a receiver that does not even accept
+/// it is known to be away well before the answer's timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Response bodies are kept up to this size; the rest is not read.
 pub const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
 
@@ -63,7 +69,7 @@ impl Resolve for GuardedResolver {
 pub fn client(timeout: Duration, private: PrivateTargets) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeout)
+        .connect_timeout(timeout.min(CONNECT_TIMEOUT))
         .timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
@@ -214,7 +220,7 @@ fn classify(error: reqwest::Error) -> (&'static str, String) {
     }
     let message = chain.join(": ");
     let class = if error.is_timeout() {
-        "timeout"
+        TIMEOUT
     } else if message.contains("certificate") || message.to_ascii_lowercase().contains("tls") {
         "tls"
     } else {
@@ -232,10 +238,12 @@ pub fn in_words(class: &str, message: &str, status: Option<u16>, timeout: Durati
             Some(code) => format!("HTTP {code}"),
             None => "unexpected answer".into(),
         },
-        "timeout" if timeout.as_millis().is_multiple_of(1000) => {
-            format!("timed out after {} s", timeout.as_secs())
-        }
-        "timeout" => format!("timed out after {} ms", timeout.as_millis()),
+        // reqwest says "(Connect)" when the connection itself timed out.
+        TIMEOUT if message.contains("(Connect)") => format!(
+            "no connection within {}",
+            in_units(timeout.min(CONNECT_TIMEOUT))
+        ),
+        TIMEOUT => format!("timed out after {}", in_units(timeout)),
         "dns" => "host not found".into(),
         "tls" => "TLS handshake failed".into(),
         "refused-private-target" => "private address refused".into(),
@@ -247,6 +255,15 @@ pub fn in_words(class: &str, message: &str, status: Option<u16>, timeout: Durati
         }
         _ if lower.starts_with("invalid url") => "invalid URL".into(),
         _ => "connection failed".into(),
+    }
+}
+
+/// "15 s", or "1500 ms" when not whole seconds.
+fn in_units(duration: Duration) -> String {
+    if duration.as_millis().is_multiple_of(1000) {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
     }
 }
 
@@ -269,6 +286,11 @@ mod tests {
         assert_eq!(
             in_words("timeout", "", None, Duration::from_millis(1500)),
             "timed out after 1500 ms"
+        );
+        let unconnected = "error sending request: client error (Connect): operation timed out";
+        assert_eq!(
+            words("timeout", unconnected, None),
+            "no connection within 5 s"
         );
         let refused = "error sending request: client error (Connect): tcp connect error: \
                        Connection refused (os error 111)";

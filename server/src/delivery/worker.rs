@@ -5,7 +5,7 @@
 //! its way. The loop sleeps until woken by a commit or a retry falling due,
 //! until attempts finish, or for a second at most.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,8 +15,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::holdings::{Bounds, Holdings};
-use super::{Deliverer, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK};
-use crate::store::{Job, Store};
+use super::{Deliverer, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_WEBHOOK, Sending};
+use crate::store::{Job, Lease, Store};
 use crate::time::now_ms;
 
 /// Claimed deliveries held per webhook: running plus waiting for a slot. A
@@ -53,6 +53,39 @@ fn share_per_webhook(instances: usize) -> usize {
     (MAX_IN_FLIGHT_PER_WEBHOOK / instances.max(1)).max(1)
 }
 
+/// A delivery this worker holds: its webhook, its event's size, and until
+/// when its lease runs.
+struct Held {
+    webhook_id: String,
+    bytes: usize,
+    lease_until: i64,
+    /// Running in a slot of the slow webhooks (`SLOW_SLOTS`).
+    in_slow_slot: bool,
+}
+
+/// Slots that webhooks whose receivers stopped answering in time share at
+/// most, so that the others always have the rest.
+const SLOW_SLOTS: usize = MAX_IN_FLIGHT / 2;
+
+/// How many attempts one webhook may have in flight now: its share of the
+/// webhook's limit among the instances (`share`), and its fair part of all
+/// slots among the `with_work` webhooks that have work; a webhook whose last
+/// attempt timed out, one at a time until it answers in time again.
+fn webhook_limit(share: usize, with_work: usize, pace: Pace) -> usize {
+    match pace {
+        Pace::Slow => 1,
+        Pace::Answering => share.min((MAX_IN_FLIGHT / with_work.max(1)).max(1)),
+    }
+}
+
+/// How a webhook's receiver has been answering lately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    Answering,
+    /// Its last attempt got no answer within the timeout.
+    Slow,
+}
+
 /// What this worker holds, by webhook: running, and waiting for a slot.
 struct WorkQueue {
     /// Attempts in flight at once to one webhook from this instance (`share_per_webhook`).
@@ -60,11 +93,15 @@ struct WorkQueue {
     running: HashMap<String, usize>,
     running_total: usize,
     waiting: HashMap<String, VecDeque<Job>>,
-    /// Every held delivery (running or waiting): its webhook and its event's size.
-    deliveries: HashMap<String, (String, usize)>,
+    /// Every held delivery (running or waiting), by id.
+    deliveries: HashMap<String, Held>,
     /// The same counted per webhook, with the publications leased to this
     /// worker on their way to it (`Store::take_fresh_deliveries`).
     holdings: Holdings,
+    /// Webhooks whose last attempt timed out.
+    slow: HashSet<String>,
+    /// Attempts in flight in slow webhooks' slots.
+    slow_running: usize,
 }
 
 impl WorkQueue {
@@ -80,6 +117,16 @@ impl WorkQueue {
                 total: HELD,
                 bytes: HELD_BYTES,
             }),
+            slow: HashSet::new(),
+            slow_running: 0,
+        }
+    }
+
+    fn pace(&self, webhook_id: &str) -> Pace {
+        if self.slow.contains(webhook_id) {
+            Pace::Slow
+        } else {
+            Pace::Answering
         }
     }
 
@@ -91,33 +138,61 @@ impl WorkQueue {
 
     /// Holds a published delivery, counted in `holdings` when it was leased.
     fn hold_counted(&mut self, job: Job) {
-        self.deliveries
-            .insert(job.delivery_id.clone(), (job.webhook_id.clone(), job.bytes));
+        let held = Held {
+            webhook_id: job.webhook_id.clone(),
+            bytes: job.bytes,
+            lease_until: job.lease_until,
+            in_slow_slot: false,
+        };
+        self.deliveries.insert(job.delivery_id.clone(), held);
         self.waiting
             .entry(job.webhook_id.clone())
             .or_default()
             .push_back(job);
     }
 
-    /// Waiting deliveries that may run now, within both concurrency bounds,
-    /// and the ids of those whose lease ends before `must_end_by`: they are no
-    /// longer held and go back to the outbox unsent.
-    fn ready(&mut self, must_end_by: i64) -> (Vec<Job>, Vec<String>) {
+    /// Waiting deliveries that may run now, within every bound (the
+    /// webhook's limit, `webhook_limit`; all slots; the slow webhooks'
+    /// slots), and the leases of those that end before `must_end_by`: they
+    /// are no longer held and go back to the outbox unsent.
+    fn ready(&mut self, must_end_by: i64) -> (Vec<Job>, Vec<Lease>) {
         let mut ready = Vec::new();
         let mut lapsed = Vec::new();
         let share = self.share.load(Ordering::Relaxed);
-        for (webhook_id, queue) in &mut self.waiting {
+        let with_work = self.running.len()
+            + self
+                .waiting
+                .keys()
+                .filter(|webhook_id| !self.running.contains_key(*webhook_id))
+                .count();
+        let webhook_ids: Vec<String> = self.waiting.keys().cloned().collect();
+        for webhook_id in webhook_ids {
+            let pace = self.pace(&webhook_id);
+            let limit = webhook_limit(share, with_work, pace);
+            let queue = self
+                .waiting
+                .get_mut(&webhook_id)
+                .expect("a waiting webhook");
             let running = self.running.entry(webhook_id.clone()).or_default();
-            while *running < share && self.running_total < MAX_IN_FLIGHT {
+            while *running < limit
+                && self.running_total < MAX_IN_FLIGHT
+                && (pace == Pace::Answering || self.slow_running < SLOW_SLOTS)
+            {
                 let Some(job) = queue.pop_front() else { break };
                 if job.lease_until < must_end_by {
                     self.deliveries.remove(&job.delivery_id);
-                    self.holdings.remove(webhook_id, job.bytes);
-                    lapsed.push(job.delivery_id);
+                    self.holdings.remove(&webhook_id, job.bytes);
+                    lapsed.push(job.lease());
                     continue;
                 }
                 *running += 1;
                 self.running_total += 1;
+                if pace == Pace::Slow {
+                    self.slow_running += 1;
+                    if let Some(held) = self.deliveries.get_mut(&job.delivery_id) {
+                        held.in_slow_slot = true;
+                    }
+                }
                 ready.push(job);
             }
         }
@@ -126,10 +201,29 @@ impl WorkQueue {
         (ready, lapsed)
     }
 
-    fn finish(&mut self, delivery_id: &str) {
-        let Some((webhook_id, bytes)) = self.deliveries.remove(delivery_id) else {
+    /// An attempt is over: its slot is free, and its webhook's pace is what it showed.
+    fn finish(&mut self, delivery_id: &str, sending: Sending) {
+        let Some(Held {
+            webhook_id,
+            bytes,
+            in_slow_slot,
+            ..
+        }) = self.deliveries.remove(delivery_id)
+        else {
             return;
         };
+        match sending {
+            Sending::TimedOut => {
+                self.slow.insert(webhook_id.clone());
+            }
+            Sending::Answered => {
+                self.slow.remove(&webhook_id);
+            }
+            Sending::NotSent => {}
+        }
+        if in_slow_slot {
+            self.slow_running -= 1;
+        }
         self.holdings.remove(&webhook_id, bytes);
         if let Some(count) = self.running.get_mut(&webhook_id) {
             *count -= 1;
@@ -231,7 +325,7 @@ async fn dispatch(
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
-    let mut tasks: JoinSet<String> = JoinSet::new();
+    let mut tasks: JoinSet<(String, Sending)> = JoinSet::new();
     let mut claiming: Option<Claiming> = None;
     let mut claim_wanted = true;
     let mut more_due = false;
@@ -253,8 +347,8 @@ async fn dispatch(
         for job in ready {
             let deliverer = deliverer.clone();
             tasks.spawn(async move {
-                deliverer.send(&job).await;
-                job.delivery_id
+                let sending = deliverer.send(&job).await;
+                (job.delivery_id, sending)
             });
         }
         release_later(&deliverer, lapsed);
@@ -305,13 +399,16 @@ async fn dispatch(
     {
         claimed.jobs.into_iter().for_each(|job| held.hold(job));
     }
-    let waiting: Vec<String> = held
+    let waiting: Vec<Lease> = held
         .waiting
         .drain()
-        .flat_map(|(_, queue)| queue.into_iter().map(|job| job.delivery_id))
+        .flat_map(|(_, queue)| queue.into_iter().map(|job| job.lease()))
         .collect();
-    for id in &waiting {
-        if let Some((webhook_id, bytes)) = held.deliveries.remove(id) {
+    for lease in &waiting {
+        if let Some(Held {
+            webhook_id, bytes, ..
+        }) = held.deliveries.remove(&lease.delivery_id)
+        {
             held.holdings.remove(&webhook_id, bytes);
         }
     }
@@ -320,9 +417,9 @@ async fn dispatch(
     deliverer.flush().await;
 }
 
-fn finished(held: &mut WorkQueue, done: Result<String, tokio::task::JoinError>) {
+fn finished(held: &mut WorkQueue, done: Result<(String, Sending), tokio::task::JoinError>) {
     match done {
-        Ok(delivery_id) => held.finish(&delivery_id),
+        Ok((delivery_id, sending)) => held.finish(&delivery_id, sending),
         Err(error) => tracing::error!(%error, "a delivery task failed"),
     }
 }
@@ -378,7 +475,7 @@ async fn claim(
 async fn drain_running(
     deliverer: &Deliverer,
     mut held: WorkQueue,
-    mut tasks: JoinSet<String>,
+    mut tasks: JoinSet<(String, Sending)>,
     drain: Duration,
 ) {
     let deadline = tokio::time::Instant::now() + drain;
@@ -387,29 +484,36 @@ async fn drain_running(
     }
     tasks.abort_all();
     while let Some(done) = tasks.join_next().await {
-        if let Ok(delivery_id) = done {
-            held.finish(&delivery_id);
+        if let Ok((delivery_id, sending)) = done {
+            held.finish(&delivery_id, sending);
         }
     }
-    let cut_off: Vec<String> = held.deliveries.into_keys().collect();
+    let cut_off: Vec<Lease> = held
+        .deliveries
+        .into_iter()
+        .map(|(delivery_id, held)| Lease {
+            delivery_id,
+            until: held.lease_until,
+        })
+        .collect();
     release(deliverer, &cut_off).await;
 }
 
-/// Hands `ids` back beside the loop, which does not wait for the write.
-fn release_later(deliverer: &Deliverer, ids: Vec<String>) {
-    if ids.is_empty() {
+/// Hands `leases` back beside the loop, which does not wait for the write.
+fn release_later(deliverer: &Deliverer, leases: Vec<Lease>) {
+    if leases.is_empty() {
         return;
     }
     let deliverer = deliverer.clone();
-    tokio::spawn(async move { release(&deliverer, &ids).await });
+    tokio::spawn(async move { release(&deliverer, &leases).await });
 }
 
-async fn release(deliverer: &Deliverer, ids: &[String]) {
-    if ids.is_empty() {
+async fn release(deliverer: &Deliverer, leases: &[Lease]) {
+    if leases.is_empty() {
         return;
     }
-    tracing::info!(count = ids.len(), "handing back claimed deliveries");
-    if let Err(error) = deliverer.store.release(ids).await {
+    tracing::info!(count = leases.len(), "handing back claimed deliveries");
+    if let Err(error) = deliverer.store.release(leases).await {
         tracing::error!(
             error = format!("{error:#}"),
             "handing back failed; the leases will run out"
@@ -458,7 +562,7 @@ mod tests {
         let (ready, lapsed) = held.ready(2_000);
         assert_eq!(ready.len(), 1);
         assert_eq!(ready[0].delivery_id, "dlv_in_time");
-        assert_eq!(lapsed, vec!["dlv_late".to_string()]);
+        assert_eq!(lapsed, vec![job("dlv_late", "wh_a", 1_000).lease()]);
         assert_eq!(
             held.holdings.count("wh_a"),
             1,
@@ -477,8 +581,76 @@ mod tests {
         let to_a = ready.iter().filter(|job| job.webhook_id == "wh_a").count();
         assert_eq!(to_a, MAX_IN_FLIGHT_PER_WEBHOOK);
         assert!(ready.iter().any(|job| job.webhook_id == "wh_b"));
-        held.finish("dlv_0");
+        held.finish("dlv_0", Sending::Answered);
         let (ready, _) = held.ready(0);
         assert_eq!(ready.len(), 1, "a finished attempt frees one slot");
+    }
+
+    /// Holds `count` deliveries to each of `webhooks`.
+    fn hold_many(held: &mut WorkQueue, webhooks: impl IntoIterator<Item = String>, count: usize) {
+        for webhook_id in webhooks {
+            for n in 0..count {
+                held.hold(job(&format!("dlv_{webhook_id}_{n}"), &webhook_id, i64::MAX));
+            }
+        }
+    }
+
+    #[test]
+    fn many_webhooks_with_work_share_the_slots_and_a_newcomer_still_gets_its_part() {
+        let mut held = WorkQueue::new();
+        let hung: Vec<String> = (0..60).map(|n| format!("wh_hung_{n}")).collect();
+        hold_many(&mut held, hung.clone(), 40);
+        let (ready, _) = held.ready(0);
+        assert_eq!(ready.len(), 60 * (MAX_IN_FLIGHT / 60), "each its fair part");
+        assert!(held.running_total < MAX_IN_FLIGHT);
+
+        // The hung ones never answer; a healthy webhook's deliveries arrive.
+        hold_many(&mut held, ["wh_healthy".to_string()], 200);
+        let (ready, _) = held.ready(0);
+        let healthy = ready
+            .iter()
+            .filter(|j| j.webhook_id == "wh_healthy")
+            .count();
+        assert_eq!(healthy, MAX_IN_FLIGHT / 61, "its fair part at once");
+        assert!(ready.iter().all(|j| j.webhook_id == "wh_healthy"));
+    }
+
+    #[test]
+    fn a_webhook_that_timed_out_runs_one_at_a_time_until_it_answers_again() {
+        let mut held = WorkQueue::new();
+        hold_many(&mut held, ["wh_a".to_string()], 40);
+        let (ready, _) = held.ready(0);
+        assert_eq!(ready.len(), MAX_IN_FLIGHT_PER_WEBHOOK);
+        for job in &ready {
+            held.finish(&job.delivery_id, Sending::TimedOut);
+        }
+        let (ready, _) = held.ready(0);
+        assert_eq!(ready.len(), 1, "slow: one at a time");
+        held.finish(&ready[0].delivery_id, Sending::Answered);
+        let (ready, _) = held.ready(0);
+        assert_eq!(ready.len(), MAX_IN_FLIGHT_PER_WEBHOOK, "answering again");
+    }
+
+    #[test]
+    fn slow_webhooks_together_hold_at_most_half_the_slots() {
+        let mut held = WorkQueue::new();
+        let slow: Vec<String> = (0..MAX_IN_FLIGHT).map(|n| format!("wh_slow_{n}")).collect();
+        held.slow.extend(slow.iter().cloned());
+        hold_many(&mut held, slow, 2);
+        let (started, _) = held.ready(0);
+        assert_eq!(started.len(), SLOW_SLOTS);
+        hold_many(&mut held, ["wh_fast".to_string()], 5);
+        let (ready, _) = held.ready(0);
+        assert_eq!(
+            ready.len(),
+            1,
+            "the fast one's fair part among {} webhooks",
+            MAX_IN_FLIGHT + 1
+        );
+        assert_eq!(ready[0].webhook_id, "wh_fast");
+        held.finish(&started[0].delivery_id, Sending::TimedOut);
+        assert_eq!(held.slow_running, SLOW_SLOTS - 1, "a slow slot is free");
+        let (ready, _) = held.ready(0);
+        assert_eq!(ready.len(), 1, "and taken by a slow webhook");
     }
 }

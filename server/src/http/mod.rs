@@ -50,6 +50,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Wrong credentials on trigger URLs, per trigger.
     pub trigger_throttle: Arc<Throttle>,
+    /// Whether the database was last seen reachable.
+    pub database: Arc<health::Database>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -71,6 +73,10 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             observe::observe,

@@ -96,6 +96,12 @@ fn error_statuses(method: &str, operation: &Operation) -> Vec<(&'static str, &'s
         "Too many requests; `Retry-After` says when to come back",
     ));
     statuses.push(("500", "Something failed on the server"));
+    if operation.operation_id.as_deref() != Some("openapi_document") {
+        statuses.push((
+            "503",
+            "The database cannot be reached; `Retry-After` says when to try again",
+        ));
+    }
     statuses
 }
 

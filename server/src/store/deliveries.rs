@@ -1,6 +1,7 @@
 //! The queue seen from the workers: claim due deliveries under a lease, load
 //! what sending needs, record outcomes in batches.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -24,6 +25,28 @@ pub struct Job {
     pub event: Arc<Event>,
     /// The event's data as stored, in bytes: what holding this job is counted to cost.
     pub bytes: usize,
+}
+
+impl Job {
+    /// The lease this job is held under.
+    pub fn lease(&self) -> Lease {
+        Lease {
+            delivery_id: self.delivery_id.clone(),
+            until: self.lease_until,
+        }
+    }
+}
+
+/// A claim on a delivery: its id and when the claim's lease ends. The end
+/// tells one claim from the next: a delivery is claimed again only once its
+/// lease has run out, so a later claim's lease always ends later. Giving a
+/// delivery back, setting it aside and recording its attempt take effect only
+/// while the delivery is still held under this lease, so that a worker
+/// stalled past its lease cannot undo the claim of the one that took over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub delivery_id: String,
+    pub until: i64,
 }
 
 /// A delivery due now that nobody holds.
@@ -113,6 +136,9 @@ impl Next {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub attempt: AttemptRecord,
+    /// The lease its delivery was sent under: the delivery's new state is
+    /// recorded only while that lease holds (see `Lease`).
+    pub lease_until: i64,
     pub next: Next,
     /// The failure in a few words, as the delivery and its webhook show it
     /// (the attempt keeps the whole message); `None` after a success.
@@ -161,10 +187,10 @@ pub trait QueueStore: Send + Sync {
     /// paused if hookhub switched it off (it goes out once the webhook is
     /// back), failed with `reason` if an administrator did, and given back
     /// as it was if the webhook is on again meanwhile.
-    async fn set_aside(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()>;
+    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()>;
 
-    /// Gives claimed deliveries back, e.g. on shutdown.
-    async fn release(&self, ids: &[String]) -> anyhow::Result<()>;
+    /// Gives claimed deliveries back, e.g. on shutdown: those still held under these leases.
+    async fn release(&self, leases: &[Lease]) -> anyhow::Result<()>;
 
     /// A one-off `webhook.test` delivery to one webhook, already leased to
     /// the caller: a Test, or a `probe` of a webhook hookhub switched off.
@@ -177,7 +203,8 @@ pub trait QueueStore: Send + Sync {
     ) -> anyhow::Result<Job>;
 
     /// Records attempts and their consequences in one transaction: the
-    /// deliveries' new state, the webhooks' health, and switching off a
+    /// deliveries' new state (of those still held under the outcome's lease;
+    /// an attempt made after its lease ran out is kept in the log only), the webhooks' health, and switching off a
     /// webhook as `switch_off` says (its waiting deliveries then pause).
     /// Returns the webhooks it switched off.
     async fn record(
@@ -275,6 +302,28 @@ pub(super) struct HealthChange<'a> {
     pub(super) gone: bool,
 }
 
+/// The outcomes whose deliveries were still held under their lease (`held`).
+pub(super) fn held_only<'a>(
+    outcomes: &'a [Outcome],
+    held: &'a HashSet<String>,
+) -> impl Iterator<Item = &'a Outcome> {
+    outcomes
+        .iter()
+        .filter(|outcome| held.contains(&outcome.attempt.delivery_id))
+}
+
+/// Says how many of `outcomes` came after their lease ran out (their
+/// deliveries were claimed again, or deleted with their webhook).
+pub(super) fn lost_leases(outcomes: &[Outcome], held: &HashSet<String>) {
+    let lost = outcomes.len() - held_only(outcomes, held).count();
+    if lost > 0 {
+        tracing::info!(
+            count = lost,
+            "attempts recorded after their lease ended: logged, their deliveries left as they are"
+        );
+    }
+}
+
 /// Per webhook, in the order of their ids (the order their rows are locked
 /// in, so that two instances recording at once cannot deadlock).
 pub(super) fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
@@ -331,6 +380,7 @@ mod tests {
 
     fn outcome(webhook_id: &str, started_at: i64, failed: bool) -> Outcome {
         Outcome {
+            lease_until: 0,
             attempt: AttemptRecord {
                 delivery_id: format!("dlv_{started_at}"),
                 webhook_id: webhook_id.into(),

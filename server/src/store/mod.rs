@@ -8,6 +8,7 @@ mod events;
 mod logs;
 mod objects;
 mod operator;
+mod outage;
 mod outbox;
 mod postgres;
 mod retention;
@@ -20,12 +21,13 @@ mod webhooks;
 use std::sync::Arc;
 
 pub use deliveries::{
-    AttemptRecord, BodySource, DueDelivery, Job, Next, Outcome, QueueDepth, QueueStore,
+    AttemptRecord, BodySource, DueDelivery, Job, Lease, Next, Outcome, QueueDepth, QueueStore,
     SigningSecrets, SwitchOff,
 };
 pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, WorkerRoom};
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
 pub use objects::{ObjectStore, Updated};
+pub use outage::database_away;
 pub use retention::RetentionStore;
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings, TriggerStore};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore};
@@ -45,6 +47,9 @@ pub trait Storage:
 {
     /// Waits for work in progress and closes the database.
     async fn close(&self);
+
+    /// One round trip to the database: whether it can be reached now.
+    async fn ping(&self) -> anyhow::Result<()>;
 }
 
 /// The store the server runs on, shared by handlers and workers.

@@ -34,9 +34,9 @@ pub struct FailedDelivery {
 /// clicked it). `delivery_failed` leaves out those carrying operator
 /// events: two failing subscribers would tell each other about each other
 /// forever.
-pub fn failed_for_good(outcomes: &[Outcome]) -> Vec<&str> {
+pub fn failed_for_good<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<&'a str> {
     outcomes
-        .iter()
+        .into_iter()
         .filter(|outcome| outcome.announce_failure && outcome.next == Next::Failed)
         .map(|outcome| outcome.attempt.delivery_id.as_str())
         .collect()

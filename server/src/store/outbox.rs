@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::{Job, NewEvent, WorkerRoom, new_id};
+use super::{Job, Lease, NewEvent, WorkerRoom, new_id};
 use crate::events::{Event, subscribed};
 use crate::model::{EventAccepted, QueuedDelivery};
 use crate::time::now_ms;
@@ -88,7 +88,7 @@ pub struct DeliveryColumns<'a> {
 
 /// Asked per delivery with its webhook and its event's size: until when the
 /// delivery is leased to this process's workers, if it is.
-pub type Lease<'a> = dyn FnMut(&str, usize) -> Option<i64> + Send + 'a;
+pub type Leasing<'a> = dyn FnMut(&str, usize) -> Option<i64> + Send + 'a;
 
 /// What to write for `events`: their rows and, per event, its id and its
 /// deliveries to the subscribed ones of `webhooks`, each leased as `lease`
@@ -96,7 +96,7 @@ pub type Lease<'a> = dyn FnMut(&str, usize) -> Option<i64> + Send + 'a;
 pub fn plan<'a>(
     webhooks: &[Subscriber],
     events: &[&'a NewEvent],
-    lease: &mut Lease<'_>,
+    lease: &mut Leasing<'_>,
 ) -> anyhow::Result<(Vec<EventColumns<'a>>, Vec<Enqueued>)> {
     let now = now_ms();
     let mut rows = Vec::with_capacity(events.len());
@@ -372,7 +372,7 @@ impl Reservation {
     /// The transaction committed: the leased deliveries of `events` go to
     /// the workers. Returns the ids of those the workers, stopped meanwhile,
     /// did not take: they must be released.
-    pub fn hand_over(self, events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<String> {
+    pub fn hand_over(self, events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Lease> {
         if let Some(wake) = &self.wake
             && enqueued.iter().any(Enqueued::waits_in_outbox)
         {
@@ -385,7 +385,7 @@ impl Reservation {
         };
         match taker.jobs.send(jobs) {
             Ok(()) => Vec::new(),
-            Err(unsent) => unsent.0.into_iter().map(|job| job.delivery_id).collect(),
+            Err(unsent) => unsent.0.iter().map(Job::lease).collect(),
         }
     }
 }

@@ -2,19 +2,21 @@
 //! another instance is claiming, leases keep claimed deliveries off the
 //! others, outcomes are recorded in batches.
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
-use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
+use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only, lost_leases};
 use crate::store::operator::{self, DisabledWebhook};
 use crate::store::rows::{
     AttemptColumns, DISABLED_COLUMNS, DisabledRow, FailedRow, JOB_COLUMNS, JobRow, QueueDepthRow,
     SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
-    DueDelivery, Job, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
+    DueDelivery, Job, Lease, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use crate::time::now_ms;
 
@@ -113,7 +115,7 @@ impl QueueStore for PostgresStore {
         Ok((count as usize).max(1))
     }
 
-    async fn set_aside(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
+    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE deliveries d SET
                  status = CASE WHEN w.active THEN d.status
@@ -122,22 +124,33 @@ impl QueueStore for PostgresStore {
                  last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
                      THEN d.last_error ELSE $1 END,
                  lease_until = NULL, updated_at = $2
-             FROM webhooks w WHERE w.id = d.webhook_id AND d.id = $3",
+             FROM webhooks w WHERE w.id = d.webhook_id AND d.id = $3 AND d.lease_until = $4",
         )
         .bind(reason)
         .bind(now_ms())
-        .bind(delivery_id)
+        .bind(&lease.delivery_id)
+        .bind(lease.until)
         .execute(&self.bookkeeping)
         .await?;
         Ok(())
     }
 
-    async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
+    async fn release(&self, leases: &[Lease]) -> anyhow::Result<()> {
         let mut tx = self.bookkeeping.begin().await?;
-        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = ANY($1)")
-            .bind(ids)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE deliveries d SET lease_until = NULL
+             FROM UNNEST($1::text[], $2::int8[]) AS v(id, lease_until)
+             WHERE d.id = v.id AND d.lease_until = v.lease_until",
+        )
+        .bind(
+            leases
+                .iter()
+                .map(|l| l.delivery_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(leases.iter().map(|l| l.until).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
         announce_due(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -251,9 +264,10 @@ impl PostgresStore {
         let now = now_ms();
         let mut tx = self.bookkeeping.begin().await?;
         insert_attempts(&mut tx, outcomes).await?;
-        update_deliveries(&mut tx, outcomes, now).await?;
+        let held = update_deliveries(&mut tx, outcomes, now).await?;
+        lost_leases(outcomes, &held);
         let mut switched_off = Vec::new();
-        let mut told = failures_to_tell(&mut tx, outcomes).await?;
+        let mut told = failures_to_tell(&mut tx, outcomes, &held).await?;
         for change in health_changes(outcomes) {
             sqlx::query(
                 "UPDATE webhooks SET
@@ -349,8 +363,9 @@ pub(super) async fn release_paused(
 async fn failures_to_tell(
     tx: &mut PgConnection,
     outcomes: &[Outcome],
+    held: &HashSet<String>,
 ) -> anyhow::Result<Vec<NewEvent>> {
-    let failed = operator::failed_for_good(outcomes);
+    let failed = operator::failed_for_good(held_only(outcomes, held));
     if failed.is_empty() {
         return Ok(Vec::new());
     }
@@ -425,23 +440,27 @@ async fn insert_attempts(tx: &mut PgConnection, outcomes: &[Outcome]) -> anyhow:
     Ok(())
 }
 
+/// The deliveries' new state, for those still held under the outcome's
+/// lease; returns their ids.
 async fn update_deliveries(
     tx: &mut PgConnection,
     outcomes: &[Outcome],
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<HashSet<String>> {
     let (statuses, next_attempts): (Vec<&str>, Vec<Option<i64>>) = outcomes
         .iter()
         .map(|outcome| (outcome.next.as_str(), outcome.next.retry_at()))
         .unzip();
-    sqlx::query(
+    let held = sqlx::query(
         "UPDATE deliveries d SET status = v.status, attempt_count = d.attempt_count + 1,
              next_attempt_at = v.next_attempt_at, lease_until = NULL,
              last_status_code = v.status_code, last_error = v.error,
              last_duration_ms = v.duration_ms, single_attempt = FALSE, updated_at = $7
-         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[])
-             AS v(id, status, next_attempt_at, status_code, error, duration_ms)
-         WHERE d.id = v.id",
+         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[],
+                 $8::int8[])
+             AS v(id, status, next_attempt_at, status_code, error, duration_ms, lease_until)
+         WHERE d.id = v.id AND d.lease_until = v.lease_until
+         RETURNING d.id",
     )
     .bind(
         outcomes
@@ -475,8 +494,9 @@ async fn update_deliveries(
             .collect::<Vec<_>>(),
     )
     .bind(now)
-    .execute(&mut *tx)
+    .bind(outcomes.iter().map(|o| o.lease_until).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
     .await
     .context("updating deliveries")?;
-    Ok(())
+    Ok(held.into_iter().map(|row| row.get("id")).collect())
 }

@@ -52,35 +52,81 @@ pub struct PostgresStore {
     callers: super::users::Callers,
 }
 
+/// How long a caller waits for a connection: past it, the database is taken
+/// to be away (a 503) rather than making every request wait.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A connection idle this long is checked before use: the server may have
+/// closed it meanwhile (a restart, a failover), and a dead one must not be
+/// handed to a request. A busy pool's connections are never this idle.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+/// Waits between attempts to reach a database that is away at start.
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+const LONGEST_WAIT: Duration = Duration::from_secs(10);
+
+/// A pool of `size` connections as every pool of the store opens them.
+async fn connect(options: PgConnectOptions, size: u32) -> sqlx::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // No ping before every use (one more round trip); only after an idle spell.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_AFTER {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(options)
+        .await
+}
+
+/// `connect`, trying again with a growing wait while the database is away
+/// (an instance started during an outage waits for it instead of exiting);
+/// any other error (a wrong password, no such database) stops the start.
+async fn connect_when_up(options: PgConnectOptions, size: u32) -> anyhow::Result<PgPool> {
+    let mut wait = FIRST_WAIT;
+    loop {
+        match connect(options.clone(), size).await {
+            Ok(pool) => return Ok(pool),
+            Err(error) => {
+                let error = anyhow::Error::from(error);
+                if !super::database_away(&error) {
+                    return Err(error.context("connecting to PostgreSQL"));
+                }
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_in_ms = wait.as_millis() as u64,
+                    "PostgreSQL cannot be reached; waiting for it"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(LONGEST_WAIT);
+            }
+        }
+    }
+}
+
 impl PostgresStore {
-    /// Connects to the database at `url` and brings its schema up to date;
-    /// instances starting at once migrate one after the other.
+    /// Connects to the database at `url` (waiting for it while it is away)
+    /// and brings its schema up to date; instances starting at once migrate
+    /// one after the other.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .context(
                 "not a PostgreSQL URL hookhub can use (postgres://user:password@host/database)",
             )?
             .application_name("hookhub");
-        let pool = PgPoolOptions::new()
-            .max_connections(CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
-            // A broken connection fails its query and is dropped; no ping
-            // (one more round trip) before every use.
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .context("connecting to PostgreSQL")?;
+        let pool = connect_when_up(options.clone(), CONNECTIONS).await?;
         sqlx::migrate!("./migrations-pg")
             .run(&pool)
             .await
             .context("migrating the database")?;
-        let bookkeeping = PgPoolOptions::new()
-            .max_connections(BOOKKEEPING_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .connect_with(options.clone().options([("synchronous_commit", "off")]))
-            .await
-            .context("connecting to PostgreSQL")?;
+        let bookkeeping = connect_when_up(
+            options.clone().options([("synchronous_commit", "off")]),
+            BOOKKEEPING_CONNECTIONS,
+        )
+        .await?;
         let listening = PgPoolOptions::new()
             .max_connections(1)
             .idle_timeout(None)
@@ -135,6 +181,11 @@ impl Storage for PostgresStore {
         self.listening.close().await;
         self.bookkeeping.close().await;
         self.pool.close().await;
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc};
 use super::{PostgresStore, announce_due};
 use crate::model::EventAccepted;
 use crate::store::outbox::{
-    Enqueued, EventColumns, Keyed, Lease, Original, Reservation, Subscriber, delivery_rows,
+    Enqueued, EventColumns, Keyed, Leasing, Original, Reservation, Subscriber, delivery_rows,
     distinct_keys, plan,
 };
 use crate::store::rows::{SELECT_SUBSCRIBERS, SubscriberRow};
@@ -36,7 +36,7 @@ pub(super) async fn enqueue(
 async fn write_events(
     tx: &mut PgConnection,
     events: &[NewEvent],
-    lease: &mut Lease<'_>,
+    lease: &mut Leasing<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
     let webhooks: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
         .fetch_all(&mut *tx)

@@ -1,19 +1,21 @@
 //! The outbox seen from the workers: claim due deliveries under a lease, load
 //! what sending needs, record outcomes in batches.
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{MAX_PARAMS, SqliteStore};
-use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes};
+use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only, lost_leases};
 use crate::store::operator::{self, DisabledWebhook};
 use crate::store::rows::{
     AttemptColumns, DISABLED_COLUMNS, DisabledRow, FailedRow, JOB_COLUMNS, JobRow, QueueDepthRow,
     SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
 };
 use crate::store::{
-    DueDelivery, Job, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
+    DueDelivery, Job, Lease, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use crate::time::now_ms;
 
@@ -112,7 +114,7 @@ impl QueueStore for SqliteStore {
         Ok(1)
     }
 
-    async fn set_aside(&self, delivery_id: &str, reason: &str) -> anyhow::Result<()> {
+    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE deliveries SET
                  status = CASE WHEN w.active THEN status
@@ -121,18 +123,20 @@ impl QueueStore for SqliteStore {
                  last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
                      THEN deliveries.last_error ELSE ? END,
                  lease_until = NULL, updated_at = ?
-             FROM webhooks w WHERE w.id = deliveries.webhook_id AND deliveries.id = ?",
+             FROM webhooks w WHERE w.id = deliveries.webhook_id
+                 AND deliveries.id = ? AND deliveries.lease_until = ?",
         )
         .bind(reason)
         .bind(now_ms())
-        .bind(delivery_id)
+        .bind(&lease.delivery_id)
+        .bind(lease.until)
         .execute(&self.writer)
         .await?;
         Ok(())
     }
 
-    async fn release(&self, ids: &[String]) -> anyhow::Result<()> {
-        release(&self.writer, ids).await
+    async fn release(&self, leases: &[Lease]) -> anyhow::Result<()> {
+        release(&self.writer, leases).await
     }
 
     async fn create_test_delivery(
@@ -182,12 +186,14 @@ impl QueueStore for SqliteStore {
         let mut writer = super::relaxed(&self.writer).await?;
         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         // SQLite takes up to 32,766 parameters in one statement.
+        let mut held = HashSet::new();
         for chunk in outcomes.chunks(1000) {
             insert_attempts(&mut tx, chunk).await?;
-            update_deliveries(&mut tx, chunk, now).await?;
+            held.extend(update_deliveries(&mut tx, chunk, now).await?);
         }
+        lost_leases(outcomes, &held);
         let mut switched_off = Vec::new();
-        let mut told = failures_to_tell(&mut tx, outcomes).await?;
+        let mut told = failures_to_tell(&mut tx, outcomes, &held).await?;
         for change in health_changes(outcomes) {
             sqlx::query(
                 "UPDATE webhooks SET
@@ -329,8 +335,9 @@ pub(super) async fn release_paused(
 async fn failures_to_tell(
     tx: &mut SqliteConnection,
     outcomes: &[Outcome],
+    held: &HashSet<String>,
 ) -> anyhow::Result<Vec<NewEvent>> {
-    let failed = operator::failed_for_good(outcomes);
+    let failed = operator::failed_for_good(held_only(outcomes, held));
     if failed.is_empty() {
         return Ok(Vec::new());
     }
@@ -391,11 +398,13 @@ async fn insert_attempts(tx: &mut SqliteConnection, outcomes: &[Outcome]) -> any
     Ok(())
 }
 
+/// The deliveries' new state, for those still held under the outcome's
+/// lease; returns their ids.
 async fn update_deliveries(
     tx: &mut SqliteConnection,
     outcomes: &[Outcome],
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let mut query = QueryBuilder::<Sqlite>::new(
         "UPDATE deliveries SET status = v.column2, attempt_count = attempt_count + 1,
              next_attempt_at = v.column3, lease_until = NULL, last_status_code = v.column4,
@@ -406,6 +415,7 @@ async fn update_deliveries(
     query.push_values(outcomes, |mut row, outcome| {
         let Outcome {
             attempt,
+            lease_until,
             next,
             error_in_words,
             ..
@@ -415,23 +425,30 @@ async fn update_deliveries(
             .push_bind(next.retry_at())
             .push_bind(attempt.response.as_ref().map(|r| r.status_code))
             .push_bind(error_in_words)
-            .push_bind(attempt.duration_ms as i64);
+            .push_bind(attempt.duration_ms as i64)
+            .push_bind(lease_until);
     });
-    query.push(") AS v WHERE deliveries.id = v.column1");
-    query
-        .build()
-        .execute(&mut *tx)
+    query.push(
+        ") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_until = v.column7
+         RETURNING deliveries.id",
+    );
+    let held = query
+        .build_query_scalar()
+        .fetch_all(&mut *tx)
         .await
         .context("updating deliveries")?;
-    Ok(())
+    Ok(held)
 }
 
-/// Ends the leases on `ids`: they are due again at once.
-pub(super) async fn release(writer: &SqlitePool, ids: &[String]) -> anyhow::Result<()> {
-    for chunk in ids.chunks(MAX_PARAMS) {
+/// Ends `leases` where they still hold: those deliveries are due again at once.
+pub(super) async fn release(writer: &SqlitePool, leases: &[Lease]) -> anyhow::Result<()> {
+    for chunk in leases.chunks(MAX_PARAMS / 2) {
         let mut query =
-            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
-        push_ids(&mut query, chunk);
+            QueryBuilder::<Sqlite>::new("UPDATE deliveries SET lease_until = NULL FROM (");
+        query.push_values(chunk, |mut row, lease| {
+            row.push_bind(&lease.delivery_id).push_bind(lease.until);
+        });
+        query.push(") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_until = v.column2");
         query.build().execute(writer).await?;
     }
     Ok(())

@@ -54,13 +54,8 @@ pub struct SqliteStore {
 /// keys off: changing a table in SQLite means rebuilding it, and dropping the
 /// old one must not delete the rows that reference it (sqlx runs each
 /// migration in a transaction, inside which the pragma cannot change). The
-/// references are checked once all are done. A database in memory is the
-/// writer's own: it is migrated there, empty.
-async fn migrate(options: &SqliteConnectOptions, writer: &SqlitePool) -> anyhow::Result<()> {
-    if options.get_filename().as_os_str() == ":memory:" {
-        sqlx::migrate!("./migrations").run(writer).await?;
-        return Ok(());
-    }
+/// references are checked once all are done.
+async fn migrate(options: &SqliteConnectOptions) -> anyhow::Result<()> {
     let connection = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone().foreign_keys(false))
@@ -92,11 +87,11 @@ impl SqliteStore {
         create_private(options.get_filename())?;
         let owner = own(options.get_filename())?;
         // The write-ahead log beside the database, which every commit appends to.
-        let log = (options.get_filename().as_os_str() != ":memory:").then(|| {
+        let log = {
             let mut log = options.get_filename().as_os_str().to_owned();
             log.push("-wal");
             std::path::PathBuf::from(log)
-        });
+        };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // An embedded connection cannot go stale: no ping before each use.
@@ -113,9 +108,7 @@ impl SqliteStore {
             )
             .await
             .with_context(|| format!("opening {url}"))?;
-        migrate(&options, &writer)
-            .await
-            .context("migrating the database")?;
+        migrate(&options).await.context("migrating the database")?;
         // A SQLite database belongs to one process: leases left by one that
         // died are void, and its deliveries go out again at once.
         sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
@@ -163,6 +156,13 @@ impl Storage for SqliteStore {
         self.writer.close().await;
         // Unlocked: another process may open the file now.
         self.owner.lock().expect("database owner").take();
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1 FROM webhooks LIMIT 1")
+            .execute(&self.reader)
+            .await?;
+        Ok(())
     }
 }
 
@@ -266,9 +266,6 @@ impl Drop for Relaxed {
 /// process would void the first one's leases and write beside its single
 /// writer: it refuses to start instead.
 fn own(path: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
-    if path.as_os_str() == ":memory:" {
-        return Ok(None);
-    }
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = std::path::PathBuf::from(lock_path);
@@ -295,7 +292,7 @@ fn own(path: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
 /// WAL and shared-memory files the same permissions.
 fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    if path.exists() || path.as_os_str() == ":memory:" {
+    if path.exists() {
         return Ok(());
     }
     if let Some(parent) = path.parent() {

@@ -7,7 +7,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::MAX_PARAMS;
 use crate::store::outbox::{
-    Enqueued, EventColumns, Keyed, Lease, Original, Subscriber, delivery_rows, distinct_keys, plan,
+    Enqueued, EventColumns, Keyed, Leasing, Original, Subscriber, delivery_rows, distinct_keys,
+    plan,
 };
 use crate::store::rows::{SELECT_SUBSCRIBERS, SubscriberRow};
 use crate::store::{IDEMPOTENCY_WINDOW_MS, NewEvent};
@@ -39,7 +40,7 @@ pub(super) async fn write_events(
     connection: &mut SqliteConnection,
     webhooks: &[Subscriber],
     events: &[&NewEvent],
-    lease: &mut Lease<'_>,
+    lease: &mut Leasing<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
     let taken = claim_keys(connection, &distinct_keys(events)).await?;
     let keyed = Keyed::new(events, &taken);

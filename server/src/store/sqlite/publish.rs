@@ -14,7 +14,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::SqliteStore;
 use super::outbox::{subscribers, write_events};
 use crate::model::EventAccepted;
-use crate::store::outbox::{Enqueued, FreshDeliveries, Lease, Reservation};
+use crate::store::outbox::{Enqueued, FreshDeliveries, Leasing, Reservation};
 use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
 
 /// A request to publish, answered once its group is committed.
@@ -33,7 +33,7 @@ const GROUP: usize = 64;
 /// publication is answered only once its group is durable.
 pub(super) async fn commit_groups(
     writer: SqlitePool,
-    log: Option<PathBuf>,
+    log: PathBuf,
     fresh: FreshDeliveries,
     mut requests: mpsc::Receiver<Publication>,
 ) {
@@ -74,15 +74,12 @@ struct Committed {
 /// their publishers and hands their deliveries to the workers.
 async fn answer_when_durable(
     writer: SqlitePool,
-    log: Option<PathBuf>,
+    log: PathBuf,
     mut committed: mpsc::UnboundedReceiver<Committed>,
 ) {
     let mut groups = Vec::new();
     while committed.recv_many(&mut groups, usize::MAX).await > 0 {
-        let synced = match &log {
-            Some(log) => sync(log.clone()).await,
-            None => Ok(()),
-        };
+        let synced = sync(log.clone()).await;
         if let Err(error) = &synced {
             tracing::error!(error = format!("{error:#}"), "syncing the log failed");
         }
@@ -138,7 +135,7 @@ async fn sync(log: PathBuf) -> anyhow::Result<()> {
 async fn commit_group(
     writer: &SqlitePool,
     group: &[Publication],
-    lease: &mut Lease<'_>,
+    lease: &mut Leasing<'_>,
 ) -> anyhow::Result<Vec<Vec<Enqueued>>> {
     // The group's events go in together: a few statements for the whole group.
     let events: Vec<&NewEvent> = group
@@ -222,12 +219,7 @@ mod tests {
         let committer = |log: PathBuf| {
             let (requests, received) = mpsc::channel(8);
             let fresh = FreshDeliveries::default();
-            tokio::spawn(commit_groups(
-                store.writer.clone(),
-                Some(log),
-                fresh,
-                received,
-            ));
+            tokio::spawn(commit_groups(store.writer.clone(), log, fresh, received));
             requests
         };
 
