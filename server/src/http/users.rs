@@ -115,11 +115,12 @@ async fn show(
 }
 
 /// `PATCH /api/users/{id}`: role, active, password; 204. The last active
-/// administrator can be neither demoted nor switched off (409).
+/// administrator can be neither demoted nor switched off, and nobody demotes
+/// or switches off themselves (409): one click must not lock its maker out.
 #[utoipa::path(patch, operation_id = "update_user", path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user")), request_body = UserPatch, responses((status = 204, description = "Changed")))]
 async fn update(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(caller): Admin,
     Path(id): Path<String>,
     Json(input): Json<UserPatch>,
 ) -> Result<StatusCode> {
@@ -132,6 +133,9 @@ async fn update(
         return Err(AppError::field("password", problem));
     }
     let loses_admin = input.role == Some(api::Role::Viewer) || input.active == Some(false);
+    if loses_admin && caller.id == id {
+        return Err(AppError::Conflict(YOURSELF.into()));
+    }
     if user.role == Role::Admin
         && user.active
         && loses_admin
@@ -157,14 +161,22 @@ async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /api/users/{id}`: 204; 409 for the last active administrator or a
-/// user who authored webhooks or triggers (deactivate them instead).
+/// Why an administrator cannot demote, switch off or delete themselves.
+const YOURSELF: &str =
+    "you cannot demote, switch off or delete yourself: another administrator can";
+
+/// `DELETE /api/users/{id}`: 204; 409 for the caller themselves, the last
+/// active administrator, or a user who authored webhooks or triggers
+/// (deactivate them instead).
 #[utoipa::path(delete, operation_id = "delete_user", path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user")), responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(caller): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
+    if caller.id == id {
+        return Err(AppError::Conflict(YOURSELF.into()));
+    }
     let user = state
         .store
         .user(&id)

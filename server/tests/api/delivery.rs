@@ -410,6 +410,38 @@ async fn private_targets_are_refused_unless_allowed() {
     assert!(receiver.received().is_empty());
 }
 
+/// 60 webhooks whose receivers accept connections and never answer, 40
+/// deliveries each, beside a healthy one: the healthy one's 200 deliveries
+/// go out at once, not after the hung ones' timeout (30 s here), because no
+/// webhook takes more than its part of the slots while others have work.
+#[tokio::test]
+async fn hung_receivers_do_not_starve_a_healthy_one() {
+    let app = spawn_app_with(&["--allow-private-targets", "--delivery-timeout=30s"]).await;
+    let hung = crate::receiver::silent().await;
+    for n in 0..60 {
+        let body = json!({"name": format!("hung {n}"), "url": format!("{hung}/{n}"), "events": [format!("hung{n}.*")]});
+        app.create_webhook_id(body).await;
+    }
+    let healthy = Receiver::start().await;
+    webhook_to(&app, &healthy, json!({"events": ["healthy.*"]})).await;
+    let publish_hung: usize = std::env::var("HUNG")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(60);
+    for n in 0..publish_hung {
+        publish_numbered(&app, &format!("hung{n}.item"), 40).await;
+    }
+
+    let started = std::time::Instant::now();
+    publish_numbered(&app, "healthy.item", 200).await;
+    healthy.wait_for(200, Duration::from_secs(25)).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the healthy webhook's 200 deliveries took {took:?} beside hung ones"
+    );
+    assert_eq!(numbers(&healthy.received()), (0..200).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn a_dead_target_does_not_delay_a_healthy_one() {
     let app = local_app("1s").await;

@@ -142,6 +142,20 @@ impl Receiver {
     }
 }
 
+/// A receiver that accepts connections and never answers (nor reads): a
+/// hung service. Returns its base URL; connections are held until the test ends.
+pub async fn silent() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    url
+}
+
 async fn record(
     State(inner): State<Arc<Inner>>,
     method: Method,

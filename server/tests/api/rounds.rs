@@ -9,10 +9,11 @@ use base64::Engine;
 use hookhub::config::RetrySchedule;
 use hookhub::delivery::send::PrivateTargets;
 use hookhub::delivery::{Deliverer, Settings};
-use hookhub::model::{DeliveryMethod, DeliveryStatus, Role};
+use hookhub::model::{AttemptRequest, DeliveryMethod, DeliveryStatus, Role};
 use hookhub::security::Cipher;
 use hookhub::store::{
-    DeliveryFilter, NewEvent, NewUser, Sealed, Store, StoredAuth, WebhookSettings,
+    AttemptRecord, BodySource, DeliveryFilter, Lease, NewEvent, NewUser, Next, Outcome, Sealed,
+    Store, StoredAuth, SwitchOff, WebhookSettings,
 };
 use serde_json::json;
 
@@ -187,5 +188,107 @@ async fn a_webhook_switched_off_by_its_failures_is_sent_nothing_more_while_its_d
         deliveries
             .iter()
             .all(|d| d.status == DeliveryStatus::Paused)
+    );
+}
+
+/// An attempt of `lease`'s delivery that `succeeded` or failed for good.
+fn outcome(bench: &Bench, lease: &Lease, succeeded: bool) -> Outcome {
+    let (next, error_class) = match succeeded {
+        true => (Next::Succeeded, None),
+        false => (Next::Failed, Some("http-status".to_string())),
+    };
+    Outcome {
+        attempt: AttemptRecord {
+            delivery_id: lease.delivery_id.clone(),
+            webhook_id: bench.webhook_id.clone(),
+            started_at: hookhub::time::now_ms(),
+            duration_ms: 1,
+            request: AttemptRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1/stalled".into(),
+                headers: BTreeMap::new(),
+                body: "{}".into(),
+            },
+            body_source: BodySource::Stored,
+            response: None,
+            error_class,
+            error: None,
+        },
+        lease_until: lease.until,
+        next,
+        error_in_words: None,
+        gone: false,
+        announce_failure: true,
+    }
+}
+
+/// Worker A claims a delivery and stalls past its lease; worker B (another
+/// instance, or the same after a hiccup) claims it again. A, waking up,
+/// can neither hand it back, nor set it aside, nor record its outcome over
+/// B's claim: only B's counts. A's attempt stays in the log, as it was sent.
+#[tokio::test]
+async fn a_worker_stalled_past_its_lease_cannot_undo_the_claim_of_the_one_that_took_over() {
+    let receiver = Receiver::start().await;
+    let bench = bench(&receiver, 3, Duration::from_secs(3600)).await;
+    bench.publish().await;
+    let now = hookhub::time::now_ms();
+    let due = bench.store.due_deliveries(&[], 10).await.unwrap();
+    let ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
+    let stalled = bench.store.claim(&ids, now + 20).await.unwrap();
+    assert_eq!(stalled.len(), 1);
+    let stalled = stalled[0].lease();
+
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let now = hookhub::time::now_ms();
+    let taken_over = bench.store.claim(&ids, now + 60_000).await.unwrap();
+    assert_eq!(taken_over.len(), 1, "the lapsed lease is claimed again");
+    let current = taken_over[0].lease();
+
+    bench
+        .store
+        .release(std::slice::from_ref(&stalled))
+        .await
+        .unwrap();
+    bench.store.set_aside(&stalled, "stalled").await.unwrap();
+    let switch_off = SwitchOff {
+        failing_since_before: 0,
+        first_probe_at: 0,
+    };
+    let late = outcome(&bench, &stalled, false);
+    bench.store.record(&[late], switch_off).await.unwrap();
+    assert!(
+        bench
+            .store
+            .due_deliveries(&[], 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "still held by the worker that took over"
+    );
+    assert_eq!(bench.only_delivery_status().await, DeliveryStatus::Pending);
+    assert_eq!(
+        bench
+            .store
+            .attempts(&current.delivery_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let on_time = outcome(&bench, &current, true);
+    bench.store.record(&[on_time], switch_off).await.unwrap();
+    assert_eq!(
+        bench.only_delivery_status().await,
+        DeliveryStatus::Succeeded
+    );
+    assert_eq!(
+        bench
+            .store
+            .attempts(&current.delivery_id)
+            .await
+            .unwrap()
+            .len(),
+        2
     );
 }

@@ -228,6 +228,45 @@ async fn the_last_active_administrator_stays() {
 }
 
 #[tokio::test]
+async fn an_administrator_cannot_lock_themselves_out_even_beside_another() {
+    let app = spawn_app().await;
+    create_user(&app, "ana", "admin").await;
+    let me: Value = app
+        .admin(Method::GET, "/api/me", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/users/{}", me["data"]["id"].as_str().unwrap());
+    for body in [json!({"role": "viewer"}), json!({"active": false})] {
+        let error = assert_error(
+            app.admin(Method::PATCH, &path, Some(body)).await,
+            409,
+            "conflict",
+        )
+        .await;
+        assert!(
+            error["message"].as_str().unwrap().contains("yourself"),
+            "{error}"
+        );
+    }
+    assert_error(
+        app.admin(Method::DELETE, &path, None).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let still: Value = app
+        .admin(Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["data"]["role"], "admin");
+    assert_eq!(still["data"]["active"], true);
+}
+
+#[tokio::test]
 async fn logging_out_revokes_the_token() {
     let app = spawn_app().await;
     let response = login(&app, "admin", ADMIN_PASSWORD).await;
