@@ -13,6 +13,7 @@ mod metrics;
 mod objects;
 mod openapi;
 mod operator;
+mod outage;
 mod paused;
 mod postgres;
 mod process;
