@@ -108,7 +108,9 @@ fn documented() -> (Router<AppState>, Router<AppState>, String) {
     let mut document = openapi::base().nest("/api", api_document);
     document.merge(metrics_document);
     openapi::finish(&mut document);
-    let text = document.to_json().expect("the OpenAPI document serializes");
+    let mut document = serde_json::to_value(&document).expect("the OpenAPI document serializes");
+    openapi::refine(&mut document);
+    let text = document.to_string();
     (api, metrics, text)
 }
 

@@ -146,9 +146,31 @@ async fn the_document_gives_the_bearer_scheme_the_error_shape_and_the_api_types(
         .keys()
         .collect();
     assert_eq!(shown, documented);
-    let create = &document["paths"]["/api/webhooks"]["post"];
+    // Creating takes the writable fields with `name` and `url` required;
+    // a change takes any subset of them.
+    let body = |method: &str| {
+        document["paths"]["/api/webhooks"][method]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"]
+            .clone()
+    };
+    assert_eq!(body("post"), "#/components/schemas/WebhookCreate");
+    let schemas = &document["components"]["schemas"];
     assert_eq!(
-        create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        schemas["WebhookCreate"]["required"],
+        serde_json::json!(["name", "url"])
+    );
+    let writable = |schema: &str| -> Vec<String> {
+        schemas[schema]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(writable("WebhookCreate"), writable("WebhookIn"));
+    let change = &document["paths"]["/api/webhooks/{id}"]["patch"]["requestBody"];
+    assert_eq!(
+        change["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/WebhookIn"
     );
 }

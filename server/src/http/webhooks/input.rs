@@ -129,7 +129,7 @@ fn dedup(events: Vec<String>) -> Vec<String> {
 /// is `http://example.com/`, a `\` is the `/` it is taken for), so that what
 /// is stored and shown is what is sent. Whitespace and control characters,
 /// which a parser would silently drop or encode, are refused.
-fn parse_url(text: &str) -> Result<String, String> {
+pub(in crate::http) fn parse_url(text: &str) -> Result<String, String> {
     if text.len() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} characters"));
     }
@@ -191,7 +191,7 @@ fn events_problem(events: &[String]) -> Option<String> {
 }
 
 /// `root/result`: segments of letters, digits, `_` and `-`.
-fn data_location_problem(location: &str) -> Option<String> {
+pub(in crate::http) fn data_location_problem(location: &str) -> Option<String> {
     let segments: Vec<&str> = location.split('/').collect();
     let valid = segments.len() <= 8
         && segments.iter().all(|segment| {
@@ -234,7 +234,9 @@ fn seal_headers(
     sealed
 }
 
-fn headers_problem(headers: &BTreeMap<String, Option<String>>) -> Option<String> {
+pub(in crate::http) fn headers_problem(
+    headers: &BTreeMap<String, Option<String>>,
+) -> Option<String> {
     if headers.len() > MAX_HEADERS {
         return Some(format!("at most {MAX_HEADERS} headers"));
     }

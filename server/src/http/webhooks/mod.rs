@@ -2,7 +2,7 @@
 
 mod actions;
 mod crud;
-mod input;
+pub(super) mod input;
 mod secrets;
 
 use utoipa_axum::router::OpenApiRouter;

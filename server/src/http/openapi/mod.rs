@@ -18,6 +18,10 @@ use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 
+mod rules;
+
+pub use rules::refine;
+
 const BEARER: &str = "bearer";
 
 #[derive(OpenApi)]
