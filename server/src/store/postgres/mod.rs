@@ -47,6 +47,9 @@ pub struct PostgresStore {
     bookkeeping: PgPool,
     /// One connection that listens on `DUE_CHANNEL`.
     listening: PgPool,
+    /// One connection for health checks, so that a busy pool does not read
+    /// as a database that is away.
+    health: PgPool,
     /// Where published deliveries go straight to this instance's workers.
     fresh: super::outbox::FreshDeliveries,
     callers: super::users::Callers,
@@ -127,6 +130,7 @@ impl PostgresStore {
             BOOKKEEPING_CONNECTIONS,
         )
         .await?;
+        let health = connect_when_up(options.clone(), 1).await?;
         let listening = PgPoolOptions::new()
             .max_connections(1)
             .idle_timeout(None)
@@ -138,6 +142,7 @@ impl PostgresStore {
             pool,
             bookkeeping,
             listening,
+            health,
             fresh: super::outbox::FreshDeliveries::default(),
             callers: super::users::Callers::default(),
         })
@@ -179,12 +184,13 @@ impl PostgresStore {
 impl Storage for PostgresStore {
     async fn close(&self) {
         self.listening.close().await;
+        self.health.close().await;
         self.bookkeeping.close().await;
         self.pool.close().await;
     }
 
     async fn ping(&self) -> anyhow::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.health).await?;
         Ok(())
     }
 }

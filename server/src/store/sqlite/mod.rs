@@ -41,6 +41,9 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     checkpointer: SqlitePool,
+    /// One connection for health checks, so that busy readers do not read
+    /// as a database that is away.
+    health: SqlitePool,
     /// Publications waiting for the group committer (`publish::commit_groups`).
     publisher: mpsc::Sender<publish::Publication>,
     /// Where published deliveries go straight to this process's workers.
@@ -124,9 +127,15 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await
             .with_context(|| format!("opening {url} for reading"))?;
+        let health = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("opening {url} for health checks"))?;
         tokio::spawn(checkpoints(checkpointer.clone(), writer.clone()));
         let fresh = crate::store::outbox::FreshDeliveries::default();
         let (publisher, publications) = mpsc::channel(1024);
@@ -140,6 +149,7 @@ impl SqliteStore {
             writer,
             reader,
             checkpointer,
+            health,
             publisher,
             fresh,
             callers: super::users::Callers::default(),
@@ -152,6 +162,7 @@ impl SqliteStore {
 impl Storage for SqliteStore {
     async fn close(&self) {
         self.reader.close().await;
+        self.health.close().await;
         self.checkpointer.close().await;
         self.writer.close().await;
         // Unlocked: another process may open the file now.
@@ -160,7 +171,7 @@ impl Storage for SqliteStore {
 
     async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1 FROM webhooks LIMIT 1")
-            .execute(&self.reader)
+            .execute(&self.health)
             .await?;
         Ok(())
     }
