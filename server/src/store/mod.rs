@@ -8,7 +8,7 @@ mod events;
 mod logs;
 mod objects;
 mod operator;
-mod outage;
+pub(crate) mod outage;
 mod outbox;
 mod postgres;
 mod retention;

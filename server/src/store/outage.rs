@@ -7,9 +7,14 @@
 pub fn database_away(error: &anyhow::Error) -> bool {
     error
         .chain()
-        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-        .any(away)
+        .any(|cause| cause.is::<Away>() || cause.downcast_ref::<sqlx::Error>().is_some_and(away))
 }
+
+/// An error already found to be the database's being away, passed on in
+/// words (one failed group commit answers each of its publications).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Away(pub String);
 
 fn away(error: &sqlx::Error) -> bool {
     match error {
@@ -47,6 +52,7 @@ mod tests {
         assert!(database_away(&sqlx::Error::Io(refused).into()));
         assert!(!database_away(&sqlx::Error::RowNotFound.into()));
         assert!(!database_away(&anyhow::anyhow!("something else")));
+        assert!(database_away(&Away("passed on".into()).into()));
         assert!(away_code("57P01") && away_code("08006") && away_code("53300"));
         assert!(
             away_code("5") && away_code("3338"),

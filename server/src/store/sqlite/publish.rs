@@ -54,9 +54,16 @@ pub(super) async fn commit_groups(
             }
             Err(error) => {
                 reservation.give_back();
+                // One error for every publication of the group, each a copy
+                // in words that still says whether the database was away.
+                let away = crate::store::database_away(&error);
                 let message = format!("{error:#}");
                 for publication in group.drain(..) {
-                    let _ = publication.done.send(Err(anyhow::anyhow!("{message}")));
+                    let error = match away {
+                        true => anyhow::Error::new(crate::store::outage::Away(message.clone())),
+                        false => anyhow::anyhow!("{message}"),
+                    };
+                    let _ = publication.done.send(Err(error));
                 }
             }
         }
