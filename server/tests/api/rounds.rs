@@ -99,6 +99,12 @@ impl Bench {
         }
     }
 
+    /// Attempts logged of `lease`'s delivery.
+    async fn attempts(&self, lease: &Lease) -> usize {
+        let attempts = self.store.attempts(&lease.delivery_id).await.unwrap();
+        attempts.len()
+    }
+
     async fn only_delivery_status(&self) -> DeliveryStatus {
         let deliveries = self
             .store
@@ -267,13 +273,9 @@ async fn a_worker_stalled_past_its_lease_cannot_undo_the_claim_of_the_one_that_t
     );
     assert_eq!(bench.only_delivery_status().await, DeliveryStatus::Pending);
     assert_eq!(
-        bench
-            .store
-            .attempts(&current.delivery_id)
-            .await
-            .unwrap()
-            .len(),
-        1
+        bench.attempts(&current).await,
+        1,
+        "the late attempt is logged"
     );
 
     let on_time = outcome(&bench, &current, true);
@@ -282,13 +284,5 @@ async fn a_worker_stalled_past_its_lease_cannot_undo_the_claim_of_the_one_that_t
         bench.only_delivery_status().await,
         DeliveryStatus::Succeeded
     );
-    assert_eq!(
-        bench
-            .store
-            .attempts(&current.delivery_id)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(bench.attempts(&current).await, 2);
 }

@@ -231,12 +231,7 @@ async fn the_last_active_administrator_stays() {
 async fn an_administrator_cannot_lock_themselves_out_even_beside_another() {
     let app = spawn_app().await;
     create_user(&app, "ana", "admin").await;
-    let me: Value = app
-        .admin(Method::GET, "/api/me", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.admin_json("/api/me").await;
     let path = format!("/api/users/{}", me["data"]["id"].as_str().unwrap());
     for body in [json!({"role": "viewer"}), json!({"active": false})] {
         let error = assert_error(
@@ -256,12 +251,7 @@ async fn an_administrator_cannot_lock_themselves_out_even_beside_another() {
         "conflict",
     )
     .await;
-    let still: Value = app
-        .admin(Method::GET, &path, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let still = app.admin_json(&path).await;
     assert_eq!(still["data"]["role"], "admin");
     assert_eq!(still["data"]["active"], true);
 }
