@@ -23,7 +23,8 @@ use crate::config::{Config, RetrySchedule};
 use crate::metrics::Metrics;
 use crate::security::Cipher;
 use crate::store::{
-    AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, SwitchOff, WebhookSettings,
+    AttemptKind, AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, SwitchOff,
+    WebhookSettings,
 };
 use crate::time::now_ms;
 use request::{Credentials, Target};
@@ -168,7 +169,7 @@ impl Deliverer {
             "webhook_id": webhook_id,
             "message": "a test event sent from hookhub",
         });
-        self.one_off(webhook_id, data, Kind::Test)
+        self.one_off(webhook_id, data, AttemptKind::Test)
             .await?
             .context("the webhook was deleted during its test")
     }
@@ -181,7 +182,7 @@ impl Deliverer {
             "webhook_id": webhook_id,
             "message": "a probe from hookhub: the webhook is switched off until an answer in 2xx",
         });
-        let Some(attempt) = self.one_off(webhook_id, data, Kind::Probe).await? else {
+        let Some(attempt) = self.one_off(webhook_id, data, AttemptKind::Probe).await? else {
             return Ok(());
         };
         if attempt.succeeded() {
@@ -210,12 +211,12 @@ impl Deliverer {
         &self,
         webhook_id: &str,
         data: serde_json::Value,
-        kind: Kind,
+        kind: AttemptKind,
     ) -> anyhow::Result<Option<AttemptRecord>> {
         let lease_until = now_ms() + self.settings.lease().as_millis() as i64;
         let job = self
             .store
-            .create_test_delivery(webhook_id, data, lease_until, kind == Kind::Probe)
+            .create_test_delivery(webhook_id, data, lease_until, kind == AttemptKind::Probe)
             .await?;
         let Some(attempt) = self.attempt(&job, kind).await? else {
             return Ok(None);
@@ -300,9 +301,9 @@ impl Deliverer {
     /// another attempt follows.
     async fn send(&self, job: &Job) -> Sending {
         let kind = if job.single_attempt {
-            Kind::Redelivery
+            AttemptKind::Redelivery
         } else {
-            Kind::Scheduled
+            AttemptKind::Scheduled
         };
         match self.attempt(job, kind).await {
             Ok(Some(outcome)) => {
@@ -327,16 +328,18 @@ impl Deliverer {
 
     /// Sends one claimed delivery; `None` if there is nothing to send: its
     /// webhook is gone, or was switched off since (then the delivery fails unsent).
-    async fn attempt(&self, job: &Job, kind: Kind) -> anyhow::Result<Option<Outcome>> {
+    async fn attempt(&self, job: &Job, kind: AttemptKind) -> anyhow::Result<Option<Outcome>> {
         let target = match kind {
-            Kind::Scheduled | Kind::Redelivery => self.cached_target(&job.webhook_id).await?,
+            AttemptKind::Scheduled | AttemptKind::Redelivery => {
+                self.cached_target(&job.webhook_id).await?
+            }
             // A test or a probe always reads the settings as they are now.
-            Kind::Test | Kind::Probe => self.target(&job.webhook_id).await?,
+            AttemptKind::Test | AttemptKind::Probe => self.target(&job.webhook_id).await?,
         };
         let Some(Loaded { target, active }) = target else {
             return Ok(None);
         };
-        if !active && matches!(kind, Kind::Scheduled | Kind::Redelivery) {
+        if !active && matches!(kind, AttemptKind::Scheduled | AttemptKind::Redelivery) {
             self.store
                 .set_aside(&job.lease(), "not sent: the webhook was switched off")
                 .await?;
@@ -354,8 +357,10 @@ impl Deliverer {
             Some(_) => Err(sent.retry_after),
         };
         let retries = match kind {
-            Kind::Scheduled => schedule::Retries::OnSchedule,
-            Kind::Test | Kind::Redelivery | Kind::Probe => schedule::Retries::Never,
+            AttemptKind::Scheduled => schedule::Retries::OnSchedule,
+            AttemptKind::Test | AttemptKind::Redelivery | AttemptKind::Probe => {
+                schedule::Retries::Never
+            }
         };
         let status = sent.response.as_ref().map(|r| r.status_code);
         // The receiver asks to be switched off: not retried (the store switches it off).
@@ -373,7 +378,7 @@ impl Deliverer {
             )
         };
         log_attempt(job, kind, attempt_number, &next, status, &sent);
-        if kind != Kind::Test {
+        if kind != AttemptKind::Test {
             let class = sent.failure.as_ref().map(|(class, _)| *class);
             self.metrics.attempt(&next, class, sent.duration);
         }
@@ -403,7 +408,7 @@ impl Deliverer {
             next,
             error_in_words,
             gone,
-            announce_failure: kind == Kind::Scheduled,
+            kind,
         }))
     }
 
@@ -493,7 +498,7 @@ impl Deliverer {
 /// hold a token.
 fn log_attempt(
     job: &Job,
-    kind: Kind,
+    kind: AttemptKind,
     attempt: u32,
     next: &Next,
     status: Option<u16>,
@@ -528,21 +533,6 @@ enum Sending {
     Answered,
     /// It did not answer in time: it holds a slot for the whole timeout.
     TimedOut,
-}
-
-/// Why an attempt is made: it decides whether a failure is retried on the
-/// schedule and whether an inactive webhook is sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// From the outbox: retried; skipped once the webhook is switched off.
-    Scheduled,
-    /// Redeliver by hand: one attempt; skipped once the webhook is switched off.
-    Redelivery,
-    /// Test: one attempt, sent even to an inactive webhook.
-    Test,
-    /// Probe of a webhook hookhub switched off: one attempt, whose success
-    /// switches it back on.
-    Probe,
 }
 
 /// Writes outcomes as they come, as many to a transaction as are waiting.

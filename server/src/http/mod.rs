@@ -61,9 +61,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(async || AppError::NotFound("route"))
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
+    // Answers of the API and of trigger URLs are for their caller alone
+    // (secrets, tokens, event data): no cache, shared or private, keeps them.
+    let no_store = SetResponseHeaderLayer::overriding(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     let mut router = Router::new()
-        .nest("/api", api)
-        .merge(hooks::router())
+        .nest("/api", api.layer(no_store.clone()))
+        .merge(hooks::router().layer(no_store))
         .merge(metrics)
         .merge(console::router(&state.config.static_dir));
     for (name, value) in console::security_headers() {

@@ -133,6 +133,25 @@ impl Next {
     }
 }
 
+/// Why an attempt is made: it decides whether a failure is retried on the
+/// schedule, whether an inactive webhook is sent to, and what the attempt
+/// tells of the webhook's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptKind {
+    /// From the outbox: retried; skipped once the webhook is switched off;
+    /// running out of retries is told (`hookhub.delivery_failed`).
+    Scheduled,
+    /// Redeliver by hand: one attempt; skipped once the webhook is switched off.
+    Redelivery,
+    /// Test: one attempt, sent even to an inactive webhook. It leaves the
+    /// webhook's health alone: a test of a webhook that never had an event
+    /// must not switch it off.
+    Test,
+    /// Probe of a webhook hookhub switched off: one attempt, whose success
+    /// switches it back on.
+    Probe,
+}
+
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub attempt: AttemptRecord,
@@ -145,9 +164,7 @@ pub struct Outcome {
     pub error_in_words: Option<String>,
     /// The receiver asked to be switched off (`410 Gone`): the webhook is, at once.
     pub gone: bool,
-    /// A delivery from the outbox: if this attempt ends it as failed, that
-    /// is told (`hookhub.delivery_failed`). A Test's or a Redeliver's is not.
-    pub announce_failure: bool,
+    pub kind: AttemptKind,
 }
 
 /// The deliveries not yet finished, by status.
@@ -334,6 +351,8 @@ pub(super) fn health_changes(outcomes: &[Outcome]) -> Vec<HealthChange<'_>> {
         gone,
         ..
     } in outcomes
+        .iter()
+        .filter(|outcome| outcome.kind != AttemptKind::Test)
     {
         let index = match changes
             .iter()
@@ -400,7 +419,7 @@ mod tests {
             next: Next::Failed,
             error_in_words: failed.then(|| format!("failure {started_at}")),
             gone: false,
-            announce_failure: true,
+            kind: AttemptKind::Scheduled,
         }
     }
 

@@ -21,8 +21,8 @@ mod webhooks;
 use std::sync::Arc;
 
 pub use deliveries::{
-    AttemptRecord, BodySource, DueDelivery, Job, Lease, Next, Outcome, QueueDepth, QueueStore,
-    SigningSecrets, SwitchOff,
+    AttemptKind, AttemptRecord, BodySource, DueDelivery, Job, Lease, Next, Outcome, QueueDepth,
+    QueueStore, SigningSecrets, SwitchOff,
 };
 pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, WorkerRoom};
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{NewEvent, Next, Outcome};
+use super::{AttemptKind, NewEvent, Next, Outcome};
 use crate::events::{OPERATOR_MODULE, is_operator_event};
 use crate::time::rfc3339;
 
@@ -37,7 +37,7 @@ pub struct FailedDelivery {
 pub fn failed_for_good<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<&'a str> {
     outcomes
         .into_iter()
-        .filter(|outcome| outcome.announce_failure && outcome.next == Next::Failed)
+        .filter(|outcome| outcome.kind == AttemptKind::Scheduled && outcome.next == Next::Failed)
         .map(|outcome| outcome.attempt.delivery_id.as_str())
         .collect()
 }

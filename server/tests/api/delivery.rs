@@ -377,36 +377,59 @@ async fn private_targets_are_refused_unless_allowed() {
     let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let port = receiver.url.rsplit(':').next().unwrap().to_string();
+    // Literal addresses are refused when written, naming the flag.
     for url in [
         receiver.url.clone(),
-        format!("http://localhost:{port}"),
         "http://10.0.0.1/".to_string(),
         "http://169.254.169.254/latest/meta-data".to_string(),
         format!("http://[::1]:{port}/"),
         format!("http://[::ffff:127.0.0.1]:{port}/"),
     ] {
-        let webhook = app
-            .create_webhook(json!({"name": "inside", "url": url}))
+        let response = app
+            .admin(
+                Method::POST,
+                "/api/webhooks",
+                Some(json!({"name": "inside", "url": url})),
+            )
             .await;
-        let path = format!("/api/webhooks/{}/test", webhook["id"].as_str().unwrap());
-        let attempt = app
-            .admin(Method::POST, &path, None)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["data"]
-            .clone();
-        assert_eq!(
-            attempt["error_class"], "refused-private-target",
-            "{url}: {attempt}"
-        );
+        let error = assert_error(response, 422, "validation_failed").await;
+        let problem = error["fields"]["url"].as_str().unwrap();
         assert!(
-            attempt["error"]
-                .as_str()
-                .unwrap()
-                .contains("--allow-private-targets")
+            problem.contains("--allow-private-targets"),
+            "{url}: {problem}"
         );
     }
+    assert_eq!(app.webhook_count().await, 0);
+    // A public one cannot be changed into one either.
+    let id = app
+        .create_webhook_id(json!({"name": "outside", "url": "https://example.com/in"}))
+        .await;
+    let change = json!({"url": "http://127.0.0.1:9/in"});
+    let path = format!("/api/webhooks/{id}");
+    let response = app.admin(Method::PATCH, &path, Some(change)).await;
+    assert_error(response, 422, "validation_failed").await;
+    // A name is checked where it resolves, at delivery.
+    let webhook = app
+        .create_webhook(json!({"name": "inside", "url": format!("http://localhost:{port}")}))
+        .await;
+    let path = format!("/api/webhooks/{}/test", webhook["id"].as_str().unwrap());
+    let attempt = app
+        .admin(Method::POST, &path, None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]
+        .clone();
+    assert_eq!(
+        attempt["error_class"], "refused-private-target",
+        "{attempt}"
+    );
+    assert!(
+        attempt["error"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-private-targets")
+    );
     assert!(receiver.received().is_empty());
 }
 
@@ -424,10 +447,7 @@ async fn hung_receivers_do_not_starve_a_healthy_one() {
     }
     let healthy = Receiver::start().await;
     webhook_to(&app, &healthy, json!({"events": ["healthy.*"]})).await;
-    let publish_hung: usize = std::env::var("HUNG")
-        .map(|v| v.parse().unwrap())
-        .unwrap_or(60);
-    for n in 0..publish_hung {
+    for n in 0..60 {
         publish_numbered(&app, &format!("hung{n}.item"), 40).await;
     }
 
@@ -729,4 +749,25 @@ async fn a_large_event_is_stored_once_however_many_attempts_carry_it() {
         );
     }
     assert_eq!(sent[0].json()["root"]["result"]["text"], text.as_str());
+}
+
+/// 32 webhooks that never had an event were switched off by their failed
+/// Tests: a Test says how the receiver answers now, and leaves the health
+/// (and the switch-off that follows from it) to real deliveries.
+#[tokio::test]
+async fn failed_tests_never_switch_a_webhook_off() {
+    let app = spawn_app_with(&["--allow-private-targets", "--disable-after=1ms"]).await;
+    let receiver = Receiver::answering(Reply::status(500)).await;
+    let id = webhook_to(&app, &receiver, json!({})).await;
+    for _ in 0..3 {
+        let path = format!("/api/webhooks/{id}/test");
+        let test = app.admin(Method::POST, &path, None).await;
+        assert_eq!(test.status(), 200);
+        let attempt: Value = test.json().await.unwrap();
+        assert_eq!(attempt["data"]["response"]["status_code"], 500);
+    }
+    let webhook = app.webhook(&id).await;
+    assert_eq!(webhook["active"], true);
+    assert_eq!(webhook["health"]["state"], "never_called");
+    assert_eq!(webhook["health"]["consecutive_failures"], 0);
 }

@@ -361,6 +361,22 @@ impl TestApp {
     }
 }
 
+/// Waits until `done` says so, looking every 50 ms; panics after `within`.
+pub async fn wait_until(
+    what: &str,
+    within: std::time::Duration,
+    mut done: impl AsyncFnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + within;
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The `data.id` of a 201.
 pub async fn created_id(response: Response) -> String {
     assert_eq!(response.status(), 201);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::ADMIN_TOKEN;
+use crate::helpers::{ADMIN_TOKEN, wait_until};
 use crate::process::{Hookhub, launch, numbers};
 use crate::receiver::Receiver;
 
@@ -164,34 +164,23 @@ async fn call(
     (status, retry_after, body)
 }
 
-/// Waits until `GET /api/health` answers `status`; panics after `within`.
+/// Waits until `GET /api/health` answers `status`; its body then.
 async fn wait_for_health(hookhub: &Hookhub, status: u16, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (answered, _, body) = call(hookhub, reqwest::Method::GET, "/api/health", None).await;
-        if answered == status {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: health still answers {answered}: {body}",
-            hookhub.address
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut body = Value::Null;
+    let what = format!("health {status} from {}", hookhub.address);
+    wait_until(&what, within, async || {
+        let (answered, _, said) = call(hookhub, reqwest::Method::GET, "/api/health", None).await;
+        body = said;
+        answered == status
+    })
+    .await;
+    body
 }
 
 /// Waits until the receiver has every number below `count`.
 async fn wait_for_numbers(receiver: &Receiver, count: usize, within: Duration) {
-    let deadline = Instant::now() + within;
-    while numbers(receiver).len() < count {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} events arrived",
-            numbers(receiver).len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("{count} events at the receiver");
+    wait_until(&what, within, async || numbers(receiver).len() >= count).await;
 }
 
 #[tokio::test]

@@ -12,8 +12,8 @@ use hookhub::delivery::{Deliverer, Settings};
 use hookhub::model::{AttemptRequest, DeliveryMethod, DeliveryStatus, Role};
 use hookhub::security::Cipher;
 use hookhub::store::{
-    AttemptRecord, BodySource, DeliveryFilter, Lease, NewEvent, NewUser, Next, Outcome, Sealed,
-    Store, StoredAuth, SwitchOff, WebhookSettings,
+    AttemptKind, AttemptRecord, BodySource, DeliveryFilter, Lease, NewEvent, NewUser, Next,
+    Outcome, Sealed, Store, StoredAuth, SwitchOff, WebhookSettings,
 };
 use serde_json::json;
 
@@ -224,7 +224,7 @@ fn outcome(bench: &Bench, lease: &Lease, succeeded: bool) -> Outcome {
         next,
         error_in_words: None,
         gone: false,
-        announce_failure: true,
+        kind: AttemptKind::Scheduled,
     }
 }
 

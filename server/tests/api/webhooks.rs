@@ -2,7 +2,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, assert_error, backend, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, assert_error, backend, spawn_app, spawn_app_with, wait_until};
 
 fn minimal() -> Value {
     json!({"name": "Orders", "url": "https://example.com/hooks/orders"})
@@ -395,6 +395,34 @@ async fn rotating_a_secret_replaces_it() {
     assert_eq!(app.secret(&id).await, rotated);
 }
 
+/// Secrets, tokens and event data are for their caller alone: no cache,
+/// a browser's or a proxy's, keeps an answer of the API.
+#[tokio::test]
+async fn answers_that_reveal_secrets_are_never_cached() {
+    let app = spawn_app().await;
+    let id = app.create_webhook_id(minimal()).await;
+    let login = json!({"username": "admin", "password": crate::helpers::ADMIN_PASSWORD});
+    for (method, path, body) in [
+        (Method::GET, format!("/api/webhooks/{id}/secret"), None),
+        (
+            Method::POST,
+            format!("/api/webhooks/{id}/secret/rotate"),
+            None,
+        ),
+        (Method::GET, format!("/api/webhooks/{id}"), None),
+        (Method::POST, "/api/session".to_string(), Some(login)),
+    ] {
+        let response = app.admin(method, &path, body).await;
+        assert!(response.status().is_success(), "{path}");
+        let cache = response.headers().get("cache-control");
+        assert_eq!(
+            cache.and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn names_with_control_characters_are_refused() {
     let app = spawn_app().await;
@@ -415,7 +443,7 @@ async fn names_with_control_characters_are_refused() {
 
 #[tokio::test]
 async fn the_url_is_stored_and_shown_as_it_will_be_called() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
     let webhook = app
         .create_webhook(json!({"name": "n", "url": r"http://127.0.0.1:28190\@example.com/"}))
         .await;
@@ -544,7 +572,7 @@ async fn health_says_whether_a_webhook_is_off_failing_or_never_called_and_why() 
     let url = format!("http://{}/in", closed.local_addr().unwrap());
     drop(closed);
     let webhook = app
-        .create_webhook(json!({"name": "off", "url": url, "active": false}))
+        .create_webhook(json!({"name": "off", "url": url, "active": false, "events": ["ticket.*"]}))
         .await;
     let id = webhook["id"].as_str().unwrap();
     let health = &webhook["health"];
@@ -568,10 +596,22 @@ async fn health_says_whether_a_webhook_is_off_failing_or_never_called_and_why() 
     assert_eq!(health["state"], "never_called");
     assert_eq!(health["disabled_at"], Value::Null);
 
+    // A Test tells nothing of the health (a webhook that never had an
+    // event must not be switched off by its tests); a delivery does.
     let test = app
         .admin(Method::POST, &format!("/api/webhooks/{id}/test"), None)
         .await;
     assert_eq!(test.status(), 200);
+    let health = app.webhook(id).await["health"].clone();
+    assert_eq!(health["state"], "never_called");
+    assert_eq!(health["consecutive_failures"], 0);
+    app.publish("ticket.create", json!({})).await;
+    wait_until(
+        "the failed attempt",
+        std::time::Duration::from_secs(10),
+        async || app.webhook(id).await["health"]["consecutive_failures"] == 1,
+    )
+    .await;
     let health = app.webhook(id).await["health"].clone();
     assert_eq!(health["state"], "failing");
     assert_eq!(health["last_error"], "connection refused");

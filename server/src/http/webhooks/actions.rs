@@ -68,11 +68,15 @@ pub(super) async fn preview(
         Some(id) => Some(find(&state, id).await?),
         None => None,
     };
+    let url_given = input.webhook.url.is_some();
     let settings = input::settings(
         input.webhook,
         existing.as_ref().map(|w| &w.settings),
         &state.cipher,
     )?;
+    if url_given {
+        super::crud::refuse_private_address(&state, &settings.url)?;
+    }
     let request = state
         .deliverer
         .preview(&settings, input.id.as_deref())

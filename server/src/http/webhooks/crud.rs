@@ -27,6 +27,7 @@ pub(super) async fn create(
     Json(input): Json<WebhookIn>,
 ) -> Result<impl IntoResponse> {
     let settings = input::settings(input, None, &state.cipher)?;
+    refuse_private_address(&state, &settings.url)?;
     let secret = Sealed(state.cipher.seal(&new_signing_secret()));
     let webhook = state
         .store
@@ -89,7 +90,11 @@ pub(super) async fn update(
 ) -> Result<StatusCode> {
     let webhook = find(&state, &id).await?;
     let switch = Switch::asked(input.active, webhook.settings.active);
+    let url_given = input.url.is_some();
     let settings = input::settings(input, Some(&webhook.settings), &state.cipher)?;
+    if url_given {
+        refuse_private_address(&state, &settings.url)?;
+    }
     if !state.store.update_webhook(&id, &settings, switch).await? {
         return Err(AppError::NotFound("webhook"));
     }
@@ -185,5 +190,17 @@ fn webhook_out(
             paused_deliveries,
             next_probe_at: webhook.next_probe_at.map(rfc3339),
         },
+    }
+}
+
+/// A literal loopback, private or metadata address is refused when it is
+/// written (422), unless private targets are allowed, rather than at every
+/// delivery.
+pub(super) fn refuse_private_address(state: &AppState, url: &str) -> Result<()> {
+    match input::private_address(url) {
+        Some(problem) if !state.config.allow_private_targets => {
+            Err(AppError::field("url", problem))
+        }
+        _ => Ok(()),
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use api::{AuthIn, WebhookIn};
 use axum::http::{HeaderName, HeaderValue};
 
+use crate::delivery::ssrf::is_public;
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_pattern;
 use crate::http::rules::{basic_username_problem, name_problem};
@@ -129,6 +130,23 @@ fn dedup(events: Vec<String>) -> Vec<String> {
 /// is `http://example.com/`, a `\` is the `/` it is taken for), so that what
 /// is stored and shown is what is sent. Whitespace and control characters,
 /// which a parser would silently drop or encode, are refused.
+/// Why `url`, an address hookhub would refuse at delivery (loopback,
+/// private, link-local and metadata ranges), is refused at once: literal
+/// addresses only; a name is checked when it resolves, at delivery.
+pub(super) fn private_address(url: &str) -> Option<String> {
+    let ip = match url::Url::parse(url).ok()?.host()? {
+        url::Host::Ipv4(ip) => std::net::IpAddr::V4(ip),
+        url::Host::Ipv6(ip) => std::net::IpAddr::V6(ip),
+        url::Host::Domain(_) => return None,
+    };
+    (!is_public(ip)).then(|| {
+        format!(
+            "{ip} is a loopback, private or metadata address, which hookhub does not send to \
+             unless started with --allow-private-targets"
+        )
+    })
+}
+
 pub(in crate::http) fn parse_url(text: &str) -> Result<String, String> {
     if text.len() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} characters"));
@@ -250,8 +268,14 @@ pub(in crate::http) fn headers_problem(
             Some(format!(
                 "`{name}` is set by hookhub and cannot be overridden"
             ))
-        } else if value.len() > MAX_HEADER_VALUE || HeaderValue::from_str(value).is_err() {
-            Some(format!("the value of `{name}` is not a valid header value"))
+        } else if value.len() > MAX_HEADER_VALUE {
+            Some(format!(
+                "the value of `{name}` is longer than {MAX_HEADER_VALUE} bytes"
+            ))
+        } else if HeaderValue::from_str(value).is_err() {
+            Some(format!(
+                "the value of `{name}` must be visible ASCII characters and spaces"
+            ))
         } else {
             None
         }
@@ -372,6 +396,16 @@ mod tests {
             let headers = BTreeMap::from([(name.to_string(), Some("x".to_string()))]);
             assert!(headers_problem(&headers).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_header_value_too_long_says_the_limit() {
+        let long = "x".repeat(MAX_HEADER_VALUE + 1);
+        let headers = BTreeMap::from([("X-Team".to_string(), Some(long))]);
+        let problem = headers_problem(&headers).unwrap();
+        assert!(problem.contains("4096 bytes"), "{problem}");
+        let control = BTreeMap::from([("X-Team".to_string(), Some("a\u{7}b".to_string()))]);
+        assert!(headers_problem(&control).unwrap().contains("visible ASCII"));
     }
 
     #[test]
