@@ -137,14 +137,6 @@ impl WorkQueue {
         }
     }
 
-    fn pace(&self, webhook_id: &str) -> Pace {
-        if self.slow.contains(webhook_id) {
-            Pace::Slow
-        } else {
-            Pace::Answering
-        }
-    }
-
     /// Holds a claimed delivery.
     fn hold(&mut self, job: Job) {
         self.holdings.add(&job.webhook_id, job.bytes);
@@ -184,13 +176,11 @@ impl WorkQueue {
             .filter(|webhook_id| !self.slow.contains(*webhook_id))
             .count();
         let fair = (MAX_IN_FLIGHT / answering_with_work.max(1)).max(1);
-        let webhook_ids: Vec<String> = self.waiting.keys().cloned().collect();
-        for webhook_id in webhook_ids {
-            let pace = self.pace(&webhook_id);
-            let queue = self
-                .waiting
-                .get_mut(&webhook_id)
-                .expect("a waiting webhook");
+        for (webhook_id, queue) in &mut self.waiting {
+            let pace = match self.slow.contains(webhook_id) {
+                true => Pace::Slow,
+                false => Pace::Answering,
+            };
             let running = self.running.entry(webhook_id.clone()).or_default();
             while may_start(
                 pace,
@@ -203,7 +193,7 @@ impl WorkQueue {
                 let Some(job) = queue.pop_front() else { break };
                 if job.lease_until < must_end_by {
                     self.deliveries.remove(&job.delivery_id);
-                    self.holdings.remove(&webhook_id, job.bytes);
+                    self.holdings.remove(webhook_id, job.bytes);
                     lapsed.push(job.lease());
                     continue;
                 }
