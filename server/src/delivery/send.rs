@@ -1,7 +1,7 @@
 //! One pooled HTTP client for every delivery, and one attempt with it.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use crate::model::{AttemptRequest, AttemptResponse};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::request::Outbound;
-use super::ssrf::{PrivateTarget, filter_public, is_public};
+use super::ssrf::{PrivateTarget, filter_public, private_literal};
 
 /// The error class of an attempt that got no answer in time.
 pub const TIMEOUT: &str = "timeout";
@@ -138,15 +138,10 @@ async fn exchange(
     let url =
         reqwest::Url::parse(&outbound.url).map_err(|e| ("connect", format!("invalid URL: {e}")))?;
     // Names go through the guarded resolver; literal addresses never do.
-    if private == PrivateTargets::Refuse {
-        let literal = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(ip) = literal.filter(|ip| !is_public(*ip)) {
-            return Err(("refused-private-target", PrivateTarget(ip).to_string()));
-        }
+    if private == PrivateTargets::Refuse
+        && let Some(refused) = private_literal(&url)
+    {
+        return Err(("refused-private-target", refused.to_string()));
     }
     let method =
         reqwest::Method::from_bytes(outbound.method.as_str().as_bytes()).expect("a valid method");

@@ -67,6 +67,17 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 )]
 pub struct PrivateTarget(pub IpAddr);
 
+/// The address of `url` if it is a literal one the guard refuses; a name is
+/// checked where it resolves (`filter_public`).
+pub fn private_literal(url: &url::Url) -> Option<PrivateTarget> {
+    let ip = match url.host()? {
+        url::Host::Ipv4(ip) => IpAddr::V4(ip),
+        url::Host::Ipv6(ip) => IpAddr::V6(ip),
+        url::Host::Domain(_) => return None,
+    };
+    (!is_public(ip)).then_some(PrivateTarget(ip))
+}
+
 /// The addresses of a name that the guard lets through.
 pub fn filter_public(
     addresses: impl Iterator<Item = SocketAddr>,

@@ -3,6 +3,7 @@
 //! once instead of each waiting for a connection that will not come.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use api::{Data, Health};
@@ -48,6 +49,8 @@ async fn health(State(state): State<AppState>) -> Result<Json<Data<Health>>, App
 /// What was last seen of the database, shared by every request.
 pub struct Database {
     last: Mutex<Look>,
+    /// `last.reachable`, read by every request without taking the lock.
+    seen_reachable: AtomicBool,
     /// Held while looking, so that one request looks at a time and the
     /// others use what it saw.
     looking: tokio::sync::Mutex<()>,
@@ -66,6 +69,7 @@ impl Default for Database {
                 at: None,
                 reachable: true,
             }),
+            seen_reachable: AtomicBool::new(true),
             looking: tokio::sync::Mutex::new(()),
         }
     }
@@ -98,6 +102,7 @@ impl Database {
             at: Some(Instant::now()),
             reachable,
         };
+        self.seen_reachable.store(reachable, Ordering::Relaxed);
     }
 }
 
@@ -114,7 +119,9 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     if !needs_database {
         return next.run(request).await;
     }
-    if !state.database.last().reachable && !state.database.reachable(&state.store).await {
+    if !state.database.seen_reachable.load(Ordering::Relaxed)
+        && !state.database.reachable(&state.store).await
+    {
         return AppError::DatabaseAway.into_response();
     }
     let response = next.run(request).await;

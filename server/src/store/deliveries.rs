@@ -220,9 +220,10 @@ pub trait QueueStore: Send + Sync {
     ) -> anyhow::Result<Job>;
 
     /// Records attempts and their consequences in one transaction: the
-    /// deliveries' new state (of those still held under the outcome's lease;
-    /// an attempt made after its lease ran out is kept in the log only), the webhooks' health, and switching off a
-    /// webhook as `switch_off` says (its waiting deliveries then pause).
+    /// deliveries' new state (of those still held under the outcome's
+    /// lease; an attempt made after its lease ran out is kept in the log
+    /// only), the webhooks' health, and switching off a webhook as
+    /// `switch_off` says (its waiting deliveries then pause).
     /// Returns the webhooks it switched off.
     async fn record(
         &self,

@@ -69,14 +69,8 @@ fn webhooks(document: &mut Value) {
         &mut webhook["data_location"],
         json!({"pattern": format!("^$|{}", whole(DATA_LOCATION))}),
     );
-    merge(
-        &mut webhook["headers"],
-        json!({
-            "maxProperties": 50,
-            "propertyNames": {"type": "string", "pattern": whole(HEADER_NAME)},
-            "additionalProperties": {"type": ["string", "null"], "pattern": whole(HEADER_VALUE)},
-        }),
-    );
+    let header_value = json!({"type": ["string", "null"], "pattern": whole(HEADER_VALUE)});
+    merge(&mut webhook["headers"], map(50, HEADER_NAME, header_value));
     webhook["auth"] = nullable_ref("WebhookAuthIn");
     let credential = json!({"type": "string", "minLength": 1, "maxLength": 1024, "pattern": whole(&format!("{PRINTABLE}*"))});
     schemas["WebhookAuthIn"] = auth(credential.clone(), Some(credential.clone()), Given::MayKeep);
@@ -104,14 +98,8 @@ fn triggers(document: &mut Value) {
         &mut trigger["event_type"],
         json!({"not": {"pattern": format!(r"^{OPERATOR_MODULE}\.")}}),
     );
-    merge(
-        &mut trigger["params"],
-        json!({
-            "maxProperties": 50,
-            "propertyNames": {"type": "string", "pattern": whole(PARAM_NAME)},
-            "additionalProperties": {"type": "string", "pattern": whole(PARAM_VALUE)},
-        }),
-    );
+    let param_value = json!({"type": "string", "pattern": whole(PARAM_VALUE)});
+    merge(&mut trigger["params"], map(50, PARAM_NAME, param_value));
     trigger["auth"] = nullable_ref("TriggerAuthIn");
     let (min, max) = api::PASSWORD_CHARS;
     let password = json!({"type": "string", "minLength": min, "maxLength": max});
@@ -240,6 +228,15 @@ fn auth(password: Value, token: Option<Value>, given: Given) -> Value {
             {"type": "object", "required": bearer_required, "properties": bearer,
              "additionalProperties": false},
         ]
+    })
+}
+
+/// An object of at most `most` entries, its keys matching `key`, its values `value`.
+fn map(most: usize, key: &str, value: Value) -> Value {
+    json!({
+        "maxProperties": most,
+        "propertyNames": {"type": "string", "pattern": whole(key)},
+        "additionalProperties": value,
     })
 }
 

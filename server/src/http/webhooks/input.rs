@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use api::{AuthIn, WebhookIn};
 use axum::http::{HeaderName, HeaderValue};
 
-use crate::delivery::ssrf::is_public;
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_pattern;
 use crate::http::rules::{basic_username_problem, name_problem};
@@ -130,23 +129,6 @@ fn dedup(events: Vec<String>) -> Vec<String> {
 /// is `http://example.com/`, a `\` is the `/` it is taken for), so that what
 /// is stored and shown is what is sent. Whitespace and control characters,
 /// which a parser would silently drop or encode, are refused.
-/// Why `url`, an address hookhub would refuse at delivery (loopback,
-/// private, link-local and metadata ranges), is refused at once: literal
-/// addresses only; a name is checked when it resolves, at delivery.
-pub(super) fn private_address(url: &str) -> Option<String> {
-    let ip = match url::Url::parse(url).ok()?.host()? {
-        url::Host::Ipv4(ip) => std::net::IpAddr::V4(ip),
-        url::Host::Ipv6(ip) => std::net::IpAddr::V6(ip),
-        url::Host::Domain(_) => return None,
-    };
-    (!is_public(ip)).then(|| {
-        format!(
-            "{ip} is a loopback, private or metadata address, which hookhub does not send to \
-             unless started with --allow-private-targets"
-        )
-    })
-}
-
 pub(in crate::http) fn parse_url(text: &str) -> Result<String, String> {
     if text.len() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} characters"));
@@ -189,6 +171,13 @@ fn url_problem(error: url::ParseError) -> String {
         _ => "is not a valid address",
     }
     .into()
+}
+
+/// Why `url` would be refused at every delivery, if it is a literal
+/// address the SSRF guard refuses (a name is checked where it resolves).
+pub(super) fn private_address(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    crate::delivery::ssrf::private_literal(&url).map(|refused| refused.to_string())
 }
 
 fn events_problem(events: &[String]) -> Option<String> {
