@@ -106,8 +106,14 @@ pub struct TriggerOut {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TriggerCallOut {
     pub called_at: String,
+    /// The calls this entry stands for: refused calls alike (the same outcome
+    /// within a minute) are counted in the first one's entry, not kept one by one.
+    pub count: u32,
+    /// When the last of them came, if `count` is more than 1.
+    pub last_called_at: Option<String>,
+    /// The address of the (first) caller.
     pub caller: String,
-    /// `accepted`, `unauthorized`, `method_not_allowed` or `invalid`.
+    /// `accepted`, `unauthorized`, `method_not_allowed`, `invalid`, `throttled` or `too_large`.
     pub outcome: String,
     pub status_code: u16,
     pub event_id: Option<String>,

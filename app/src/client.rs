@@ -122,6 +122,24 @@ async fn get<T: DeserializeOwned>(path: &str) -> Result<T> {
     read(send(authorized(Request::get(path)).build()).await?).await
 }
 
+/// Every item of a list, page after page of the largest size.
+async fn every<T: DeserializeOwned>(path: &str) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_path = match &cursor {
+            None => format!("{path}?limit=1000"),
+            Some(cursor) => format!("{path}?limit=1000&cursor={cursor}"),
+        };
+        let page = get::<List<T>>(&page_path).await?;
+        items.extend(page.data);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Logs in and keeps the token for the next calls.
 pub async fn login(username: String, password: String) -> Result<()> {
     let request = Request::post("/api/session").json(&LoginIn { username, password });
@@ -137,7 +155,7 @@ pub async fn me() -> Result<Me> {
 }
 
 pub async fn webhooks() -> Result<Vec<WebhookOut>> {
-    Ok(get::<List<WebhookOut>>("/api/webhooks").await?.data)
+    every("/api/webhooks").await
 }
 
 pub async fn webhook(id: String) -> Result<WebhookOut> {
@@ -244,7 +262,7 @@ pub async fn logout() -> Result<()> {
 }
 
 pub async fn triggers() -> Result<Vec<TriggerOut>> {
-    Ok(get::<List<TriggerOut>>("/api/triggers").await?.data)
+    every("/api/triggers").await
 }
 
 pub async fn trigger(id: String) -> Result<TriggerOut> {
@@ -287,7 +305,7 @@ pub async fn trigger_calls(id: String) -> Result<Vec<TriggerCallOut>> {
 }
 
 pub async fn users() -> Result<Vec<UserOut>> {
-    Ok(get::<List<UserOut>>("/api/users").await?.data)
+    every("/api/users").await
 }
 
 pub async fn create_user(input: UserIn) -> Result<UserOut> {

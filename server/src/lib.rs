@@ -61,6 +61,12 @@ pub async fn run(
         stopping.clone(),
     ));
 
+    let call_log = Arc::new(http::CallLog::default());
+    let call_counter = tokio::spawn({
+        let (call_log, store, stopping) = (call_log.clone(), store.clone(), stopping.clone());
+        async move { call_log.run(store, stopping).await }
+    });
+
     let metrics_server = match config.metrics_listen {
         Some(address) => {
             let listener = TcpListener::bind(address)
@@ -92,6 +98,7 @@ pub async fn run(
         metrics,
         login_limiter: Arc::default(),
         trigger_throttle: Arc::new(security::trigger_throttle()),
+        call_log,
         database: Arc::default(),
     };
     tracing::info!(%address, "hookhub is listening");
@@ -113,6 +120,7 @@ pub async fn run(
     }
     workers.await.context("the delivery workers")?;
     pruner.await.context("the pruner")?;
+    call_counter.await.context("the trigger call counter")?;
     store.close().await;
     tracing::info!("hookhub stopped");
     Ok(())

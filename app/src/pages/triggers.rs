@@ -279,7 +279,14 @@ fn CallLog(id: String) -> impl IntoView {
                                     <tr>
                                         <td><Time at=call.called_at.clone() /></td>
                                         <td>{call.caller}</td>
-                                        <td><span class=format!("badge outcome-{}", call.outcome)>{call.outcome.clone()}</span></td>
+                                        <td>
+                                            <span class=format!("badge outcome-{}", call.outcome)>{call.outcome.clone()}</span>
+                                            {(call.count > 1).then(|| view! {
+                                                <span class="muted" title="Refused calls alike within a minute are counted in one entry">
+                                                    {format!(" × {}", call.count)}
+                                                </span>
+                                            })}
+                                        </td>
                                         <td>{call.status_code}</td>
                                         <td>{call.event_id.unwrap_or_default()}</td>
                                     </tr>

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::Json;
+use super::paging::Page;
 use super::params::{Path, Query};
 use super::{Admin, AppState, parse_time};
 use crate::config::parse_duration;
@@ -19,8 +20,6 @@ use crate::events::is_event_pattern;
 use crate::model::DeliveryStatus;
 use crate::store::{AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Redelivery};
 use crate::time::{now_ms, rfc3339};
-
-const MAX_LIMIT: u32 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,7 +44,7 @@ struct ListQuery {
     since: Option<String>,
     /// Created before this RFC 3339 time.
     until: Option<String>,
-    /// 1 to 500; 50 if left out.
+    /// 1 to 1,000; 50 if left out.
     limit: Option<u32>,
     /// The `next_cursor` of the page before.
     cursor: Option<String>,
@@ -56,7 +55,7 @@ fn given(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
-/// `GET /api/deliveries`: newest first, filtered, `limit` (1–500, default 50) per page.
+/// `GET /api/deliveries`: newest first, filtered, `limit` (1–1,000, default 50) per page.
 #[utoipa::path(get, operation_id = "list_deliveries", path = "/deliveries", tag = "deliveries", params(ListQuery), responses((status = 200, description = "A page of deliveries, newest first", body = List<DeliveryOut>)))]
 async fn list(
     State(state): State<AppState>,
@@ -73,13 +72,13 @@ async fn list(
             })
         })
         .transpose()?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            format!("must be from 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let page = Page::read(
+        &state.cipher,
+        "deliveries",
+        query.limit,
+        query.cursor.as_deref(),
+        50,
+    )?;
     let filter = DeliveryFilter {
         webhook_id: given(query.webhook_id),
         status,
@@ -104,11 +103,9 @@ async fn list(
     };
     let deliveries = state
         .store
-        .deliveries(&filter, given(query.cursor).as_deref(), limit)
+        .deliveries(&filter, page.after.as_deref(), page.fetch())
         .await?;
-    let next_cursor = (deliveries.len() == limit as usize)
-        .then(|| deliveries.last().map(|d| d.id.clone()))
-        .flatten();
+    let (deliveries, next_cursor) = page.finish(&state.cipher, deliveries, |d| d.id.clone());
     Ok(Json(List {
         data: deliveries.into_iter().map(delivery_out).collect(),
         next_cursor,

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use api::{Data, TriggerOutputs, TriggeredEvent};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
@@ -22,7 +23,10 @@ use crate::error::{AppError, FieldErrors, Scheme};
 use crate::model::TriggerResponse;
 use crate::store::{NewEvent, Trigger, TriggerAuth};
 
-/// Trigger calls carry small payloads; larger bodies get 413.
+/// Trigger calls carry small payloads; larger bodies get 413. Smaller than
+/// the API's 10 MiB on purpose: a trigger URL is open to the outside (with
+/// `auth: none`, to anyone who has it), and every call's body is read before
+/// it is answered.
 pub const HOOK_BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
@@ -65,14 +69,25 @@ pub async fn call(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     Path(slug): Path<String>,
-    request: Request,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    // Read (up to the limit) before anything is answered, so that a caller
+    // still sending its body reads the answer, not a broken pipe.
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let call = Call {
+        method,
+        query: uri.query().unwrap_or_default(),
+        headers,
+        body: body.map_err(|rejection| AppError::from_body(rejection, HOOK_BODY_LIMIT)),
+    };
     let Some(trigger) = state.store.trigger_by_slug(&slug).await? else {
         state.metrics.trigger_call("unknown_trigger");
         return Err(AppError::NotFound("trigger"));
     };
     let caller = address.ip().to_string();
-    match accept(&state, &trigger, &caller, request).await {
+    match accept(&state, &trigger, &caller, call).await {
         Ok(response) => {
             state.metrics.trigger_call("accepted");
             Ok(response)
@@ -82,8 +97,8 @@ pub async fn call(
             let outcome = outcome_of(&error);
             state.metrics.trigger_call(outcome);
             state
-                .store
-                .log_trigger_call(&trigger.id, &caller, outcome, status.as_u16())
+                .call_log
+                .refused(&state.store, &trigger.id, &caller, outcome, status.as_u16())
                 .await?;
             let mut response = error.into_response();
             if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -95,23 +110,27 @@ pub async fn call(
     }
 }
 
+/// A call of a trigger URL as it came.
+struct Call<'a> {
+    method: Method,
+    query: &'a str,
+    headers: HeaderMap,
+    body: Result<Bytes, AppError>,
+}
+
 async fn accept(
     state: &AppState,
     trigger: &Trigger,
     caller: &str,
-    request: Request,
+    call: Call<'_>,
 ) -> Result<Response, AppError> {
     let settings = &trigger.settings;
-    if request.method().as_str() != settings.method.as_str() {
+    if call.method.as_str() != settings.method.as_str() {
         return Err(AppError::MethodNotAllowed);
     }
-    check_credentials(state, trigger, request.headers())?;
-    let query = request.uri().query().unwrap_or_default().to_string();
-    let form = is_form(request.headers());
-    let body = Bytes::from_request(request, state)
-        .await
-        .map_err(|rejection| AppError::from_body(rejection, HOOK_BODY_LIMIT))?;
-    let data = call_data(&query, &body, form)?;
+    check_credentials(state, trigger, &call.headers)?;
+    let body = call.body?;
+    let data = call_data(call.query, &body, is_form(&call.headers))?;
     check_params(&settings.params, &data)?;
 
     let event = NewEvent {

@@ -1,6 +1,7 @@
 //! The REST API under `/api`, and the console around it.
 
 mod auth;
+mod call_log;
 mod console;
 mod deliveries;
 mod events;
@@ -11,6 +12,7 @@ mod metrics;
 mod objects;
 mod observe;
 mod openapi;
+mod paging;
 mod params;
 mod rules;
 mod serve;
@@ -37,6 +39,7 @@ use crate::security::{Cipher, LoginLimiter, Throttle};
 use crate::store::Store;
 
 pub use auth::Admin;
+pub use call_log::CallLog;
 pub use metrics::open_router as open_metrics_router;
 pub use serve::{max_connections, serve};
 
@@ -50,6 +53,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Wrong credentials on trigger URLs, per trigger.
     pub trigger_throttle: Arc<Throttle>,
+    /// Refused trigger calls, counted.
+    pub call_log: Arc<CallLog>,
     /// Whether the database was last seen reachable.
     pub database: Arc<health::Database>,
 }

@@ -4,13 +4,12 @@ use api::{Data, List};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::Json;
+use super::paging::PageQuery;
 use super::params::{Path, Query};
 use super::{Admin, AppState};
 use crate::error::{AppError, Result};
@@ -66,40 +65,23 @@ async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct Page {
-    /// The `next_cursor` of the page before.
-    cursor: Option<String>,
-    /// 1 to 1,000; 100 if left out.
-    limit: Option<u32>,
-}
-
 /// `GET /api/objects/{module}`: oldest first, `limit` (1–1000, default 100) per page.
-#[utoipa::path(get, operation_id = "list_objects", path = "/objects/{module}", tag = "objects", params(("module" = String, Path, description = "The module"), Page), responses((status = 200, description = "A page of objects, oldest first", body = List<Object>)))]
+#[utoipa::path(get, operation_id = "list_objects", path = "/objects/{module}", tag = "objects", params(("module" = String, Path, description = "The module"), PageQuery), responses((status = 200, description = "A page of objects, oldest first", body = List<Object>)))]
 async fn list(
     State(state): State<AppState>,
     _: Caller,
     Path(module): Path<String>,
-    Query(page): Query<Page>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Json<List<Object>>> {
     check_module(&module)?;
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(AppError::field("limit", "must be from 1 to 1000"));
-    }
+    let page = query.page(&state.cipher, "objects")?;
     let objects = state
         .store
-        .objects(&module, page.cursor.as_deref(), limit)
+        .objects(&module, page.after.as_deref(), page.fetch())
         .await?;
-    let next_cursor = (objects.len() == limit as usize)
-        .then(|| {
-            objects
-                .last()
-                .and_then(|o| o["id"].as_str())
-                .map(String::from)
-        })
-        .flatten();
+    let (objects, next_cursor) = page.finish(&state.cipher, objects, |o| {
+        o["id"].as_str().unwrap_or_default().to_owned()
+    });
     Ok(Json(List {
         data: objects,
         next_cursor,

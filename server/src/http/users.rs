@@ -8,7 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::Json;
-use super::params::Path;
+use super::paging::{PageQuery, created};
+use super::params::{Path, Query};
 use super::{Admin, AppState};
 use crate::error::{AppError, FieldErrors, Result};
 use crate::http::rules::password_problem;
@@ -89,12 +90,21 @@ async fn create(
     ))
 }
 
-#[utoipa::path(get, operation_id = "list_users", path = "/users", tag = "users", responses((status = 200, description = "Every user", body = List<UserOut>)))]
-async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<List<UserOut>>> {
-    let users = state.store.users().await?;
+#[utoipa::path(get, operation_id = "list_users", path = "/users", tag = "users", params(PageQuery), responses((status = 200, description = "A page of users, oldest first", body = List<UserOut>)))]
+async fn list(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<List<UserOut>>> {
+    let page = query.page(&state.cipher, "users")?;
+    let users = state
+        .store
+        .users(page.after_created(), page.fetch())
+        .await?;
+    let (users, next_cursor) = page.finish(&state.cipher, users, |u| created(u.created_at, &u.id));
     Ok(Json(List {
         data: users.into_iter().map(user_out).collect(),
-        next_cursor: None,
+        next_cursor,
     }))
 }
 

@@ -67,6 +67,13 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
     anyhow::bail!("`{url}` is not a database URL hookhub knows (sqlite://... or postgres://...)")
 }
 
+/// Where a page of a list ordered by creation starts: after this
+/// `(created_at, id)`. Ids break ties between rows made in the same millisecond.
+pub type Position<'a> = (i64, &'a str);
+
+/// Before every row.
+const FIRST: Position<'static> = (i64::MIN, "");
+
 /// A new time-ordered id with a prefix that says what it names (`wh_...`).
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

@@ -396,12 +396,14 @@ impl TryFrom<UserRow> for User {
 }
 
 /// One call of a trigger URL as logged.
-pub const SELECT_TRIGGER_CALLS: &str =
-    "SELECT called_at, caller, outcome, status_code, event_id FROM trigger_calls";
+pub const SELECT_TRIGGER_CALLS: &str = "SELECT id, called_at, count, last_called_at, caller, outcome, status_code, event_id FROM trigger_calls";
 
 #[derive(sqlx::FromRow)]
 pub struct TriggerCallRow {
+    id: i64,
     called_at: i64,
+    count: i64,
+    last_called_at: Option<i64>,
     caller: String,
     outcome: String,
     status_code: i64,
@@ -411,7 +413,10 @@ pub struct TriggerCallRow {
 impl From<TriggerCallRow> for TriggerCall {
     fn from(row: TriggerCallRow) -> Self {
         TriggerCall {
+            id: row.id,
             called_at: row.called_at,
+            count: u32::try_from(row.count).unwrap_or(u32::MAX),
+            last_called_at: row.last_called_at,
             caller: row.caller,
             outcome: row.outcome,
             status_code: row.status_code as u16,

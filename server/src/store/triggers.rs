@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{NewEvent, QueuedEvent, Sealed};
+use super::{NewEvent, Position, QueuedEvent, Sealed};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
 
@@ -42,10 +42,15 @@ pub struct Trigger {
     pub updated_at: i64,
 }
 
-/// One call of a trigger URL.
+/// One call of a trigger URL, or several refused alike (see `count_trigger_calls`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerCall {
+    pub id: i64,
     pub called_at: i64,
+    /// The calls this row stands for: 1, or more refused alike after the first.
+    pub count: u32,
+    /// When the last of them came, if more than one.
+    pub last_called_at: Option<i64>,
     pub caller: String,
     pub outcome: String,
     pub status_code: u16,
@@ -61,7 +66,11 @@ pub trait TriggerStore: Send + Sync {
         slug: &str,
     ) -> anyhow::Result<Trigger>;
 
-    async fn triggers(&self) -> anyhow::Result<Vec<Trigger>>;
+    async fn triggers(
+        &self,
+        after: Option<Position<'_>>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Trigger>>;
 
     async fn trigger(&self, id: &str) -> anyhow::Result<Option<Trigger>>;
 
@@ -75,15 +84,21 @@ pub trait TriggerStore: Send + Sync {
     /// Replaces a bearer trigger's token; `false` if there is no bearer trigger with this id.
     async fn set_trigger_token(&self, id: &str, token: TokenHash) -> anyhow::Result<bool>;
 
-    /// Logs a refused call.
+    /// Logs a refused call; the row's id.
     async fn log_trigger_call(
         &self,
         trigger_id: &str,
         caller: &str,
         outcome: &str,
         status_code: u16,
+    ) -> anyhow::Result<i64>;
+    /// Adds `more` calls refused alike to a logged one, the last at `last_called_at`.
+    async fn count_trigger_calls(
+        &self,
+        id: i64,
+        more: u32,
+        last_called_at: i64,
     ) -> anyhow::Result<()>;
-
     /// Accepts a call: its event, the deliveries and the call's log line in one transaction.
     async fn accept_trigger_call(
         &self,
@@ -93,7 +108,13 @@ pub trait TriggerStore: Send + Sync {
         status_code: u16,
     ) -> anyhow::Result<QueuedEvent>;
 
-    /// The latest calls of a trigger, newest first.
-    async fn trigger_calls(&self, trigger_id: &str, limit: u32)
-    -> anyhow::Result<Vec<TriggerCall>>;
+    /// A page of a trigger's calls, newest first, with `outcome` if given,
+    /// logged before the call `before`.
+    async fn trigger_calls(
+        &self,
+        trigger_id: &str,
+        outcome: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<TriggerCall>>;
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::Position;
 use crate::model::Role;
 use crate::security::TokenHash;
 use crate::time::now_ms;
@@ -149,7 +150,7 @@ pub trait UserStore: Send + Sync {
     /// The active user a live token belongs to.
     async fn caller_for_token(&self, token: &str) -> anyhow::Result<Option<Caller>>;
 
-    async fn users(&self) -> anyhow::Result<Vec<User>>;
+    async fn users(&self, after: Option<Position<'_>>, limit: u32) -> anyhow::Result<Vec<User>>;
 
     async fn user(&self, id: &str) -> anyhow::Result<Option<User>>;
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Position;
 use crate::model::DeliveryMethod;
 
 /// A credential encrypted with the server's key (see `security::Cipher`).
@@ -90,7 +91,11 @@ pub trait WebhookStore: Send + Sync {
         secret: &Sealed,
     ) -> anyhow::Result<Webhook>;
 
-    async fn webhooks(&self) -> anyhow::Result<Vec<Webhook>>;
+    async fn webhooks(
+        &self,
+        after: Option<Position<'_>>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Webhook>>;
 
     async fn webhook(&self, id: &str) -> anyhow::Result<Option<Webhook>>;
 

@@ -14,6 +14,7 @@ mod objects;
 mod openapi;
 mod operator;
 mod outage;
+mod paging;
 mod paused;
 mod postgres;
 mod process;

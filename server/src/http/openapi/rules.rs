@@ -151,10 +151,6 @@ fn queries(document: &mut Value) {
         parameter(list, "event_type"),
         json!({"pattern": event_pattern()}),
     );
-    merge(
-        parameter(list, "limit"),
-        json!({"minimum": 1, "maximum": 500}),
-    );
     for time in ["since", "until"] {
         merge(parameter(list, time), json!({"format": "date-time"}));
     }
@@ -176,11 +172,30 @@ fn queries(document: &mut Value) {
             merge(parameter(operation, "module"), module.clone());
         }
     }
-    let objects = &mut paths["/api/objects/{module}"]["get"];
+    let calls = &mut paths["/api/triggers/{id}/calls"]["get"];
     merge(
-        parameter(objects, "limit"),
-        json!({"minimum": 1, "maximum": 1000}),
+        parameter(calls, "outcome"),
+        json!({"enum": crate::http::triggers::OUTCOMES}),
     );
+    // Every list pages alike.
+    for (path, item) in paths.as_object_mut().into_iter().flatten() {
+        let Some(list) = item.get_mut("get") else {
+            continue;
+        };
+        let answer = &list["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+        if !answer.as_str().is_some_and(|name| name.contains("/List")) {
+            continue;
+        }
+        let pages = list["parameters"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|p| p["name"] == "cursor"));
+        assert!(pages, "{path} lists without paging");
+        let most = crate::http::paging::MAX_LIMIT;
+        merge(
+            parameter(list, "limit"),
+            json!({"minimum": 1, "maximum": most}),
+        );
+    }
 }
 
 /// Whether a credential must be given, or may be left out to keep the stored one.
@@ -377,6 +392,21 @@ mod tests {
         let document: Value = serde_json::from_str(&crate::http::openapi_document()).unwrap();
         let schemas = &document["components"]["schemas"];
         assert_eq!(schemas["WebhookCreate"]["required"], json!(["name", "url"]));
+        for list in [
+            "/api/webhooks",
+            "/api/users",
+            "/api/deliveries",
+            "/api/triggers/{id}/calls",
+        ] {
+            let parameters = &document["paths"][list]["get"]["parameters"];
+            let limit = parameters
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "limit")
+                .unwrap();
+            assert_eq!(limit["schema"]["maximum"], 1000, "{list}");
+        }
         assert_eq!(
             schemas["WebhookCreate"]["properties"]["name"]["type"],
             "string"

@@ -6,19 +6,19 @@ use api::{Auth, Author, Data, List, Permissions, TokenOut, TriggerCallOut, Trigg
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::Json;
-use super::params::Path;
+use super::paging::{Page, PageQuery, created};
+use super::params::{Path, Query};
 use super::{Admin, AppState};
 use crate::error::{AppError, Result};
 use crate::security::{TokenHash, random_text};
-use crate::store::{Caller, Trigger, TriggerAuth};
+use crate::store::{Caller, Trigger, TriggerAuth, TriggerCall};
 use crate::time::rfc3339;
-
-/// Calls shown in a trigger's log.
-const CALLS_SHOWN: u32 = 100;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -53,19 +53,26 @@ async fn create(
     ))
 }
 
-#[utoipa::path(get, operation_id = "list_triggers", path = "/triggers", tag = "triggers", responses((status = 200, description = "Every trigger, oldest first", body = List<TriggerOut>)))]
+#[utoipa::path(get, operation_id = "list_triggers", path = "/triggers", tag = "triggers", params(PageQuery), responses((status = 200, description = "A page of triggers, oldest first", body = List<TriggerOut>)))]
 async fn list(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
+    Query(query): Query<PageQuery>,
 ) -> Result<Json<List<TriggerOut>>> {
-    let triggers = state.store.triggers().await?;
+    let page = query.page(&state.cipher, "triggers")?;
+    let triggers = state
+        .store
+        .triggers(page.after_created(), page.fetch())
+        .await?;
+    let (triggers, next_cursor) =
+        page.finish(&state.cipher, triggers, |t| created(t.created_at, &t.id));
     Ok(Json(List {
         data: triggers
             .into_iter()
             .map(|t| trigger_out(t, &caller, &headers))
             .collect(),
-        next_cursor: None,
+        next_cursor,
     }))
 }
 
@@ -139,28 +146,74 @@ async fn token(
     }))
 }
 
-/// `GET /api/triggers/{id}/calls`: the latest calls, newest first.
-#[utoipa::path(get, operation_id = "list_trigger_calls", path = "/triggers/{id}/calls", tag = "triggers", params(("id" = String, Path, description = "The trigger")), responses((status = 200, description = "The latest calls, newest first", body = List<TriggerCallOut>)))]
+/// What a call of a trigger URL came to, as the call log says it.
+pub(in crate::http) const OUTCOMES: [&str; 6] = [
+    "accepted",
+    "unauthorized",
+    "method_not_allowed",
+    "invalid",
+    "throttled",
+    "too_large",
+];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct CallsQuery {
+    /// Only the calls that came to this: `accepted`, `unauthorized`,
+    /// `method_not_allowed`, `invalid`, `throttled` or `too_large`.
+    outcome: Option<String>,
+    /// 1 to 1,000 entries per page; 100 if left out.
+    limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+/// `GET /api/triggers/{id}/calls`: a page of the call log, newest first.
+#[utoipa::path(get, operation_id = "list_trigger_calls", path = "/triggers/{id}/calls", tag = "triggers", params(("id" = String, Path, description = "The trigger"), CallsQuery), responses((status = 200, description = "A page of the calls, newest first", body = List<TriggerCallOut>)))]
 async fn calls(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(id): Path<String>,
+    Query(query): Query<CallsQuery>,
 ) -> Result<Json<List<TriggerCallOut>>> {
+    let outcome = query.outcome.filter(|o| !o.is_empty());
+    if outcome.as_deref().is_some_and(|o| !OUTCOMES.contains(&o)) {
+        return Err(AppError::field(
+            "outcome",
+            format!("must be one of {}", OUTCOMES.join(", ")),
+        ));
+    }
+    let page = Page::read(
+        &state.cipher,
+        "trigger calls",
+        query.limit,
+        query.cursor.as_deref(),
+        100,
+    )?;
     find(&state, &id).await?;
-    let calls = state.store.trigger_calls(&id, CALLS_SHOWN).await?;
+    let before = page.after.as_deref().and_then(|id| id.parse().ok());
+    let calls = state
+        .store
+        .trigger_calls(&id, outcome.as_deref(), before, page.fetch())
+        .await?;
+    let (calls, next_cursor) = page.finish(&state.cipher, calls, |call| call.id.to_string());
     Ok(Json(List {
-        data: calls
-            .into_iter()
-            .map(|call| TriggerCallOut {
-                called_at: rfc3339(call.called_at),
-                caller: call.caller,
-                outcome: call.outcome,
-                status_code: call.status_code,
-                event_id: call.event_id,
-            })
-            .collect(),
-        next_cursor: None,
+        data: calls.into_iter().map(call_out).collect(),
+        next_cursor,
     }))
+}
+
+fn call_out(call: TriggerCall) -> TriggerCallOut {
+    TriggerCallOut {
+        called_at: rfc3339(call.called_at),
+        count: call.count,
+        last_called_at: call.last_called_at.map(rfc3339),
+        caller: call.caller,
+        outcome: call.outcome,
+        status_code: call.status_code,
+        event_id: call.event_id,
+    }
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Trigger> {

@@ -14,7 +14,8 @@ use super::secrets::new_signing_secret;
 use super::{find, input};
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
-use crate::http::params::Path;
+use crate::http::paging::{PageQuery, created};
+use crate::http::params::{Path, Query};
 use crate::http::{Admin, AppState};
 use crate::store::{Caller, Sealed, StoredAuth, Switch, Webhook};
 use crate::time::{now_ms, rfc3339};
@@ -43,13 +44,20 @@ pub(super) async fn create(
     ))
 }
 
-/// `GET /api/webhooks`: all of them, oldest first.
-#[utoipa::path(get, operation_id = "list_webhooks", path = "/webhooks", tag = "webhooks", responses((status = 200, description = "Every webhook, oldest first", body = List<WebhookOut>)))]
+/// `GET /api/webhooks`: a page of them, oldest first.
+#[utoipa::path(get, operation_id = "list_webhooks", path = "/webhooks", tag = "webhooks", params(PageQuery), responses((status = 200, description = "A page of webhooks, oldest first", body = List<WebhookOut>)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Admin(caller): Admin,
+    Query(query): Query<PageQuery>,
 ) -> Result<Json<List<WebhookOut>>> {
-    let webhooks = state.store.webhooks().await?;
+    let page = query.page(&state.cipher, "webhooks")?;
+    let webhooks = state
+        .store
+        .webhooks(page.after_created(), page.fetch())
+        .await?;
+    let (webhooks, next_cursor) =
+        page.finish(&state.cipher, webhooks, |w| created(w.created_at, &w.id));
     let rates = success_rates(&state, None).await?;
     let paused = state.store.paused_deliveries(None).await?;
     Ok(Json(List {
@@ -61,7 +69,7 @@ pub(super) async fn list(
                 webhook_out(w, &caller, rate, paused)
             })
             .collect(),
-        next_cursor: None,
+        next_cursor,
     }))
 }
 

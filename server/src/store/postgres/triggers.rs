@@ -9,7 +9,8 @@ use crate::store::rows::{
     SELECT_TRIGGER, SELECT_TRIGGER_CALLS, TriggerCallRow, TriggerRow, trigger_auth_columns,
 };
 use crate::store::{
-    NewEvent, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore, new_id,
+    FIRST, NewEvent, Position, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore,
+    new_id,
 };
 use crate::time::now_ms;
 
@@ -61,11 +62,20 @@ impl TriggerStore for PostgresStore {
             .context("a trigger vanished right after it was created")
     }
 
-    async fn triggers(&self) -> anyhow::Result<Vec<Trigger>> {
-        let rows: Vec<TriggerRow> =
-            sqlx::query_as(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
-                .fetch_all(&self.pool)
-                .await?;
+    async fn triggers(
+        &self,
+        after: Option<Position<'_>>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Trigger>> {
+        let (created_at, id) = after.unwrap_or(FIRST);
+        let rows: Vec<TriggerRow> = sqlx::query_as(&format!(
+            "{SELECT_TRIGGER} WHERE (t.created_at, t.id) > ($1, $2) ORDER BY t.created_at, t.id LIMIT $3"
+        ))
+        .bind(created_at)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(Trigger::try_from).collect()
     }
 
@@ -128,16 +138,33 @@ impl TriggerStore for PostgresStore {
         caller: &str,
         outcome: &str,
         status_code: u16,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
+    ) -> anyhow::Result<i64> {
+        let id = sqlx::query_scalar(
             "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code)
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(trigger_id)
         .bind(now_ms())
         .bind(caller)
         .bind(outcome)
         .bind(i64::from(status_code))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn count_trigger_calls(
+        &self,
+        id: i64,
+        more: u32,
+        last_called_at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE trigger_calls SET count = count + $1, last_called_at = $2 WHERE id = $3",
+        )
+        .bind(i64::from(more))
+        .bind(last_called_at)
+        .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -173,12 +200,17 @@ impl TriggerStore for PostgresStore {
     async fn trigger_calls(
         &self,
         trigger_id: &str,
+        outcome: Option<&str>,
+        before: Option<i64>,
         limit: u32,
     ) -> anyhow::Result<Vec<TriggerCall>> {
         let rows: Vec<TriggerCallRow> = sqlx::query_as(&format!(
-            "{SELECT_TRIGGER_CALLS} WHERE trigger_id = $1 ORDER BY id DESC LIMIT $2"
+            "{SELECT_TRIGGER_CALLS} WHERE trigger_id = $1 AND outcome = COALESCE($2, outcome) AND id < $3
+             ORDER BY id DESC LIMIT $4"
         ))
         .bind(trigger_id)
+        .bind(outcome)
+        .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

@@ -10,7 +10,8 @@ use crate::store::rows::{
     SELECT_TRIGGER, SELECT_TRIGGER_CALLS, TriggerCallRow, TriggerRow, trigger_auth_columns,
 };
 use crate::store::{
-    NewEvent, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore, new_id,
+    FIRST, NewEvent, Position, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore,
+    new_id,
 };
 use crate::time::now_ms;
 
@@ -65,11 +66,20 @@ impl TriggerStore for SqliteStore {
             .context("a trigger vanished right after it was created")
     }
 
-    async fn triggers(&self) -> anyhow::Result<Vec<Trigger>> {
-        let rows: Vec<TriggerRow> =
-            sqlx::query_as(&format!("{SELECT_TRIGGER} ORDER BY t.created_at, t.id"))
-                .fetch_all(&self.reader)
-                .await?;
+    async fn triggers(
+        &self,
+        after: Option<Position<'_>>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Trigger>> {
+        let (created_at, id) = after.unwrap_or(FIRST);
+        let rows: Vec<TriggerRow> = sqlx::query_as(&format!(
+            "{SELECT_TRIGGER} WHERE (t.created_at, t.id) > (?, ?) ORDER BY t.created_at, t.id LIMIT ?"
+        ))
+        .bind(created_at)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
         rows.into_iter().map(Trigger::try_from).collect()
     }
 
@@ -131,18 +141,33 @@ impl TriggerStore for SqliteStore {
         caller: &str,
         outcome: &str,
         status_code: u16,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
+    ) -> anyhow::Result<i64> {
+        let id = sqlx::query_scalar(
             "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code)
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(trigger_id)
         .bind(now_ms())
         .bind(caller)
         .bind(outcome)
-        .bind(status_code)
-        .execute(&self.writer)
+        .bind(i64::from(status_code))
+        .fetch_one(&self.writer)
         .await?;
+        Ok(id)
+    }
+
+    async fn count_trigger_calls(
+        &self,
+        id: i64,
+        more: u32,
+        last_called_at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE trigger_calls SET count = count + ?, last_called_at = ? WHERE id = ?")
+            .bind(i64::from(more))
+            .bind(last_called_at)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -176,13 +201,18 @@ impl TriggerStore for SqliteStore {
     async fn trigger_calls(
         &self,
         trigger_id: &str,
+        outcome: Option<&str>,
+        before: Option<i64>,
         limit: u32,
     ) -> anyhow::Result<Vec<TriggerCall>> {
         let rows: Vec<TriggerCallRow> = sqlx::query_as(&format!(
-            "{SELECT_TRIGGER_CALLS} WHERE trigger_id = ? ORDER BY id DESC LIMIT ?"
+            "{SELECT_TRIGGER_CALLS} WHERE trigger_id = ? AND outcome = COALESCE(?, outcome) AND id < ?
+             ORDER BY id DESC LIMIT ?"
         ))
         .bind(trigger_id)
-        .bind(limit)
+        .bind(outcome)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
         Ok(rows.into_iter().map(TriggerCall::from).collect())

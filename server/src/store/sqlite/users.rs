@@ -5,7 +5,9 @@ use super::SqliteStore;
 use crate::model::Role;
 use crate::security::TokenHash;
 use crate::store::rows::{CallerRow, SELECT_CALLER, UserRow};
-use crate::store::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore, new_id};
+use crate::store::{
+    Caller, FIRST, NewUser, Position, TokenKind, User, UserDeletion, UserStore, new_id,
+};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
@@ -102,10 +104,15 @@ impl UserStore for SqliteStore {
         Ok(Some(caller))
     }
 
-    async fn users(&self) -> anyhow::Result<Vec<User>> {
+    async fn users(&self, after: Option<Position<'_>>, limit: u32) -> anyhow::Result<Vec<User>> {
+        let (created_at, id) = after.unwrap_or(FIRST);
         let rows: Vec<UserRow> = sqlx::query_as(
-            "SELECT id, username, role, active, created_at FROM users ORDER BY created_at, id",
+            "SELECT id, username, role, active, created_at FROM users
+             WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?",
         )
+        .bind(created_at)
+        .bind(id)
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
         rows.into_iter().map(User::try_from).collect()

@@ -6,7 +6,9 @@ use sqlx::Row;
 use super::SqliteStore;
 use super::deliveries::release_paused;
 use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
-use crate::store::{Sealed, Switch, Webhook, WebhookSettings, WebhookStore, new_id};
+use crate::store::{
+    FIRST, Position, Sealed, Switch, Webhook, WebhookSettings, WebhookStore, new_id,
+};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
@@ -50,11 +52,20 @@ impl WebhookStore for SqliteStore {
             .context("a webhook vanished right after it was created")
     }
 
-    async fn webhooks(&self) -> anyhow::Result<Vec<Webhook>> {
-        let rows: Vec<WebhookRow> =
-            sqlx::query_as(&format!("{SELECT_WEBHOOK} ORDER BY w.created_at, w.id"))
-                .fetch_all(&self.reader)
-                .await?;
+    async fn webhooks(
+        &self,
+        after: Option<Position<'_>>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Webhook>> {
+        let (created_at, id) = after.unwrap_or(FIRST);
+        let rows: Vec<WebhookRow> = sqlx::query_as(&format!(
+            "{SELECT_WEBHOOK} WHERE (w.created_at, w.id) > (?, ?) ORDER BY w.created_at, w.id LIMIT ?"
+        ))
+        .bind(created_at)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
         rows.into_iter().map(Webhook::try_from).collect()
     }
 

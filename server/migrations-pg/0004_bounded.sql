@@ -1,0 +1,17 @@
+-- A row of a trigger's call log may stand for many refused calls alike (the
+-- same outcome within a minute): `count` of them, the last at `last_called_at`.
+ALTER TABLE trigger_calls
+    ADD COLUMN count BIGINT NOT NULL DEFAULT 1,
+    ADD COLUMN last_called_at BIGINT;
+CREATE INDEX trigger_calls_outcome ON trigger_calls (trigger_id, outcome, id);
+
+-- Wrong credentials, counted per key (an account and an address, or an
+-- address alone), shared by every instance: after a few, each attempt waits
+-- longer than the one before, until `allowed_at`.
+CREATE TABLE throttles (
+    key          TEXT PRIMARY KEY,
+    failures     BIGINT NOT NULL,
+    last_failure BIGINT NOT NULL,
+    allowed_at   BIGINT NOT NULL
+);
+CREATE INDEX throttles_last_failure ON throttles (last_failure);
