@@ -75,6 +75,13 @@ fn validation_message(fields: &FieldErrors) -> String {
 }
 
 impl AppError {
+    /// A 429 that says to come back after `wait` (at least a second).
+    pub fn too_many(wait: std::time::Duration) -> Self {
+        Self::TooManyRequests {
+            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+        }
+    }
+
     /// One invalid field.
     pub fn field(name: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Validation(BTreeMap::from([(name.into(), problem.into())]))

@@ -96,8 +96,7 @@ pub async fn run(
         config: Arc::new(config),
         deliverer,
         metrics,
-        login_limiter: Arc::default(),
-        trigger_throttle: Arc::new(security::trigger_throttle()),
+        password_checks: Arc::default(),
         call_log,
         database: Arc::default(),
     };

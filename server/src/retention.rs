@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::{IDEMPOTENCY_WINDOW_MS, Store};
+use crate::store::{IDEMPOTENCY_WINDOW_MS, STRIKE_MEMORY, Store};
 use crate::time::now_ms;
 
 /// Rows touched per statement.
@@ -49,8 +49,9 @@ async fn prune(
     let logs_before = now - retention.logs.as_millis() as i64;
     let payloads_before = now - retention.payloads.as_millis() as i64;
     let keys_before = now - IDEMPOTENCY_WINDOW_MS;
-    // deliveries, events, trigger calls, payloads, idempotency keys
-    let mut totals = [0u64; 5];
+    let strikes_before = now - STRIKE_MEMORY.as_millis() as i64;
+    // deliveries, events, trigger calls, payloads, idempotency keys, throttled keys
+    let mut totals = [0u64; 6];
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -61,6 +62,7 @@ async fn prune(
             store.prune_trigger_calls(logs_before, BATCH).await?,
             store.drop_payloads(payloads_before, BATCH).await?,
             store.prune_idempotency_keys(keys_before, BATCH).await?,
+            store.prune_strikes(strikes_before, BATCH).await?,
         ];
         for (total, count) in totals.iter_mut().zip(pruned) {
             *total += count;
@@ -77,6 +79,7 @@ async fn prune(
             trigger_calls,
             payloads,
             idempotency_keys,
+            throttled_keys,
         ] = totals;
         tracing::info!(
             deliveries,
@@ -84,6 +87,7 @@ async fn prune(
             trigger_calls,
             payloads,
             idempotency_keys,
+            throttled_keys,
             "pruned old logs"
         );
     }

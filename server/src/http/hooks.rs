@@ -19,6 +19,7 @@ use super::AppState;
 use super::auth::authorization;
 use super::json::Json;
 use super::params::{Path, decoded_pairs};
+use super::throttle::{self, Key};
 use crate::error::{AppError, FieldErrors, Scheme};
 use crate::model::TriggerResponse;
 use crate::store::{NewEvent, Trigger, TriggerAuth};
@@ -128,7 +129,7 @@ async fn accept(
     if call.method.as_str() != settings.method.as_str() {
         return Err(AppError::MethodNotAllowed);
     }
-    check_credentials(state, trigger, &call.headers)?;
+    check_credentials(state, trigger, caller, &call.headers).await?;
     let body = call.body?;
     let data = call_data(call.query, &body, is_form(&call.headers))?;
     check_params(&settings.params, &data)?;
@@ -182,31 +183,36 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-/// The caller's credentials, counted against the trigger until they prove
-/// right, so that guessing is throttled for everyone: 429 past the limit.
-fn check_credentials(
+/// The caller's credentials. Wrong ones slow that caller down on this
+/// trigger (and on every account, from its address): 429 while it must wait
+/// (see `throttle`), however right the credentials are, so that a guess never
+/// learns it was right while it should be waiting.
+async fn check_credentials(
     state: &AppState,
     trigger: &Trigger,
+    caller: &str,
     headers: &HeaderMap,
 ) -> Result<(), AppError> {
     let auth = &trigger.settings.auth;
     if matches!(auth, TriggerAuth::None) {
         return Ok(());
     }
-    let key = [format!("trigger:{}", trigger.id)];
-    state
-        .trigger_throttle
-        .begin(&key)
-        .map_err(|wait| AppError::TooManyRequests {
-            retry_after: wait.as_secs().max(1),
-        })?;
+    let keys = [Key::trigger(&trigger.id, caller), Key::address(caller)];
+    let (wait, struck) = throttle::waiting(&state.store, &keys).await?;
+    if let Some(wait) = wait {
+        return Err(AppError::too_many(wait));
+    }
     if !authorized(state, auth, headers)? {
+        throttle::failed(&state.store, &keys).await?;
         return Err(AppError::Unauthorized(match auth {
             TriggerAuth::Basic { .. } => Scheme::Basic,
             _ => Scheme::Bearer,
         }));
     }
-    state.trigger_throttle.uncount(&key);
+    if struck {
+        let [pair, _] = keys;
+        throttle::succeeded(&state.store, &[pair], &[]).await?;
+    }
     Ok(())
 }
 

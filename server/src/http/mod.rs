@@ -17,6 +17,7 @@ mod params;
 mod rules;
 mod serve;
 mod session;
+mod throttle;
 mod triggers;
 mod users;
 mod webhooks;
@@ -35,7 +36,7 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::delivery::Deliverer;
 use crate::error::AppError;
-use crate::security::{Cipher, LoginLimiter, Throttle};
+use crate::security::{Cipher, PasswordChecks};
 use crate::store::Store;
 
 pub use auth::Admin;
@@ -50,9 +51,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub deliverer: Deliverer,
     pub metrics: Arc<crate::metrics::Metrics>,
-    pub login_limiter: Arc<LoginLimiter>,
-    /// Wrong credentials on trigger URLs, per trigger.
-    pub trigger_throttle: Arc<Throttle>,
+    pub password_checks: Arc<PasswordChecks>,
     /// Refused trigger calls, counted.
     pub call_log: Arc<CallLog>,
     /// Whether the database was last seen reachable.

@@ -11,10 +11,9 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::json::Json;
+use super::throttle::{self, Key};
 use crate::error::{AppError, Result, Scheme};
-use crate::security::{
-    LoginKeys, TokenHash, hash_password, new_token, random_password, verify_password,
-};
+use crate::security::{TokenHash, hash_password, new_token, random_password, verify_password};
 use crate::store::{Caller, TokenKind};
 use crate::time::now_ms;
 
@@ -32,31 +31,33 @@ pub fn router() -> OpenApiRouter<AppState> {
 static DECOY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password(&random_password()).expect("hashing a random password"));
 
-/// `POST /api/session`: a bearer token for a username and password. After
-/// five failures in 15 minutes for one username or from one address, 429;
-/// every attempt counts as failed until its password proved right.
+/// `POST /api/session`: a bearer token for a username and password. Failures
+/// slow further attempts of that username from that address, and of that
+/// address (see `throttle`): 429 with the wait; every attempt counts as
+/// failed until its password proved right.
 #[utoipa::path(post, operation_id = "login", path = "/session", tag = "session", request_body = LoginIn, security(()), responses((status = 200, description = "A session token, valid 7 days", body = Data<TokenOut>), (status = 401, description = "Wrong username or password", body = api::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     Json(input): Json<LoginIn>,
 ) -> Result<Json<Data<TokenOut>>> {
-    let keys = LoginKeys {
-        username: input.username.clone(),
-        address: address.ip().to_string(),
-    };
-    let too_many = |wait: Duration| AppError::TooManyRequests {
-        retry_after: wait.as_secs().max(1),
-    };
-    state.login_limiter.begin(&keys).map_err(too_many)?;
+    let address = address.ip().to_string();
+    let (pair, address) = (
+        Key::login(&input.username, &address),
+        Key::address(&address),
+    );
+    let keys = [pair.clone(), address.clone()];
+    throttle::begin(&state.store, &keys)
+        .await?
+        .map_err(AppError::too_many)?;
     let details = state.store.login_details(&input.username).await?;
     let (user_id, hash) = match details {
         Some((id, hash)) => (Some(id), hash),
         None => (None, DECOY_HASH.clone()),
     };
-    let Some(_turn) = state.login_limiter.verifying().await else {
-        state.login_limiter.not_checked(&keys);
-        return Err(too_many(Duration::from_secs(1)));
+    let Some(_turn) = state.password_checks.turn().await else {
+        throttle::not_checked(&state.store, &keys).await?;
+        return Err(AppError::too_many(Duration::from_secs(1)));
     };
     let password = input.password;
     let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
@@ -65,7 +66,7 @@ async fn login(
     let Some(user_id) = user_id.filter(|_| verified) else {
         return Err(AppError::InvalidCredentials);
     };
-    state.login_limiter.succeeded(&keys);
+    throttle::succeeded(&state.store, &[pair], &[address]).await?;
     let token = new_token();
     let expires_at = now_ms() + SESSION_LIFETIME.as_millis() as i64;
     state

@@ -6,7 +6,7 @@ mod password;
 mod token;
 
 pub use cipher::Cipher;
-pub use limiter::{LoginKeys, LoginLimiter, Throttle, trigger_throttle};
+pub use limiter::PasswordChecks;
 pub use password::{hash_password, random_password, verify_password};
 pub use token::{TokenHash, new_token};
 

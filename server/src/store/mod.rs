@@ -14,6 +14,7 @@ mod postgres;
 mod retention;
 mod rows;
 mod sqlite;
+mod throttles;
 mod triggers;
 mod users;
 mod webhooks;
@@ -29,6 +30,7 @@ pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
 pub use objects::{ObjectStore, Updated};
 pub use outage::database_away;
 pub use retention::RetentionStore;
+pub use throttles::{STRIKE_MEMORY, StrikeChange, Strikes, ThrottleStore};
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings, TriggerStore};
 pub use users::{Caller, NewUser, TokenKind, User, UserDeletion, UserStore};
 pub use webhooks::{Sealed, StoredAuth, Switch, Webhook, WebhookSettings, WebhookStore};
@@ -44,6 +46,7 @@ pub trait Storage:
     + QueueStore
     + LogStore
     + RetentionStore
+    + ThrottleStore
 {
     /// Waits for work in progress and closes the database.
     async fn close(&self);

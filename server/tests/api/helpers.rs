@@ -90,6 +90,20 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     spawn_in(dir, database_url, extra).await
 }
 
+/// Starts hookhub on the database at `database_url` (a new one made by the caller).
+pub async fn spawn_on(database_url: String) -> TestApp {
+    spawn_in(tempfile::tempdir().unwrap(), database_url, &[]).await
+}
+
+/// Another instance beside `app`, on its database with its key, as several
+/// instances share one PostgreSQL database.
+pub async fn beside(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let key = |dir: &std::path::Path| dir.join("secret.key");
+    std::fs::copy(key(app.dir.path()), key(dir.path())).unwrap();
+    spawn_in(dir, app.database_url.clone(), &[]).await
+}
+
 /// A second hookhub on the same database and key, as after a restart.
 pub async fn restart(app: TestApp) -> TestApp {
     restart_with(app, &[]).await

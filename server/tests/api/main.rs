@@ -21,6 +21,7 @@ mod process;
 mod receiver;
 mod rounds;
 mod session;
+mod throttles;
 mod triggers;
 mod users;
 mod webhooks;

@@ -10,6 +10,7 @@ mod logs;
 mod objects;
 mod outbox;
 mod retention;
+mod throttles;
 mod triggers;
 mod users;
 mod webhooks;

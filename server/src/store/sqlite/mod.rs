@@ -8,6 +8,7 @@ mod objects;
 mod outbox;
 mod publish;
 mod retention;
+mod throttles;
 mod triggers;
 mod users;
 mod webhooks;
