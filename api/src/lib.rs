@@ -4,6 +4,7 @@
 
 mod delivery;
 mod envelope;
+mod fields;
 mod session;
 mod trigger;
 mod user;

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Role;
+use crate::fields::not_null;
 
 /// `POST /api/users`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,11 +20,23 @@ pub struct UserIn {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub role: Option<Role>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub password: Option<String>,
 }
 

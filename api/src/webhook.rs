@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+use crate::fields::{not_null, present};
 
 /// The HTTP method a webhook is delivered with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,18 +112,44 @@ impl Auth {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: Option<String>,
-    #[serde(default, alias = "uri", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "uri",
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub url: Option<String>,
-    #[serde(default, alias = "triggers", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "triggers",
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub events: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub method: Option<DeliveryMethod>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub auth: Option<AuthIn>,
     /// Absent: unchanged. `null` or `""`: none. `"root/result"`: nest there.
     #[serde(
@@ -132,17 +160,12 @@ pub struct WebhookIn {
     pub data_location: Option<Option<String>>,
     /// Extra request headers. A value given as `null` keeps the stored value
     /// of that header (values are never shown, so a form cannot send them back).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub headers: Option<BTreeMap<String, Option<String>>>,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -37,7 +37,7 @@ pub enum AppError {
     },
     #[error("the request body stopped arriving")]
     RequestTimeout,
-    #[error("request body is larger than {limit} bytes")]
+    #[error("request body is larger than {} MiB", limit / (1024 * 1024))]
     PayloadTooLarge { limit: usize },
     #[error("too many failed attempts: try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },

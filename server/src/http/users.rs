@@ -125,8 +125,9 @@ async fn show(
 }
 
 /// `PATCH /api/users/{id}`: role, active, password; 204. The last active
-/// administrator can be neither demoted nor switched off, and nobody demotes
-/// or switches off themselves (409): one click must not lock its maker out.
+/// administrator can be neither demoted nor switched off, nor can the owner
+/// of `--admin-token`, and nobody demotes or switches off themselves (409):
+/// one click must not lock its maker, or the automation, out.
 #[utoipa::path(patch, operation_id = "update_user", path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "The user")), request_body = UserPatch, responses((status = 204, description = "Changed")))]
 async fn update(
     State(state): State<AppState>,
@@ -145,6 +146,9 @@ async fn update(
     let loses_admin = input.role == Some(api::Role::Viewer) || input.active == Some(false);
     if loses_admin && caller.id == id {
         return Err(AppError::Conflict(YOURSELF.into()));
+    }
+    if loses_admin {
+        refuse_admin_token_owner(&state, &id).await?;
     }
     if user.role == Role::Admin
         && user.active
@@ -171,6 +175,22 @@ async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The user who owns the configured `--admin-token` stays an active
+/// administrator: the automation that uses the token would otherwise stop
+/// working without a word to whoever runs it.
+async fn refuse_admin_token_owner(state: &AppState, id: &str) -> Result<()> {
+    let Some(token) = &state.config.admin_token else {
+        return Ok(());
+    };
+    let owner = state.store.caller_for_token(token).await?;
+    if owner.is_some_and(|owner| owner.id == id) {
+        return Err(AppError::Conflict(
+            "this administrator owns the configured --admin-token: give the token up in the configuration first".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Why an administrator cannot demote, switch off or delete themselves.
 const YOURSELF: &str =
     "you cannot demote, switch off or delete yourself: another administrator can";
@@ -187,6 +207,7 @@ async fn remove(
     if caller.id == id {
         return Err(AppError::Conflict(YOURSELF.into()));
     }
+    refuse_admin_token_owner(&state, &id).await?;
     let user = state
         .store
         .user(&id)

@@ -401,3 +401,55 @@ async fn guessing_a_basic_trigger_password_is_throttled_with_the_basic_challenge
     let log = calls(&app, trigger["id"].as_str().unwrap()).await;
     assert!(log.iter().any(|call| call["outcome"] == "throttled"));
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_read_before_any_answer() {
+    let app = spawn_app_with(&[]).await;
+    let trigger =
+        create_trigger(&app, json!({"name": "guarded", "auth": {"type": "bearer"}})).await;
+    let id = trigger["id"].as_str().unwrap();
+    let token = app
+        .admin(Method::POST, &format!("/api/triggers/{id}/token"), None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = trigger["hook_url"].as_str().unwrap();
+    let big = || vec![b' '; 1024 * 1024 + 64 * 1024];
+    let client = reqwest::Client::new();
+    // Refused for its credentials or its size, the caller reads the answer
+    // rather than a broken pipe.
+    let unknown = client.post(url).body(big()).send().await.unwrap();
+    assert_error(unknown, 401, "unauthorized").await;
+    let wrong_method = client.get(url).body(big()).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let too_large = client
+        .post(url)
+        .bearer_auth(&token)
+        .body(big())
+        .send()
+        .await
+        .unwrap();
+    let error = assert_error(too_large, 413, "payload_too_large").await;
+    assert!(
+        error["message"].as_str().unwrap().contains("MiB"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn null_for_a_trigger_field_is_a_422_naming_it() {
+    let app = spawn_app_with(&[]).await;
+    let trigger = create_trigger(&app, json!({"name": "t"})).await;
+    let path = format!("/api/triggers/{}", trigger["id"].as_str().unwrap());
+    for field in ["name", "method", "params", "auth", "event_type", "response"] {
+        let patch = app
+            .admin(Method::PATCH, &path, Some(json!({ field: null })))
+            .await;
+        let error = assert_error(patch, 422, "validation_failed").await;
+        assert!(error["fields"][field].is_string(), "{field}: {error}");
+    }
+}

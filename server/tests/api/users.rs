@@ -357,3 +357,58 @@ async fn a_user_added_twice_at_once_is_created_once_and_the_other_is_a_409() {
         .count();
     assert_eq!(named, 1);
 }
+
+#[tokio::test]
+async fn the_owner_of_the_admin_token_cannot_be_demoted_by_another_administrator() {
+    let app = spawn_app().await;
+    create_user(&app, "ana", "admin").await;
+    let bob = create_user(&app, "bob", "admin").await;
+    let ana = login(&app, "ana", "long-enough-pw").await;
+    let ana = ana.json::<Value>().await.unwrap()["data"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owner = app.admin_json("/api/me").await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/users/{owner}");
+    for body in [json!({"role": "viewer"}), json!({"active": false})] {
+        let refused = app
+            .request(Method::PATCH, &path, Some(&ana), Some(body))
+            .await;
+        let error = assert_error(refused, 409, "conflict").await;
+        assert!(
+            error["message"].as_str().unwrap().contains("--admin-token"),
+            "{error}"
+        );
+    }
+    let refused = app.request(Method::DELETE, &path, Some(&ana), None).await;
+    assert_error(refused, 409, "conflict").await;
+    // The token still works as an administrator's, and other administrators
+    // are not protected by it.
+    assert_eq!(app.admin_json(&path).await["data"]["role"], "admin");
+    let demote = app
+        .request(
+            Method::PATCH,
+            &format!("/api/users/{bob}"),
+            Some(&ana),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(demote.status(), 204);
+}
+
+#[tokio::test]
+async fn null_for_a_user_field_is_a_422_naming_it() {
+    let app = spawn_app().await;
+    let id = create_user(&app, "ana", "viewer").await;
+    let path = format!("/api/users/{id}");
+    for field in ["role", "active", "password"] {
+        let patch = app
+            .admin(Method::PATCH, &path, Some(json!({ field: null })))
+            .await;
+        let error = assert_error(patch, 422, "validation_failed").await;
+        assert!(error["fields"][field].is_string(), "{field}: {error}");
+    }
+}

@@ -617,3 +617,78 @@ async fn health_says_whether_a_webhook_is_off_failing_or_never_called_and_why() 
     assert_eq!(health["last_error"], "connection refused");
     assert_eq!(health["consecutive_failures"], 1);
 }
+
+#[tokio::test]
+async fn null_for_a_field_that_cannot_be_empty_is_a_422_naming_it() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let id = app.create_webhook_id(minimal()).await;
+    let path = format!("/api/webhooks/{id}");
+    let before = app.webhook(&id).await;
+    for field in [
+        "name", "url", "events", "active", "method", "auth", "headers",
+    ] {
+        let patch = app
+            .admin(Method::PATCH, &path, Some(json!({ field: null })))
+            .await;
+        let error = assert_error(patch, 422, "validation_failed").await;
+        assert!(error["fields"][field].is_string(), "{field}: {error}");
+        let create = app
+            .admin(
+                Method::POST,
+                "/api/webhooks",
+                Some(json!({"name": "n", "url": "http://127.0.0.1:9/", field: null})),
+            )
+            .await;
+        let error = assert_error(create, 422, "validation_failed").await;
+        assert!(error["fields"][field].is_string(), "{field}: {error}");
+    }
+    // `null` still means "none" where a field may be empty.
+    let none = app
+        .admin(Method::PATCH, &path, Some(json!({"data_location": null})))
+        .await;
+    assert_eq!(none.status(), 204);
+    let mut after = app.webhook(&id).await;
+    after["updated_at"] = before["updated_at"].clone();
+    assert_eq!(after, before);
+    assert_eq!(app.webhook_count().await, 1);
+}
+
+#[tokio::test]
+async fn names_that_hide_or_reorder_text_are_refused() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let stacked = format!("a{}", "\u{0301}".repeat(200));
+    for name in [
+        "invoice\u{202e}fdp.exe",
+        "\u{200b}",
+        "\u{2066}x\u{2069}",
+        &stacked,
+    ] {
+        let body = json!({"name": name, "url": "http://127.0.0.1:9/"});
+        let refused = app.admin(Method::POST, "/api/webhooks", Some(body)).await;
+        let error = assert_error(refused, 422, "validation_failed").await;
+        assert!(error["fields"]["name"].is_string(), "{name:?}: {error}");
+        let trigger = app
+            .admin(Method::POST, "/api/triggers", Some(json!({"name": name})))
+            .await;
+        let error = assert_error(trigger, 422, "validation_failed").await;
+        assert!(error["fields"]["name"].is_string(), "{name:?}: {error}");
+    }
+    assert_eq!(app.webhook_count().await, 0);
+    let fine = json!({"name": "Café → CMDB 👩‍💻", "url": "http://127.0.0.1:9/"});
+    let created = app.admin(Method::POST, "/api/webhooks", Some(fine)).await;
+    assert_eq!(created.status(), 201);
+}
+
+#[tokio::test]
+async fn a_signing_secret_is_never_kept_by_a_cache() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let id = app.create_webhook_id(minimal()).await;
+    for (method, path) in [
+        (Method::GET, format!("/api/webhooks/{id}/secret")),
+        (Method::POST, format!("/api/webhooks/{id}/secret/rotate")),
+    ] {
+        let answer = app.admin(method, &path, None).await;
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.headers()["cache-control"], "no-store", "{path}");
+    }
+}

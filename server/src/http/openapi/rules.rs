@@ -10,13 +10,12 @@
 use serde_json::{Value, json};
 
 use crate::events::OPERATOR_MODULE;
+use crate::http::rules::{BLANK, COMBINING, HIDDEN, MAX_MARKS};
 
 /// A module or an action of an event type (`is_name_part`).
 const PART: &str = "[a-z0-9_-]{1,64}";
 /// A character that is not a control character (`char::is_control`).
 const PRINTABLE: &str = r"[^\x00-\x1f\x7f-\x9f]";
-/// Names of webhooks and triggers: not blank once trimmed (`name_problem`).
-const NAME: &str = r"[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*";
 /// An `http(s)` address of a named host (`parse_url`): ASCII labels with
 /// single hyphens inside (`xn--` would be read as punycode), the last
 /// starting with a letter (a numeric one would be read as an IPv4 address),
@@ -35,6 +34,33 @@ const PARAM_NAME: &str = "[ -~]{1,100}";
 const PARAM_VALUE: &str = "[ -~]{0,1000}";
 /// `GET /api/deliveries/stats?window=`: 1m to 90d.
 const WINDOW: &str = "([1-9][0-9]{0,2}[mh]|([1-9]|[1-8][0-9]|90)d)";
+
+/// A class of characters: `[...]`, or `[^...]` when `not`, of the ranges
+/// written as `\uXXXX` escapes, which ECMA-262, Python and Rust regexes read alike.
+fn class(not: bool, ranges: &[&[(char, char)]]) -> String {
+    let escape = |c: char| format!("\\u{:04x}", c as u32);
+    let inside: String = ranges
+        .iter()
+        .flat_map(|ranges| ranges.iter())
+        .map(|(low, high)| match low == high {
+            true => escape(*low),
+            false => format!("{}-{}", escape(*low), escape(*high)),
+        })
+        .collect();
+    format!("[{}{inside}]", if not { "^" } else { "" })
+}
+
+/// Names of webhooks and triggers (`name_problem`): characters neither
+/// control nor hidden, at least one of them visible, each carrying at most
+/// `MAX_MARKS` combining marks.
+fn name() -> String {
+    const CONTROL: [(char, char); 2] = [('\u{0}', '\u{1f}'), ('\u{7f}', '\u{9f}')];
+    let marks = format!("{}{{0,{MAX_MARKS}}}", class(false, &[&COMBINING]));
+    let base = class(true, &[&CONTROL, &HIDDEN, &COMBINING]);
+    let visible = class(true, &[&CONTROL, &HIDDEN, &COMBINING, &BLANK]);
+    let any = format!("(?:{base}{marks})*");
+    format!("{marks}{any}{visible}{marks}{any}")
+}
 
 /// Anchored, as JSON Schema patterns match anywhere otherwise.
 fn whole(pattern: &str) -> String {
@@ -56,7 +82,7 @@ pub fn refine(document: &mut Value) {
 fn webhooks(document: &mut Value) {
     let schemas = &mut document["components"]["schemas"];
     let webhook = &mut schemas["WebhookIn"]["properties"];
-    merge(&mut webhook["name"], json!({"pattern": whole(NAME)}));
+    merge(&mut webhook["name"], json!({"pattern": whole(&name())}));
     merge(
         &mut webhook["url"],
         json!({"pattern": whole(URL), "maxLength": 2047, "format": "uri"}),
@@ -71,18 +97,19 @@ fn webhooks(document: &mut Value) {
     );
     let header_value = json!({"type": ["string", "null"], "pattern": whole(HEADER_VALUE)});
     merge(&mut webhook["headers"], map(50, HEADER_NAME, header_value));
-    webhook["auth"] = nullable_ref("WebhookAuthIn");
+    // `null` is refused for every field but the data location (none).
+    for field in ["name", "url", "events", "active", "method", "headers"] {
+        not_null(&mut webhook[field]);
+    }
+    webhook["auth"] = reference("WebhookAuthIn");
     let credential = json!({"type": "string", "minLength": 1, "maxLength": 1024, "pattern": whole(&format!("{PRINTABLE}*"))});
     schemas["WebhookAuthIn"] = auth(credential.clone(), Some(credential.clone()), Given::MayKeep);
     schemas["WebhookAuthCreate"] = auth(credential.clone(), Some(credential), Given::Always);
 
-    // `POST` needs a name and a URL, and takes no `null` but for the data location.
+    // `POST` needs a name and a URL, and every header's value.
     let mut create = schemas["WebhookIn"].clone();
     create["description"] = json!("A new webhook: `name` and `url` are required.");
     create["required"] = json!(["name", "url"]);
-    for field in ["name", "url", "events", "active", "method"] {
-        not_null(&mut create["properties"][field]);
-    }
     create["properties"]["auth"] = reference("WebhookAuthCreate");
     not_null(&mut create["properties"]["headers"]["additionalProperties"]);
     schemas["WebhookCreate"] = create.clone();
@@ -93,14 +120,17 @@ fn webhooks(document: &mut Value) {
 fn triggers(document: &mut Value) {
     let schemas = &mut document["components"]["schemas"];
     let trigger = &mut schemas["TriggerIn"]["properties"];
-    merge(&mut trigger["name"], json!({"pattern": whole(NAME)}));
+    merge(&mut trigger["name"], json!({"pattern": whole(&name())}));
     merge(
         &mut trigger["event_type"],
         json!({"not": {"pattern": format!(r"^{OPERATOR_MODULE}\.")}}),
     );
     let param_value = json!({"type": "string", "pattern": whole(PARAM_VALUE)});
     merge(&mut trigger["params"], map(50, PARAM_NAME, param_value));
-    trigger["auth"] = nullable_ref("TriggerAuthIn");
+    for field in ["name", "method", "params", "event_type", "response"] {
+        not_null(&mut trigger[field]);
+    }
+    trigger["auth"] = reference("TriggerAuthIn");
     let (min, max) = api::PASSWORD_CHARS;
     let password = json!({"type": "string", "minLength": min, "maxLength": max});
     schemas["TriggerAuthIn"] = auth(password.clone(), None, Given::MayKeep);
@@ -109,9 +139,6 @@ fn triggers(document: &mut Value) {
     let mut create = schemas["TriggerIn"].clone();
     create["description"] = json!("A new trigger: `name` is required.");
     create["required"] = json!(["name"]);
-    for field in ["name", "method", "params", "event_type", "response"] {
-        not_null(&mut create["properties"][field]);
-    }
     create["properties"]["auth"] = reference("TriggerAuthCreate");
     schemas["TriggerCreate"] = create;
     set_body(document, "/api/triggers", "post", "TriggerCreate");
@@ -120,6 +147,9 @@ fn triggers(document: &mut Value) {
 fn other_bodies(document: &mut Value) {
     let schemas = &mut document["components"]["schemas"];
     let (min, max) = api::PASSWORD_CHARS;
+    for field in ["role", "active", "password"] {
+        not_null(&mut schemas["UserPatch"]["properties"][field]);
+    }
     merge(
         &mut schemas["UserPatch"]["properties"]["password"],
         json!({"minLength": min, "maxLength": max}),
@@ -259,10 +289,6 @@ fn reference(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn nullable_ref(name: &str) -> Value {
-    json!({"oneOf": [reference(name), {"type": "null"}]})
-}
-
 /// Adds `rules` to `schema`, replacing what it says of the same keys.
 fn merge(schema: &mut Value, rules: Value) {
     assert!(schema.is_object(), "refining a schema that is not there");
@@ -337,6 +363,32 @@ mod tests {
         matching(&pattern.replace('*', "{0,8}").replace('+', "{1,8}"))
     }
 
+    #[test]
+    fn the_name_pattern_refuses_what_hookhub_refuses() {
+        let pattern = regex::Regex::new(&whole(&name())).unwrap();
+        let stacked = format!("a{}", "\u{0301}".repeat(MAX_MARKS + 1));
+        for refused in [
+            "x\u{202e}y",
+            "\u{200b}",
+            " ",
+            "\u{200d}",
+            "\u{0301}",
+            &stacked,
+        ] {
+            assert!(!pattern.is_match(refused), "{refused:?}");
+            assert!(name_problem(refused).is_some(), "{refused:?}");
+        }
+        let accented = format!("e{}", "\u{0301}".repeat(MAX_MARKS));
+        for taken in [
+            "Ticket → CMDB",
+            "Café",
+            "\u{1f469}\u{200d}\u{1f4bb} dev",
+            &accented,
+        ] {
+            assert!(pattern.is_match(taken), "{taken:?}");
+        }
+    }
+
     proptest! {
         #[test]
         fn an_address_the_document_allows_is_one_hookhub_takes(url in short(URL)) {
@@ -345,7 +397,7 @@ mod tests {
 
         #[test]
         fn names_and_texts_the_document_allows_are_taken(
-            name in short(NAME),
+            name in short(&name()),
             printable in matching(&format!("{PRINTABLE}{{1,200}}")),
             username in matching(BASIC_USERNAME),
             location in matching(DATA_LOCATION),
