@@ -47,6 +47,10 @@ pub enum AppError {
     /// callers and balancers come back instead of giving up.
     #[error("the database cannot be reached: try again shortly")]
     DatabaseAway,
+    /// The request bodies in flight fill the server's budget: a 503 with
+    /// `Retry-After`, sent after the body was read and dropped.
+    #[error("the server is at its limit for request bodies in flight: try again shortly")]
+    Busy,
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -105,6 +109,7 @@ impl AppError {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::DatabaseAway => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -167,6 +172,7 @@ impl IntoResponse for AppError {
         let retry_after = match &self {
             Self::TooManyRequests { retry_after } => Some(*retry_after),
             Self::DatabaseAway => Some(DATABASE_RETRY_AFTER),
+            Self::Busy => Some(1),
             _ => None,
         };
         let away = matches!(self, Self::DatabaseAway);
@@ -184,6 +190,12 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        // An error is for this request alone (some, such as a 404, a cache
+        // would otherwise keep).
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()

@@ -1,6 +1,7 @@
 //! The REST API under `/api`, and the console around it.
 
 mod auth;
+mod budget;
 mod call_log;
 mod console;
 mod deliveries;
@@ -83,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(budget::BodyBudget::default()),
+            budget::admit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             health::gate,

@@ -543,3 +543,61 @@ async fn json_logs_give_a_line_per_attempt_and_request_ids_and_never_a_secret() 
         assert!(!text.contains(secret), "{secret} is in the log:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn request_bodies_in_flight_have_a_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookhub = start(dir.path()).await;
+    // Sixty events of nearly 10 MiB each, all at once.
+    let blob = "x".repeat(10 * 1024 * 1024 - 100);
+    let body = axum::body::Bytes::from(format!(
+        r#"{{"type": "big.blob", "data": {{"blob": "{blob}"}}}}"#
+    ));
+    drop(blob);
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/events", hookhub.address);
+    let sends: Vec<_> = (0..60)
+        .map(|_| {
+            let request = client
+                .post(&url)
+                .bearer_auth(ADMIN_TOKEN)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send();
+            tokio::spawn(request)
+        })
+        .collect();
+    // A small event beside them is not crowded out.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let small = client
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"type": "small.one", "data": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.status(), 202, "{:?}", small.text().await);
+    let mut accepted = 0;
+    let mut busy = 0;
+    for send in sends {
+        let response = send.await.unwrap().unwrap();
+        match response.status().as_u16() {
+            202 => accepted += 1,
+            503 => {
+                assert_eq!(response.headers()["retry-after"], "1");
+                let error: Value = response.json().await.unwrap();
+                assert_eq!(error["error"]["code"], "server_busy");
+                busy += 1;
+            }
+            other => panic!("{other}: {:?}", response.text().await),
+        }
+    }
+    assert_eq!(accepted + busy, 60);
+    assert!(accepted >= 8, "only {accepted} of 60 accepted");
+    let peak = peak_memory(hookhub.child.id().unwrap());
+    eprintln!(
+        "60 bodies of 10 MiB: {accepted} accepted, {busy} busy, peak {} MiB",
+        peak >> 20
+    );
+    assert!(peak < 800 << 20, "peak memory {} MiB", peak >> 20);
+}
