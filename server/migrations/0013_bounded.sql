@@ -14,3 +14,11 @@ CREATE TABLE throttles (
     allowed_at   INTEGER NOT NULL
 );
 CREATE INDEX throttles_last_failure ON throttles (last_failure);
+
+-- Events accepted whose deliveries are still to be written: a transaction
+-- writes a bounded number of deliveries, and the rest follow in slices.
+CREATE TABLE fanouts (
+    event_id   TEXT PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX fanouts_created ON fanouts (created_at);

@@ -6,6 +6,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod http;
 pub mod logs;
 pub mod metrics;
@@ -61,6 +62,7 @@ pub async fn run(
         stopping.clone(),
     ));
 
+    let fan_out = tokio::spawn(fanout::run(store.clone(), stopping.clone()));
     let call_log = Arc::new(http::CallLog::default());
     let call_counter = tokio::spawn({
         let (call_log, store, stopping) = (call_log.clone(), store.clone(), stopping.clone());
@@ -120,6 +122,7 @@ pub async fn run(
     workers.await.context("the delivery workers")?;
     pruner.await.context("the pruner")?;
     call_counter.await.context("the trigger call counter")?;
+    fan_out.await.context("the fan-out")?;
     store.close().await;
     tracing::info!("hookhub stopped");
     Ok(())

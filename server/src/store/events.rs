@@ -49,6 +49,12 @@ pub trait EventStore: Send + Sync {
     /// Accepts published events, all or none, answering once they are durable.
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>>;
 
+    /// Writes the deliveries of events that were accepted with theirs
+    /// deferred (`outbox::INLINE_DELIVERIES`), oldest first: about `at_most`
+    /// deliveries (one event's at least) in one transaction. Returns how
+    /// many events it fanned out, 0 when none wait.
+    async fn fan_out(&self, at_most: usize) -> anyhow::Result<usize>;
+
     /// Hands this process's workers the deliveries of every later publication
     /// that `room` has room for (counted there as they are leased), leased
     /// to them for `lease`, until the receiver is dropped.

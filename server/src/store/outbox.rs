@@ -2,6 +2,13 @@
 //! gets an id and one delivery per subscribed active webhook, all written in
 //! the transaction that accepts the event, so that an acknowledged event is
 //! never lost.
+//!
+//! A transaction writes at most `INLINE_DELIVERIES` deliveries: the events
+//! past that (a batch of 1,000 events to 1,000 webhooks would be a million)
+//! are written with a `fanouts` row instead, in the same transaction, and
+//! their deliveries follow in slices of their own (`fan_out`), so that one
+//! publisher never holds the database for everyone else, and nothing
+//! accepted is lost: the `fanouts` row is durable with its event.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,15 +34,23 @@ pub struct Enqueued {
     /// Not written: its idempotency key names an event accepted before
     /// (`event_id`), which queued this many deliveries.
     pub duplicate_of: Option<usize>,
+    /// Deliveries to write after this transaction (see the module's notes);
+    /// if any, `deliveries` is empty.
+    pub deferred: usize,
 }
 
 impl Enqueued {
     pub fn accepted(&self) -> EventAccepted {
         EventAccepted {
             id: self.event_id.clone(),
-            deliveries: self.duplicate_of.unwrap_or(self.deliveries.len()),
+            deliveries: self.duplicate_of.unwrap_or(self.queued()),
             duplicate: self.duplicate_of.is_some(),
         }
+    }
+
+    /// The deliveries it queued, written now or later.
+    pub fn queued(&self) -> usize {
+        self.deliveries.len() + self.deferred
     }
 
     /// Whether some of its deliveries were not leased to this process's
@@ -57,6 +72,10 @@ pub enum Placement {
     Paused,
 }
 
+/// Deliveries one transaction writes at most (about a quarter of a second
+/// of SQLite's writing); the events past them are fanned out after it.
+pub const INLINE_DELIVERIES: usize = 10_000;
+
 /// A webhook as publishing sees it.
 #[derive(Debug, Clone)]
 pub struct Subscriber {
@@ -65,6 +84,14 @@ pub struct Subscriber {
     pub patterns: Vec<String>,
     /// hookhub switched it off: its deliveries are recorded, paused.
     pub paused: bool,
+    pub created_at: i64,
+}
+
+impl Subscriber {
+    /// Whether an event of `event_type` goes to it.
+    fn takes(&self, event_type: &str) -> bool {
+        subscribed(&self.patterns, event_type)
+    }
 }
 
 /// An event's row as written.
@@ -101,6 +128,7 @@ pub fn plan<'a>(
     let now = now_ms();
     let mut rows = Vec::with_capacity(events.len());
     let mut enqueued = Vec::with_capacity(events.len());
+    let mut inline = 0;
     for event in events {
         let (changed_fields, previous) = match &event.change {
             Some((fields, previous)) => (
@@ -111,12 +139,34 @@ pub fn plan<'a>(
         };
         let data = serde_json::to_string(&event.data)?;
         let bytes = data.len();
-        let (deliveries, placements) = webhooks
-            .iter()
-            .filter(|webhook| {
-                subscribed(&webhook.patterns, &event.event_type)
+        let targets = || {
+            webhooks.iter().filter(|webhook| {
+                webhook.takes(&event.event_type)
                     && event.about_webhook.as_ref() != Some(&webhook.id)
             })
+        };
+        // hookhub's own events about a webhook are few and always written now.
+        let count = targets().count();
+        if inline + count > INLINE_DELIVERIES && event.about_webhook.is_none() {
+            rows.push(EventColumns {
+                event_type: &event.event_type,
+                data,
+                changed_fields,
+                previous,
+            });
+            enqueued.push(Enqueued {
+                event_id: new_id("evt"),
+                created_at: now,
+                deliveries: Vec::new(),
+                placements: Vec::new(),
+                bytes,
+                duplicate_of: None,
+                deferred: count,
+            });
+            continue;
+        }
+        inline += count;
+        let (deliveries, placements) = targets()
             .map(|webhook| {
                 let delivery = QueuedDelivery {
                     id: new_id("dlv"),
@@ -143,9 +193,47 @@ pub fn plan<'a>(
             placements,
             bytes,
             duplicate_of: None,
+            deferred: 0,
         });
     }
     Ok((rows, enqueued))
+}
+
+/// An event whose deliveries were deferred (`INLINE_DELIVERIES`), as
+/// `fan_out` finds it.
+pub struct Deferred {
+    pub event_id: String,
+    pub event_type: String,
+    pub created_at: i64,
+}
+
+/// The delivery rows of a deferred event: one per webhook that takes it and
+/// existed when it was accepted, due now, or paused; none leased.
+pub fn deferred_rows<'a>(
+    webhooks: &'a [Subscriber],
+    event: &'a Deferred,
+    ids: &'a mut Vec<String>,
+) -> Vec<DeliveryColumns<'a>> {
+    let targets: Vec<&Subscriber> = webhooks
+        .iter()
+        .filter(|webhook| {
+            webhook.created_at <= event.created_at && webhook.takes(&event.event_type)
+        })
+        .collect();
+    *ids = targets.iter().map(|_| new_id("dlv")).collect();
+    targets
+        .into_iter()
+        .zip(ids.iter())
+        .map(|(webhook, id)| DeliveryColumns {
+            id,
+            webhook_id: &webhook.id,
+            event_id: &event.event_id,
+            event_type: &event.event_type,
+            status: if webhook.paused { "paused" } else { "pending" },
+            next_attempt_at: (!webhook.paused).then(now_ms),
+            lease_until: None,
+        })
+        .collect()
 }
 
 /// The event an idempotency key was first accepted with.
@@ -217,7 +305,7 @@ impl<'a> Keyed<'a> {
             .zip(planned)
             .filter_map(|(event, enqueued)| {
                 let key = event.idempotency_key.as_deref()?;
-                Some((key, enqueued.event_id.as_str(), enqueued.deliveries.len()))
+                Some((key, enqueued.event_id.as_str(), enqueued.queued()))
             })
             .collect()
     }
@@ -237,12 +325,13 @@ impl<'a> Keyed<'a> {
             placements: Vec::new(),
             bytes: 0,
             duplicate_of: Some(deliveries),
+            deferred: 0,
         };
         self.answers
             .iter()
             .map(|answer| match answer {
                 Answer::Planned(n) => planned[*n].clone(),
-                Answer::SameAs(n) => duplicate(&planned[*n].event_id, planned[*n].deliveries.len()),
+                Answer::SameAs(n) => duplicate(&planned[*n].event_id, planned[*n].queued()),
                 Answer::Taken(original) => duplicate(&original.event_id, original.deliveries),
             })
             .collect()
@@ -314,6 +403,13 @@ impl FreshDeliveries {
     /// no room for wait in the outbox.
     pub fn wake_for_the_rest(&self, wake: Arc<Notify>) {
         *self.wake.lock().expect("fresh deliveries") = Some(wake);
+    }
+
+    /// Wakes the workers for deliveries that wait in the outbox.
+    pub fn wake_workers(&self) {
+        if let Some(wake) = self.wake.lock().expect("fresh deliveries").as_ref() {
+            wake.notify_one();
+        }
     }
 
     fn taker(&self) -> Option<Taker> {
@@ -462,11 +558,61 @@ mod tests {
             ],
             bytes: 8,
             duplicate_of: None,
+            deferred: 0,
         };
         let jobs = fresh_jobs(vec![event()], &[enqueued]);
         assert_eq!(jobs.len(), 2, "the unleased delivery waits in the outbox");
         assert!(Arc::ptr_eq(&jobs[0].event, &jobs[1].event));
         assert_eq!(jobs[0].event.data, serde_json::json!({"id": 1}));
+    }
+
+    #[test]
+    fn a_transaction_writes_a_bounded_number_of_deliveries_and_defers_the_rest() {
+        let webhooks: Vec<Subscriber> = (0..20)
+            .map(|n| Subscriber {
+                id: format!("wh_{n}"),
+                patterns: vec!["order.*".into()],
+                paused: false,
+                created_at: 0,
+            })
+            .collect();
+        let events = vec![event(); 1000];
+        let events: Vec<&NewEvent> = events.iter().collect();
+        let (rows, planned) = plan(&webhooks, &events, &mut |_, _| None).unwrap();
+        assert_eq!(rows.len(), 1000, "every event is written");
+        let now: usize = planned.iter().map(|e| e.deliveries.len()).sum();
+        assert_eq!(now, INLINE_DELIVERIES);
+        assert!(planned[..500].iter().all(|e| e.deferred == 0));
+        assert!(
+            planned[500..]
+                .iter()
+                .all(|e| e.deferred == 20 && e.deliveries.is_empty())
+        );
+        assert!(planned.iter().all(|e| e.accepted().deliveries == 20));
+
+        // Later, each deferred event goes to the webhooks that existed when
+        // it was accepted.
+        let mut later = webhooks.clone();
+        later.push(Subscriber {
+            id: "wh_new".into(),
+            created_at: i64::MAX,
+            ..webhooks[0].clone()
+        });
+        later[0].paused = true;
+        let deferred = Deferred {
+            event_id: planned[999].event_id.clone(),
+            event_type: "order.create".into(),
+            created_at: planned[999].created_at,
+        };
+        let mut ids = Vec::new();
+        let rows = deferred_rows(&later, &deferred, &mut ids);
+        assert_eq!(rows.len(), 20);
+        assert_eq!((rows[0].status, rows[0].next_attempt_at), ("paused", None));
+        assert!(
+            rows[1..]
+                .iter()
+                .all(|r| r.status == "pending" && r.lease_until.is_none())
+        );
     }
 
     #[test]
@@ -495,6 +641,7 @@ mod tests {
             id: "wh_a".into(),
             patterns: vec!["*".into()],
             paused: false,
+            created_at: 0,
         }];
         let (_, planned) = plan(&webhooks, &keyed.fresh, &mut |_, _| None).unwrap();
         let first_new = planned[0].event_id.clone();

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::operator::{DisabledWebhook, FailedDelivery};
-use super::outbox::Subscriber;
+use super::outbox::{Deferred, Subscriber};
 use super::{
     AttemptRecord, BodySource, Caller, Delivery, DeliveryFilter, Job, QueueDepth, Sealed,
     SigningSecrets, StoredAuth, Trigger, TriggerAuth, TriggerCall, TriggerSettings, User, Webhook,
@@ -27,7 +27,8 @@ use crate::time::now_ms;
 
 /// The webhooks an event may go to: those on, and those hookhub switched
 /// off (their deliveries wait, paused).
-pub const SELECT_SUBSCRIBERS: &str = "SELECT id, events, NOT active AS paused FROM webhooks
+pub const SELECT_SUBSCRIBERS: &str =
+    "SELECT id, events, NOT active AS paused, created_at FROM webhooks
      WHERE active OR disabled_reason IS NOT NULL";
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +36,7 @@ pub struct SubscriberRow {
     id: String,
     events: String,
     paused: bool,
+    created_at: i64,
 }
 
 impl TryFrom<SubscriberRow> for Subscriber {
@@ -45,7 +47,29 @@ impl TryFrom<SubscriberRow> for Subscriber {
             id: row.id,
             patterns: serde_json::from_str(&row.events).context("webhook events")?,
             paused: row.paused,
+            created_at: row.created_at,
         })
+    }
+}
+
+/// An event whose deliveries wait to be written, with what they need of it.
+pub const SELECT_DEFERRED: &str = "SELECT f.event_id, e.type AS event_type, e.created_at
+    FROM fanouts f JOIN events e ON e.id = f.event_id";
+
+#[derive(sqlx::FromRow)]
+pub struct DeferredRow {
+    event_id: String,
+    event_type: String,
+    created_at: i64,
+}
+
+impl From<DeferredRow> for Deferred {
+    fn from(row: DeferredRow) -> Self {
+        Self {
+            event_id: row.event_id,
+            event_type: row.event_type,
+            created_at: row.created_at,
+        }
     }
 }
 

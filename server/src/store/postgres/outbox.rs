@@ -15,10 +15,10 @@ use tokio::sync::{Notify, mpsc};
 use super::{PostgresStore, announce_due};
 use crate::model::EventAccepted;
 use crate::store::outbox::{
-    Enqueued, EventColumns, Keyed, Leasing, Original, Reservation, Subscriber, delivery_rows,
-    distinct_keys, plan,
+    Deferred, DeliveryColumns, Enqueued, EventColumns, Keyed, Leasing, Original, Reservation,
+    Subscriber, deferred_rows, delivery_rows, distinct_keys, plan,
 };
-use crate::store::rows::{SELECT_SUBSCRIBERS, SubscriberRow};
+use crate::store::rows::{DeferredRow, SELECT_DEFERRED, SELECT_SUBSCRIBERS, SubscriberRow};
 use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, NewEvent, QueueStore, WorkerRoom};
 use crate::time::now_ms;
 
@@ -159,7 +159,32 @@ async fn insert_events(
     .execute(&mut *tx)
     .await
     .context("inserting events")?;
-    let deliveries = delivery_rows(rows, enqueued, now);
+    let deferred: Vec<&str> = enqueued
+        .iter()
+        .filter(|e| e.deferred > 0)
+        .map(|e| e.event_id.as_str())
+        .collect();
+    if !deferred.is_empty() {
+        sqlx::query("INSERT INTO fanouts (event_id, created_at) SELECT id, $2 FROM UNNEST($1::text[]) AS v(id)")
+            .bind(deferred)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("deferring deliveries")?;
+    }
+    insert_deliveries(tx, &delivery_rows(rows, enqueued, now), now).await?;
+    if enqueued.iter().any(Enqueued::waits_in_outbox) {
+        announce_due(tx).await?;
+    }
+    Ok(())
+}
+
+/// Writes delivery rows in one statement.
+async fn insert_deliveries(
+    tx: &mut PgConnection,
+    deliveries: &[DeliveryColumns<'_>],
+    now: i64,
+) -> anyhow::Result<()> {
     if !deliveries.is_empty() {
         sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
@@ -186,15 +211,57 @@ async fn insert_events(
         .execute(&mut *tx)
         .await
         .context("inserting deliveries")?;
-        if enqueued.iter().any(Enqueued::waits_in_outbox) {
-            announce_due(tx).await?;
-        }
     }
     Ok(())
 }
 
 #[async_trait::async_trait]
 impl EventStore for PostgresStore {
+    /// Several instances fan out at once, each taking events no other holds.
+    async fn fan_out(&self, at_most: usize) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let waiting: Vec<DeferredRow> = sqlx::query_as(&format!(
+            "{SELECT_DEFERRED} ORDER BY f.created_at, f.event_id LIMIT 1000 FOR UPDATE OF f SKIP LOCKED"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let webhooks: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
+            .fetch_all(&mut *tx)
+            .await?;
+        let webhooks = webhooks
+            .into_iter()
+            .map(Subscriber::try_from)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let now = now_ms();
+        let (mut events, mut rows_written, mut done) = (0, 0, Vec::new());
+        let mut ids = vec![Vec::new(); waiting.len()];
+        let waiting: Vec<Deferred> = waiting.into_iter().map(Deferred::from).collect();
+        let mut rows = Vec::new();
+        for (event, ids) in waiting.iter().zip(ids.iter_mut()) {
+            let more = deferred_rows(&webhooks, event, ids);
+            if events > 0 && rows_written + more.len() > at_most {
+                break;
+            }
+            rows_written += more.len();
+            rows.extend(more);
+            done.push(event.event_id.as_str());
+            events += 1;
+        }
+        insert_deliveries(&mut tx, &rows, now).await?;
+        sqlx::query("DELETE FROM fanouts WHERE event_id = ANY($1)")
+            .bind(&done)
+            .execute(&mut *tx)
+            .await?;
+        if rows_written > 0 {
+            announce_due(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(events)
+    }
+
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
         let mut reservation = Reservation::new(&self.fresh);
         let committed = async {

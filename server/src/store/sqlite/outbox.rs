@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::MAX_PARAMS;
+use super::{MAX_PARAMS, SqliteStore};
 use crate::store::outbox::{
-    Enqueued, EventColumns, Keyed, Leasing, Original, Subscriber, delivery_rows, distinct_keys,
-    plan,
+    Deferred, DeliveryColumns, Enqueued, EventColumns, Keyed, Leasing, Original, Subscriber,
+    deferred_rows, delivery_rows, distinct_keys, plan,
 };
-use crate::store::rows::{SELECT_SUBSCRIBERS, SubscriberRow};
+use crate::store::rows::{DeferredRow, SELECT_DEFERRED, SELECT_SUBSCRIBERS, SubscriberRow};
 use crate::store::{IDEMPOTENCY_WINDOW_MS, NewEvent};
 use crate::time::now_ms;
 
@@ -125,7 +125,23 @@ async fn insert_events(
         });
         query.build().execute(&mut *connection).await?;
     }
-    let deliveries = delivery_rows(rows, enqueued, now);
+    let deferred: Vec<&Enqueued> = enqueued.iter().filter(|e| e.deferred > 0).collect();
+    for chunk in deferred.chunks(MAX_PARAMS / 2) {
+        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO fanouts (event_id, created_at) ");
+        query.push_values(chunk, |mut row, event| {
+            row.push_bind(&event.event_id).push_bind(now);
+        });
+        query.build().execute(&mut *connection).await?;
+    }
+    insert_deliveries(connection, &delivery_rows(rows, enqueued, now), now).await
+}
+
+/// Writes delivery rows, in multi-row statements.
+pub(super) async fn insert_deliveries(
+    connection: &mut SqliteConnection,
+    deliveries: &[DeliveryColumns<'_>],
+    now: i64,
+) -> anyhow::Result<()> {
     for chunk in deliveries.chunks(MAX_PARAMS / 9) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
@@ -145,4 +161,46 @@ async fn insert_events(
         query.build().execute(&mut *connection).await?;
     }
     Ok(())
+}
+
+/// Events fanned out in one transaction at most.
+const FANOUT_EVENTS: i64 = 1000;
+
+/// `EventStore::fan_out`: the deliveries of deferred events, oldest first,
+/// each event's in the transaction that removes its `fanouts` row.
+pub(super) async fn fan_out(store: &SqliteStore, at_most: usize) -> anyhow::Result<usize> {
+    let waiting: Vec<DeferredRow> = sqlx::query_as(&format!(
+        "{SELECT_DEFERRED} ORDER BY f.created_at, f.event_id LIMIT ?"
+    ))
+    .bind(FANOUT_EVENTS)
+    .fetch_all(&store.reader)
+    .await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.writer.begin().await?;
+    let webhooks = subscribers(&mut tx).await?;
+    let now = now_ms();
+    let (mut events, mut written) = (0, 0);
+    for event in waiting.into_iter().map(Deferred::from) {
+        let mut ids = Vec::new();
+        let rows = deferred_rows(&webhooks, &event, &mut ids);
+        if events > 0 && written + rows.len() > at_most {
+            break;
+        }
+        let taken = sqlx::query("DELETE FROM fanouts WHERE event_id = ?")
+            .bind(&event.event_id)
+            .execute(&mut *tx)
+            .await?;
+        if taken.rows_affected() == 1 {
+            insert_deliveries(&mut tx, &rows, now).await?;
+            written += rows.len();
+        }
+        events += 1;
+    }
+    tx.commit().await?;
+    if written > 0 {
+        store.fresh.wake_workers();
+    }
+    Ok(events)
 }

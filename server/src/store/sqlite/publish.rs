@@ -180,6 +180,10 @@ impl EventStore for SqliteStore {
         self.fresh.wake_for_the_rest(wake);
     }
 
+    async fn fan_out(&self, at_most: usize) -> anyhow::Result<usize> {
+        super::outbox::fan_out(self, at_most).await
+    }
+
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
         let (done, committed) = oneshot::channel();
         self.publisher

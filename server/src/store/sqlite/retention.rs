@@ -22,6 +22,7 @@ impl RetentionStore for SqliteStore {
             "DELETE FROM events WHERE id IN (
                  SELECT e.id FROM events e WHERE e.created_at < ?
                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+                   AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.event_id = e.id)
                  LIMIT ?)",
         )
         .bind(before)

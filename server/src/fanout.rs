@@ -1,0 +1,39 @@
+//! The deliveries that publishing deferred (a transaction writes at most
+//! `INLINE_DELIVERIES`; see `store::outbox`), written in slices of as many,
+//! one transaction each, so that other writers take turns in between.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::store::{INLINE_DELIVERIES, Store};
+
+/// How often to look for deferred deliveries when none were waiting.
+const LOOK_EVERY: Duration = Duration::from_millis(200);
+
+pub async fn run(store: Store, mut stopping: watch::Receiver<bool>) {
+    loop {
+        let fanned = match store.fan_out(INLINE_DELIVERIES).await {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "fanning out deferred deliveries failed"
+                );
+                0
+            }
+        };
+        if *stopping.borrow() {
+            return;
+        }
+        if fanned > 0 {
+            // The next slice right away, after anyone waiting for a turn.
+            tokio::task::yield_now().await;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(LOOK_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
