@@ -29,7 +29,7 @@ struct Options {
     #[arg(long)]
     skip_console: bool,
     /// Run only these measurements (throughput, fan-out, latency, ingest, logs, console,
-    /// isolation, postgres).
+    /// big-publish, isolation, postgres).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// A PostgreSQL database on a server where this user may create databases
@@ -126,6 +126,10 @@ async fn main() -> anyhow::Result<()> {
         rows.push(console::bundle(&options.dist)?);
         rows.push(console::render(&scale, &options.dist).await?);
         step("console", started);
+    }
+    if options.runs("big-publish") {
+        rows.push(runs::beside_a_big_publish(&scale, &receiver).await?);
+        step("big publish", started);
     }
     if options.runs("isolation") {
         rows.push(runs::isolation(&scale, &receiver).await?);

@@ -509,3 +509,67 @@ pub async fn isolation(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row
         beside / alone >= 0.9,
     ))
 }
+
+/// 10: one small publish at a time, alone, then while a batch of 1,000 events
+/// to 1,000 webhooks (a million deliveries) is accepted and fanned out; the
+/// slowest of each. Before the bound on a transaction's deliveries, the
+/// batch held the database for 23 s and every other publish waited for it.
+pub async fn beside_a_big_publish(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+    let server = Arc::new(Server::start(None).await?);
+    let target = receiver.url("/count");
+    for n in 0..scale.webhooks {
+        server
+            .webhook(&format!("big {n}"), &target, &["big.*"])
+            .await?;
+    }
+    let small = json!({"type": "small.ping", "data": data(0)});
+    let publish = async || -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        server.post("/api/events", &small).await?;
+        Ok(started.elapsed())
+    };
+    let mut alone = Vec::new();
+    for _ in 0..50 {
+        alone.push(publish().await?);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let batch: Vec<Value> = (0..BATCH)
+        .map(|n| json!({"type": "big.item", "data": data(n)}))
+        .collect();
+    let big = tokio::spawn({
+        let server = server.clone();
+        async move {
+            let started = Instant::now();
+            server
+                .post("/api/events", &json!({"events": batch}))
+                .await?;
+            anyhow::Ok(started.elapsed())
+        }
+    });
+    // While the batch is in flight, and for 5 s after its answer (its fan-out).
+    let mut beside = Vec::new();
+    let mut answered: Option<Instant> = None;
+    while answered.is_none_or(|at| at.elapsed() < Duration::from_secs(5)) {
+        if answered.is_none() && big.is_finished() {
+            answered = Some(Instant::now());
+        }
+        beside.push(publish().await?);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let batch_took = big.await??;
+    let slowest = |times: &[Duration]| times.iter().copied().max().unwrap_or_default();
+    let (alone, beside_slowest) = (slowest(&alone), slowest(&beside));
+    Ok(Row::new(
+        "10 a publish beside 1,000 events to 1,000 webhooks",
+        format!(
+            "slowest {} of {} (the batch answered in {})",
+            ms(beside_slowest),
+            beside.len(),
+            ms(batch_took)
+        ),
+        format!("slowest {} of 50 alone", ms(alone)),
+        beside_slowest.as_secs_f64() / alone.as_secs_f64(),
+        "slowest <= 1 s",
+        beside_slowest <= Duration::from_secs(1),
+    ))
+}

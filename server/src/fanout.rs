@@ -1,19 +1,23 @@
 //! The deliveries that publishing deferred (a transaction writes at most
-//! `INLINE_DELIVERIES`; see `store::outbox`), written in slices of as many,
-//! one transaction each, so that other writers take turns in between.
+//! `INLINE_DELIVERIES`; see `store::outbox`), written in slices of
+//! `SLICE`, one transaction each, so that other writers take turns in
+//! between: the slices are smaller than what a publication may write, as
+//! the workers claim and record what the slices queue meanwhile.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::{INLINE_DELIVERIES, Store};
+use crate::store::Store;
 
+/// Deliveries one fan-out transaction writes (one event's at least).
+const SLICE: usize = 2_000;
 /// How often to look for deferred deliveries when none were waiting.
 const LOOK_EVERY: Duration = Duration::from_millis(200);
 
 pub async fn run(store: Store, mut stopping: watch::Receiver<bool>) {
     loop {
-        let fanned = match store.fan_out(INLINE_DELIVERIES).await {
+        let fanned = match store.fan_out(SLICE).await {
             Ok(events) => events,
             Err(error) => {
                 tracing::warn!(

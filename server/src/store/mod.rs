@@ -29,7 +29,6 @@ pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, Worke
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
 pub use objects::{ObjectStore, Updated};
 pub use outage::database_away;
-pub use outbox::INLINE_DELIVERIES;
 pub use retention::RetentionStore;
 pub use throttles::{STRIKE_MEMORY, StrikeChange, Strikes, ThrottleStore};
 pub use triggers::{Trigger, TriggerAuth, TriggerCall, TriggerSettings, TriggerStore};

@@ -72,9 +72,9 @@ pub enum Placement {
     Paused,
 }
 
-/// Deliveries one transaction writes at most (about a quarter of a second
-/// of SQLite's writing); the events past them are fanned out after it.
-pub const INLINE_DELIVERIES: usize = 10_000;
+/// Deliveries one publishing transaction writes at most (a tenth of a second
+/// or so of SQLite's writing); the events past them are fanned out after it.
+pub const INLINE_DELIVERIES: usize = 5_000;
 
 /// A webhook as publishing sees it.
 #[derive(Debug, Clone)]
@@ -582,9 +582,10 @@ mod tests {
         assert_eq!(rows.len(), 1000, "every event is written");
         let now: usize = planned.iter().map(|e| e.deliveries.len()).sum();
         assert_eq!(now, INLINE_DELIVERIES);
-        assert!(planned[..500].iter().all(|e| e.deferred == 0));
+        let inline = INLINE_DELIVERIES / 20;
+        assert!(planned[..inline].iter().all(|e| e.deferred == 0));
         assert!(
-            planned[500..]
+            planned[inline..]
                 .iter()
                 .all(|e| e.deferred == 20 && e.deliveries.is_empty())
         );

@@ -790,7 +790,7 @@ async fn a_fan_out_past_what_one_transaction_writes_is_written_whole() {
         &[],
     )
     .await;
-    // 11,000 deliveries: more than one transaction writes (10,000); the
+    // 11,000 deliveries: more than one transaction writes (5,000); the
     // events past them are accepted at once and fanned out after.
     let accepted = publish_numbered(&app, "wide.item", 1000).await;
     let accepted = accepted["data"].as_array().unwrap();
