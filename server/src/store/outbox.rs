@@ -145,47 +145,34 @@ pub fn plan<'a>(
                     && event.about_webhook.as_ref() != Some(&webhook.id)
             })
         };
-        // hookhub's own events about a webhook are few and always written now.
-        let count = targets().count();
-        if inline + count > INLINE_DELIVERIES && event.about_webhook.is_none() {
-            rows.push(EventColumns {
-                event_type: &event.event_type,
-                data,
-                changed_fields,
-                previous,
-            });
-            enqueued.push(Enqueued {
-                event_id: new_id("evt"),
-                created_at: now,
-                deliveries: Vec::new(),
-                placements: Vec::new(),
-                bytes,
-                duplicate_of: None,
-                deferred: count,
-            });
-            continue;
-        }
-        inline += count;
-        let (deliveries, placements) = targets()
-            .map(|webhook| {
-                let delivery = QueuedDelivery {
-                    id: new_id("dlv"),
-                    webhook_id: webhook.id.clone(),
-                };
-                let placement = if webhook.paused {
-                    Placement::Paused
-                } else {
-                    lease(&webhook.id, bytes).map_or(Placement::Due, Placement::Leased)
-                };
-                (delivery, placement)
-            })
-            .unzip();
         rows.push(EventColumns {
             event_type: &event.event_type,
             data,
             changed_fields,
             previous,
         });
+        // hookhub's own events about a webhook are few and always written now.
+        let count = targets().count();
+        let deferred = inline + count > INLINE_DELIVERIES && event.about_webhook.is_none();
+        let (deliveries, placements) = if deferred {
+            (Vec::new(), Vec::new())
+        } else {
+            inline += count;
+            targets()
+                .map(|webhook| {
+                    let delivery = QueuedDelivery {
+                        id: new_id("dlv"),
+                        webhook_id: webhook.id.clone(),
+                    };
+                    let placement = if webhook.paused {
+                        Placement::Paused
+                    } else {
+                        lease(&webhook.id, bytes).map_or(Placement::Due, Placement::Leased)
+                    };
+                    (delivery, placement)
+                })
+                .unzip()
+        };
         enqueued.push(Enqueued {
             event_id: new_id("evt"),
             created_at: now,
@@ -193,7 +180,7 @@ pub fn plan<'a>(
             placements,
             bytes,
             duplicate_of: None,
-            deferred: 0,
+            deferred: if deferred { count } else { 0 },
         });
     }
     Ok((rows, enqueued))

@@ -31,6 +31,14 @@ pub(super) async fn enqueue(
     write_events(tx, events, &mut |_, _| None).await
 }
 
+/// The webhooks events may go to now.
+async fn subscribers(tx: &mut PgConnection) -> anyhow::Result<Vec<Subscriber>> {
+    let rows: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.into_iter().map(Subscriber::try_from).collect()
+}
+
 /// `enqueue`, each delivery leased until what `lease` says; announces those
 /// left unleased, which any instance may take.
 async fn write_events(
@@ -38,13 +46,7 @@ async fn write_events(
     events: &[NewEvent],
     lease: &mut Leasing<'_>,
 ) -> anyhow::Result<Vec<Enqueued>> {
-    let webhooks: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
-        .fetch_all(&mut *tx)
-        .await?;
-    let webhooks = webhooks
-        .into_iter()
-        .map(Subscriber::try_from)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let webhooks = subscribers(tx).await?;
     let events: Vec<&NewEvent> = events.iter().collect();
     let taken = claim_keys(tx, &distinct_keys(&events)).await?;
     let keyed = Keyed::new(&events, &taken);
@@ -228,13 +230,7 @@ impl EventStore for PostgresStore {
         if waiting.is_empty() {
             return Ok(0);
         }
-        let webhooks: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
-            .fetch_all(&mut *tx)
-            .await?;
-        let webhooks = webhooks
-            .into_iter()
-            .map(Subscriber::try_from)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let webhooks = subscribers(&mut tx).await?;
         let now = now_ms();
         let (mut events, mut rows_written, mut done) = (0, 0, Vec::new());
         let mut ids = vec![Vec::new(); waiting.len()];
