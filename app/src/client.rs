@@ -296,12 +296,18 @@ pub async fn generate_trigger_token(id: String) -> Result<String> {
         .token)
 }
 
-pub async fn trigger_calls(id: String) -> Result<Vec<TriggerCallOut>> {
-    Ok(
-        get::<List<TriggerCallOut>>(&format!("/api/triggers/{id}/calls"))
-            .await?
-            .data,
-    )
+/// A page of a trigger's calls, newest first: those that came to
+/// `outcome` if it is not empty, after `cursor` if given.
+pub async fn trigger_calls(
+    id: String,
+    outcome: String,
+    cursor: Option<String>,
+) -> Result<List<TriggerCallOut>> {
+    let mut path = format!("/api/triggers/{id}/calls?limit=50&outcome={outcome}");
+    if let Some(cursor) = cursor {
+        path.push_str(&format!("&cursor={cursor}"));
+    }
+    get(&path).await
 }
 
 pub async fn users() -> Result<Vec<UserOut>> {

@@ -80,6 +80,12 @@ test("a POST trigger with a bearer token and a required param relays a call to t
     await expect(log).toContainText("unauthorized");
     await expect(log).toContainText("invalid");
     await snap(page, "trigger-calls");
+    // narrowed to one outcome
+    await page.getByLabel("Outcome").selectOption("unauthorized");
+    await expect(log.locator("tbody tr")).toHaveCount(1);
+    await expect(log.locator("tbody tr").first()).toContainText("unauthorized");
+    await page.getByLabel("Outcome").selectOption("");
+    await expect(log.locator("tbody tr")).toHaveCount(3);
     await page.getByRole("link", { name: "Logs" }).click();
     await expect(page.locator("tr[data-delivery]", { hasText: "weather.report" })).toContainText("succeeded");
   } finally {

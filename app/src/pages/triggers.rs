@@ -259,17 +259,56 @@ fn curl_example(trigger: &TriggerOut, token: Option<&str>) -> String {
     }
 }
 
+/// What a call may have come to, as the filter offers it.
+const OUTCOMES: [(&str, &str); 7] = [
+    ("", "Any outcome"),
+    ("accepted", "accepted"),
+    ("unauthorized", "unauthorized"),
+    ("throttled", "throttled"),
+    ("method_not_allowed", "method not allowed"),
+    ("invalid", "invalid"),
+    ("too_large", "too large"),
+];
+
 #[component]
 fn CallLog(id: String) -> impl IntoView {
-    let calls = LocalResource::new(move || client::trigger_calls(id.clone()));
+    let outcome = RwSignal::new(String::new());
+    // The cursors of the pages before this one, newest first.
+    let trail = RwSignal::new(Vec::<String>::new());
+    let calls = LocalResource::new(move || {
+        client::trigger_calls(id.clone(), outcome.get(), trail.get().last().cloned())
+    });
+    let set_outcome = move |ev| {
+        outcome.set(event_target_value(&ev));
+        trail.set(Vec::new());
+    };
     view! {
         <section class="card">
             <div class="page-header">
                 <h2>"Calls"</h2>
+                <label>
+                    "Outcome "
+                    <select on:change=set_outcome prop:value=move || outcome.get()>
+                        {OUTCOMES.map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
+                    </select>
+                </label>
                 <button type="button" on:click=move |_| calls.refetch()>"Refresh"</button>
             </div>
             <Loads loading="Loading calls…">
-                {move || calls.get().map(|loaded| loaded.map(|loaded| match loaded {
+                {move || calls.get().map(|loaded| loaded.map(|page| {
+                    let next = page.next_cursor.clone();
+                    let pager = view! {
+                        <nav class="pager" aria-label="Pages of calls">
+                            {move || (!trail.get().is_empty()).then(|| view! {
+                                <button type="button" on:click=move |_| trail.update(|t| { t.pop(); })>"← Newer"</button>
+                            })}
+                            {next.map(|cursor| view! {
+                                <button type="button" on:click=move |_| trail.update(|t| t.push(cursor.clone()))>"Older →"</button>
+                            })}
+                        </nav>
+                    };
+                    match page.data {
+                    list if list.is_empty() && !outcome.get_untracked().is_empty() => view! { <p class="muted">"No calls with this outcome."</p> }.into_any(),
                     list if list.is_empty() => view! { <p class="muted">"No calls yet."</p> }.into_any(),
                     list => view! {
                         <table class="calls">
@@ -293,7 +332,9 @@ fn CallLog(id: String) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {pager}
                     }.into_any(),
+                    }
                 }))}
             </Loads>
         </section>
