@@ -19,7 +19,6 @@ pub const MAX_LIMIT: u32 = 1000;
 /// The paging parameters of a list that has no others.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// 1 to 1,000 items per page; 100 if left out.
     pub limit: Option<u32>,

@@ -158,7 +158,6 @@ pub(in crate::http) const OUTCOMES: [&str; 6] = [
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 struct CallsQuery {
     /// Only the calls that came to this: `accepted`, `unauthorized`,
     /// `method_not_allowed`, `invalid`, `throttled` or `too_large`.
