@@ -14,10 +14,8 @@ use crate::server::{Server, TOKEN};
 const BUDGET: usize = 300 * 1024;
 
 pub fn bundle(dist: &Path) -> anyhow::Result<Row> {
-    let wasm = dist.join("pkg/app_bg.wasm");
-    let raw = std::fs::metadata(&wasm)
-        .with_context(|| format!("{} (build it with scripts/build-console)", wasm.display()))?
-        .len();
+    let wasm = built_wasm(dist)?;
+    let raw = std::fs::metadata(&wasm)?.len();
     let gzip = Command::new("gzip").arg("-9c").arg(&wasm).output()?;
     if !gzip.status.success() {
         bail!("gzip failed");
@@ -35,6 +33,27 @@ pub fn bundle(dist: &Path) -> anyhow::Result<Row> {
         "<= 300 KiB",
         gzipped <= BUDGET,
     ))
+}
+
+/// The console's wasm, named after its content (`pkg/app_bg-<hash>.wasm`).
+fn built_wasm(dist: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let pkg = dist.join("pkg");
+    let entries = std::fs::read_dir(&pkg)
+        .with_context(|| format!("{} (build it with scripts/build-console)", pkg.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("app_bg") && name.ends_with(".wasm") {
+            return Ok(path);
+        }
+    }
+    bail!(
+        "no app_bg wasm in {} (build it with scripts/build-console)",
+        pkg.display()
+    )
 }
 
 pub async fn render(scale: &Scale, dist: &Path) -> anyhow::Result<Row> {

@@ -27,7 +27,7 @@ export async function adminHeaders(request: APIRequestContext) {
 /** Deletes every webhook through the API, so that a test starts from an empty table. */
 export async function clearWebhooks(request: APIRequestContext) {
   const headers = await adminHeaders(request);
-  const list = await (await request.get("/api/webhooks", { headers })).json();
+  const list = await (await request.get("/api/webhooks?limit=1000", { headers })).json();
   for (const webhook of list.data) {
     const deleted = await request.delete(`/api/webhooks/${webhook.id}`, { headers });
     expect(deleted.status()).toBe(204);

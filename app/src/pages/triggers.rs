@@ -286,13 +286,15 @@ fn CallLog(id: String) -> impl IntoView {
         <section class="card">
             <div class="page-header">
                 <h2>"Calls"</h2>
-                <label>
-                    "Outcome "
-                    <select on:change=set_outcome prop:value=move || outcome.get()>
-                        {OUTCOMES.map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
-                    </select>
-                </label>
-                <button type="button" on:click=move |_| calls.refetch()>"Refresh"</button>
+                <div class="actions">
+                    <label class="inline">
+                        "Outcome"
+                        <select on:change=set_outcome prop:value=move || outcome.get()>
+                            {OUTCOMES.map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="button" on:click=move |_| calls.refetch()>"Refresh"</button>
+                </div>
             </div>
             <Loads loading="Loading calls…">
                 {move || calls.get().map(|loaded| loaded.map(|page| {

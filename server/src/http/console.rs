@@ -1,5 +1,12 @@
 //! The built console: static files, with `index.html` for client-side routes,
 //! served with headers that keep it from being framed, sniffed or injected into.
+//!
+//! `scripts/build-console` names every file but `index.html` after a hash of
+//! its content (`app_bg-3f2a….wasm`) and writes a gzip copy beside each: such
+//! a file never changes under its name, so it is cached for a year
+//! (`immutable`), sent gzipped to whoever accepts it; `index.html`, which
+//! names them, is checked with the server on every load (`no-cache`), so a
+//! new build reaches browsers at once.
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -7,7 +14,7 @@ use std::path::Path;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use tower::ServiceExt;
@@ -27,8 +34,8 @@ pub fn router(dir: &Path) -> Router<AppState> {
     let index = dir.join("index.html");
     let router = if index.is_file() {
         // ServeDir never leaves `dir` (it refuses `..` and absolute paths).
-        let files = ServeDir::new(dir).fallback(ServeFile::new(&index));
-        let index = ServeFile::new(index);
+        let files = ServeDir::new(dir).precompressed_gzip();
+        let index = ServeFile::new(index).precompressed_gzip();
         Router::new().fallback(move |request: Request| serve(files.clone(), index.clone(), request))
     } else {
         Router::new().fallback(not_built(dir))
@@ -43,16 +50,47 @@ pub fn router(dir: &Path) -> Router<AppState> {
 /// including those the file system cannot even look up (a name longer than
 /// it allows): never a 500.
 async fn serve(
-    files: ServeDir<ServeFile>,
+    files: ServeDir,
     index: ServeFile,
     request: Request,
 ) -> Result<Response, Infallible> {
-    let response = files.oneshot(request).await?;
-    if !response.status().is_server_error() {
-        return Ok(response.into_response());
+    let mut immutable = is_content_named(request.uri().path());
+    let encodings = request.headers().get(header::ACCEPT_ENCODING).cloned();
+    let mut response = files.oneshot(request).await?.into_response();
+    if response.status() == StatusCode::NOT_FOUND || response.status().is_server_error() {
+        let mut again = Request::new(Body::empty());
+        if let Some(encodings) = encodings {
+            again
+                .headers_mut()
+                .insert(header::ACCEPT_ENCODING, encodings);
+        }
+        response = index.oneshot(again).await?.into_response();
+        immutable = false;
     }
-    let response = index.oneshot(Request::new(Body::empty())).await?;
-    Ok(response.into_response())
+    let cache = match immutable {
+        true => "public, max-age=31536000, immutable",
+        false => "no-cache",
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // The same name answers gzipped or not, by what the client accepts.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(response)
+}
+
+/// Whether a path names a file after a hash of its content, as the build
+/// names them: `name-<16 hex digits>.ext`.
+fn is_content_named(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let Some((stem, _extension)) = file.split_once('.') else {
+        return false;
+    };
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Headers for every answer, the API's included.
@@ -73,4 +111,20 @@ fn not_built(dir: &Path) -> MethodRouter<AppState> {
         dir.display()
     );
     get(move || async move { Html(page) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_named_after_their_content_are_immutable() {
+        assert!(is_content_named("/pkg/app_bg-0123456789abcdef.wasm"));
+        assert!(is_content_named("/style-fedcba9876543210.css"));
+        assert!(!is_content_named("/index.html"));
+        assert!(!is_content_named("/pkg/app.js"));
+        assert!(!is_content_named("/webhooks/wh_1-0123456789abcdef"));
+        assert!(!is_content_named("/x-0123456789ABCDEF.js"));
+        assert!(!is_content_named("/x-0123456789abcde.js"));
+    }
 }
