@@ -75,7 +75,13 @@ pub struct AttemptOut {
     /// `timeout`, `connect`, `dns`, `tls`, `refused-private-target`,
     /// `invalid-response` (not HTTP) or `http-status`.
     pub error_class: Option<String>,
+    /// The failure as the client library said it, whole.
     pub error: Option<String>,
+    /// The failure in a few words ("connection refused", "HTTP 404"), as
+    /// lists and `last_error` say it.
+    pub error_words: Option<String>,
+    /// What to do about it, in a sentence.
+    pub error_hint: Option<String>,
 }
 
 /// Where a delivery stands. `paused`: waiting, never attempted, while

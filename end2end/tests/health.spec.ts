@@ -98,10 +98,18 @@ test("a failing webhook is impossible to miss, and times are in the reader's zon
     await page.getByLabel(/Recover failed since/).fill("2020-01-01T00:00");
     await page.getByRole("button", { name: "Recover" }).click();
     const dialog = page.getByRole("alertdialog");
-    await expect(dialog).toContainText("Queue 1 failed delivery again?");
+    await expect(dialog).toContainText("Queue 1 failed delivery to Refused ticket mirror again?");
     await snap(page, "recover-confirm");
     await dialog.getByRole("button", { name: "Queue again" }).click();
     await expect(page.getByRole("status")).toContainText("1 failed delivery queued again");
+
+    // the delivery itself: the failure in words and what to do, the raw error as a detail
+    await delivery.getByRole("link").first().click();
+    const attempt = page.locator("details.attempt").first();
+    await expect(attempt.locator("summary")).toContainText("connection refused");
+    await expect(attempt).toContainText("Nothing listens at that host and port");
+    await expect(attempt.locator(".error-detail")).toContainText("os error 111");
+    await snap(page, "delivery-refused-in-words");
   } finally {
     server.close();
   }

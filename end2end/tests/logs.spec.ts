@@ -65,17 +65,28 @@ test("a published event shows in Logs; its detail redelivers and the new attempt
     // the detail: the first attempt failed with 500, the retry succeeded (retry schedule of the e2e server)
     await page.locator("tr[data-delivery]").first().getByRole("link").click();
     await expect(page.getByRole("heading", { name: /order\.create/ })).toBeVisible();
-    const attempts = page.locator("section.attempt");
-    await expect(attempts.first()).toContainText("HTTP 500");
-    await expect(attempts.first()).toContainText('"total": "9.90"');
-    await expect(attempts.first()).toContainText("webhook-signature");
+    const attempts = page.locator("details.attempt");
     await expect(attempts).toHaveCount(2, { timeout: 15_000 });
-    await expect(attempts.nth(1)).toContainText("HTTP 200");
+    // newest first, and only the newest open
+    await expect(attempts.first()).toContainText("Attempt 2");
+    await expect(attempts.first()).toContainText("HTTP 200");
+    await expect(attempts.first()).toHaveJSProperty("open", true);
+    await expect(attempts.nth(1)).toHaveJSProperty("open", false);
+    await expect(attempts.nth(1)).toContainText("HTTP 500");
+    // the failure in words, with what to do about it
+    await expect(attempts.nth(1)).toContainText("The receiver failed on its side");
+    await expect(attempts.nth(1)).toContainText('"total": "9.90"');
+    await expect(attempts.nth(1)).toContainText("webhook-signature");
+    // a delivery that succeeded offers nothing to recover
+    await expect(page.getByRole("button", { name: "Recover" })).toHaveCount(0);
 
     await page.getByRole("button", { name: "Redeliver" }).click();
     await expect(page.getByRole("status")).toContainText("Redelivery queued");
     await expect(attempts).toHaveCount(3, { timeout: 10_000 });
-    await expect(attempts.nth(2)).toContainText("succeeded");
+    // the new attempt comes first, open
+    await expect(attempts.first()).toContainText("Attempt 3");
+    await expect(attempts.first()).toContainText("succeeded");
+    await expect(attempts.first()).toHaveJSProperty("open", true);
     expect(calls).toBe(3);
     await snap(page, "delivery-detail");
 

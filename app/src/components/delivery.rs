@@ -13,6 +13,14 @@ pub fn result_in_words(delivery: &DeliveryOut) -> String {
     }
 }
 
+/// "12 ms"; "under 1 ms" for an answer quicker than the clock counts.
+pub fn milliseconds(ms: u64) -> String {
+    match ms {
+        0 => "under 1 ms".into(),
+        ms => format!("{ms} ms"),
+    }
+}
+
 /// A delivery's or an attempt's status as a coloured word.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {

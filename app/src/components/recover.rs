@@ -31,7 +31,7 @@ fn to_utc(local: &str) -> String {
 /// failed since the chosen time (for a receiver that was down for a while),
 /// after saying how many that is and asking.
 #[component]
-pub fn RecoverForm(webhook_id: String) -> impl IntoView {
+pub fn RecoverForm(webhook_id: String, webhook_name: String) -> impl IntoView {
     let since = RwSignal::new(a_day_ago());
     let counted_id = webhook_id.clone();
     let count = Action::new_local(move |since: &String| {
@@ -87,7 +87,7 @@ pub fn RecoverForm(webhook_id: String) -> impl IntoView {
             };
             view! {
                 <ConfirmDialog
-                    title=format!("Queue {how_many} again?")
+                    title=format!("Queue {how_many} to {webhook_name} again?")
                     message="Each is sent once more now, with its original webhook-id, so that receivers can tell a repeat.".to_string()
                     confirm_label="Queue again"
                     on_confirm=confirm

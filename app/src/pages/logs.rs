@@ -14,7 +14,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::client;
 use crate::components::{
     AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, StatusBadge,
-    Time, page_title, result_in_words,
+    Time, milliseconds, page_title, result_in_words,
 };
 
 const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
@@ -187,7 +187,13 @@ pub fn Logs() -> impl IntoView {
         </form>
         {move || {
             let webhook_id = param("webhook_id");
-            (!webhook_id.is_empty() && session.is_admin()).then(|| view! { <RecoverForm webhook_id /> })
+            let webhook_name = names.get().flatten().and_then(|webhooks| {
+                webhooks.into_iter().find(|w| w.id == webhook_id).map(|w| w.name)
+            });
+            match webhook_name {
+                Some(webhook_name) if session.is_admin() => Some(view! { <RecoverForm webhook_id webhook_name /> }),
+                _ => None,
+            }
         }}
         {move || stats.get().and_then(Result::ok).map(|stats| view! { <AttemptChart stats /> })}
         <Loads loading="Loading deliveries…">
@@ -326,12 +332,24 @@ pub fn DeliveryView() -> impl IntoView {
                         <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
                         {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd><Time at /></dd> })}
                     </dl>
-                    {session.is_admin().then(|| view! { <RecoverForm webhook_id /> })}
+                    {(session.is_admin() && delivery.status == DeliveryStatus::Failed).then(|| {
+                        let webhook_name = delivery.webhook_name.clone();
+                        view! { <RecoverForm webhook_id webhook_name /> }
+                    })}
                     <h2>"Attempts"</h2>
                     {if attempts.is_empty() {
                         view! { <p class="muted">"No attempt yet."</p> }.into_any()
                     } else {
-                        attempts.into_iter().enumerate().map(|(n, attempt)| view! { <Attempt number=n + 1 attempt /> }).collect_view().into_any()
+                        // Newest first, the newest open: after a Redeliver its
+                        // attempt is the first thing under this heading.
+                        let count = attempts.len();
+                        attempts
+                            .into_iter()
+                            .enumerate()
+                            .rev()
+                            .map(|(n, attempt)| view! { <Attempt number=n + 1 attempt open=n + 1 == count /> })
+                            .collect_view()
+                            .into_any()
                     }}
                 }.into_any()
             }))}
@@ -350,21 +368,24 @@ fn webhook_link(delivery: &DeliveryOut, admin: bool) -> AnyView {
 }
 
 #[component]
-fn Attempt(number: usize, attempt: AttemptOut) -> impl IntoView {
-    let outcome = match (&attempt.response, &attempt.error_class) {
-        (Some(response), _) => format!("HTTP {}", response.status_code),
-        (None, Some(class)) => class.clone(),
+fn Attempt(number: usize, attempt: AttemptOut, open: bool) -> impl IntoView {
+    let outcome = match (&attempt.error_words, &attempt.response) {
+        (Some(words), _) => words.clone(),
+        (None, Some(response)) => format!("HTTP {}", response.status_code),
         (None, None) => String::new(),
     };
     view! {
-        <section class="card attempt">
-            <header class="attempt-header">
+        <details class="card attempt" open=open>
+            <summary class="attempt-header">
                 <strong>{format!("Attempt {number}")}</strong>
                 <StatusBadge status=attempt.status.clone() />
                 <span>{outcome}</span>
-                <span class="muted">{format!("{} ms · ", attempt.duration_ms)}<Time at=attempt.started_at.clone() /></span>
-            </header>
-            {attempt.error.clone().map(|error| view! { <p class="field-error">{error}</p> })}
+                <span class="muted">{format!("{} · ", milliseconds(attempt.duration_ms))}<Time at=attempt.started_at.clone() /></span>
+            </summary>
+            {attempt.error_hint.clone().map(|hint| view! { <p class="error-hint">{hint}</p> })}
+            {attempt.error.clone().filter(|_| attempt.error_class.as_deref() != Some("http-status")).map(|error| view! {
+                <p class="muted error-detail">{format!("Details: {error}")}</p>
+            })}
             <div class="exchange">
                 <div>
                     <h3>"Request"</h3>
@@ -385,7 +406,7 @@ fn Attempt(number: usize, attempt: AttemptOut) -> impl IntoView {
                     }}
                 </div>
             </div>
-        </section>
+        </details>
     }
 }
 

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use crate::client::{self, ClientError};
 use crate::components::{
     AttentionChanged, ConfirmDialog, CopyButton, ErrorNote, HealthSummary, Loads, SavedNotice,
-    Time, page_title,
+    Time, milliseconds, page_title,
 };
 
 /// **Toolbox → Webhooks**: every webhook, with its switch, edit and delete.
@@ -308,11 +308,12 @@ const BODY_PREVIEW: usize = 200;
 #[component]
 fn TestResult(attempt: AttemptOut) -> impl IntoView {
     let succeeded = attempt.status == "succeeded";
-    let answer = match (&attempt.response, &attempt.error) {
-        (Some(response), _) => format!("HTTP {}", response.status_code),
-        (None, Some(error)) => error.clone(),
+    let answer = match (&attempt.error_words, &attempt.response) {
+        (Some(words), _) => words.clone(),
+        (None, Some(response)) => format!("HTTP {}", response.status_code),
         (None, None) => String::new(),
     };
+    let hint = attempt.error_hint.clone();
     let body: String = attempt
         .response
         .map(|r| r.body.chars().take(BODY_PREVIEW).collect())
@@ -323,7 +324,8 @@ fn TestResult(attempt: AttemptOut) -> impl IntoView {
                 {if succeeded { "Test delivered" } else { "Test failed" }}
             </span>
             <span class="answer">{answer}</span>
-            <span class="muted">{format!("{} ms", attempt.duration_ms)}</span>
+            <span class="muted">{milliseconds(attempt.duration_ms)}</span>
+            {hint.map(|hint| view! { <p class="error-hint">{hint}</p> })}
             {(!body.is_empty()).then(|| view! { <pre class="body-preview">{body}</pre> })}
         </div>
     }

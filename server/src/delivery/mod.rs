@@ -30,6 +30,7 @@ use crate::time::now_ms;
 use request::{Credentials, Target};
 use send::PrivateTargets;
 
+pub use send::explain;
 pub use worker::run_workers;
 
 /// Attempts in flight at once, over all webhooks.

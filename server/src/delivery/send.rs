@@ -227,6 +227,76 @@ fn classify(error: reqwest::Error) -> (&'static str, String) {
 /// A failure as lists show it, in a few words: "HTTP 500", "connection
 /// refused", "timed out after 15 s". The attempt keeps the whole message.
 pub fn in_words(class: &str, message: &str, status: Option<u16>, timeout: Duration) -> String {
+    explain(class, message, status, timeout).words
+}
+
+/// A failure said for people: a few words (what lists show, and the API's
+/// `last_error`) and a hint of what to do about it. The one table from
+/// error kind to sentence: the API and the console say the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    pub words: String,
+    pub hint: &'static str,
+}
+
+pub fn explain(class: &str, message: &str, status: Option<u16>, timeout: Duration) -> Explained {
+    let words = words(class, message, status, timeout);
+    let hint = match (class, status) {
+        ("http-status", Some(401 | 403)) => {
+            "The receiver refused the request's credentials: check the webhook's authentication."
+        }
+        ("http-status", Some(404)) => {
+            "The receiver has nothing at this path: check the webhook's URL."
+        }
+        ("http-status", Some(405)) => {
+            "The receiver does not take this method at this path: check the webhook's method and URL."
+        }
+        ("http-status", Some(410)) => {
+            "The receiver says this webhook is gone for good: hookhub switched it off. Change the URL, or delete the webhook."
+        }
+        ("http-status", Some(413)) => {
+            "The receiver found the request too large: narrow the data with a data location, or raise its limit."
+        }
+        ("http-status", Some(429)) => {
+            "The receiver asks to slow down: hookhub waits at least as long as its Retry-After says."
+        }
+        ("http-status", Some(code)) if code >= 500 => {
+            "The receiver failed on its side; its answer may say why. hookhub tries again on the retry schedule."
+        }
+        ("http-status", _) => {
+            "The receiver refused the request; its answer may say why. Answers in 2xx count as delivered."
+        }
+        _ => match words.as_str() {
+            w if w.starts_with("no connection within") => {
+                "The host did not answer at all: it may be down, or a firewall drops the packets."
+            }
+            w if w.starts_with("timed out") => {
+                "The receiver took the request but did not answer in time: answer first and work after, or raise --delivery-timeout."
+            }
+            "host not found" => "The host name does not resolve: check the webhook's URL.",
+            "TLS handshake failed" => {
+                "The receiver's certificate is not trusted, has expired, or names another host."
+            }
+            "private address refused" => {
+                "hookhub delivers to public addresses only, unless it was started with --allow-private-targets."
+            }
+            "invalid HTTP answer" => {
+                "Something answered, but not in HTTP: check the URL's scheme and port."
+            }
+            "connection refused" => {
+                "Nothing listens at that host and port: is the receiver running, and is the port right?"
+            }
+            "connection reset" | "closed without an answer" => {
+                "The receiver dropped the connection before answering: it may have crashed on the request."
+            }
+            "invalid URL" => "The webhook's URL cannot be called: edit it.",
+            _ => "hookhub could not reach the receiver; the details below say how it failed.",
+        },
+    };
+    Explained { words, hint }
+}
+
+fn words(class: &str, message: &str, status: Option<u16>, timeout: Duration) -> String {
     let lower = message.to_ascii_lowercase();
     match class {
         "http-status" => match status {
@@ -304,5 +374,38 @@ mod tests {
         );
         let closed = "error sending request: client error (SendRequest): connection closed before message completed";
         assert_eq!(words("connect", closed, None), "closed without an answer");
+    }
+
+    #[test]
+    fn every_failure_comes_with_a_hint_of_its_own() {
+        let timeout = Duration::from_secs(15);
+        let refused = "tcp connect error: Connection refused (os error 111)";
+        let failures = [
+            ("http-status", "", Some(401)),
+            ("http-status", "", Some(404)),
+            ("http-status", "", Some(410)),
+            ("http-status", "", Some(429)),
+            ("http-status", "", Some(500)),
+            ("http-status", "", Some(422)),
+            ("timeout", "operation timed out", None),
+            ("timeout", "(Connect): operation timed out", None),
+            ("dns", "", None),
+            ("tls", "", None),
+            ("refused-private-target", "", None),
+            ("invalid-response", "", None),
+            ("connect", refused, None),
+            ("connect", "connection reset by peer", None),
+        ];
+        let hints: Vec<&str> = failures
+            .iter()
+            .map(|(class, message, status)| explain(class, message, *status, timeout).hint)
+            .collect();
+        let mut distinct = hints.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), hints.len(), "{hints:#?}");
+        let said = explain("connect", refused, None, timeout);
+        assert_eq!(said.words, "connection refused");
+        assert!(said.hint.contains("Nothing listens"));
     }
 }

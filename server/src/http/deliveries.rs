@@ -1,5 +1,7 @@
 //! `/api/deliveries`: View Logs. Everyone logged in may read; redelivering is for administrators.
 
+use std::time::Duration;
+
 use api::{
     AttemptOut, AttemptStats, Attention, Data, DeliveryDetail, DeliveryOut, List, StatsBucket,
 };
@@ -129,7 +131,10 @@ async fn show(
     Ok(Json(Data {
         data: DeliveryDetail {
             delivery: delivery_out(delivery),
-            attempts: attempts.iter().map(AttemptOut::from).collect(),
+            attempts: attempts
+                .iter()
+                .map(|attempt| attempt_out(attempt, state.config.delivery_timeout))
+                .collect(),
         },
     }))
 }
@@ -279,23 +284,33 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
     }
 }
 
-/// An attempt as the API shows it.
-impl From<&AttemptRecord> for AttemptOut {
-    fn from(attempt: &AttemptRecord) -> Self {
-        AttemptOut {
-            delivery_id: attempt.delivery_id.clone(),
-            status: if attempt.succeeded() {
-                "succeeded"
-            } else {
-                "failed"
-            }
-            .to_string(),
-            started_at: rfc3339(attempt.started_at),
-            duration_ms: attempt.duration_ms,
-            request: attempt.request.clone().into(),
-            response: attempt.response.clone().map(Into::into),
-            error_class: attempt.error_class.clone(),
-            error: attempt.error.clone(),
+/// An attempt as the API shows it, its failure said in words as a delivery
+/// timeout of `timeout` says it.
+pub fn attempt_out(attempt: &AttemptRecord, timeout: Duration) -> AttemptOut {
+    let status = attempt.response.as_ref().map(|r| r.status_code);
+    let explained = attempt.error_class.as_deref().map(|class| {
+        crate::delivery::explain(
+            class,
+            attempt.error.as_deref().unwrap_or(""),
+            status,
+            timeout,
+        )
+    });
+    AttemptOut {
+        delivery_id: attempt.delivery_id.clone(),
+        status: if attempt.succeeded() {
+            "succeeded"
+        } else {
+            "failed"
         }
+        .to_string(),
+        started_at: rfc3339(attempt.started_at),
+        duration_ms: attempt.duration_ms,
+        request: attempt.request.clone().into(),
+        response: attempt.response.clone().map(Into::into),
+        error_class: attempt.error_class.clone(),
+        error: attempt.error.clone(),
+        error_words: explained.as_ref().map(|e| e.words.clone()),
+        error_hint: explained.map(|e| e.hint.to_string()),
     }
 }

@@ -369,6 +369,15 @@ async fn test_shows_a_timeout_and_masks_credentials() {
     let attempt = response.json::<Value>().await.unwrap()["data"].clone();
     assert_eq!(attempt["status"], "failed");
     assert_eq!(attempt["error_class"], "timeout");
+    // Said in words, with what to do about it; the raw error beside.
+    assert_eq!(attempt["error_words"], "timed out after 300 ms");
+    assert!(
+        attempt["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("--delivery-timeout")
+    );
+    assert!(attempt["error"].as_str().is_some());
     assert_eq!(attempt["response"], Value::Null);
     assert_eq!(attempt["request"]["headers"]["authorization"], "Bearer ***");
     assert!(!attempt.to_string().contains("very-secret"));

@@ -22,7 +22,7 @@ pub(super) async fn test(
     find(&state, &id).await?;
     let attempt = state.deliverer.test(&id).await?;
     Ok(Json(Data {
-        data: AttemptOut::from(&attempt),
+        data: crate::http::deliveries::attempt_out(&attempt, state.config.delivery_timeout),
     }))
 }
 
