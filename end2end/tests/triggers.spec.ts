@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
+import { accessible, adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
 
 test.beforeEach(async ({ request }) => clearWebhooks(request));
 
@@ -136,8 +136,29 @@ test("an admin adds a user, changes their role and deletes them after confirming
   await page.getByRole("button", { name: "Add user" }).click();
   const row = page.locator("tr", { hasText: name });
   await expect(row).toBeVisible();
+  // a role change asks first; No leaves the role as it was
   await row.getByLabel(`Role of ${name}`).selectOption("admin");
+  const ask = page.getByRole("alertdialog");
+  await expect(ask).toContainText(`Make ${name} admin?`);
+  await accessible(page, "role change dialog");
+  await ask.getByRole("button", { name: "Cancel" }).click();
+  await expect(row.getByLabel(`Role of ${name}`)).toHaveValue("viewer");
+  await row.getByLabel(`Role of ${name}`).selectOption("admin");
+  await page.getByRole("alertdialog").getByRole("button", { name: "Change role" }).click();
   await expect(page.getByRole("status")).toContainText("Role changed");
+  // switching someone off asks too
+  await row.getByLabel(`Active: ${name}`).uncheck();
+  await expect(page.getByRole("alertdialog")).toContainText(`Switch ${name} off?`);
+  await snap(page, "user-switch-off-confirm");
+  await page.getByRole("alertdialog").getByRole("button", { name: "Switch off" }).click();
+  await expect(page.getByRole("status")).toContainText("Switched off");
+  await expect(row.getByLabel(`Active: ${name}`)).not.toBeChecked();
+  // your own row cannot switch you off or demote you
+  const mine = page.locator("tr", { hasText: "(you)" });
+  await expect(mine.getByRole("switch")).toBeDisabled();
+  await expect(mine.getByRole("combobox")).toBeDisabled();
+  await expect(mine.getByRole("button", { name: /Delete/ })).toBeDisabled();
+  await expect(mine).toContainText("you cannot");
   await page.reload();
   await expect(page.locator("tr", { hasText: name }).getByLabel(`Role of ${name}`)).toHaveValue("admin");
   await snap(page, "users");

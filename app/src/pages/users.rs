@@ -29,7 +29,12 @@ pub fn Users() -> impl IntoView {
     });
     let remove = Action::new_local(|id: &String| client::delete_user(id.clone()));
     let create = Action::new_local(|input: &UserIn| client::create_user(input.clone()));
+    // A role change or a switch-off waits for a yes; a no shows the table
+    // as it was again.
+    let to_confirm = RwSignal::new(None::<Pending>);
+    let declined = RwSignal::new(0u32);
     let users = LocalResource::new(move || {
+        declined.track();
         change.version().track();
         remove.version().track();
         create.version().track();
@@ -51,6 +56,17 @@ pub fn Users() -> impl IntoView {
         }
     });
 
+    let confirm_change = Callback::new(move |()| {
+        if let Some(pending) = to_confirm.get_untracked() {
+            to_confirm.set(None);
+            change.dispatch((pending.id, pending.patch, pending.done));
+        }
+    });
+    let decline_change = Callback::new(move |()| {
+        to_confirm.set(None);
+        declined.update(|n| *n += 1);
+    });
+
     view! {
         <div class="page-header"><h1>"Users"</h1></div>
         <NewUserForm create />
@@ -58,7 +74,7 @@ pub fn Users() -> impl IntoView {
         {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <Loads loading="Loading users…">
             {move || users.get().map(|loaded| loaded.map(|list| view! {
-                <table class="webhooks">
+                <table class="webhooks users">
                     <thead><tr><th>"Username"</th><th>"Role"</th><th>"Active"</th><th>"New password"</th><th></th></tr></thead>
                     <tbody>
                         {list.into_iter().map(|user| {
@@ -69,12 +85,33 @@ pub fn Users() -> impl IntoView {
                             let username = user.username.clone();
                             view! {
                                 <tr data-user=user.username.clone()>
-                                    <td>{user.username.clone()}{myself.then_some(" (you)")}</td>
+                                    <td>
+                                        {user.username.clone()}
+                                        {myself.then(|| view! {
+                                            " (you)"
+                                            <p class="hint" id="yourself">"Another administrator can change your role or switch you off; you cannot."</p>
+                                        })}
+                                    </td>
                                     <td>
                                         <select aria-label=format!("Role of {username}")
-                                            on:change=move |ev| {
-                                                let role = parse_role(&event_target_value(&ev));
-                                                change.dispatch((role_id.clone(), UserPatch { role: Some(role), ..Default::default() }, "Role changed.".into()));
+                                            disabled=myself
+                                            aria-describedby=myself.then_some("yourself")
+                                            on:change={
+                                                let username = username.clone();
+                                                move |ev| {
+                                                    let role = parse_role(&event_target_value(&ev));
+                                                    to_confirm.set(Some(Pending {
+                                                        id: role_id.clone(),
+                                                        patch: UserPatch { role: Some(role), ..Default::default() },
+                                                        question: format!("Make {username} {}?", role_name(role)),
+                                                        consequence: match role {
+                                                            Role::Admin => "They will manage webhooks, triggers and users.",
+                                                            Role::Viewer => "They will only read logs; what they manage now is closed to them from their next request.",
+                                                        },
+                                                        confirm_label: "Change role",
+                                                        done: "Role changed.".into(),
+                                                    }));
+                                                }
                                             }>
                                             {[Role::Admin, Role::Viewer].into_iter().map(|role| view! {
                                                 <option value=role_name(role) selected=user.role == role>{role_name(role)}</option>
@@ -85,9 +122,26 @@ pub fn Users() -> impl IntoView {
                                         <label class="switch">
                                             <input type="checkbox" role="switch" aria-label=format!("Active: {}", user.username)
                                                 prop:checked=user.active
-                                                on:change=move |ev| {
-                                                    let active = event_target_checked(&ev);
-                                                    change.dispatch((active_id.clone(), UserPatch { active: Some(active), ..Default::default() }, "Saved.".into()));
+                                                disabled=myself
+                                                aria-describedby=myself.then_some("yourself")
+                                                on:change={
+                                                    let username = username.clone();
+                                                    move |ev| {
+                                                        let active = event_target_checked(&ev);
+                                                        let patch = UserPatch { active: Some(active), ..Default::default() };
+                                                        if active {
+                                                            change.dispatch((active_id.clone(), patch, "Switched on.".into()));
+                                                            return;
+                                                        }
+                                                        to_confirm.set(Some(Pending {
+                                                            id: active_id.clone(),
+                                                            patch,
+                                                            question: format!("Switch {username} off?"),
+                                                            consequence: "Their sessions end now and they cannot log in until switched on again.",
+                                                            confirm_label: "Switch off",
+                                                            done: "Switched off.".into(),
+                                                        }));
+                                                    }
                                                 } />
                                             <span class="slider"></span>
                                         </label>
@@ -104,7 +158,7 @@ pub fn Users() -> impl IntoView {
                                         </form>
                                     </td>
                                     <td class="row-actions">
-                                        <button class="danger" aria-label=format!("Delete {}", doomed.username) on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
+                                        <button class="danger" aria-label=format!("Delete {}", doomed.username) disabled=myself on:click=move |_| to_delete.set(Some(doomed.clone()))>"Delete"</button>
                                     </td>
                                 </tr>
                             }
@@ -113,6 +167,15 @@ pub fn Users() -> impl IntoView {
                 </table>
             }))}
         </Loads>
+        {move || to_confirm.get().map(|pending| view! {
+            <ConfirmDialog
+                title=pending.question
+                message=pending.consequence.to_string()
+                confirm_label=pending.confirm_label
+                on_confirm=confirm_change
+                on_cancel=decline_change
+            />
+        })}
         {move || to_delete.get().map(|user| view! {
             <ConfirmDialog
                 title=format!("Delete “{}”?", user.username)
@@ -123,6 +186,17 @@ pub fn Users() -> impl IntoView {
             />
         })}
     }
+}
+
+/// A change to a user that waits for a yes.
+#[derive(Clone)]
+struct Pending {
+    id: String,
+    patch: UserPatch,
+    question: String,
+    consequence: &'static str,
+    confirm_label: &'static str,
+    done: String,
 }
 
 #[component]
