@@ -16,7 +16,8 @@ test("a webhook hookhub switched off says why, what waits, and comes back with E
     let body = "";
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
-      if (status === 200) received.push(JSON.parse(body).data.n);
+      const event = JSON.parse(body);
+      if (status === 200 && event.type === "order.create") received.push(event.data.n);
       res.writeHead(status, { "content-type": "application/json" });
       res.end("{}");
     });
@@ -65,6 +66,16 @@ test("a webhook hookhub switched off says why, what waits, and comes back with E
       "paused",
     );
     await page.goBack();
+
+    // Still gone: Enable tests first, and keeps it off rather than fail what waits.
+    await expect(notice).toContainText("Enable sends a test first");
+    await notice.getByRole("button", { name: "Enable Order mirror" }).click();
+    const failed = notice.getByRole("alert");
+    await expect(failed).toContainText("The test failed: HTTP 410");
+    await expect(failed).toContainText("the 2 paused deliveries keep waiting");
+    await expect(failed.getByRole("button", { name: "Enable anyway" })).toBeVisible();
+    await snap(page, "webhooks-enable-test-failed");
+    expect(received).toEqual([]);
 
     // The receiver is back: Enable sends what waited, oldest first.
     status = 200;

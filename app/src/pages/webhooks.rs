@@ -82,18 +82,42 @@ fn SwitchedOff(list: Vec<WebhookOut>, changed: RwSignal<u32>) -> impl IntoView {
         .collect_view()
 }
 
+/// What Enable came to.
+#[derive(Clone)]
+enum Enabled {
+    On,
+    /// The test sent first failed: the webhook stays off, what waits keeps waiting.
+    TestFailed(AttemptOut),
+}
+
 #[component]
 fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoView {
     let id = webhook.id.clone();
-    let enable = Action::new_local(move |_: &()| {
-        let input = WebhookIn {
-            active: Some(true),
-            ..Default::default()
-        };
-        client::update_webhook(id.clone(), input)
+    let waiting = webhook.health.paused_deliveries;
+    // With deliveries waiting, Enable sends a test first and switches the
+    // webhook on only if it is delivered: a receiver that still refuses
+    // would otherwise get everything that waited at once, fail it for good,
+    // and be switched off again. `true` enables without the test.
+    let enable = Action::new_local(move |anyway: &bool| {
+        let (id, anyway) = (id.clone(), *anyway);
+        async move {
+            if waiting > 0 && !anyway {
+                let attempt = client::test_webhook(id.clone()).await?;
+                if attempt.status != "succeeded" {
+                    return Ok(Enabled::TestFailed(attempt));
+                }
+            }
+            let input = WebhookIn {
+                active: Some(true),
+                ..Default::default()
+            };
+            client::update_webhook(id, input)
+                .await
+                .map(|()| Enabled::On)
+        }
     });
     Effect::new(move || {
-        if let Some(Ok(())) = enable.value().get() {
+        if let Some(Ok(Enabled::On)) = enable.value().get() {
             changed.update(|n| *n += 1);
             // What waited goes out in the next seconds: look again then (the
             // page may be gone by that time).
@@ -112,6 +136,11 @@ fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoVi
         1 => "1 delivery waits, paused, and goes out once it is on again.".to_string(),
         n => format!("{n} deliveries wait, paused, and go out once it is on again."),
     };
+    let enable_says = match waiting {
+        0 => "Enable switches it on.".to_string(),
+        1 => "Enable sends a test first; if it is delivered, the webhook is switched on and the 1 paused delivery goes out.".to_string(),
+        n => format!("Enable sends a test first; if it is delivered, the webhook is switched on and the {n} paused deliveries go out, oldest first."),
+    };
     let heading_id = format!("switched-off-{}", webhook.id);
     let paused_logs = format!("/logs?webhook_id={}&status=paused", webhook.id);
     view! {
@@ -127,18 +156,39 @@ fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoVi
                     " hookhub tries it again " <Time at /> "; the first answer in 2xx switches it back on."
                 })}
             </p>
+            <p class="hint">{enable_says}</p>
             <div class="actions">
                 <button
                     class="primary"
                     aria-label=format!("Enable {}", webhook.name)
-                    on:click=move |_| { enable.dispatch(()); }
+                    on:click=move |_| { enable.dispatch(false); }
                     disabled=move || enable.pending().get()
                 >
                     {move || if enable.pending().get() { "Enabling…" } else { "Enable" }}
                 </button>
                 <A href=paused_logs attr:class="button">"Paused deliveries"</A>
             </div>
-            {move || enable.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error /> })}
+            {move || enable.value().get().map(|result| match result {
+                Ok(Enabled::On) => ().into_any(),
+                Ok(Enabled::TestFailed(attempt)) => {
+                    let failure = match (attempt.error_words, attempt.error_hint) {
+                        (Some(words), Some(hint)) => format!("{words}. {hint}"),
+                        (Some(words), None) => words,
+                        _ => "it was not delivered".to_string(),
+                    };
+                    view! {
+                        <div class="error-note" role="alert">
+                            <p>{format!("The test failed: {failure}")}</p>
+                            <p>{format!(
+                                "The webhook stays off; {} keep waiting.",
+                                match waiting { 1 => "the paused delivery".to_string(), n => format!("the {n} paused deliveries") }
+                            )}</p>
+                            <button type="button" on:click=move |_| { enable.dispatch(true); }>"Enable anyway"</button>
+                        </div>
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorNote error /> }.into_any(),
+            })}
         </section>
     }
 }
