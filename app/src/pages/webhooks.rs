@@ -320,7 +320,7 @@ fn WebhookRow(
                     <span class="field-error switch-state" role="alert">{format!("Not saved: {}", error.message)}</span>
                 })}
             </td>
-            <td class="row-actions">
+            <td class="row-actions"><div class="row-buttons">
                 <button
                     aria-label=format!("Test {name}")
                     on:click=move |_| { test.dispatch(()); }
@@ -332,7 +332,7 @@ fn WebhookRow(
                 <A href=edit attr:class="button" attr:aria-label=format!("Edit {name}")>"Edit"</A>
                 <button class="danger" aria-label=format!("Delete {name}") on:click=move |_| to_delete.set(Some(webhook.clone()))>
                     "Delete"
-                </button>
+                </button></div>
             </td>
         </tr>
         {move || test_outcome().map(|result| view! {
