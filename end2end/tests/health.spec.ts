@@ -78,6 +78,18 @@ test("a failing webhook is impossible to miss, and times are in the reader's zon
     await recent.first().getByRole("link", { name: "health.check" }).click();
     await expect(page.getByRole("heading", { name: /health\.check/ })).toBeVisible();
     await expect(page.locator("dl.facts")).toContainText("Refused ticket mirror");
+    // the Logs badge leads to what it counts: the failed deliveries of the last day
+    // (counted on each page change: the delivery queued again by Recover fails anew meanwhile)
+    const badge = page.getByRole("navigation", { name: "Toolbox" }).getByRole("link", { name: /failed in the last 24 hours/ });
+    await expect(async () => {
+      await page.reload();
+      await expect(badge).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
+    await badge.click();
+    await expect(page).toHaveURL(/status=failed/);
+    await expect(page).toHaveURL(/since=/);
+    await expect(page.getByLabel("Status")).toHaveValue("failed");
+    await expect(page.locator("tr[data-delivery] .status-failed").first()).toBeVisible();
 
     // Logs: names, the result in words, and the reader's zone on the recover form
     await page.goto(`/logs?webhook_id=${refused}`);

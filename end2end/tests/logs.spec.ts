@@ -39,6 +39,8 @@ test("a published event shows in Logs; its detail redelivers and the new attempt
     const row = page.locator("tr[data-delivery]", { hasText: "order.create" });
     await expect(row).toBeVisible();
     await expect(row).toContainText("Orders");
+    // the clock time in sight, not only "just now"
+    await expect(row.locator("time")).toHaveText(/^\d\d:\d\d:\d\d · /);
 
     // filter to the webhook and status; the filters live in the URL
     await page.getByLabel("Webhook").selectOption({ label: "Orders" });
@@ -54,10 +56,29 @@ test("a published event shows in Logs; its detail redelivers and the new attempt
     await page.getByLabel("Event type").fill("user.create");
     await expect(page.getByText("No deliveries match these filters.")).toBeVisible();
     await expect(page).toHaveURL(/event_type=user.create/);
+    // half-typed, nothing is asked and nothing is refused; the box says what it waits for
+    const asked: string[] = [];
+    page.on("request", (r) => { if (r.url().includes("/api/deliveries?")) asked.push(r.url()); });
+    await page.getByLabel("Event type").fill("order.");
+    await expect(page.getByText("Applies once it is a whole type")).toBeVisible();
+    await page.waitForTimeout(800);
+    expect(asked.filter((url) => url.includes("event_type=order.&") || url.endsWith("event_type=order."))).toEqual([]);
+    await expect(page.getByText("invalid fields")).toHaveCount(0);
     // the same patterns as webhooks
     await page.getByLabel("Event type").fill("order.*");
     await expect(page.locator("tr[data-delivery]")).toHaveCount(1);
+    await expect(page.getByText("Applies once it is a whole type")).toHaveCount(0);
+    // the chart says what it counts when the list is narrowed
+    await expect(page.locator(".chart-scope")).toContainText("the filters narrow the list below");
     await snap(page, "logs-filtered");
+    // a time range: nothing since tomorrow
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const local = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, "0")}-${String(tomorrow.getDate()).padStart(2, "0")}T00:00`;
+    await page.getByLabel(/^Since/).fill(local);
+    await expect(page).toHaveURL(/since=/);
+    await expect(page.getByText("No deliveries match these filters.")).toBeVisible();
+    await page.getByLabel(/^Since/).fill("");
+    await expect(page.locator("tr[data-delivery]")).toHaveCount(1);
     await page.getByRole("button", { name: "Clear filters" }).first().click();
     await expect(page).toHaveURL(/\/logs$/);
     await expect(page.locator("tr[data-delivery]")).toHaveCount(1);

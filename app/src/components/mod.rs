@@ -28,7 +28,7 @@ pub use key_value::{KeyValueLabels, KeyValueRow, KeyValueRows, Reveal};
 pub use page::{Loads, page_title};
 pub use recover::RecoverForm;
 pub use shell::{AdminOnly, AttentionChanged, Home, Session, Shell, role_name};
-pub use time::{Time, time_zone};
+pub use time::{Time, hours_ago, time_zone, to_local, to_utc};
 
 use leptos::prelude::*;
 

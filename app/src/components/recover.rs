@@ -1,30 +1,15 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use wasm_bindgen::JsValue;
 
 use crate::client;
-use crate::components::{ConfirmDialog, ErrorNote, time_zone};
+use crate::components::{ConfirmDialog, ErrorNote, hours_ago, time_zone, to_local, to_utc};
 
 /// Failed deliveries counted at most before asking; past it the question says "or more".
 const COUNTED: usize = 500;
 
 /// `datetime-local` text for 24 hours ago, in the browser's time zone.
 fn a_day_ago() -> String {
-    let date = js_sys::Date::new_0();
-    date.set_time(date.get_time() - 86_400_000.0);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}",
-        date.get_full_year(),
-        date.get_month() + 1,
-        date.get_date(),
-        date.get_hours(),
-        date.get_minutes()
-    )
-}
-
-/// The browser reads `datetime-local` text as local time; the API takes UTC.
-fn to_utc(local: &str) -> String {
-    String::from(js_sys::Date::new(&JsValue::from_str(local)).to_iso_string())
+    to_local(&hours_ago(24.0))
 }
 
 /// **Recover failed since…**: queues again every delivery to one webhook that

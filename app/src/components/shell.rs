@@ -4,6 +4,7 @@ use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::client;
+use crate::components::hours_ago;
 
 /// Who is logged in, for pages that show administrators more.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +84,8 @@ pub fn Shell() -> impl IntoView {
                     <NavLink href="/webhooks" text="Webhooks" badge=(switched_off, "switched off by hookhub") />
                     <NavLink href="/triggers" text="Triggers" />
                 </Show>
-                <NavLink href="/logs" text="Logs" badge=(failed, "failed in the last 24 hours") />
+                <NavLink href="/logs" text="Logs" badge=(failed, "failed in the last 24 hours")
+                    badge_href=|| format!("/logs?status=failed&since={}", js_sys::encode_uri_component(&hours_ago(24.0))) />
                 <Show when=move || session.is_admin()>
                     <NavLink href="/users" text="Users" />
                 </Show>
@@ -112,6 +114,9 @@ fn NavLink(
     href: &'static str,
     text: &'static str,
     #[prop(optional)] badge: Option<(Signal<u64>, &'static str)>,
+    /// Where the badge leads, if not to `href`: what it counts.
+    #[prop(optional)]
+    badge_href: Option<fn() -> String>,
 ) -> impl IntoView {
     let location = use_location();
     let below = move || {
@@ -120,18 +125,35 @@ fn NavLink(
                 .is_some_and(|rest| rest.starts_with('/'))
         })
     };
-    view! {
-        <A href=href exact=true attr:class=move || below().then_some("in-section")>
-            {text}
-            {badge.map(|(count, counted)| move || {
-                let count = count.get();
-                (count > 0).then(|| view! {
-                    <span class="nav-badge" aria-label=format!("{count} {counted}") title=format!("{count} {counted}")>
-                        {count}
-                    </span>
-                })
-            })}
-        </A>
+    let badge = badge.map(|(count, counted)| move || {
+        let count = count.get();
+        (count > 0).then(|| {
+            let said = format!("{count} {counted}");
+            match badge_href {
+                // A link of its own beside the page's, to what it counts.
+                Some(to) => view! {
+                    <A href=to() attr:class="nav-badge" attr:aria-label=said.clone() attr:title=said>{count}</A>
+                }
+                .into_any(),
+                None => view! {
+                    <span class="nav-badge" aria-label=said.clone() title=said>{count}</span>
+                }
+                .into_any(),
+            }
+        })
+    });
+    match badge_href {
+        Some(_) => view! {
+            <div class="nav-item">
+                <A href=href exact=true attr:class=move || below().then_some("in-section")>{text}</A>
+                {badge}
+            </div>
+        }
+        .into_any(),
+        None => view! {
+            <A href=href exact=true attr:class=move || below().then_some("in-section")>{text}{badge}</A>
+        }
+        .into_any(),
     }
 }
 

@@ -14,10 +14,24 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::client;
 use crate::components::{
     AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, StatusBadge,
-    Time, milliseconds, page_title, result_in_words,
+    Time, milliseconds, page_title, result_in_words, time_zone, to_local, to_utc,
 };
 
-const FILTERS: [&str; 3] = ["webhook_id", "status", "event_type"];
+const FILTERS: [&str; 5] = ["webhook_id", "status", "event_type", "since", "until"];
+
+/// An event type or a pattern as webhooks subscribe with: `ticket.update`,
+/// `ticket.*`, `*` (the API's rule, so that a half-typed one is never sent).
+fn is_event_pattern(text: &str) -> bool {
+    let part = |p: &str| {
+        (1..=64).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    match text.split_once('.') {
+        None => text == "*",
+        Some((module, action)) => part(module) && (action == "*" || part(action)),
+    }
+}
 /// How often a view with deliveries still in progress is refreshed.
 const REFRESH: Duration = Duration::from_secs(2);
 
@@ -128,17 +142,24 @@ pub fn Logs() -> impl IntoView {
     let set_filter_for =
         move |name: &'static str| move |ev| set_filter(name, event_target_value(&ev));
     let typing = StoredValue::new(None::<TimeoutHandle>);
+    // What is typed applies once it is a whole event type or pattern (or
+    // nothing); until then the box says what it waits for.
+    let half_typed = RwSignal::new(false);
     let typed_event_type = move |ev| {
-        let value = event_target_value(&ev);
+        let value = event_target_value(&ev).trim().to_string();
         if let Some(pending) = typing.get_value() {
             pending.clear();
         }
-        let handle = set_timeout_with_handle(
-            move || set_filter("event_type", value.trim().to_string()),
-            TYPING_PAUSE,
-        );
+        let whole = value.is_empty() || is_event_pattern(&value);
+        half_typed.set(!whole);
+        if !whole {
+            return;
+        }
+        let handle = set_timeout_with_handle(move || set_filter("event_type", value), TYPING_PAUSE);
         typing.set_value(handle.ok());
     };
+    let set_time_for =
+        move |name: &'static str| move |ev| set_filter(name, to_utc(&event_target_value(&ev)));
     on_cleanup(move || {
         if let Some(pending) = typing.get_value() {
             pending.clear();
@@ -179,7 +200,19 @@ pub fn Logs() -> impl IntoView {
                     placeholder="ticket.update or ticket.*"
                     prop:value=move || param("event_type")
                     on:input=typed_event_type
+                    aria-describedby="event-type-hint"
                 />
+                <span class="hint" id="event-type-hint">
+                    {move || if half_typed.get() { "Applies once it is a whole type (ticket.update) or a pattern (ticket.*)." } else { "" }}
+                </span>
+            </label>
+            <label>
+                {format!("Since ({})", time_zone())}
+                <input type="datetime-local" prop:value=move || to_local(&param("since")) on:change=set_time_for("since") />
+            </label>
+            <label>
+                "Until"
+                <input type="datetime-local" prop:value=move || to_local(&param("until")) on:change=set_time_for("until") />
             </label>
             {move || filtered().then(|| view! {
                 <button type="button" on:click=clear_filters>"Clear filters"</button>
@@ -195,7 +228,17 @@ pub fn Logs() -> impl IntoView {
                 _ => None,
             }
         }}
-        {move || stats.get().and_then(Result::ok).map(|stats| view! { <AttemptChart stats /> })}
+        {move || stats.get().and_then(Result::ok).map(|stats| view! {
+            <AttemptChart stats />
+            {["status", "event_type", "since", "until"].iter().any(|f| !param(f).is_empty()).then(|| view! {
+                <p class="hint chart-scope">
+                    {move || match param("webhook_id").is_empty() {
+                        true => "The chart counts every attempt of the last 24 hours; the filters narrow the list below.",
+                        false => "The chart counts every attempt to this webhook in the last 24 hours; the filters narrow the list below.",
+                    }}
+                </p>
+            })}
+        })}
         <Loads loading="Loading deliveries…">
             {move || page.get().map(|loaded| loaded.map(|loaded| match loaded {
                 list if list.data.is_empty() && filtered() => view! {
@@ -415,5 +458,27 @@ fn Attempt(number: usize, attempt: AttemptOut, open: bool) -> impl IntoView {
 fn ProbeBadge() -> impl IntoView {
     view! {
         <span class="badge probe" title="hookhub probing a webhook it switched off">"probe"</span>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_event_pattern;
+
+    #[test]
+    fn only_whole_event_types_and_patterns_are_applied() {
+        for whole in ["ticket.update", "ticket.*", "*", "cmdb_ci.create"] {
+            assert!(is_event_pattern(whole), "{whole}");
+        }
+        for half in [
+            "ticket.",
+            "ticket",
+            "Ticket.update",
+            ".update",
+            "ticket.up date",
+            "**",
+        ] {
+            assert!(!is_event_pattern(half), "{half}");
+        }
     }
 }
