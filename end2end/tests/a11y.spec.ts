@@ -71,3 +71,17 @@ test("every page and dialog passes axe-core, and says which page it is", async (
     await request.delete(`/api/triggers/${triggerId}`, { headers });
   }
 });
+
+test("the login page starts in the username, and a skip link leads past the sidebar", async ({ page }) => {
+  await page.goto("/login");
+  await expect(page.getByLabel("Username")).toBeFocused();
+  await logIn(page);
+  await page.locator("body").focus();
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Skip to content" });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeVisible();
+  await snap(page, "skip-link");
+  await page.keyboard.press("Enter");
+  await expect(page.locator("main#content")).toBeFocused();
+});

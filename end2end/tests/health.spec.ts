@@ -111,6 +111,12 @@ test("a failing webhook is impossible to miss, and times are in the reader's zon
     await page.getByRole("button", { name: "Recover" }).click();
     const dialog = page.getByRole("alertdialog");
     await expect(dialog).toContainText("Queue 1 failed delivery to Refused ticket mirror again?");
+    // Escape closes the question and gives the focus back to Recover
+    await page.keyboard.press("Escape");
+    await expect(dialog).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Recover" })).toBeFocused();
+    await page.getByRole("button", { name: "Recover" }).click();
+    await expect(dialog).toContainText("Queue 1 failed delivery to Refused ticket mirror again?");
     await snap(page, "recover-confirm");
     await dialog.getByRole("button", { name: "Queue again" }).click();
     await expect(page.getByRole("status")).toContainText("1 failed delivery queued again");

@@ -112,7 +112,7 @@ pub fn AuthFields(
                     }.into_any(),
                     BearerToken::Generated => view! {
                         <p class="hint">
-                            "Save, then press Generate Token above: callers send it as Authorization: Bearer."
+                            "hookhub generates the token: once the trigger is saved, its page offers Generate Token. Callers send it as Authorization: Bearer."
                         </p>
                     }.into_any(),
                 }}

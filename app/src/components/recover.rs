@@ -36,20 +36,24 @@ pub fn RecoverForm(webhook_id: String, webhook_name: String) -> impl IntoView {
             asking.set(true);
         }
     });
+    let busy = move || count.pending().get() || recover.pending().get();
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
-        count.dispatch(since.get_untracked());
+        if !busy() {
+            count.dispatch(since.get_untracked());
+        }
     };
     let confirm = Callback::new(move |()| {
         asking.set(false);
         recover.dispatch(since.get_untracked());
     });
-    let busy = move || count.pending().get() || recover.pending().get();
     view! {
         <form class="recover card" on:submit=submit>
             <label for="recover-since">{format!("Recover failed since ({})", time_zone())}</label>
             <input id="recover-since" type="datetime-local" bind:value=since />
-            <button type="submit" disabled=busy>"Recover"</button>
+            // Busy, not disabled: a disabled button loses the focus, and the
+            // question would then give it back to nothing.
+            <button type="submit" aria-disabled=move || busy().to_string()>"Recover"</button>
             {move || count.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error /> })}
             {move || recover.value().get().map(|result| match result {
                 Ok(queued) => view! {

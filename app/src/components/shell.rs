@@ -75,8 +75,15 @@ pub fn Shell() -> impl IntoView {
             navigate("/login", Default::default());
         }
     });
+    let content = NodeRef::<leptos::html::Main>::new();
     view! {
         <div class="shell">
+            <a class="skip-link" href="#content" on:click=move |event| {
+                event.prevent_default();
+                if let Some(main) = content.get() {
+                    let _ = main.focus();
+                }
+            }>"Skip to content"</a>
             <nav class="sidebar" aria-label="Toolbox">
                 <div class="brand">"hookhub"</div>
                 <p class="sidebar-heading">"Toolbox"</p>
@@ -97,7 +104,7 @@ pub fn Shell() -> impl IntoView {
                     </span>
                     <button class="link" on:click=move |_| { logout.dispatch(()); }>"Log out"</button>
                 </header>
-                <main class="content">
+                <main class="content" id="content" tabindex="-1" node_ref=content>
                     <Outlet />
                 </main>
             </div>

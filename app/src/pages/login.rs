@@ -27,6 +27,15 @@ pub fn Login() -> impl IntoView {
             navigate(&next, Default::default());
         }
     });
+    // The first field has the focus (its suggestion selected, so that typing
+    // replaces it).
+    let username_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move || {
+        if let Some(input) = username_input.get() {
+            let _ = input.focus();
+            input.select();
+        }
+    });
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
         login.dispatch((username.get_untracked(), password.get_untracked()));
@@ -41,7 +50,7 @@ pub fn Login() -> impl IntoView {
                     view! { <p class="muted">"Log in to manage webhooks."</p> }.into_any()
                 }}
                 <label for="username">"Username"</label>
-                <input id="username" name="username" autocomplete="username" required bind:value=username />
+                <input id="username" name="username" autocomplete="username" required bind:value=username node_ref=username_input />
                 <label for="password">"Password"</label>
                 <input
                     id="password"

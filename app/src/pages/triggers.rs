@@ -195,7 +195,13 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
                     <button type="button" class="primary" on:click=ask disabled=move || generate.pending().get()>
                         {move || if generate.pending().get() { "Generating…" } else { "Generate Token" }}
                     </button>
-                    <span class="hint">"A new token replaces the previous one."</span>
+                    <span class="hint">
+                        {move || if has_token.get() {
+                            "A new token replaces the current one."
+                        } else {
+                            "Calls are refused until a token exists; it is shown once."
+                        }}
+                    </span>
                 </div>
             })}
             {move || token.get().map(|result| match result {
