@@ -59,6 +59,15 @@ test("every page fits a phone's width", async ({ page, request }) => {
       await page.goto(path);
       await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
       await fitsTheWidth(page, name);
+      if (name === "logs" || name === "users") {
+        // A card names each value, as the table's head did.
+        const labels = await page
+          .locator("td[data-label]")
+          .evaluateAll((cells) => cells.map((cell) => getComputedStyle(cell, "::before").content));
+        expect(labels.length).toBeGreaterThan(0);
+        const expected = name === "logs" ? '"Attempts"' : '"Active"';
+        expect(labels, name).toContain(expected);
+      }
     }
   } finally {
     await request.delete(`/api/triggers/${triggerId}`, { headers });

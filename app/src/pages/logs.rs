@@ -276,15 +276,15 @@ pub fn Logs() -> impl IntoView {
                                 <For each=move || list.data.clone() key=|d| (d.id.clone(), d.status, d.attempt_count) let:d>
                                     <tr data-delivery=d.id.clone()>
                                         <td>{time_link(&d)}</td>
-                                        <td>{d.webhook_name.clone()}</td>
+                                        <td data-label="Webhook">{d.webhook_name.clone()}</td>
                                         <td>
                                             <span class="chip">{d.event_type.clone()}</span>
                                             {d.probe.then(|| view! { " " <ProbeBadge /> })}
                                         </td>
                                         <td><StatusBadge status=d.status.as_str() /></td>
-                                        <td>{d.attempt_count}</td>
-                                        <td class="result">{result_in_words(&d)}</td>
-                                        <td>{d.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
+                                        <td data-label="Attempts">{d.attempt_count}</td>
+                                        <td class="result" data-label="Result">{result_in_words(&d)}</td>
+                                        <td data-label="Duration">{d.last_duration_ms.map(milliseconds).unwrap_or_else(|| "—".into())}</td>
                                     </tr>
                                 </For>
                             </tbody>

@@ -72,8 +72,8 @@ pub fn Triggers() -> impl IntoView {
                                 view! {
                                     <tr data-trigger=trigger.name.clone()>
                                         <td><A href=format!("/triggers/{}", trigger.id)>{link_text}</A></td>
-                                        <td>{trigger.method.as_str()}</td>
-                                        <td>{auth_label(&trigger.auth)}</td>
+                                        <td data-label="Method">{trigger.method.as_str()}</td>
+                                        <td data-label="Authentication">{auth_label(&trigger.auth)}</td>
                                         <td><span class="chip">{trigger.event_type.clone()}</span></td>
                                         <td class="url"><span class="long" title=url.clone()>{url.clone()}</span><CopyButton text=url label="Copy trigger URL" /></td>
                                         <td class="row-actions">
@@ -325,7 +325,7 @@ fn CallLog(id: String) -> impl IntoView {
                                 {list.into_iter().map(|call: TriggerCallOut| view! {
                                     <tr>
                                         <td><Time at=call.called_at.clone() /></td>
-                                        <td>{call.caller}</td>
+                                        <td data-label="Caller">{call.caller}</td>
                                         <td>
                                             <span class=format!("badge outcome-{}", call.outcome)>{call.outcome.clone()}</span>
                                             {(call.count > 1).then(|| view! {
@@ -334,8 +334,8 @@ fn CallLog(id: String) -> impl IntoView {
                                                 </span>
                                             })}
                                         </td>
-                                        <td>{call.status_code}</td>
-                                        <td>{call.event_id.unwrap_or_default()}</td>
+                                        <td data-label="Status">{call.status_code}</td>
+                                        <td data-label="Event">{call.event_id.unwrap_or_default()}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -92,7 +92,7 @@ pub fn Users() -> impl IntoView {
                                             <p class="hint" id="yourself">"Another administrator can change your role or switch you off; you cannot."</p>
                                         })}
                                     </td>
-                                    <td>
+                                    <td data-label="Role">
                                         <select aria-label=format!("Role of {username}")
                                             disabled=myself
                                             aria-describedby=myself.then_some("yourself")
@@ -118,7 +118,7 @@ pub fn Users() -> impl IntoView {
                                             }).collect_view()}
                                         </select>
                                     </td>
-                                    <td>
+                                    <td data-label="Active">
                                         <label class="switch">
                                             <input type="checkbox" role="switch" aria-label=format!("Active: {}", user.username)
                                                 prop:checked=user.active
@@ -146,7 +146,7 @@ pub fn Users() -> impl IntoView {
                                             <span class="slider"></span>
                                         </label>
                                     </td>
-                                    <td>
+                                    <td data-label="New password">
                                         <form class="inline" on:submit=move |ev: SubmitEvent| {
                                             ev.prevent_default();
                                             let password = new_password.get_untracked();

@@ -296,10 +296,10 @@ fn WebhookRow(
                 <span class="long" title=url.clone()>{url.clone()}</span>
                 <CopyButton text=url label="Copy URL" />
             </td>
-            <td>{events}</td>
-            <td>{method}</td>
-            <td><HealthSummary health=webhook.health.clone() /></td>
-            <td>
+            <td data-label="Events">{events}</td>
+            <td data-label="Method">{method}</td>
+            <td data-label="Health"><HealthSummary health=webhook.health.clone() /></td>
+            <td data-label="Active">
                 <label class="switch">
                     <input
                         type="checkbox"
