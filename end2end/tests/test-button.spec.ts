@@ -29,6 +29,7 @@ test("Test in a row shows what the receiver answered", async ({ page }) => {
       await page.getByRole("link", { name: "Create Webhook" }).click();
       await page.getByLabel("Name", { exact: true }).fill(name);
       await page.getByLabel("URL").fill(url);
+      await page.getByLabel("Other event types").fill("ping.sent");
       await page.getByRole("button", { name: "Save" }).click();
       await expect(page.locator("tr", { hasText: name })).toBeVisible();
     }

@@ -168,6 +168,7 @@ test("the delete dialog starts on Cancel, keeps the keyboard inside, and Escape 
   await logIn(page);
   await page.getByRole("link", { name: "Create Webhook" }).click();
   await page.getByLabel("Name", { exact: true }).fill("Keyboard");
+  await page.getByLabel("Other event types").fill("keyboard.pressed");
   await page.getByLabel("URL").fill("https://example.com/k");
   await page.getByLabel("URL").press("Enter");
   const row = page.locator("tr", { hasText: "Keyboard" });

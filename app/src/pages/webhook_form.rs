@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::webhook_draft::{
     GRID_ACTIONS, OPERATOR_EVENTS, OPERATOR_MODULE, WebhookDraft, field_label, is_module_name,
 };
+use super::webhooks::TestResult;
 use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, CopyButton, ErrorNote, FieldError, FormErrors,
@@ -85,7 +86,11 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         .first()
         .cloned()
         .unwrap_or_else(|| "object".into());
-    let modules = RwSignal::new(draft.grid_modules(&fallback_module));
+    // A new webhook starts with no module: the grid fills as modules are added.
+    let modules = RwSignal::new(match initial {
+        Some(_) => draft.grid_modules(&fallback_module),
+        None => Vec::new(),
+    });
     let secret_set = draft.secret_set;
     let stored_active = draft.stored_active;
     let name = RwSignal::new(draft.name);
@@ -101,17 +106,40 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let errors = FormErrors::new();
 
     let navigate = use_navigate();
+    // Answers the id of the webhook saved, which the list then points out.
     let save = Action::new_local(move |(id, input): &(Option<String>, WebhookIn)| {
         let (id, input) = (id.clone(), input.clone());
         async move {
+            // A webhook without events would never fire: say so rather than
+            // save it, beside whatever else the server finds wrong (asked
+            // through the preview, which saves nothing).
+            if input.events.as_ref().is_some_and(Vec::is_empty) {
+                let mut fields = match client::preview(id.clone(), input).await {
+                    Err(error) => error.fields,
+                    Ok(_) => Default::default(),
+                };
+                fields.insert(
+                    "events".to_string(),
+                    "choose at least one event: without one the webhook never fires".to_string(),
+                );
+                let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                let message = format!("invalid fields: {}", names.join(", "));
+                return Err(ClientError {
+                    status: 422,
+                    message,
+                    fields,
+                });
+            }
             match id {
-                Some(id) => client::update_webhook(id, input).await,
-                None => client::create_webhook(input).await.map(drop),
+                Some(id) => client::update_webhook(id.clone(), input).await.map(|()| id),
+                None => client::create_webhook(input)
+                    .await
+                    .map(|created| created.id),
             }
         }
     });
     Effect::new(move || match save.value().get() {
-        Some(Ok(())) => navigate("/webhooks?saved=1", Default::default()),
+        Some(Ok(id)) => navigate(&format!("/webhooks?saved={id}"), Default::default()),
         Some(Err(error)) => errors.show(error),
         None => {}
     });
@@ -137,13 +165,6 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         }
         .to_input()
     };
-    let submit = {
-        let editing = editing.clone();
-        move |event: SubmitEvent| {
-            event.prevent_default();
-            save.dispatch((editing.clone(), untrack(input)));
-        }
-    };
 
     // Keyed on what the form holds: Leptos drops the answers to earlier
     // edits, and any that come after the form is gone.
@@ -153,6 +174,15 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         std::sync::Arc::new(move |name| Box::pin(client::webhook_header(id.clone(), name)))
     });
     let preview = LocalResource::new(move || client::preview(previewed.clone(), input()));
+
+    let submit = {
+        let editing = editing.clone();
+        move |event: SubmitEvent| {
+            event.prevent_default();
+            let input = untrack(input);
+            save.dispatch((editing.clone(), input));
+        }
+    };
 
     let module_problem = RwSignal::new(None::<String>);
     let add_module = move || {
@@ -179,6 +209,13 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         }
         new_module.set(String::new());
     };
+
+    // Test, on an existing webhook: its saved settings, as the list's Test.
+    let tested_id = editing.clone();
+    let test = Action::new_local({
+        let id = editing.clone().unwrap_or_default();
+        move |_: &()| client::test_webhook(id.clone())
+    });
 
     let saved_input = StoredValue::new(untrack(input));
     let cancel = guard_unsaved(move || saved_input.with_value(|saved| *saved != untrack(input)));
@@ -230,7 +267,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
 
             <fieldset class="field">
                 <legend>"Events"</legend>
-                <table class="event-grid">
+                {move || modules.with(Vec::is_empty).then(|| view! {
+                    <p class="hint">"Add the module whose events fire this webhook (for example ticket), then tick its actions."</p>
+                })}
+                <table class="event-grid" class:empty=move || modules.with(Vec::is_empty)>
                     <thead>
                         <tr>
                             <th>"Module"</th>
@@ -332,11 +372,20 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             </fieldset>
 
             <div class="form-actions">
+                {tested_id.clone().map(|_| view! {
+                    <button type="button" title="Sends a webhook.test event to the saved URL now" on:click=move |_| { test.dispatch(()); } disabled=move || test.pending().get()>
+                        {move || if test.pending().get() { "Testing…" } else { "Test" }}
+                    </button>
+                })}
                 <A href="/webhooks" attr:class="button" on:click=cancel>"Cancel"</A>
                 <button type="submit" class="primary" disabled=move || save.pending().get()>
                     {move || if save.pending().get() { "Saving…" } else { "Save" }}
                 </button>
             </div>
+            {move || test.value().get().map(|result| match result {
+                Ok(attempt) => view! { <TestResult attempt /> }.into_any(),
+                Err(error) => view! { <ErrorNote error /> }.into_any(),
+            })}
         </form>
         <RequestPreview preview />
         </div>

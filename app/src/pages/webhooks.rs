@@ -289,8 +289,20 @@ fn WebhookRow(
     });
     let link_text = name.clone();
     let state = webhook.health.state.as_str();
+    // The webhook just saved (`?saved=<id>`) is pointed out and brought into view.
+    let saved_id = webhook.id.clone();
+    let just_saved = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("saved").is_some_and(|saved| saved == saved_id));
+    let row = NodeRef::<leptos::html::Tr>::new();
+    if just_saved {
+        Effect::new(move || {
+            if let Some(row) = row.get() {
+                row.scroll_into_view_with_bool(false);
+            }
+        });
+    }
     view! {
-        <tr data-webhook=name.clone() data-health=state>
+        <tr data-webhook=name.clone() data-health=state class:just-saved=just_saved node_ref=row>
             <td><A href=edit.clone()>{link_text}</A></td>
             <td class="url">
                 <span class="long" title=url.clone()>{url.clone()}</span>
@@ -356,7 +368,7 @@ const BODY_PREVIEW: usize = 200;
 
 /// What the receiver answered to a Test: status, duration, start of the body.
 #[component]
-fn TestResult(attempt: AttemptOut) -> impl IntoView {
+pub(crate) fn TestResult(attempt: AttemptOut) -> impl IntoView {
     let succeeded = attempt.status == "succeeded";
     let answer = match (&attempt.error_words, &attempt.response) {
         (Some(words), _) => words.clone(),
