@@ -40,4 +40,13 @@ test("the Webhooks table fits a laptop window with 30 webhooks of realistic even
   expect(measured.page).toBeLessThanOrEqual(measured.window);
   await expect(row.locator("button", { hasText: "Delete" })).toBeVisible();
   await snap(page, "webhooks-fit-1280");
+
+  // Found by any word of name, URL, events or state.
+  await page.getByPlaceholder("name, URL, event or state").fill("cmdb_ci desk");
+  await expect(page.locator("tr[data-webhook]")).toHaveCount(7);
+  await expect(page.locator("tr[data-webhook]").first()).toContainText("cmdb_ci.update");
+  await page.getByPlaceholder("name, URL, event or state").fill("no such thing");
+  await expect(page.getByText("No webhook matches “no such thing”.")).toBeVisible();
+  await page.getByPlaceholder("name, URL, event or state").fill("");
+  await expect(page.locator("tr[data-webhook]")).toHaveCount(30);
 });

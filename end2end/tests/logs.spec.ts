@@ -8,7 +8,9 @@ test.beforeEach(async ({ request }) => clearWebhooks(request));
 test("a published event shows in Logs; its detail redelivers and the new attempt appears", async ({
   page,
   request,
+  context,
 }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   // a real receiver that answers 500 first, then 200
   let calls = 0;
   const server = createServer((req, res) => {
@@ -110,6 +112,12 @@ test("a published event shows in Logs; its detail redelivers and the new attempt
     await expect(attempts.first()).toHaveJSProperty("open", true);
     expect(calls).toBe(3);
     await snap(page, "delivery-detail");
+    // the request again, by hand
+    await attempts.first().getByRole("button", { name: "Copy as curl" }).click();
+    const curl = await page.evaluate(() => navigator.clipboard.readText());
+    expect(curl).toMatch(/^curl -X POST 'http:\/\/127\.0\.0\.1:\d+\/in'/);
+    expect(curl).toContain("-H 'webhook-id: dlv_");
+    expect(curl).toContain(`--data-raw '{"data":`);
 
     // the chart counts the attempts as SVG bars: 2 succeeded, 1 failed
     await page.getByRole("link", { name: "← All deliveries" }).click();

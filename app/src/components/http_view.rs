@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use super::CopyButton;
+
 #[component]
 pub fn HeadersTable(headers: BTreeMap<String, String>) -> impl IntoView {
     view! {
@@ -18,9 +20,23 @@ pub fn HeadersTable(headers: BTreeMap<String, String>) -> impl IntoView {
 
 /// A body: JSON indented for reading; anything else as it came.
 #[component]
-pub fn JsonBody(body: String) -> impl IntoView {
+pub fn JsonBody(
+    body: String,
+    /// The copy button's label, if the body may be copied.
+    #[prop(optional)]
+    copy: Option<&'static str>,
+) -> impl IntoView {
     let shown = serde_json::from_str::<serde_json::Value>(&body)
         .and_then(|value| serde_json::to_string_pretty(&value))
         .unwrap_or(body);
-    view! { <pre class="body">{shown}</pre> }
+    match copy {
+        Some(label) if !shown.is_empty() => view! {
+            <div class="copyable">
+                <pre class="body">{shown.clone()}</pre>
+                <CopyButton text=shown label />
+            </div>
+        }
+        .into_any(),
+        _ => view! { <pre class="body">{shown}</pre> }.into_any(),
+    }
 }

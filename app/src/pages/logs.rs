@@ -13,8 +13,8 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
 use crate::components::{
-    AttemptChart, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session, StatusBadge,
-    Time, milliseconds, page_title, result_in_words, time_zone, to_local, to_utc,
+    AttemptChart, CopyButton, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session,
+    StatusBadge, Time, milliseconds, page_title, result_in_words, time_zone, to_local, to_utc,
 };
 
 const FILTERS: [&str; 5] = ["webhook_id", "status", "event_type", "since", "until"];
@@ -432,9 +432,12 @@ fn Attempt(number: usize, attempt: AttemptOut, open: bool) -> impl IntoView {
             <div class="exchange">
                 <div>
                     <h3>"Request"</h3>
-                    <p><code>{format!("{} {}", attempt.request.method, attempt.request.url)}</code></p>
+                    <p class="inline">
+                        <code>{format!("{} {}", attempt.request.method, attempt.request.url)}</code>
+                        <CopyButton text=as_curl(&attempt.request) label="Copy as curl" />
+                    </p>
                     <HeadersTable headers=attempt.request.headers.clone() />
-                    <JsonBody body=attempt.request.body.clone() />
+                    <JsonBody body=attempt.request.body.clone() copy="Copy request body" />
                 </div>
                 <div>
                     <h3>"Response"</h3>
@@ -442,7 +445,7 @@ fn Attempt(number: usize, attempt: AttemptOut, open: bool) -> impl IntoView {
                         Some(response) => view! {
                             <p><code>{format!("HTTP {}", response.status_code)}</code></p>
                             <HeadersTable headers=response.headers />
-                            <JsonBody body=response.body.clone() />
+                            <JsonBody body=response.body.clone() copy="Copy response body" />
                             {response.body_truncated.then(|| view! { <p class="hint">"Cut at 64 KiB."</p> })}
                         }.into_any(),
                         None => view! { <p class="muted">"No response."</p> }.into_any(),
@@ -451,6 +454,23 @@ fn Attempt(number: usize, attempt: AttemptOut, open: bool) -> impl IntoView {
             </div>
         </details>
     }
+}
+
+/// The attempt's request as a `curl` command, to send it again by hand
+/// (credentials stay masked, as shown).
+fn as_curl(request: &api::AttemptRequest) -> String {
+    let quoted = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    let mut command = format!("curl -X {} {}", request.method, quoted(&request.url));
+    for (name, value) in &request.headers {
+        command.push_str(&format!(
+            " \\\n  -H {}",
+            quoted(&format!("{name}: {value}"))
+        ));
+    }
+    if !request.body.is_empty() {
+        command.push_str(&format!(" \\\n  --data-raw {}", quoted(&request.body)));
+    }
+    command
 }
 
 /// Marks a probe: a test hookhub sent to a webhook it switched off.
@@ -463,7 +483,21 @@ fn ProbeBadge() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::is_event_pattern;
+    use super::{as_curl, is_event_pattern};
+
+    #[test]
+    fn an_attempt_becomes_a_curl_command_quoted_for_the_shell() {
+        let request = api::AttemptRequest {
+            method: "POST".into(),
+            url: "https://example.com/in?a=1".into(),
+            headers: [("content-type".to_string(), "application/json".to_string())].into(),
+            body: r#"{"note": "it's"}"#.into(),
+        };
+        assert_eq!(
+            as_curl(&request),
+            "curl -X POST 'https://example.com/in?a=1' \\\n  -H 'content-type: application/json' \\\n  --data-raw '{\"note\": \"it'\\''s\"}'"
+        );
+    }
 
     #[test]
     fn only_whole_event_types_and_patterns_are_applied() {

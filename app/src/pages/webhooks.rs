@@ -193,6 +193,16 @@ fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoVi
     }
 }
 
+/// How soon a webhook in this state wants looking at: lower first.
+fn urgency(state: &str) -> u8 {
+    match state {
+        "disabled" => 0,
+        "failing" => 1,
+        "never_called" => 2,
+        _ => 3,
+    }
+}
+
 #[component]
 fn WebhookList(
     list: Vec<WebhookOut>,
@@ -209,7 +219,49 @@ fn WebhookList(
         }
         .into_any();
     }
+    // Found by any word of the name, URL, events or state; the most urgent
+    // first on request (switched off, failing, never called, healthy).
+    let find = RwSignal::new(String::new());
+    let urgent_first = RwSignal::new(false);
+    let list = StoredValue::new(list);
+    let visible = move || {
+        let words = find.get().to_lowercase();
+        let mut shown: Vec<WebhookOut> = list.with_value(|list| {
+            list.iter()
+                .filter(|w| {
+                    let haystack = format!(
+                        "{} {} {} {} {}",
+                        w.name,
+                        w.url,
+                        w.events.join(" "),
+                        w.health.state.as_str().replace('_', " "),
+                        if w.active { "on" } else { "off" }
+                    )
+                    .to_lowercase();
+                    words.split_whitespace().all(|word| haystack.contains(word))
+                })
+                .cloned()
+                .collect()
+        });
+        if urgent_first.get() {
+            shown.sort_by_key(|w| urgency(w.health.state.as_str()));
+        }
+        shown
+    };
     view! {
+        <div class="list-tools">
+            <label class="inline">
+                "Find"
+                <input type="search" placeholder="name, URL, event or state" bind:value=find />
+            </label>
+            <label class="inline">
+                <input type="checkbox" bind:checked=urgent_first />
+                "Most urgent first"
+            </label>
+        </div>
+        {move || visible().is_empty().then(|| view! {
+            <p class="empty">{format!("No webhook matches “{}”.", find.get())}</p>
+        })}
         <table class="webhooks">
             <thead>
                 <tr>
@@ -225,7 +277,7 @@ fn WebhookList(
             <tbody>
                 // Keyed on what a row shows: an unchanged row is not drawn again.
                 <For
-                    each=move || list.clone()
+                    each=visible
                     key=|w| (w.id.clone(), w.updated_at.clone(), w.health.last_attempt_at.clone(), w.health.consecutive_failures)
                     let:webhook
                 >
