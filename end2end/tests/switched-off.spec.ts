@@ -75,6 +75,13 @@ test("a webhook hookhub switched off says why, what waits, and comes back with E
     await expect(failed).toContainText("the 2 paused deliveries keep waiting");
     await expect(failed.getByRole("button", { name: "Enable anyway" })).toBeVisible();
     await snap(page, "webhooks-enable-test-failed");
+    await accessible(page, "the notice with a failed test");
+    expect(received).toEqual([]);
+    // The row's switch tests first too, and stays off.
+    const offRow = page.locator("tr[data-webhook]", { hasText: "Order mirror" });
+    await offRow.getByRole("switch").click();
+    await expect(page.locator("tr.test-result")).toContainText("HTTP 410");
+    await expect(offRow.getByRole("switch")).not.toBeChecked();
     expect(received).toEqual([]);
 
     // The receiver is back: Enable sends what waited, oldest first.

@@ -326,16 +326,37 @@ fn WebhookRow(
     let shown_id = webhook.id.clone();
     let test_outcome = move || tested.with(|all| all.get(&shown_id).cloned());
     // The switch: pending while it saves, back where it was if saving failed.
+    // Switching on a webhook hookhub switched off, with deliveries waiting,
+    // tests first as the notice's Enable does: a failed test leaves it off
+    // and shows under the row (`Some`).
     let checked = RwSignal::new(active);
+    let test_first =
+        webhook.health.disabled_reason.is_some() && webhook.health.paused_deliveries > 0;
     let switch = Action::new_local(move |on: &bool| {
-        let input = WebhookIn {
-            active: Some(*on),
-            ..Default::default()
-        };
-        client::update_webhook(id.clone(), input)
+        let (id, on) = (id.clone(), *on);
+        async move {
+            if on && test_first {
+                let attempt = client::test_webhook(id.clone()).await?;
+                if attempt.status != "succeeded" {
+                    return Ok(Some(attempt));
+                }
+            }
+            let input = WebhookIn {
+                active: Some(on),
+                ..Default::default()
+            };
+            client::update_webhook(id, input).await.map(|()| None)
+        }
     });
+    let refused_id = webhook.id.clone();
     Effect::new(move || match switch.value().get() {
-        Some(Ok(())) => changed.update(|n| *n += 1),
+        Some(Ok(None)) => changed.update(|n| *n += 1),
+        Some(Ok(Some(attempt))) => {
+            checked.set(active);
+            tested.update(|all| {
+                all.insert(refused_id.clone(), Ok(attempt));
+            });
+        }
         Some(Err(_)) => checked.set(active),
         None => {}
     });
