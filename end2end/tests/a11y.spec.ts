@@ -85,3 +85,35 @@ test("the login page starts in the username, and a skip link leads past the side
   await page.keyboard.press("Enter");
   await expect(page.locator("main#content")).toBeFocused();
 });
+
+test("a webhook row is four stops of the Tab key; the arrows move between its buttons", async ({ page, request }) => {
+  await clearWebhooks(request);
+  const headers = await adminHeaders(request);
+  for (const name of ["First row", "Second row"]) {
+    const created = await request.post("/api/webhooks", {
+      headers,
+      data: { name, url: "https://example.com/rows", events: ["row.*"] },
+    });
+    expect(created.status()).toBe(201);
+  }
+  await logIn(page);
+  const first = page.locator("tr[data-webhook]", { hasText: "First row" });
+  await first.getByRole("link", { name: "First row", exact: true }).focus();
+  const stops = [];
+  for (let n = 0; n < 4; n++) {
+    await page.keyboard.press("Tab");
+    stops.push(await page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.textContent));
+  }
+  expect(stops).toEqual(["Copy URL", "Active: First row", "Edit First row", "Second row"]);
+  // Back in the row's toolbar: the arrows, Home and End move within it.
+  await first.getByRole("link", { name: "Edit First row" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(first.getByRole("button", { name: "Delete First row" })).toBeFocused();
+  await page.keyboard.press("ArrowRight");
+  await expect(first.getByRole("button", { name: "Test First row" })).toBeFocused();
+  await page.keyboard.press("End");
+  await expect(first.getByRole("button", { name: "Delete First row" })).toBeFocused();
+  await page.keyboard.press("Home");
+  await expect(first.getByRole("button", { name: "Test First row" })).toBeFocused();
+  await accessible(page, "the Webhooks page with row toolbars");
+});

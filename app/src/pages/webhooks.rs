@@ -193,6 +193,50 @@ fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoVi
     }
 }
 
+/// A row's buttons are one stop of the Tab key (on Edit); the arrow keys,
+/// Home and End move between them, so that a row costs four stops, not seven.
+fn toolbar_keys(event: leptos::ev::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let step: i32 = match event.key().as_str() {
+        "ArrowRight" | "ArrowDown" => 1,
+        "ArrowLeft" | "ArrowUp" => -1,
+        "Home" => i32::MIN,
+        "End" => i32::MAX,
+        _ => return,
+    };
+    let Some(toolbar) = event
+        .current_target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    let children = toolbar.children();
+    let items: Vec<web_sys::HtmlElement> = (0..children.length())
+        .filter_map(|n| children.item(n)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|item| !item.has_attribute("disabled"))
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let active = document().active_element();
+    let at = items
+        .iter()
+        .position(|item| {
+            active
+                .as_ref()
+                .is_some_and(|a| a == item.unchecked_ref::<web_sys::Element>())
+        })
+        .unwrap_or(0) as i32;
+    let last = items.len() as i32 - 1;
+    let next = match step {
+        i32::MIN => 0,
+        i32::MAX => last,
+        step => (at + step).rem_euclid(last + 1),
+    };
+    event.prevent_default();
+    let _ = items[next as usize].focus();
+}
+
 /// How soon a webhook in this state wants looking at: lower first.
 fn urgency(state: &str) -> u8 {
     match state {
@@ -405,17 +449,18 @@ fn WebhookRow(
                     <span class="field-error switch-state" role="alert">{format!("Not saved: {}", error.message)}</span>
                 })}
             </td>
-            <td class="row-actions"><div class="row-buttons">
+            <td class="row-actions"><div class="row-buttons" role="toolbar" aria-label=format!("Actions for {name}") on:keydown=toolbar_keys>
                 <button
+                    tabindex="-1"
                     aria-label=format!("Test {name}")
                     on:click=move |_| { test.dispatch(()); }
                     disabled=move || test.pending().get()
                 >
                     {move || if test.pending().get() { "Testing…" } else { "Test" }}
                 </button>
-                <A href=format!("/logs?webhook_id={}", webhook.id) attr:class="button" attr:aria-label=format!("Logs of {name}")>"Logs"</A>
+                <A href=format!("/logs?webhook_id={}", webhook.id) attr:class="button" attr:tabindex="-1" attr:aria-label=format!("Logs of {name}")>"Logs"</A>
                 <A href=edit attr:class="button" attr:aria-label=format!("Edit {name}")>"Edit"</A>
-                <button class="danger" aria-label=format!("Delete {name}") on:click=move |_| to_delete.set(Some(webhook.clone()))>
+                <button class="danger" tabindex="-1" aria-label=format!("Delete {name}") on:click=move |_| to_delete.set(Some(webhook.clone()))>
                     "Delete"
                 </button></div>
             </td>
