@@ -12,8 +12,9 @@ use crate::store::Store;
 
 /// Deliveries one fan-out transaction writes (one event's at least).
 const SLICE: usize = 2_000;
-/// How often to look for deferred deliveries when none were waiting.
-const LOOK_EVERY: Duration = Duration::from_millis(200);
+/// How often to look for deferred deliveries when none were waiting: a
+/// query a second per instance while idle; a deferred fan-out starts within it.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 pub async fn run(store: Store, mut stopping: watch::Receiver<bool>) {
     loop {

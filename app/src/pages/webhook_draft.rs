@@ -42,6 +42,17 @@ pub fn is_module_name(module: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// An event type or a pattern as webhooks subscribe with: `ticket.update`,
+/// `ticket.*`, `*` (the API's rule, so that a half-typed one is never sent).
+pub fn is_event_pattern(text: &str) -> bool {
+    match text.split_once('.') {
+        None => text == "*",
+        Some((module, action)) => {
+            is_module_name(module) && (action == "*" || is_module_name(action))
+        }
+    }
+}
+
 /// The label a person sees for a field the API names (`data_location` is
 /// "Data location").
 pub fn field_label(field: &str) -> &str {
@@ -354,5 +365,22 @@ mod tests {
         let saved = draft.to_input().events.unwrap();
         assert!(saved.contains(&"hookhub.delivery_failed".to_string()));
         assert!(saved.contains(&"hookhub.*".to_string()));
+    }
+
+    #[test]
+    fn only_whole_event_types_and_patterns_are_applied() {
+        for whole in ["ticket.update", "ticket.*", "*", "cmdb_ci.create"] {
+            assert!(is_event_pattern(whole), "{whole}");
+        }
+        for half in [
+            "ticket.",
+            "ticket",
+            "Ticket.update",
+            ".update",
+            "ticket.up date",
+            "**",
+        ] {
+            assert!(!is_event_pattern(half), "{half}");
+        }
     }
 }

@@ -82,6 +82,28 @@ fn SwitchedOff(list: Vec<WebhookOut>, changed: RwSignal<u32>) -> impl IntoView {
         .collect_view()
 }
 
+/// Switches a webhook on or off. With `test_first`, a Test goes first and
+/// the webhook is switched only if it was delivered; otherwise the failed
+/// attempt comes back and nothing changed. A receiver that still refuses
+/// would otherwise get every paused delivery at once and fail them for good.
+async fn switch_to(
+    id: String,
+    on: bool,
+    test_first: bool,
+) -> Result<Option<AttemptOut>, ClientError> {
+    if test_first {
+        let attempt = client::test_webhook(id.clone()).await?;
+        if attempt.status != "succeeded" {
+            return Ok(Some(attempt));
+        }
+    }
+    let input = WebhookIn {
+        active: Some(on),
+        ..Default::default()
+    };
+    client::update_webhook(id, input).await.map(|()| None)
+}
+
 /// What Enable came to.
 #[derive(Clone)]
 enum Enabled {
@@ -94,26 +116,15 @@ enum Enabled {
 fn SwitchedOffNotice(webhook: WebhookOut, changed: RwSignal<u32>) -> impl IntoView {
     let id = webhook.id.clone();
     let waiting = webhook.health.paused_deliveries;
-    // With deliveries waiting, Enable sends a test first and switches the
-    // webhook on only if it is delivered: a receiver that still refuses
-    // would otherwise get everything that waited at once, fail it for good,
-    // and be switched off again. `true` enables without the test.
+    // With deliveries waiting, Enable tests first (`switch_to`); `true`
+    // enables without the test.
     let enable = Action::new_local(move |anyway: &bool| {
-        let (id, anyway) = (id.clone(), *anyway);
+        let switched = switch_to(id.clone(), true, waiting > 0 && !anyway);
         async move {
-            if waiting > 0 && !anyway {
-                let attempt = client::test_webhook(id.clone()).await?;
-                if attempt.status != "succeeded" {
-                    return Ok(Enabled::TestFailed(attempt));
-                }
-            }
-            let input = WebhookIn {
-                active: Some(true),
-                ..Default::default()
-            };
-            client::update_webhook(id, input)
-                .await
-                .map(|()| Enabled::On)
+            Ok(match switched.await? {
+                None => Enabled::On,
+                Some(attempt) => Enabled::TestFailed(attempt),
+            })
         }
     });
     Effect::new(move || {
@@ -376,22 +387,7 @@ fn WebhookRow(
     let checked = RwSignal::new(active);
     let test_first =
         webhook.health.disabled_reason.is_some() && webhook.health.paused_deliveries > 0;
-    let switch = Action::new_local(move |on: &bool| {
-        let (id, on) = (id.clone(), *on);
-        async move {
-            if on && test_first {
-                let attempt = client::test_webhook(id.clone()).await?;
-                if attempt.status != "succeeded" {
-                    return Ok(Some(attempt));
-                }
-            }
-            let input = WebhookIn {
-                active: Some(on),
-                ..Default::default()
-            };
-            client::update_webhook(id, input).await.map(|()| None)
-        }
-    });
+    let switch = Action::new_local(move |on: &bool| switch_to(id.clone(), *on, *on && test_first));
     let refused_id = webhook.id.clone();
     Effect::new(move || match switch.value().get() {
         Some(Ok(None)) => changed.update(|n| *n += 1),

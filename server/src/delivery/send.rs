@@ -240,86 +240,124 @@ pub struct Explained {
 }
 
 pub fn explain(class: &str, message: &str, status: Option<u16>, timeout: Duration) -> Explained {
-    let words = words(class, message, status, timeout);
-    let hint = match (class, status) {
-        ("http-status", Some(401 | 403)) => {
-            "The receiver refused the request's credentials: check the webhook's authentication."
-        }
-        ("http-status", Some(404)) => {
-            "The receiver has nothing at this path: check the webhook's URL."
-        }
-        ("http-status", Some(405)) => {
-            "The receiver does not take this method at this path: check the webhook's method and URL."
-        }
-        ("http-status", Some(410)) => {
-            "The receiver says this webhook is gone for good: hookhub switched it off. Change the URL, or delete the webhook."
-        }
-        ("http-status", Some(413)) => {
-            "The receiver found the request too large: narrow the data with a data location, or raise its limit."
-        }
-        ("http-status", Some(429)) => {
-            "The receiver asks to slow down: hookhub waits at least as long as its Retry-After says."
-        }
-        ("http-status", Some(code)) if code >= 500 => {
-            "The receiver failed on its side; its answer may say why. hookhub tries again on the retry schedule."
-        }
-        ("http-status", _) => {
-            "The receiver refused the request; its answer may say why. Answers in 2xx count as delivered."
-        }
-        _ => match words.as_str() {
-            w if w.starts_with("no connection within") => {
-                "The host did not answer at all: it may be down, or a firewall drops the packets."
-            }
-            w if w.starts_with("timed out") => {
-                "The receiver took the request but did not answer in time: answer first and work after, or raise --delivery-timeout."
-            }
-            "host not found" => "The host name does not resolve: check the webhook's URL.",
-            "TLS handshake failed" => {
-                "The receiver's certificate is not trusted, has expired, or names another host."
-            }
-            "private address refused" => {
-                "hookhub delivers to public addresses only, unless it was started with --allow-private-targets."
-            }
-            "invalid HTTP answer" => {
-                "Something answered, but not in HTTP: check the URL's scheme and port."
-            }
-            "connection refused" => {
-                "Nothing listens at that host and port: is the receiver running, and is the port right?"
-            }
-            "connection reset" | "closed without an answer" => {
-                "The receiver dropped the connection before answering: it may have crashed on the request."
-            }
-            "invalid URL" => "The webhook's URL cannot be called: edit it.",
-            _ => "hookhub could not reach the receiver; the details below say how it failed.",
-        },
-    };
-    Explained { words, hint }
+    let failure = Failure::of(class, message, status);
+    Explained {
+        words: failure.words(timeout),
+        hint: failure.hint(),
+    }
 }
 
-fn words(class: &str, message: &str, status: Option<u16>, timeout: Duration) -> String {
-    let lower = message.to_ascii_lowercase();
-    match class {
-        "http-status" => match status {
-            Some(code) => format!("HTTP {code}"),
-            None => "unexpected answer".into(),
-        },
-        // reqwest says "(Connect)" when the connection itself timed out.
-        TIMEOUT if message.contains("(Connect)") => format!(
-            "no connection within {}",
-            in_units(timeout.min(CONNECT_TIMEOUT))
-        ),
-        TIMEOUT => format!("timed out after {}", in_units(timeout)),
-        "dns" => "host not found".into(),
-        "tls" => "TLS handshake failed".into(),
-        "refused-private-target" => "private address refused".into(),
-        "invalid-response" => "invalid HTTP answer".into(),
-        _ if lower.contains("connection refused") => "connection refused".into(),
-        _ if lower.contains("connection reset") => "connection reset".into(),
-        _ if lower.contains("connection closed before message completed") => {
-            "closed without an answer".into()
+/// What went wrong, as people are told it: read once from the error class
+/// and message, then said in words and given a hint.
+enum Failure {
+    Status(Option<u16>),
+    NoConnection,
+    TimedOut,
+    HostNotFound,
+    Tls,
+    PrivateAddress,
+    NotHttp,
+    Refused,
+    Reset,
+    Closed,
+    BadUrl,
+    Other,
+}
+
+impl Failure {
+    fn of(class: &str, message: &str, status: Option<u16>) -> Self {
+        let lower = message.to_ascii_lowercase();
+        match class {
+            "http-status" => Self::Status(status),
+            // reqwest says "(Connect)" when the connection itself timed out.
+            TIMEOUT if message.contains("(Connect)") => Self::NoConnection,
+            TIMEOUT => Self::TimedOut,
+            "dns" => Self::HostNotFound,
+            "tls" => Self::Tls,
+            "refused-private-target" => Self::PrivateAddress,
+            "invalid-response" => Self::NotHttp,
+            _ if lower.contains("connection refused") => Self::Refused,
+            _ if lower.contains("connection reset") => Self::Reset,
+            _ if lower.contains("connection closed before message completed") => Self::Closed,
+            _ if lower.starts_with("invalid url") => Self::BadUrl,
+            _ => Self::Other,
         }
-        _ if lower.starts_with("invalid url") => "invalid URL".into(),
-        _ => "connection failed".into(),
+    }
+
+    fn words(&self, timeout: Duration) -> String {
+        match self {
+            Self::Status(Some(code)) => format!("HTTP {code}"),
+            Self::Status(None) => "unexpected answer".into(),
+            Self::NoConnection => format!(
+                "no connection within {}",
+                in_units(timeout.min(CONNECT_TIMEOUT))
+            ),
+            Self::TimedOut => format!("timed out after {}", in_units(timeout)),
+            Self::HostNotFound => "host not found".into(),
+            Self::Tls => "TLS handshake failed".into(),
+            Self::PrivateAddress => "private address refused".into(),
+            Self::NotHttp => "invalid HTTP answer".into(),
+            Self::Refused => "connection refused".into(),
+            Self::Reset => "connection reset".into(),
+            Self::Closed => "closed without an answer".into(),
+            Self::BadUrl => "invalid URL".into(),
+            Self::Other => "connection failed".into(),
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            Self::Status(Some(401 | 403)) => {
+                "The receiver refused the request's credentials: check the webhook's authentication."
+            }
+            Self::Status(Some(404)) => {
+                "The receiver has nothing at this path: check the webhook's URL."
+            }
+            Self::Status(Some(405)) => {
+                "The receiver does not take this method at this path: check the webhook's method and URL."
+            }
+            Self::Status(Some(410)) => {
+                "The receiver says this webhook is gone for good: hookhub switched it off. Change the URL, or delete the webhook."
+            }
+            Self::Status(Some(413)) => {
+                "The receiver found the request too large: narrow the data with a data location, or raise its limit."
+            }
+            Self::Status(Some(429)) => {
+                "The receiver asks to slow down: hookhub waits at least as long as its Retry-After says."
+            }
+            Self::Status(Some(code)) if *code >= 500 => {
+                "The receiver failed on its side; its answer may say why. hookhub tries again on the retry schedule."
+            }
+            Self::Status(_) => {
+                "The receiver refused the request; its answer may say why. Answers in 2xx count as delivered."
+            }
+            Self::NoConnection => {
+                "The host did not answer at all: it may be down, or a firewall drops the packets."
+            }
+            Self::TimedOut => {
+                "The receiver took the request but did not answer in time: answer first and work after, or raise --delivery-timeout."
+            }
+            Self::HostNotFound => "The host name does not resolve: check the webhook's URL.",
+            Self::Tls => {
+                "The receiver's certificate is not trusted, has expired, or names another host."
+            }
+            Self::PrivateAddress => {
+                "hookhub delivers to public addresses only, unless it was started with --allow-private-targets."
+            }
+            Self::NotHttp => {
+                "Something answered, but not in HTTP: check the URL's scheme and port."
+            }
+            Self::Refused => {
+                "Nothing listens at that host and port: is the receiver running, and is the port right?"
+            }
+            Self::Reset | Self::Closed => {
+                "The receiver dropped the connection before answering: it may have crashed on the request."
+            }
+            Self::BadUrl => "The webhook's URL cannot be called: edit it.",
+            Self::Other => {
+                "hookhub could not reach the receiver; the details below say how it failed."
+            }
+        }
     }
 }
 

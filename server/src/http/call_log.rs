@@ -40,14 +40,29 @@ struct Window {
     /// The row of its first call; `None` while that is being written.
     row: Option<i64>,
     opened: Instant,
-    more: Count,
+    /// Calls alike since the first, not yet written, and when the last came.
+    calls: u32,
+    last_at: i64,
 }
 
-#[derive(Clone, Copy, Default)]
+/// Calls to add to a logged row.
 struct Count {
     row: i64,
     calls: u32,
     last_at: i64,
+}
+
+impl Window {
+    /// What it counted since it was last written, if anything; 0 after.
+    fn take(&mut self) -> Option<Count> {
+        let row = self.row.filter(|_| self.calls > 0)?;
+        let calls = std::mem::take(&mut self.calls);
+        Some(Count {
+            row,
+            calls,
+            last_at: self.last_at,
+        })
+    }
 }
 
 impl CallLog {
@@ -66,20 +81,23 @@ impl CallLog {
             if let Some(window) = state.open.get_mut(&key)
                 && window.opened.elapsed() < WINDOW
             {
-                window.more.calls += 1;
-                window.more.last_at = now_ms();
+                window.calls += 1;
+                window.last_at = now_ms();
                 return Ok(());
             }
             let window = Window {
                 row: None,
                 opened: Instant::now(),
-                more: Count::default(),
+                calls: 0,
+                last_at: 0,
             };
-            if let Some(old) = state.open.insert(key.clone(), window)
-                && old.row.is_some()
-                && old.more.calls > 0
+            if let Some(count) = state
+                .open
+                .insert(key.clone(), window)
+                .as_mut()
+                .and_then(Window::take)
             {
-                state.closed.push(old.more);
+                state.closed.push(count);
             }
         }
         let row = store
@@ -90,7 +108,6 @@ impl CallLog {
             Ok(row) => {
                 if let Some(window) = state.open.get_mut(&key) {
                     window.row = Some(row);
-                    window.more.row = row;
                 }
                 Ok(())
             }
@@ -108,10 +125,7 @@ impl CallLog {
         let mut state = self.state.lock().expect("call log");
         let mut counts = std::mem::take(&mut state.closed);
         state.open.retain(|_, window| {
-            if window.row.is_some() && window.more.calls > 0 {
-                counts.push(window.more);
-                window.more.calls = 0;
-            }
+            counts.extend(window.take());
             window.row.is_none() || window.opened.elapsed() < WINDOW
         });
         counts

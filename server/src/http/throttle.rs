@@ -19,8 +19,6 @@ use crate::time::now_ms;
 
 /// The longest wait between two attempts on one key.
 pub const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
-/// A key's failures are forgotten this long after its last one.
-const MEMORY: Duration = STRIKE_MEMORY;
 
 /// Failures of one username from one address before attempts slow down.
 pub const LOGIN_FREE: u32 = 5;
@@ -75,7 +73,7 @@ fn wait_after(failures: u32, free: u32) -> i64 {
 /// A key's strikes after one more failure at `now`.
 fn struck(current: Option<Strikes>, free: u32, now: i64) -> Strikes {
     let failures = match current {
-        Some(strikes) if now - strikes.last_failure < MEMORY.as_millis() as i64 => {
+        Some(strikes) if now - strikes.last_failure < STRIKE_MEMORY.as_millis() as i64 => {
             strikes.failures.saturating_add(1)
         }
         _ => 1,
@@ -189,7 +187,7 @@ mod tests {
         assert_eq!(struck(Some(recent), 5, now).failures, 8);
         assert_eq!(struck(Some(recent), 5, now).allowed_at, now + 8000);
         let old = Strikes {
-            last_failure: now - MEMORY.as_millis() as i64,
+            last_failure: now - STRIKE_MEMORY.as_millis() as i64,
             ..recent
         };
         assert_eq!(struck(Some(old), 5, now).failures, 1);

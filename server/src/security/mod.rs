@@ -1,13 +1,13 @@
 //! Secrets: bearer tokens, password hashes, encryption of stored credentials.
 
 mod cipher;
-mod limiter;
 mod password;
+mod password_checks;
 mod token;
 
 pub use cipher::Cipher;
-pub use limiter::PasswordChecks;
 pub use password::{hash_password, random_password, verify_password};
+pub use password_checks::PasswordChecks;
 pub use token::{TokenHash, new_token};
 
 use base64::Engine;
