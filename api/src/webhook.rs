@@ -268,6 +268,18 @@ pub struct WebhookOut {
     pub health: WebhookHealth,
 }
 
+/// `GET /api/deliveries/webhooks`: a webhook as every reader of the logs may
+/// see it, viewers included: what it is called and how it is doing, not
+/// where it points or how it authenticates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookSummary {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+    pub health: WebhookHealth,
+}
+
 /// `GET /api/webhooks/{id}/headers/{name}`: one extra header's value, on demand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -42,6 +42,8 @@ struct ListQuery {
     status: Option<String>,
     /// An event type, or a pattern as webhooks subscribe with (`ticket.*`, `*`).
     event_type: Option<String>,
+    /// An event id: the deliveries of that event.
+    search: Option<String>,
     /// Created at or after this RFC 3339 time.
     since: Option<String>,
     /// Created before this RFC 3339 time.
@@ -96,6 +98,7 @@ async fn list(
                 }
             })
             .transpose()?,
+        search: given(query.search).map(|text| text.trim().to_string()),
         since: given(query.since)
             .map(|t| parse_time("since", &t))
             .transpose()?,

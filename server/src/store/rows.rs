@@ -569,6 +569,9 @@ pub fn push_delivery_filter<'a, DB>(
             }
         },
     }
+    if let Some(search) = &filter.search {
+        query.push(" AND event_id = ").push_bind(search.as_str());
+    }
     if let Some(since) = filter.since {
         query.push(" AND created_at >= ").push_bind(since);
     }

@@ -368,6 +368,22 @@ impl TestApp {
         response.json::<Value>().await.unwrap()["data"].clone()
     }
 
+    /// A new viewer's session token.
+    pub async fn viewer_token(&self, username: &str) -> String {
+        let user = serde_json::json!({"username": username, "password": "long-enough-pw", "role": "viewer"});
+        let created = self.admin(Method::POST, "/api/users", Some(user)).await;
+        assert_eq!(created.status(), 201);
+        let login = serde_json::json!({"username": username, "password": "long-enough-pw"});
+        let session = self
+            .request(Method::POST, "/api/session", None, Some(login))
+            .await;
+        assert_eq!(session.status(), 200);
+        session.json::<Value>().await.unwrap()["data"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub async fn webhook_count(&self) -> usize {
         let response = self.admin(Method::GET, "/api/webhooks", None).await;
         let body: Value = response.json().await.unwrap();

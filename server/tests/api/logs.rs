@@ -52,7 +52,7 @@ async fn deliveries_are_listed_newest_first_and_filtered() {
     let b = app
         .create_webhook(json!({"name": "down", "url": down.url, "events": ["order.*"]}))
         .await;
-    app.publish("order.create", json!({"n": 1})).await;
+    let order = app.publish("order.create", json!({"n": 1})).await;
     app.publish("user.create", json!({"n": 2})).await;
     up.wait_for(2, WAIT).await;
     down.wait_for(2, WAIT).await;
@@ -94,6 +94,22 @@ async fn deliveries_are_listed_newest_first_and_filtered() {
     );
     let every = get(&app, "/api/deliveries?event_type=*").await;
     assert_eq!(every["data"].as_array().unwrap().len(), 3);
+    // an event id finds every delivery of that event, whatever its webhook
+    let event_id = order["id"].as_str().unwrap();
+    let of_order = get(&app, &format!("/api/deliveries?search={event_id}")).await;
+    let mut went_to: Vec<_> = of_order["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["event_id"].as_str().unwrap(),
+                d["webhook_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    went_to.sort();
+    assert_eq!(went_to, [(event_id, "down"), (event_id, "up")]);
     let bad = app
         .admin(Method::GET, "/api/deliveries?event_type=order.%2A.x", None)
         .await;

@@ -64,6 +64,7 @@ fn lists(trigger: &str) -> Vec<String> {
         format!("/api/triggers/{trigger}/calls"),
         "/api/objects/unit".into(),
         "/api/deliveries".into(),
+        "/api/deliveries/webhooks".into(),
     ]
 }
 

@@ -185,6 +185,30 @@ async fn an_administrator_switching_on_releases_at_once_and_switching_off_stops_
         3,
         "the 410's own delivery failed; the rest wait"
     );
+    // A viewer, who may not read webhooks, sees it by name and health
+    // beside the logs: switched off, why, and what waits; not where it points.
+    let viewer = app.viewer_token("vera").await;
+    let seen: Value = app
+        .request(Method::GET, "/api/deliveries/webhooks", Some(&viewer), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let orders = seen["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(orders["name"], "orders");
+    assert_eq!(orders["active"], false);
+    assert_eq!(orders["health"]["state"], "disabled");
+    assert_eq!(
+        orders["health"]["disabled_reason"],
+        "the receiver answered 410 Gone"
+    );
+    assert_eq!(orders["health"]["paused_deliveries"], 3);
+    assert!(orders.get("url").is_none() && orders.get("auth").is_none());
     // What the console's sidebar counts.
     let attention = app.admin_json("/api/attention").await;
     assert_eq!(

@@ -57,6 +57,7 @@ async fn a_viewer_reads_logs_but_every_other_route_answers_403() {
     for path in [
         "/api/deliveries",
         "/api/deliveries/stats",
+        "/api/deliveries/webhooks",
         "/api/objects/ticket",
     ] {
         assert_eq!(

@@ -1,15 +1,11 @@
 //! Creating, reading, changing and deleting webhooks.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use api::{
-    Auth, Author, Data, HealthState, List, Permissions, WebhookHealth, WebhookIn, WebhookOut,
-};
+use api::{Auth, Author, Data, List, Permissions, WebhookIn, WebhookOut};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
+use super::health::{health, success_rates};
 use super::secrets::new_signing_secret;
 use super::{find, input};
 use crate::error::{AppError, Result};
@@ -18,7 +14,7 @@ use crate::http::paging::{PageQuery, created};
 use crate::http::params::{Path, Query};
 use crate::http::{Admin, AppState};
 use crate::store::{Caller, Sealed, StoredAuth, Switch, Webhook};
-use crate::time::{now_ms, rfc3339};
+use crate::time::rfc3339;
 
 /// `POST /api/webhooks`: 201 with the webhook and its `Location`.
 #[utoipa::path(post, operation_id = "create_webhook", path = "/webhooks", tag = "webhooks", request_body = WebhookIn, responses((status = 201, description = "Created; `Location` names it", body = Data<WebhookOut>)))]
@@ -127,20 +123,6 @@ pub(super) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The window `health.success_rate` looks at.
-const HEALTH_WINDOW: Duration = Duration::from_secs(24 * 3600);
-
-/// The share of attempts that succeeded in the last 24 hours, of one webhook or every one.
-async fn success_rates(state: &AppState, webhook_id: Option<&str>) -> Result<HashMap<String, f64>> {
-    let since = now_ms() - HEALTH_WINDOW.as_millis() as i64;
-    let totals = state.store.attempt_totals(since, webhook_id).await?;
-    Ok(totals
-        .into_iter()
-        .filter(|(_, (_, total))| *total > 0)
-        .map(|(id, (succeeded, total))| (id, succeeded as f64 / total as f64))
-        .collect())
-}
-
 /// A webhook as the API shows it, with its recent success rate and the
 /// number of its paused deliveries.
 fn webhook_out(
@@ -149,6 +131,7 @@ fn webhook_out(
     success_rate: Option<f64>,
     paused_deliveries: u64,
 ) -> WebhookOut {
+    let health = health(&webhook, success_rate, paused_deliveries);
     let settings = webhook.settings;
     let auth = match settings.auth {
         StoredAuth::None => Auth::None,
@@ -183,21 +166,7 @@ fn webhook_out(
         },
         created_at: rfc3339(webhook.created_at),
         updated_at: rfc3339(webhook.updated_at),
-        health: WebhookHealth {
-            state: HealthState::of(
-                settings.active,
-                webhook.last_attempt_at.is_some(),
-                webhook.consecutive_failures,
-            ),
-            success_rate,
-            consecutive_failures: webhook.consecutive_failures,
-            disabled_reason: webhook.disabled_reason,
-            disabled_at: webhook.disabled_at.map(rfc3339),
-            last_attempt_at: webhook.last_attempt_at.map(rfc3339),
-            last_error: webhook.last_error,
-            paused_deliveries,
-            next_probe_at: webhook.next_probe_at.map(rfc3339),
-        },
+        health,
     }
 }
 

@@ -1,7 +1,9 @@
-//! `/api/webhooks`: administrators manage where events go.
+//! `/api/webhooks`: administrators manage where events go; every reader sees
+//! them by name and health at `/api/deliveries/webhooks`.
 
 mod actions;
 mod crud;
+mod health;
 pub(super) mod input;
 mod secrets;
 
@@ -22,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(secrets::rotate_secret))
         .routes(routes!(actions::test))
         .routes(routes!(actions::recover))
+        .routes(routes!(health::summaries))
 }
 
 /// The webhook `id`, or 404.
