@@ -6,6 +6,7 @@ use api::{
     AttemptOut, AttemptRequest, AttemptStats, Attention, Data, DeliveryDetail, DeliveryOut,
     ErrorBody, HeaderOut, List, LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut,
     TriggerCallOut, TriggerIn, TriggerOut, UserIn, UserOut, UserPatch, WebhookIn, WebhookOut,
+    WebhookSummary,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -156,6 +157,11 @@ pub async fn me() -> Result<Me> {
 
 pub async fn webhooks() -> Result<Vec<WebhookOut>> {
     every("/api/webhooks").await
+}
+
+/// Every webhook by name and health, as every reader of the logs may see them.
+pub async fn delivery_webhooks() -> Result<Vec<WebhookSummary>> {
+    every("/api/deliveries/webhooks").await
 }
 
 pub async fn webhook(id: String) -> Result<WebhookOut> {

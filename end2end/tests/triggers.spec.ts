@@ -86,8 +86,13 @@ test("a POST trigger with a bearer token and a required param relays a call to t
     await expect(log.locator("tbody tr").first()).toContainText("unauthorized");
     await page.getByLabel("Outcome").selectOption("");
     await expect(log.locator("tbody tr")).toHaveCount(3);
-    await page.getByRole("link", { name: "Logs" }).click();
+    // the accepted call's event opens its deliveries
+    await log.locator("tbody tr", { hasText: "accepted" }).getByRole("link", { name: outputs.event.id }).click();
+    await expect(page.getByRole("status").filter({ hasText: "The deliveries of event" })).toContainText(outputs.event.id);
+    await expect(page.locator("tr[data-delivery]")).toHaveCount(1);
     await expect(page.locator("tr[data-delivery]", { hasText: "weather.report" })).toContainText("succeeded");
+    await expect(page.locator("tr[data-delivery]")).toContainText("Weather sink");
+    await snap(page, "event-deliveries");
   } finally {
     server.close();
   }
@@ -95,6 +100,25 @@ test("a POST trigger with a bearer token and a required param relays a call to t
 
 test("a viewer sees logs and nothing they cannot use", async ({ page, request }) => {
   const headers = await adminHeaders(request);
+  // a webhook whose receiver is gone: hookhub switches it off, the next event waits
+  const gone = createServer((_req, res) => {
+    res.writeHead(410);
+    res.end();
+  });
+  await new Promise<void>((resolve) => gone.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(gone.address() as AddressInfo).port}/ledger`;
+  const ledger = await request.post("/api/webhooks", { headers, data: { name: "Ledger", url, events: ["ledger.*"] } });
+  expect(ledger.status()).toBe(201);
+  const ledgerId = (await ledger.json()).data.id;
+  expect((await request.post("/api/events", { headers, data: { type: "ledger.create", data: { n: 1 } } })).status()).toBe(202);
+  await expect
+    .poll(async () => (await (await request.get(`/api/webhooks/${ledgerId}`, { headers })).json()).data.health.state)
+    .toBe("disabled");
+  gone.close();
+  const waiting = await request.post("/api/events", { headers, data: { type: "ledger.update", data: { n: 2 } } });
+  expect(waiting.status()).toBe(202);
+  const waitingEvent = (await waiting.json()).data.id;
+
   const viewer = await request.post("/api/users", {
     headers,
     data: { username: `viewer-${Date.now()}`, password: "viewer-password-1", role: "viewer" },
@@ -116,6 +140,26 @@ test("a viewer sees logs and nothing they cannot use", async ({ page, request })
     await expect(nav.getByRole("link", { name: hidden })).toHaveCount(0);
   }
   await snap(page, "viewer-logs");
+
+  // narrowed to a webhook, the viewer sees how it is doing, not where it points
+  await page.getByLabel("Webhook").selectOption({ label: "Ledger" });
+  const chosen = page.getByRole("region", { name: "Ledger: health" });
+  await expect(chosen).toContainText("Switched off by hookhub: the receiver answered 410 Gone");
+  await expect(chosen).toContainText("1 delivery waits, paused");
+  await expect(chosen.getByRole("link")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /Recover/ })).toHaveCount(0);
+  await expect(page.locator("tr[data-delivery]")).toHaveCount(2);
+  await snap(page, "viewer-webhook-health");
+  await accessible(page, "viewer-webhook-health");
+  // a delivery's event leads to every delivery of that event
+  await page.locator("tr[data-delivery]", { hasText: "ledger.update" }).getByRole("link").click();
+  await expect(page.getByText(waitingEvent)).toBeVisible();
+  await page.getByRole("link", { name: "Every delivery of this event" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The deliveries of event" })).toContainText(waitingEvent);
+  await expect(page.locator("tr[data-delivery]")).toHaveCount(1);
+  await expect(page.locator("tr[data-delivery]")).toContainText("paused");
+  await page.getByRole("button", { name: "Show every event" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The deliveries of event" })).toHaveCount(0);
 
   // logging out ends the session
   await page.getByRole("button", { name: "Log out" }).click();

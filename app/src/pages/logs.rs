@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use api::{AttemptOut, DeliveryDetail, DeliveryOut, DeliveryStatus};
+use api::{AttemptOut, DeliveryDetail, DeliveryOut, DeliveryStatus, WebhookSummary};
 use leptos::leptos_dom::helpers::{
     TimeoutHandle, set_interval_with_handle, set_timeout_with_handle,
 };
@@ -14,11 +14,19 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use super::webhook_draft::is_event_pattern;
 use crate::client;
 use crate::components::{
-    AttemptChart, CopyButton, ErrorNote, HeadersTable, JsonBody, Loads, RecoverForm, Session,
-    StatusBadge, Time, milliseconds, page_title, result_in_words, time_zone, to_local, to_utc,
+    AttemptChart, CopyButton, ErrorNote, HeadersTable, HealthSummary, JsonBody, Loads, RecoverForm,
+    Session, StatusBadge, Time, milliseconds, page_title, result_in_words, time_zone, to_local,
+    to_utc,
 };
 
-const FILTERS: [&str; 5] = ["webhook_id", "status", "event_type", "since", "until"];
+const FILTERS: [&str; 6] = [
+    "webhook_id",
+    "status",
+    "event_type",
+    "since",
+    "until",
+    "search",
+];
 
 /// How often a view with deliveries still in progress is refreshed.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -52,18 +60,9 @@ pub fn Logs() -> impl IntoView {
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let navigate = use_navigate();
     let session = Session::current();
-    // Administrators filter by webhook; viewers, who may not list webhooks,
-    // see each delivery's webhook by the name it carries.
-    let names = LocalResource::new(move || {
-        let admin = session.is_admin();
-        async move {
-            if admin {
-                client::webhooks().await.ok()
-            } else {
-                None
-            }
-        }
-    });
+    // Every reader, viewers too, filters by webhook and sees the chosen
+    // one's health: by name, not by where it points.
+    let names = LocalResource::new(|| async { client::delivery_webhooks().await.ok() });
     // The cursors of the pages walked through, in order: the last one is
     // this page's, and page n has n - 1.
     let trail = move || -> Vec<String> {
@@ -206,19 +205,22 @@ pub fn Logs() -> impl IntoView {
                 <button type="button" on:click=clear_filters>"Clear filters"</button>
             })}
         </form>
+        {move || (!param("search").is_empty()).then(|| view! {
+            <p class="notice search-scope" role="status">
+                "The deliveries of event " <code>{param("search")}</code> ", to every webhook it went to. "
+                <button type="button" class="link" on:click=move |_| set_filter("search", String::new())>"Show every event"</button>
+            </p>
+        })}
         {move || {
             let webhook_id = param("webhook_id");
-            let webhook_name = names.get().flatten().and_then(|webhooks| {
-                webhooks.into_iter().find(|w| w.id == webhook_id).map(|w| w.name)
-            });
-            match webhook_name {
-                Some(webhook_name) if session.is_admin() => Some(view! { <RecoverForm webhook_id webhook_name /> }),
-                _ => None,
-            }
+            let webhook = names.get().flatten().and_then(|webhooks| {
+                webhooks.into_iter().find(|w| w.id == webhook_id)
+            })?;
+            Some(view! { <ChosenWebhook webhook admin=session.is_admin() /> })
         }}
         {move || stats.get().and_then(Result::ok).map(|stats| view! {
             <AttemptChart stats />
-            {["status", "event_type", "since", "until"].iter().any(|f| !param(f).is_empty()).then(|| view! {
+            {["status", "event_type", "since", "until", "search"].iter().any(|f| !param(f).is_empty()).then(|| view! {
                 <p class="hint chart-scope">
                     {move || match param("webhook_id").is_empty() {
                         true => "The chart counts every attempt of the last 24 hours; the filters narrow the list below.",
@@ -298,6 +300,37 @@ pub fn Logs() -> impl IntoView {
     }
 }
 
+/// The webhook the logs are narrowed to: its health, what waits for it, and
+/// for administrators a way to it and Recover.
+#[component]
+fn ChosenWebhook(webhook: WebhookSummary, admin: bool) -> impl IntoView {
+    let paused = match webhook.health.paused_deliveries {
+        0 => None,
+        1 => Some("1 delivery waits, paused, until it is on again.".to_string()),
+        n => Some(format!(
+            "{n} deliveries wait, paused, until it is on again."
+        )),
+    };
+    let WebhookSummary {
+        id, name, health, ..
+    } = webhook;
+    let label = format!("{name}: health");
+    let shown = name.clone();
+    let heading = if admin {
+        view! { <A href=format!("/webhooks/{id}")>{shown}</A> }.into_any()
+    } else {
+        view! { <span>{shown}</span> }.into_any()
+    };
+    view! {
+        <section class="card chosen-webhook" aria-label=label>
+            <h2>{heading}</h2>
+            <HealthSummary health />
+            {paused.map(|words| view! { <p class="muted">{words}</p> })}
+        </section>
+        {admin.then(|| view! { <RecoverForm webhook_id=id webhook_name=name /> })}
+    }
+}
+
 /// When a delivery was created, opening its detail.
 fn time_link(delivery: &DeliveryOut) -> impl IntoView + use<> {
     let at = delivery.created_at.clone();
@@ -359,6 +392,11 @@ pub fn DeliveryView() -> impl IntoView {
                     <dl class="facts">
                         <dt>"Delivery"</dt><dd><code>{delivery.id.clone()}</code></dd>
                         <dt>"Webhook"</dt><dd>{webhook_link(&delivery, session.is_admin())}</dd>
+                        <dt>"Event"</dt>
+                        <dd>
+                            <code>{delivery.event_id.clone()}</code>" · "
+                            <A href=format!("/logs?search={}", delivery.event_id)>"Every delivery of this event"</A>
+                        </dd>
                         <dt>"Created"</dt><dd><Time at=delivery.created_at.clone() /></dd>
                         <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
                         {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd><Time at /></dd> })}

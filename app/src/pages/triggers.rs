@@ -335,7 +335,9 @@ fn CallLog(id: String) -> impl IntoView {
                                             })}
                                         </td>
                                         <td data-label="Status">{call.status_code}</td>
-                                        <td data-label="Event">{call.event_id.unwrap_or_default()}</td>
+                                        <td data-label="Event">{call.event_id.map(|id| view! {
+                                            <A href=format!("/logs?search={id}") attr:title="Its deliveries">{id.clone()}</A>
+                                        })}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
