@@ -4,6 +4,7 @@
 //! read and write rows through `rows`.
 
 mod deliveries;
+mod dialect;
 mod events;
 mod logs;
 mod objects;
@@ -25,6 +26,7 @@ pub use deliveries::{
     AttemptKind, AttemptRecord, BodySource, DueDelivery, Job, Lease, Next, Outcome, QueueDepth,
     QueueStore, SigningSecrets, SwitchOff,
 };
+use dialect::Dialect;
 pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, WorkerRoom};
 pub use logs::{Delivery, DeliveryFilter, LogStore, Redelivery};
 pub use objects::{ObjectStore, Updated};
@@ -53,6 +55,10 @@ pub trait Storage:
 
     /// One round trip to the database: whether it can be reached now.
     async fn ping(&self) -> anyhow::Result<()>;
+
+    /// Rewrites the stored data so that no freed space keeps a value that
+    /// was since sealed. Slow on a large database: for a one-off upgrade.
+    async fn scrub(&self) -> anyhow::Result<()>;
 }
 
 /// The store the server runs on, shared by handlers and workers.

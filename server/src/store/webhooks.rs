@@ -120,10 +120,6 @@ pub trait WebhookStore: Send + Sync {
         headers: &BTreeMap<String, Sealed>,
     ) -> anyhow::Result<()>;
 
-    /// Rewrites the stored data so that no freed space keeps a value that
-    /// was since sealed. Slow on a large database: for a one-off upgrade.
-    async fn scrub(&self) -> anyhow::Result<()>;
-
     /// `false` if there was no such webhook.
     async fn delete_webhook(&self, id: &str) -> anyhow::Result<bool>;
 

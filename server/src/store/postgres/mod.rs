@@ -6,14 +6,11 @@
 //! one be missed).
 
 mod deliveries;
-mod logs;
-mod objects;
 mod outbox;
-mod retention;
-mod throttles;
-mod triggers;
-mod users;
-mod webhooks;
+/// The queries both databases run, compiled for this one.
+#[allow(clippy::duplicate_mod)] // once per database, on purpose
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -21,9 +18,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres};
 use tokio::sync::Notify;
 
 use super::Storage;
+use super::dialect::{Dialect, Turn};
+
+/// The store `sql/` is compiled for here.
+type Backend = PostgresStore;
 
 /// Connections per instance for handlers and the Test button.
 const CONNECTIONS: u32 = 16;
@@ -194,15 +196,62 @@ impl Storage for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.health).await?;
         Ok(())
     }
+
+    /// `VACUUM FULL` rewrites the table, leaving no dead row versions behind.
+    async fn scrub(&self) -> anyhow::Result<()> {
+        sqlx::query("VACUUM FULL webhooks")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The advisory lock that pruning holds (any number unique to hookhub).
+const PRUNING: i64 = 0x686f_6f6b_6875_6201;
+
+#[async_trait::async_trait]
+impl Dialect for PostgresStore {
+    type Db = Postgres;
+
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn bookkeeping(&self) -> &PgPool {
+        &self.bookkeeping
+    }
+
+    /// A notification on `DUE_CHANNEL`, sent at the commit.
+    async fn announce_due(tx: &mut PgConnection) -> anyhow::Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(DUE_CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A transaction-scoped advisory lock per turn: an instance that finds
+    /// it taken leaves the work to the one holding it.
+    async fn take_turn(tx: &mut PgConnection, turn: Turn) -> anyhow::Result<bool> {
+        let lock = match turn {
+            Turn::Pruning => PRUNING,
+        };
+        Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(lock)
+            .fetch_one(&mut *tx)
+            .await?)
+    }
 }
 
 /// Announces, at the commit of `tx`, that deliveries are due now.
-async fn announce_due(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(DUE_CHANNEL)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+async fn announce_due(tx: &mut PgConnection) -> anyhow::Result<()> {
+    PostgresStore::announce_due(tx).await
 }
 
 /// Whether `error` is PostgreSQL giving up a transaction that may succeed

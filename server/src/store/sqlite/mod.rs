@@ -3,15 +3,12 @@
 //! but the workers' bookkeeping.
 
 mod deliveries;
-mod logs;
-mod objects;
 mod outbox;
 mod publish;
-mod retention;
-mod throttles;
-mod triggers;
-mod users;
-mod webhooks;
+/// The queries both databases run, compiled for this one.
+#[allow(clippy::duplicate_mod)] // once per database, on purpose
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -27,6 +24,10 @@ use sqlx::sqlite::{
 use tokio::sync::mpsc;
 
 use super::Storage;
+use super::dialect::{Dialect, Turn};
+
+/// The store `sql/` is compiled for here.
+type Backend = SqliteStore;
 
 /// Parameters bound in one statement at most; SQLite takes up to 32,766.
 const MAX_PARAMS: usize = 30_000;
@@ -75,6 +76,36 @@ async fn migrate(options: &SqliteConnectOptions) -> anyhow::Result<()> {
         broken.len()
     );
     Ok(())
+}
+
+#[async_trait::async_trait]
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
+
+    const LOCK_ROWS: &'static str = "";
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The one writer: SQLite has no other.
+    fn bookkeeping(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// One process: its workers are woken in process.
+    async fn announce_due(_: &mut SqliteConnection) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// One process: every turn is its own.
+    async fn take_turn(_: &mut SqliteConnection, _: Turn) -> anyhow::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl SqliteStore {
@@ -173,6 +204,15 @@ impl Storage for SqliteStore {
     async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1 FROM webhooks LIMIT 1")
             .execute(&self.health)
+            .await?;
+        Ok(())
+    }
+
+    /// `VACUUM` rewrites the file; the log is then emptied.
+    async fn scrub(&self) -> anyhow::Result<()> {
+        sqlx::query("VACUUM").execute(&self.writer).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -2,18 +2,16 @@
 //! keys' rows (made first if missing, so that there is a row to lock) until
 //! its transaction ends.
 
-use sqlx::PgConnection;
+use super::{Backend, Db};
+use crate::store::{Dialect, StrikeChange, Strikes, ThrottleStore};
 
-use super::PostgresStore;
-use crate::store::{StrikeChange, Strikes, ThrottleStore};
+type Connection = <Db as sqlx::Database>::Connection;
 
-async fn read(db: &mut PgConnection, key: &str, lock: bool) -> anyhow::Result<Option<Strikes>> {
-    let statement = if lock {
-        "SELECT failures, last_failure, allowed_at FROM throttles WHERE key = $1 FOR UPDATE"
-    } else {
-        "SELECT failures, last_failure, allowed_at FROM throttles WHERE key = $1"
-    };
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(statement)
+async fn read(db: &mut Connection, key: &str, lock: bool) -> anyhow::Result<Option<Strikes>> {
+    let lock = if lock { Backend::LOCK_ROWS } else { "" };
+    let statement =
+        format!("SELECT failures, last_failure, allowed_at FROM throttles WHERE key = $1{lock}");
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(&statement)
         .bind(key)
         .fetch_optional(db)
         .await?;
@@ -28,9 +26,9 @@ async fn read(db: &mut PgConnection, key: &str, lock: bool) -> anyhow::Result<Op
 }
 
 #[async_trait::async_trait]
-impl ThrottleStore for PostgresStore {
+impl ThrottleStore for Backend {
     async fn strikes(&self, keys: &[String]) -> anyhow::Result<Vec<Option<Strikes>>> {
-        let mut db = self.pool.acquire().await?;
+        let mut db = self.reader().acquire().await?;
         let mut found = Vec::with_capacity(keys.len());
         for key in keys {
             found.push(read(&mut db, key, false).await?);
@@ -43,7 +41,7 @@ impl ThrottleStore for PostgresStore {
         keys: &[String],
         change: &StrikeChange<'_>,
     ) -> anyhow::Result<(Vec<Option<Strikes>>, bool)> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         // In one order everywhere, so that two attempts cannot deadlock.
         let mut order: Vec<&String> = keys.iter().collect();
         order.sort();
@@ -93,7 +91,7 @@ impl ThrottleStore for PostgresStore {
         )
         .bind(before)
         .bind(i64::from(batch))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(result.rows_affected())
     }

@@ -1,21 +1,17 @@
-//! Forgetting old logs, a small batch at a time. One instance prunes at a
-//! time: a batch runs under a transaction-scoped advisory lock, and an
-//! instance that finds it taken leaves the work to the one holding it.
+//! Forgetting old logs, a small batch at a time so that writers never wait
+//! long. One instance prunes at a time (`Turn::Pruning`): one that finds
+//! another pruning leaves the work to it.
 
-use sqlx::PgConnection;
+use super::Backend;
+use crate::store::dialect::Turn;
+use crate::store::{Dialect, RetentionStore};
 
-use super::PostgresStore;
-use crate::store::RetentionStore;
-
-/// The advisory lock that pruning holds (any number unique to hookhub).
-const PRUNING: i64 = 0x686f_6f6b_6875_6201;
-
-impl PostgresStore {
-    /// Runs `statement` with `before` and `batch` if no other instance is
-    /// pruning; returns the rows it touched (0 when another instance prunes).
+impl Backend {
+    /// Runs `statement` with `before` ($1) and `batch` ($2) if no other
+    /// instance is pruning; returns the rows it touched (0 when another prunes).
     async fn prune(&self, statement: &str, before: i64, batch: u32) -> anyhow::Result<u64> {
-        let mut tx = self.pool.begin().await?;
-        if !pruning_is_ours(&mut tx).await? {
+        let mut tx = self.writer().begin().await?;
+        if !Backend::take_turn(&mut tx, Turn::Pruning).await? {
             return Ok(0);
         }
         let touched = sqlx::query(statement)
@@ -29,15 +25,8 @@ impl PostgresStore {
     }
 }
 
-async fn pruning_is_ours(tx: &mut PgConnection) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(PRUNING)
-        .fetch_one(&mut *tx)
-        .await?)
-}
-
 #[async_trait::async_trait]
-impl RetentionStore for PostgresStore {
+impl RetentionStore for Backend {
     async fn prune_deliveries(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
         self.prune(
             "DELETE FROM deliveries WHERE id IN (

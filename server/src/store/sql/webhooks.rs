@@ -5,16 +5,20 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use sqlx::Row;
 
-use super::PostgresStore;
-use super::deliveries::release_paused;
-use crate::store::rows::{SELECT_WEBHOOK, WebhookRow, headers_column, webhook_auth_columns};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::super::deliveries::release_paused;
+use super::Backend;
+use crate::model::DeliveryMethod;
 use crate::store::{
-    FIRST, Position, Sealed, Switch, Webhook, WebhookSettings, WebhookStore, new_id,
+    Dialect, FIRST, Position, Sealed, StoredAuth, Switch, Webhook, WebhookSettings, WebhookStore,
+    new_id,
 };
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
-impl WebhookStore for PostgresStore {
+impl WebhookStore for Backend {
     async fn create_webhook(
         &self,
         settings: &WebhookSettings,
@@ -45,7 +49,7 @@ impl WebhookStore for PostgresStore {
         .bind(author_id)
         .bind((!settings.active).then_some(now))
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .context("creating a webhook")?;
         self.webhook(&id)
@@ -65,7 +69,7 @@ impl WebhookStore for PostgresStore {
         .bind(created_at)
         .bind(id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(Webhook::try_from).collect()
     }
@@ -73,7 +77,7 @@ impl WebhookStore for PostgresStore {
     async fn webhook(&self, id: &str) -> anyhow::Result<Option<Webhook>> {
         let row: Option<WebhookRow> = sqlx::query_as(&format!("{SELECT_WEBHOOK} WHERE w.id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.map(Webhook::try_from).transpose()
     }
@@ -87,11 +91,12 @@ impl WebhookStore for PostgresStore {
         switch: Switch,
     ) -> anyhow::Result<bool> {
         let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         // Locked: the recorder may be switching it off this moment.
-        let switched_off_by_hookhub: Option<bool> = sqlx::query_scalar(
-            "SELECT disabled_reason IS NOT NULL FROM webhooks WHERE id = $1 FOR UPDATE",
-        )
+        let switched_off_by_hookhub: Option<bool> = sqlx::query_scalar(&format!(
+            "SELECT disabled_reason IS NOT NULL FROM webhooks WHERE id = $1{}",
+            Backend::LOCK_ROWS
+        ))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -135,7 +140,7 @@ impl WebhookStore for PostgresStore {
 
     async fn plaintext_headers(&self) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
         let rows = sqlx::query("SELECT id, headers FROM webhooks WHERE NOT headers_sealed")
-            .fetch_all(&self.pool)
+            .fetch_all(self.writer())
             .await?;
         rows.iter()
             .map(|row| {
@@ -154,15 +159,7 @@ impl WebhookStore for PostgresStore {
         sqlx::query("UPDATE webhooks SET headers = $1, headers_sealed = TRUE WHERE id = $2")
             .bind(headers_column(headers)?)
             .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// `VACUUM FULL` rewrites the table, leaving no dead row versions behind.
-    async fn scrub(&self) -> anyhow::Result<()> {
-        sqlx::query("VACUUM FULL webhooks")
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -170,7 +167,7 @@ impl WebhookStore for PostgresStore {
     async fn delete_webhook(&self, id: &str) -> anyhow::Result<bool> {
         let result = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .context("deleting a webhook")?;
         Ok(result.rows_affected() == 1)
@@ -180,7 +177,7 @@ impl WebhookStore for PostgresStore {
         let secret: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT secret FROM webhooks WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(secret.map(Sealed))
     }
@@ -200,9 +197,126 @@ impl WebhookStore for PostgresStore {
         .bind(new.0.as_slice())
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .context("rotating a signing secret")?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+/// The columns every webhook query selects, webhooks as `w`, users as `u`.
+const SELECT_WEBHOOK: &str = "
+    SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
+           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
+           w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
+           w.next_probe_at, w.created_at, w.updated_at
+    FROM webhooks w JOIN users u ON u.id = w.author_id";
+
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: String,
+    name: String,
+    url: String,
+    events: String,
+    active: bool,
+    method: String,
+    auth_type: String,
+    auth_username: Option<String>,
+    auth_secret: Option<Vec<u8>>,
+    data_location: Option<String>,
+    headers: String,
+    headers_sealed: bool,
+    author_id: String,
+    author_name: String,
+    consecutive_failures: i64,
+    disabled_reason: Option<String>,
+    disabled_at: Option<i64>,
+    last_attempt_at: Option<i64>,
+    last_error: Option<String>,
+    next_probe_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = anyhow::Error;
+
+    fn try_from(row: WebhookRow) -> anyhow::Result<Self> {
+        let auth_secret = || -> anyhow::Result<Sealed> {
+            row.auth_secret
+                .clone()
+                .map(Sealed)
+                .context("credential missing in the database")
+        };
+        let auth = match row.auth_type.as_str() {
+            "basic" => StoredAuth::Basic {
+                username: row.auth_username.clone().unwrap_or_default(),
+                password: auth_secret()?,
+            },
+            "bearer" => StoredAuth::Bearer {
+                token: auth_secret()?,
+            },
+            _ => StoredAuth::None,
+        };
+        anyhow::ensure!(
+            row.headers_sealed,
+            "a webhook's headers were not sealed at start"
+        );
+        Ok(Webhook {
+            id: row.id,
+            settings: WebhookSettings {
+                name: row.name,
+                url: row.url,
+                events: serde_json::from_str(&row.events).context("webhook events")?,
+                active: row.active,
+                method: DeliveryMethod::parse(&row.method)
+                    .with_context(|| format!("unknown method `{}` in the database", row.method))?,
+                auth,
+                data_location: row.data_location,
+                headers: sealed_headers(&row.headers)?,
+            },
+            author_id: row.author_id,
+            author_name: row.author_name,
+            consecutive_failures: row.consecutive_failures as u32,
+            disabled_reason: row.disabled_reason,
+            disabled_at: row.disabled_at,
+            last_attempt_at: row.last_attempt_at,
+            last_error: row.last_error,
+            next_probe_at: row.next_probe_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// `{"name": "<sealed value in base64>"}`.
+fn headers_column(headers: &BTreeMap<String, Sealed>) -> anyhow::Result<String> {
+    let encoded: BTreeMap<&str, String> = headers
+        .iter()
+        .map(|(name, sealed)| (name.as_str(), BASE64.encode(&sealed.0)))
+        .collect();
+    Ok(serde_json::to_string(&encoded)?)
+}
+
+fn sealed_headers(column: &str) -> anyhow::Result<BTreeMap<String, Sealed>> {
+    let encoded: BTreeMap<String, String> =
+        serde_json::from_str(column).context("webhook headers")?;
+    encoded
+        .into_iter()
+        .map(|(name, value)| {
+            let sealed = BASE64.decode(value).context("a sealed header")?;
+            Ok((name, Sealed(sealed)))
+        })
+        .collect()
+}
+
+/// The columns `StoredAuth` maps to: type, username, sealed secret.
+fn webhook_auth_columns(auth: &StoredAuth) -> (&'static str, Option<&str>, Option<&[u8]>) {
+    match auth {
+        StoredAuth::None => ("none", None, None),
+        StoredAuth::Basic { username, password } => {
+            ("basic", Some(username), Some(password.0.as_slice()))
+        }
+        StoredAuth::Bearer { token } => ("bearer", None, Some(token.0.as_slice())),
     }
 }

@@ -2,32 +2,30 @@
 
 use anyhow::Context;
 
-use super::PostgresStore;
-use super::outbox::enqueue;
+use super::super::outbox::enqueue;
+use super::Backend;
+use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
-use crate::store::rows::{
-    SELECT_TRIGGER, SELECT_TRIGGER_CALLS, TriggerCallRow, TriggerRow, trigger_auth_columns,
-};
 use crate::store::{
-    FIRST, NewEvent, Position, QueuedEvent, Trigger, TriggerCall, TriggerSettings, TriggerStore,
-    new_id,
+    Dialect, FIRST, NewEvent, Position, QueuedEvent, Sealed, Trigger, TriggerAuth, TriggerCall,
+    TriggerSettings, TriggerStore, new_id,
 };
 use crate::time::now_ms;
 
-impl PostgresStore {
+impl Backend {
     /// The trigger whose `column` (a unique one) is `value`.
     async fn trigger_where(&self, column: &str, value: &str) -> anyhow::Result<Option<Trigger>> {
         let row: Option<TriggerRow> =
             sqlx::query_as(&format!("{SELECT_TRIGGER} WHERE {column} = $1"))
                 .bind(value)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.map(Trigger::try_from).transpose()
     }
 }
 
 #[async_trait::async_trait]
-impl TriggerStore for PostgresStore {
+impl TriggerStore for Backend {
     async fn create_trigger(
         &self,
         settings: &TriggerSettings,
@@ -54,7 +52,7 @@ impl TriggerStore for PostgresStore {
         .bind(settings.response.as_str())
         .bind(author_id)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .context("creating a trigger")?;
         self.trigger(&id)
@@ -74,7 +72,7 @@ impl TriggerStore for PostgresStore {
         .bind(created_at)
         .bind(id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(Trigger::try_from).collect()
     }
@@ -106,7 +104,7 @@ impl TriggerStore for PostgresStore {
         .bind(settings.response.as_str())
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .context("updating a trigger")?;
         Ok(result.rows_affected() == 1)
@@ -115,7 +113,7 @@ impl TriggerStore for PostgresStore {
     async fn delete_trigger(&self, id: &str) -> anyhow::Result<bool> {
         let result = sqlx::query("DELETE FROM triggers WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -127,7 +125,7 @@ impl TriggerStore for PostgresStore {
         .bind(token.0.as_slice())
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -148,7 +146,7 @@ impl TriggerStore for PostgresStore {
         .bind(caller)
         .bind(outcome)
         .bind(i64::from(status_code))
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await?;
         Ok(id)
     }
@@ -165,7 +163,7 @@ impl TriggerStore for PostgresStore {
         .bind(i64::from(more))
         .bind(last_called_at)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -177,7 +175,7 @@ impl TriggerStore for PostgresStore {
         event: NewEvent,
         status_code: u16,
     ) -> anyhow::Result<QueuedEvent> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let enqueued = enqueue(&mut tx, &[event]).await?.remove(0);
         sqlx::query(
             "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code, event_id)
@@ -212,8 +210,133 @@ impl TriggerStore for PostgresStore {
         .bind(outcome)
         .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         Ok(rows.into_iter().map(TriggerCall::from).collect())
+    }
+}
+
+/// The columns every trigger query selects, triggers as `t`, users as `u`.
+const SELECT_TRIGGER: &str = "
+    SELECT t.id, t.slug, t.name, t.method, t.params, t.auth_type, t.auth_username, t.auth_password,
+           t.token_hash, t.event_type, t.response, t.author_id, u.username AS author_name,
+           t.created_at, t.updated_at
+    FROM triggers t JOIN users u ON u.id = t.author_id";
+
+#[derive(sqlx::FromRow)]
+struct TriggerRow {
+    id: String,
+    slug: String,
+    name: String,
+    method: String,
+    params: String,
+    auth_type: String,
+    auth_username: Option<String>,
+    auth_password: Option<Vec<u8>>,
+    token_hash: Option<Vec<u8>>,
+    event_type: String,
+    response: String,
+    author_id: String,
+    author_name: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<TriggerRow> for Trigger {
+    type Error = anyhow::Error;
+
+    fn try_from(row: TriggerRow) -> anyhow::Result<Self> {
+        let auth = match row.auth_type.as_str() {
+            "basic" => TriggerAuth::Basic {
+                username: row.auth_username.unwrap_or_default(),
+                password: Sealed(row.auth_password.context("trigger password missing")?),
+            },
+            "bearer" => TriggerAuth::Bearer {
+                token: row
+                    .token_hash
+                    .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+                    .map(TokenHash),
+            },
+            _ => TriggerAuth::None,
+        };
+        Ok(Trigger {
+            id: row.id,
+            slug: row.slug,
+            settings: TriggerSettings {
+                name: row.name,
+                method: TriggerMethod::parse(&row.method)
+                    .context("unknown trigger method in the database")?,
+                params: serde_json::from_str(&row.params).context("trigger params")?,
+                auth,
+                event_type: row.event_type,
+                response: TriggerResponse::parse(&row.response)
+                    .context("unknown trigger response in the database")?,
+            },
+            author_id: row.author_id,
+            author_name: row.author_name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The columns `TriggerAuth` maps to.
+struct TriggerAuthColumns<'a> {
+    pub kind: &'static str,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a [u8]>,
+    pub token: Option<&'a [u8]>,
+}
+
+fn trigger_auth_columns(auth: &TriggerAuth) -> TriggerAuthColumns<'_> {
+    let none = TriggerAuthColumns {
+        kind: "none",
+        username: None,
+        password: None,
+        token: None,
+    };
+    match auth {
+        TriggerAuth::None => none,
+        TriggerAuth::Basic { username, password } => TriggerAuthColumns {
+            kind: "basic",
+            username: Some(username),
+            password: Some(password.0.as_slice()),
+            ..none
+        },
+        TriggerAuth::Bearer { token } => TriggerAuthColumns {
+            kind: "bearer",
+            token: token.as_ref().map(|t| t.0.as_slice()),
+            ..none
+        },
+    }
+}
+
+/// One call of a trigger URL as logged.
+const SELECT_TRIGGER_CALLS: &str = "SELECT id, called_at, count, last_called_at, caller, outcome, status_code, event_id FROM trigger_calls";
+
+#[derive(sqlx::FromRow)]
+struct TriggerCallRow {
+    id: i64,
+    called_at: i64,
+    count: i64,
+    last_called_at: Option<i64>,
+    caller: String,
+    outcome: String,
+    status_code: i64,
+    event_id: Option<String>,
+}
+
+impl From<TriggerCallRow> for TriggerCall {
+    fn from(row: TriggerCallRow) -> Self {
+        TriggerCall {
+            id: row.id,
+            called_at: row.called_at,
+            count: u32::try_from(row.count).unwrap_or(u32::MAX),
+            last_called_at: row.last_called_at,
+            caller: row.caller,
+            outcome: row.outcome,
+            status_code: row.status_code as u16,
+            event_id: row.event_id,
+        }
     }
 }

@@ -4,15 +4,15 @@
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::SqliteStore;
-use super::outbox::enqueue;
+use super::super::outbox::enqueue;
+use super::Backend;
 use crate::model::EventAccepted;
 use crate::store::objects::{Patched, created, deleted, parse_object, patched};
-use crate::store::{ObjectStore, Updated, new_id};
+use crate::store::{Dialect, ObjectStore, Updated, new_id};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
-impl ObjectStore for SqliteStore {
+impl ObjectStore for Backend {
     async fn create_object(
         &self,
         module: &str,
@@ -21,14 +21,13 @@ impl ObjectStore for SqliteStore {
         let id = new_id("obj");
         data.insert("id".into(), Value::String(id.clone()));
         let now = now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query(
-            "INSERT INTO objects (module, id, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO objects (module, id, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
         )
         .bind(module)
         .bind(&id)
         .bind(serde_json::to_string(&data)?)
-        .bind(now)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -42,10 +41,10 @@ impl ObjectStore for SqliteStore {
 
     async fn object(&self, module: &str, id: &str) -> anyhow::Result<Option<Map<String, Value>>> {
         let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM objects WHERE module = ? AND id = ?")
+            sqlx::query_scalar("SELECT data FROM objects WHERE module = $1 AND id = $2")
                 .bind(module)
                 .bind(id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(self.reader())
                 .await?;
         data.as_deref().map(parse_object).transpose()
     }
@@ -57,29 +56,33 @@ impl ObjectStore for SqliteStore {
         limit: u32,
     ) -> anyhow::Result<Vec<Map<String, Value>>> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM objects WHERE module = ? AND id > ? ORDER BY id LIMIT ?",
+            "SELECT data FROM objects WHERE module = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(module)
         .bind(cursor.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(&self.reader)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(|text| parse_object(text)).collect()
     }
 
+    /// The object's row is locked from reading it to writing it back, so that
+    /// two patches through two instances at once both apply.
     async fn update_object(
         &self,
         module: &str,
         id: &str,
         patch: Map<String, Value>,
     ) -> anyhow::Result<Updated> {
-        let mut tx = self.writer.begin().await?;
-        let old: Option<String> =
-            sqlx::query_scalar("SELECT data FROM objects WHERE module = ? AND id = ?")
-                .bind(module)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let mut tx = self.writer().begin().await?;
+        let old: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT data FROM objects WHERE module = $1 AND id = $2{}",
+            Backend::LOCK_ROWS
+        ))
+        .bind(module)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(old) = old else {
             return Ok(Updated::Missing);
         };
@@ -87,7 +90,7 @@ impl ObjectStore for SqliteStore {
             Patched::Unchanged(object) => return Ok(Updated::Unchanged(object)),
             Patched::Changed(object, event) => (object, event),
         };
-        sqlx::query("UPDATE objects SET data = ?, updated_at = ? WHERE module = ? AND id = ?")
+        sqlx::query("UPDATE objects SET data = $1, updated_at = $2 WHERE module = $3 AND id = $4")
             .bind(serde_json::to_string(&object)?)
             .bind(now_ms())
             .bind(module)
@@ -100,9 +103,9 @@ impl ObjectStore for SqliteStore {
     }
 
     async fn delete_object(&self, module: &str, id: &str) -> anyhow::Result<Option<EventAccepted>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let old: Option<String> =
-            sqlx::query_scalar("DELETE FROM objects WHERE module = ? AND id = ? RETURNING data")
+            sqlx::query_scalar("DELETE FROM objects WHERE module = $1 AND id = $2 RETURNING data")
                 .bind(module)
                 .bind(id)
                 .fetch_optional(&mut *tx)
