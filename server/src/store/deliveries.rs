@@ -177,6 +177,9 @@ pub struct QueueDepth {
     pub oldest_due_at: Option<i64>,
 }
 
+/// The queue as each database runs it: claims, leases and outcomes, where
+/// PostgreSQL's instances skip each other's rows and SQLite's one process
+/// writes alone. Implemented in each backend's `queue.rs`.
 #[async_trait::async_trait]
 pub trait QueueStore: Send + Sync {
     /// Due, unleased deliveries, oldest due first, skipping `busy_webhooks`
@@ -191,33 +194,11 @@ pub trait QueueStore: Send + Sync {
     /// Leases those of `ids` that nobody else holds; returns the jobs won.
     async fn claim(&self, ids: &[String], lease_until: i64) -> anyhow::Result<Vec<Job>>;
 
-    /// The signing secrets in force now.
-    async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>>;
-
-    /// How many deliveries wait, and since when the longest-due one is due.
-    async fn queue_depth(&self) -> anyhow::Result<QueueDepth>;
-
     /// How many instances share the queue, this one included (at least 1).
     async fn instances(&self) -> anyhow::Result<usize>;
 
-    /// Sets aside, unsent, a delivery whose webhook was found switched off:
-    /// paused if hookhub switched it off (it goes out once the webhook is
-    /// back), failed with `reason` if an administrator did, and given back
-    /// as it was if the webhook is on again meanwhile.
-    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()>;
-
     /// Gives claimed deliveries back, e.g. on shutdown: those still held under these leases.
     async fn release(&self, leases: &[Lease]) -> anyhow::Result<()>;
-
-    /// A one-off `webhook.test` delivery to one webhook, already leased to
-    /// the caller: a Test, or a `probe` of a webhook hookhub switched off.
-    async fn create_test_delivery(
-        &self,
-        webhook_id: &str,
-        data: Value,
-        lease_until: i64,
-        probe: bool,
-    ) -> anyhow::Result<Job>;
 
     /// Records attempts and their consequences in one transaction: the
     /// deliveries' new state (of those still held under the outcome's
@@ -234,6 +215,33 @@ pub trait QueueStore: Send + Sync {
     /// The webhooks hookhub switched off whose probe is due, each held
     /// until `until` so that no other instance probes it meanwhile.
     async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>>;
+}
+
+/// What the workers ask beside claims and outcomes: secrets, tests, probes,
+/// deliveries set aside. Written once, in `sql/deliveries.rs`.
+#[async_trait::async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// The signing secrets in force now.
+    async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>>;
+
+    /// How many deliveries wait, and since when the longest-due one is due.
+    async fn queue_depth(&self) -> anyhow::Result<QueueDepth>;
+
+    /// Sets aside, unsent, a delivery whose webhook was found switched off:
+    /// paused if hookhub switched it off (it goes out once the webhook is
+    /// back), failed with `reason` if an administrator did, and given back
+    /// as it was if the webhook is on again meanwhile.
+    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()>;
+
+    /// A one-off `webhook.test` delivery to one webhook, already leased to
+    /// the caller: a Test, or a `probe` of a webhook hookhub switched off.
+    async fn create_test_delivery(
+        &self,
+        webhook_id: &str,
+        data: Value,
+        lease_until: i64,
+        probe: bool,
+    ) -> anyhow::Result<Job>;
 
     /// After a failed probe: the next one at `at`, if hookhub still has the
     /// webhook switched off.
@@ -257,7 +265,7 @@ pub struct SwitchOff {
 }
 
 /// A one-off `webhook.test` event and its delivery, as a backend writes them
-/// (`QueueStore::create_test_delivery`).
+/// (`DeliveryStore::create_test_delivery`).
 pub(super) struct TestDelivery {
     pub(super) event_id: String,
     pub(super) delivery_id: String,

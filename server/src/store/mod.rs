@@ -23,8 +23,8 @@ mod webhooks;
 use std::sync::Arc;
 
 pub use deliveries::{
-    AttemptKind, AttemptRecord, BodySource, DueDelivery, Job, Lease, Next, Outcome, QueueDepth,
-    QueueStore, SigningSecrets, SwitchOff,
+    AttemptKind, AttemptRecord, BodySource, DeliveryStore, DueDelivery, Job, Lease, Next, Outcome,
+    QueueDepth, QueueStore, SigningSecrets, SwitchOff,
 };
 use dialect::Dialect;
 pub use events::{EventStore, IDEMPOTENCY_WINDOW_MS, NewEvent, QueuedEvent, WorkerRoom};
@@ -46,6 +46,7 @@ pub trait Storage:
     + ObjectStore
     + EventStore
     + QueueStore
+    + DeliveryStore
     + LogStore
     + RetentionStore
     + ThrottleStore

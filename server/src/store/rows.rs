@@ -8,11 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::operator::{DisabledWebhook, FailedDelivery};
 use super::outbox::{Deferred, Subscriber};
-use super::{AttemptRecord, BodySource, Job, QueueDepth, Sealed, SigningSecrets};
+use super::{AttemptRecord, BodySource, Job};
 use crate::events::Event;
-use crate::time::now_ms;
 
 /// The webhooks an event may go to: those on, and those hookhub switched
 /// off (their deliveries wait, paused).
@@ -58,113 +56,6 @@ impl From<DeferredRow> for Deferred {
             event_id: row.event_id,
             event_type: row.event_type,
             created_at: row.created_at,
-        }
-    }
-}
-
-/// A webhook's signing secrets as stored.
-pub const SELECT_SIGNING_SECRETS: &str =
-    "SELECT secret, previous_secret, previous_secret_until FROM webhooks";
-
-#[derive(sqlx::FromRow)]
-pub struct SigningSecretsRow {
-    secret: Vec<u8>,
-    previous_secret: Option<Vec<u8>>,
-    previous_secret_until: Option<i64>,
-}
-
-impl From<SigningSecretsRow> for SigningSecrets {
-    /// The previous secret only while it still signs.
-    fn from(row: SigningSecretsRow) -> Self {
-        let until = row.previous_secret_until;
-        SigningSecrets {
-            current: Sealed(row.secret),
-            previous: row
-                .previous_secret
-                .filter(|_| until.is_some_and(|t| t > now_ms()))
-                .map(Sealed),
-        }
-    }
-}
-
-/// The queue as `/metrics` shows it. `paused` is counted by name so that
-/// the gauge reads 0, not absent, while no delivery is paused.
-pub const SELECT_QUEUE_DEPTH: &str = "SELECT
-     (SELECT count(*) FROM deliveries WHERE status = 'pending') AS pending,
-     (SELECT count(*) FROM deliveries WHERE status = 'retrying') AS retrying,
-     (SELECT count(*) FROM deliveries WHERE status = 'paused') AS paused,
-     (SELECT min(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL) AS oldest_due_at";
-
-#[derive(sqlx::FromRow)]
-pub struct QueueDepthRow {
-    pending: i64,
-    retrying: i64,
-    paused: i64,
-    oldest_due_at: Option<i64>,
-}
-
-impl From<QueueDepthRow> for QueueDepth {
-    fn from(row: QueueDepthRow) -> Self {
-        QueueDepth {
-            pending: row.pending as u64,
-            retrying: row.retrying as u64,
-            paused: row.paused as u64,
-            oldest_due_at: row.oldest_due_at,
-        }
-    }
-}
-
-/// A webhook switched off, as `UPDATE ... RETURNING` reads it.
-pub const DISABLED_COLUMNS: &str = "id, name, url, disabled_reason, last_error, disabled_at";
-
-#[derive(sqlx::FromRow)]
-pub struct DisabledRow {
-    id: String,
-    name: String,
-    url: String,
-    disabled_reason: Option<String>,
-    last_error: Option<String>,
-    disabled_at: Option<i64>,
-}
-
-impl From<DisabledRow> for DisabledWebhook {
-    fn from(row: DisabledRow) -> Self {
-        DisabledWebhook {
-            id: row.id,
-            name: row.name,
-            url: row.url,
-            reason: row.disabled_reason,
-            last_error: row.last_error,
-            disabled_at: row.disabled_at,
-        }
-    }
-}
-
-/// A delivery failed for good, with what its operator event tells.
-pub const SELECT_FAILED: &str = "SELECT id, webhook_id, event_id, event_type, attempt_count,
-     last_status_code, last_error FROM deliveries";
-
-#[derive(sqlx::FromRow)]
-pub struct FailedRow {
-    id: String,
-    webhook_id: String,
-    event_id: String,
-    event_type: String,
-    attempt_count: i64,
-    last_status_code: Option<i64>,
-    last_error: Option<String>,
-}
-
-impl From<FailedRow> for FailedDelivery {
-    fn from(row: FailedRow) -> Self {
-        FailedDelivery {
-            id: row.id,
-            webhook_id: row.webhook_id,
-            event_id: row.event_id,
-            event_type: row.event_type,
-            attempts: row.attempt_count,
-            last_status_code: row.last_status_code,
-            last_error: row.last_error,
         }
     }
 }

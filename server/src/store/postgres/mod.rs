@@ -5,8 +5,8 @@
 //! left in the queue wakes the instances' workers (each also polls, should
 //! one be missed).
 
-mod deliveries;
 mod outbox;
+mod queue;
 /// The queries both databases run, compiled for this one.
 #[allow(clippy::duplicate_mod)] // once per database, on purpose
 #[path = "../sql/mod.rs"]

@@ -5,6 +5,7 @@
 //! the databases goes through `Dialect`. Placeholders are `$N` and booleans
 //! `TRUE`/`FALSE`, which SQLite reads as PostgreSQL does.
 
+mod deliveries;
 mod logs;
 mod objects;
 mod retention;
@@ -14,5 +15,6 @@ mod users;
 mod webhooks;
 
 use super::Backend;
+pub(super) use deliveries::{consequences, release_paused};
 
 type Db = <Backend as crate::store::Dialect>::Db;

@@ -8,8 +8,7 @@ use sqlx::Row;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::super::deliveries::release_paused;
-use super::Backend;
+use super::{Backend, release_paused};
 use crate::model::DeliveryMethod;
 use crate::store::{
     Dialect, FIRST, Position, Sealed, StoredAuth, Switch, Webhook, WebhookSettings, WebhookStore,

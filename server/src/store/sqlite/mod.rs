@@ -2,9 +2,9 @@
 //! published events group-committed, every commit on `synchronous = FULL`
 //! but the workers' bookkeeping.
 
-mod deliveries;
 mod outbox;
 mod publish;
+mod queue;
 /// The queries both databases run, compiled for this one.
 #[allow(clippy::duplicate_mod)] // once per database, on purpose
 #[path = "../sql/mod.rs"]

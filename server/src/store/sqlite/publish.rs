@@ -117,7 +117,7 @@ async fn answer_when_durable(
             let unsent = reservation.hand_over(events, &enqueued);
             if !unsent.is_empty() {
                 // The workers stopped meanwhile: the deliveries go back to the outbox.
-                if let Err(error) = super::deliveries::release(&writer, &unsent).await {
+                if let Err(error) = super::queue::release(&writer, &unsent).await {
                     tracing::error!(
                         error = format!("{error:#}"),
                         "handing back failed; the leases will run out"

@@ -4,19 +4,13 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
-use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
+use super::sql::consequences;
 use super::{MAX_PARAMS, SqliteStore};
-use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only, lost_leases};
-use crate::store::operator::{self, DisabledWebhook};
-use crate::store::rows::{
-    AttemptColumns, DISABLED_COLUMNS, DisabledRow, FailedRow, JOB_COLUMNS, JobRow, QueueDepthRow,
-    SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
-};
-use crate::store::{
-    DueDelivery, Job, Lease, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
-};
+use crate::store::deliveries::lost_leases;
+use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
+use crate::store::{DueDelivery, Job, Lease, Outcome, QueueStore, SwitchOff};
 use crate::time::now_ms;
 
 fn push_ids<'a>(query: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
@@ -93,86 +87,12 @@ impl QueueStore for SqliteStore {
         jobs
     }
 
-    async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>> {
-        let row: Option<SigningSecretsRow> =
-            sqlx::query_as(&format!("{SELECT_SIGNING_SECRETS} WHERE id = ?"))
-                .bind(webhook_id)
-                .fetch_optional(&self.reader)
-                .await?;
-        Ok(row.map(SigningSecrets::from))
-    }
-
-    /// One: a SQLite database belongs to one process.
-    async fn queue_depth(&self) -> anyhow::Result<QueueDepth> {
-        let row: QueueDepthRow = sqlx::query_as(SELECT_QUEUE_DEPTH)
-            .fetch_one(&self.reader)
-            .await?;
-        Ok(row.into())
-    }
-
     async fn instances(&self) -> anyhow::Result<usize> {
         Ok(1)
     }
 
-    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE deliveries SET
-                 status = CASE WHEN w.active THEN status
-                     WHEN w.disabled_reason IS NOT NULL THEN 'paused' ELSE 'failed' END,
-                 next_attempt_at = CASE WHEN w.active THEN next_attempt_at END,
-                 last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
-                     THEN deliveries.last_error ELSE ? END,
-                 lease_until = NULL, updated_at = ?
-             FROM webhooks w WHERE w.id = deliveries.webhook_id
-                 AND deliveries.id = ? AND deliveries.lease_until = ?",
-        )
-        .bind(reason)
-        .bind(now_ms())
-        .bind(&lease.delivery_id)
-        .bind(lease.until)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
     async fn release(&self, leases: &[Lease]) -> anyhow::Result<()> {
         release(&self.writer, leases).await
-    }
-
-    async fn create_test_delivery(
-        &self,
-        webhook_id: &str,
-        data: Value,
-        lease_until: i64,
-        probe: bool,
-    ) -> anyhow::Result<Job> {
-        let test = TestDelivery::new(&data)?;
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("INSERT INTO events (id, type, data, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&test.event_id)
-            .bind(TestDelivery::EVENT_TYPE)
-            .bind(&test.stored)
-            .bind(test.created_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 lease_until, probe, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
-        )
-        .bind(&test.delivery_id)
-        .bind(webhook_id)
-        .bind(&test.event_id)
-        .bind(TestDelivery::EVENT_TYPE)
-        .bind(test.created_at)
-        .bind(lease_until)
-        .bind(probe)
-        .bind(test.created_at)
-        .bind(test.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(test.job(webhook_id, data, lease_until))
     }
 
     /// A few statements per batch, not per attempt.
@@ -192,68 +112,7 @@ impl QueueStore for SqliteStore {
             held.extend(update_deliveries(&mut tx, chunk, now).await?);
         }
         lost_leases(outcomes, &held);
-        let mut switched_off = Vec::new();
-        let mut told = failures_to_tell(&mut tx, outcomes, &held).await?;
-        for change in health_changes(outcomes) {
-            sqlx::query(
-                "UPDATE webhooks SET
-                     consecutive_failures = CASE WHEN ? THEN ? ELSE consecutive_failures + ? END,
-                     failing_since = CASE WHEN ? THEN ? ELSE COALESCE(failing_since, ?) END,
-                     last_attempt_at = MAX(COALESCE(last_attempt_at, 0), ?),
-                     last_error = ?
-                 WHERE id = ?",
-            )
-            .bind(change.recovered)
-            .bind(change.failures)
-            .bind(change.failures)
-            .bind(change.recovered)
-            .bind(change.failing_since)
-            .bind(change.failing_since)
-            .bind(change.last_attempt_at)
-            .bind(change.last_error)
-            .bind(change.webhook_id)
-            .execute(&mut *tx)
-            .await?;
-            if change.failures == 0 {
-                continue;
-            }
-            let disable = format!(
-                "UPDATE webhooks SET active = 0, disabled_at = ?, next_probe_at = ?,
-                     disabled_reason = CASE WHEN ? THEN ? ELSE
-                         'failed without a single success since ' ||
-                         strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch') END
-                 WHERE id = ? AND active = 1 AND (? OR failing_since < ?)
-                 RETURNING {DISABLED_COLUMNS}"
-            );
-            let disabled: Option<DisabledRow> = sqlx::query_as(&disable)
-                .bind(now)
-                .bind(switch_off.first_probe_at)
-                .bind(change.gone)
-                .bind(GONE_REASON)
-                .bind(change.webhook_id)
-                .bind(change.gone)
-                .bind(switch_off.failing_since_before)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(webhook) = disabled.map(DisabledWebhook::from) {
-                // What waits for it waits paused; what workers hold is set aside when they find it off.
-                sqlx::query(
-                    "UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = ?
-                     WHERE webhook_id = ? AND next_attempt_at IS NOT NULL
-                       AND (lease_until IS NULL OR lease_until < ?)",
-                )
-                .bind(now)
-                .bind(&webhook.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                switched_off.push(webhook.id.clone());
-                told.push(operator::webhook_disabled(webhook));
-            }
-        }
-        if !told.is_empty() {
-            super::outbox::enqueue(&mut tx, &told).await?;
-        }
+        let switched_off = consequences(&mut tx, outcomes, &held, switch_off, now).await?;
         tx.commit().await.context("recording attempts")?;
         writer.restore().await?;
         Ok(switched_off)
@@ -271,87 +130,6 @@ impl QueueStore for SqliteStore {
         .await?;
         Ok(ids)
     }
-
-    async fn probe_again(&self, webhook_id: &str, at: i64) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE webhooks SET next_probe_at = ?
-             WHERE id = ? AND active = 0 AND disabled_reason IS NOT NULL",
-        )
-        .bind(at)
-        .bind(webhook_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn switch_back_on(&self, webhook_id: &str) -> anyhow::Result<Option<u64>> {
-        let mut tx = self.writer.begin().await?;
-        let name: Option<String> = sqlx::query_scalar(
-            "UPDATE webhooks SET active = 1, disabled_reason = NULL, disabled_at = NULL,
-                 next_probe_at = NULL, failing_since = NULL
-             WHERE id = ? AND active = 0 AND disabled_reason IS NOT NULL
-             RETURNING name",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(name) = name else {
-            return Ok(None);
-        };
-        let released = release_paused(&mut tx, webhook_id, &name, true).await?;
-        tx.commit().await.context("recovering a webhook")?;
-        Ok(Some(released))
-    }
-}
-
-/// Makes the paused deliveries of a webhook switched on again due, each
-/// since it was created, so that they go out oldest first; tells
-/// `hookhub.webhook_recovered` if any were, or if hookhub had `switched_off`
-/// the webhook. Returns how many it released.
-pub(super) async fn release_paused(
-    tx: &mut SqliteConnection,
-    webhook_id: &str,
-    name: &str,
-    switched_off: bool,
-) -> anyhow::Result<u64> {
-    let released = sqlx::query(
-        "UPDATE deliveries SET next_attempt_at = created_at, updated_at = ?,
-             status = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'pending' END
-         WHERE webhook_id = ? AND status = 'paused'",
-    )
-    .bind(now_ms())
-    .bind(webhook_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if let Some(told) = operator::webhook_recovered(webhook_id, name, released, switched_off) {
-        super::outbox::enqueue(tx, &[told]).await?;
-    }
-    Ok(released)
-}
-
-/// `hookhub.delivery_failed` for each delivery that these outcomes ended as
-/// failed and whose failure is told.
-async fn failures_to_tell(
-    tx: &mut SqliteConnection,
-    outcomes: &[Outcome],
-    held: &HashSet<String>,
-) -> anyhow::Result<Vec<NewEvent>> {
-    let failed = operator::failed_for_good(held_only(outcomes, held));
-    if failed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = QueryBuilder::<Sqlite>::new(format!("{SELECT_FAILED} WHERE id IN ("));
-    let mut ids = query.separated(", ");
-    for id in failed {
-        ids.push_bind(id);
-    }
-    query.push(")");
-    let rows: Vec<FailedRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| operator::delivery_failed(row.into()))
-        .collect())
 }
 
 /// Inserts the attempts of deliveries that still exist: a webhook deleted

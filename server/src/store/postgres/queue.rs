@@ -5,19 +5,13 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
-use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
+use super::sql::consequences;
 use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
-use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only, lost_leases};
-use crate::store::operator::{self, DisabledWebhook};
-use crate::store::rows::{
-    AttemptColumns, DISABLED_COLUMNS, DisabledRow, FailedRow, JOB_COLUMNS, JobRow, QueueDepthRow,
-    SELECT_FAILED, SELECT_QUEUE_DEPTH, SELECT_SIGNING_SECRETS, SigningSecretsRow, jobs_from,
-};
-use crate::store::{
-    DueDelivery, Job, Lease, NewEvent, Outcome, QueueDepth, QueueStore, SigningSecrets, SwitchOff,
-};
+use crate::store::deliveries::lost_leases;
+use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
+use crate::store::{DueDelivery, Job, Lease, Outcome, QueueStore, SwitchOff};
 use crate::time::now_ms;
 
 /// Tries of a batch of outcomes that PostgreSQL gave up (a deadlock).
@@ -86,24 +80,8 @@ impl QueueStore for PostgresStore {
         jobs_from(rows, lease_until)
     }
 
-    async fn signing_secrets(&self, webhook_id: &str) -> anyhow::Result<Option<SigningSecrets>> {
-        let row: Option<SigningSecretsRow> =
-            sqlx::query_as(&format!("{SELECT_SIGNING_SECRETS} WHERE id = $1"))
-                .bind(webhook_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(SigningSecrets::from))
-    }
-
     /// Counts the instances' listening connections (one each), which
     /// PostgreSQL drops as soon as their process dies.
-    async fn queue_depth(&self) -> anyhow::Result<QueueDepth> {
-        let row: QueueDepthRow = sqlx::query_as(SELECT_QUEUE_DEPTH)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.into())
-    }
-
     async fn instances(&self) -> anyhow::Result<usize> {
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
@@ -113,26 +91,6 @@ impl QueueStore for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         Ok((count as usize).max(1))
-    }
-
-    async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE deliveries d SET
-                 status = CASE WHEN w.active THEN d.status
-                     WHEN w.disabled_reason IS NOT NULL THEN 'paused' ELSE 'failed' END,
-                 next_attempt_at = CASE WHEN w.active THEN d.next_attempt_at END,
-                 last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
-                     THEN d.last_error ELSE $1 END,
-                 lease_until = NULL, updated_at = $2
-             FROM webhooks w WHERE w.id = d.webhook_id AND d.id = $3 AND d.lease_until = $4",
-        )
-        .bind(reason)
-        .bind(now_ms())
-        .bind(&lease.delivery_id)
-        .bind(lease.until)
-        .execute(&self.bookkeeping)
-        .await?;
-        Ok(())
     }
 
     async fn release(&self, leases: &[Lease]) -> anyhow::Result<()> {
@@ -154,40 +112,6 @@ impl QueueStore for PostgresStore {
         announce_due(&mut tx).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn create_test_delivery(
-        &self,
-        webhook_id: &str,
-        data: Value,
-        lease_until: i64,
-        probe: bool,
-    ) -> anyhow::Result<Job> {
-        let test = TestDelivery::new(&data)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO events (id, type, data, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&test.event_id)
-            .bind(TestDelivery::EVENT_TYPE)
-            .bind(&test.stored)
-            .bind(test.created_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 lease_until, probe, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $5, $5)",
-        )
-        .bind(&test.delivery_id)
-        .bind(webhook_id)
-        .bind(&test.event_id)
-        .bind(TestDelivery::EVENT_TYPE)
-        .bind(test.created_at)
-        .bind(lease_until)
-        .bind(probe)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(test.job(webhook_id, data, lease_until))
     }
 
     /// Three statements per batch, and one or two per webhook it concerns.
@@ -222,37 +146,6 @@ impl QueueStore for PostgresStore {
         .await?;
         Ok(ids)
     }
-
-    async fn probe_again(&self, webhook_id: &str, at: i64) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE webhooks SET next_probe_at = $1
-             WHERE id = $2 AND NOT active AND disabled_reason IS NOT NULL",
-        )
-        .bind(at)
-        .bind(webhook_id)
-        .execute(&self.bookkeeping)
-        .await?;
-        Ok(())
-    }
-
-    async fn switch_back_on(&self, webhook_id: &str) -> anyhow::Result<Option<u64>> {
-        let mut tx = self.pool.begin().await?;
-        let name: Option<String> = sqlx::query_scalar(
-            "UPDATE webhooks SET active = TRUE, disabled_reason = NULL, disabled_at = NULL,
-                 next_probe_at = NULL, failing_since = NULL
-             WHERE id = $1 AND NOT active AND disabled_reason IS NOT NULL
-             RETURNING name",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(name) = name else {
-            return Ok(None);
-        };
-        let released = release_paused(&mut tx, webhook_id, &name, true).await?;
-        tx.commit().await.context("recovering a webhook")?;
-        Ok(Some(released))
-    }
 }
 
 impl PostgresStore {
@@ -266,117 +159,10 @@ impl PostgresStore {
         insert_attempts(&mut tx, outcomes).await?;
         let held = update_deliveries(&mut tx, outcomes, now).await?;
         lost_leases(outcomes, &held);
-        let mut switched_off = Vec::new();
-        let mut told = failures_to_tell(&mut tx, outcomes, &held).await?;
-        for change in health_changes(outcomes) {
-            sqlx::query(
-                "UPDATE webhooks SET
-                     consecutive_failures = CASE WHEN $1 THEN $2 ELSE consecutive_failures + $2 END,
-                     failing_since = CASE WHEN $1 THEN $3 ELSE COALESCE(failing_since, $3) END,
-                     last_attempt_at = GREATEST(last_attempt_at, $4),
-                     last_error = $5
-                 WHERE id = $6",
-            )
-            .bind(change.recovered)
-            .bind(i64::from(change.failures))
-            .bind(change.failing_since)
-            .bind(change.last_attempt_at)
-            .bind(change.last_error)
-            .bind(change.webhook_id)
-            .execute(&mut *tx)
-            .await?;
-            if change.failures == 0 {
-                continue;
-            }
-            let disable = format!(
-                "UPDATE webhooks SET active = FALSE, disabled_at = $1, next_probe_at = $6,
-                     disabled_reason = CASE WHEN $2 THEN $3 ELSE
-                         'failed without a single success since ' ||
-                         to_char(to_timestamp(failing_since / 1000) AT TIME ZONE 'UTC',
-                                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
-                 WHERE id = $4 AND active AND ($2 OR failing_since < $5)
-                 RETURNING {DISABLED_COLUMNS}"
-            );
-            let disabled: Option<DisabledRow> = sqlx::query_as(&disable)
-                .bind(now)
-                .bind(change.gone)
-                .bind(GONE_REASON)
-                .bind(change.webhook_id)
-                .bind(switch_off.failing_since_before)
-                .bind(switch_off.first_probe_at)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(webhook) = disabled.map(DisabledWebhook::from) {
-                // What waits for it waits paused; what workers hold is set aside when they find it off.
-                sqlx::query(
-                    "UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = $1
-                     WHERE webhook_id = $2 AND next_attempt_at IS NOT NULL
-                       AND (lease_until IS NULL OR lease_until < $1)",
-                )
-                .bind(now)
-                .bind(&webhook.id)
-                .execute(&mut *tx)
-                .await?;
-                switched_off.push(webhook.id.clone());
-                told.push(operator::webhook_disabled(webhook));
-            }
-        }
-        if !told.is_empty() {
-            super::outbox::enqueue(&mut tx, &told).await?;
-        }
+        let switched_off = consequences(&mut tx, outcomes, &held, switch_off, now).await?;
         tx.commit().await.context("recording attempts")?;
         Ok(switched_off)
     }
-}
-
-/// Makes the paused deliveries of a webhook switched on again due, each
-/// since it was created, so that they go out oldest first; tells
-/// `hookhub.webhook_recovered` if any were, or if hookhub had `switched_off`
-/// the webhook. Returns how many it released.
-pub(super) async fn release_paused(
-    tx: &mut PgConnection,
-    webhook_id: &str,
-    name: &str,
-    switched_off: bool,
-) -> anyhow::Result<u64> {
-    let released = sqlx::query(
-        "UPDATE deliveries SET next_attempt_at = created_at, updated_at = $1,
-             status = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'pending' END
-         WHERE webhook_id = $2 AND status = 'paused'",
-    )
-    .bind(now_ms())
-    .bind(webhook_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if released > 0 {
-        announce_due(tx).await?;
-    }
-    if let Some(told) = operator::webhook_recovered(webhook_id, name, released, switched_off) {
-        super::outbox::enqueue(tx, &[told]).await?;
-    }
-    Ok(released)
-}
-
-/// `hookhub.delivery_failed` for each delivery that these outcomes ended as
-/// failed and whose failure is told.
-async fn failures_to_tell(
-    tx: &mut PgConnection,
-    outcomes: &[Outcome],
-    held: &HashSet<String>,
-) -> anyhow::Result<Vec<NewEvent>> {
-    let failed = operator::failed_for_good(held_only(outcomes, held));
-    if failed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<FailedRow> = sqlx::query_as(&format!("{SELECT_FAILED} WHERE id = ANY($1)"))
-        .bind(&failed)
-        .fetch_all(&mut *tx)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| operator::delivery_failed(row.into()))
-        .collect())
 }
 
 /// Inserts the attempts of deliveries that still exist: a webhook deleted
