@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, assert_error, backend, spawn_app, spawn_app_with, wait_until,
+    Backend, TestApp, assert_error, backend, spawn_app, spawn_app_with, wait_for, wait_until,
 };
 use crate::receiver::{Received, Receiver, Reply};
 
@@ -231,36 +231,24 @@ async fn a_burst_larger_than_the_workers_hold_arrives_whole_once_each() {
 /// Every delivery to `webhook_id` with `status`, once there are `count` of
 /// them (all pages), or a failure after `WAIT`.
 async fn all_deliveries(app: &TestApp, webhook_id: &str, status: &str, count: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    let what = format!("{count} deliveries {status}");
+    wait_for(&what, WAIT, async || {
         let mut deliveries = Vec::new();
         let mut cursor = String::new();
         loop {
             let path = format!(
                 "/api/deliveries?webhook_id={webhook_id}&status={status}&limit=500&cursor={cursor}"
             );
-            let page: Value = app
-                .admin(Method::GET, &path, None)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let page = app.admin_json(&path).await;
             deliveries.extend(page["data"].as_array().unwrap().iter().cloned());
             match page["next_cursor"].as_str() {
                 Some(next) => cursor = next.to_string(),
                 None => break,
             }
         }
-        if deliveries.len() == count {
-            return deliveries;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} of {count} deliveries {status}",
-            deliveries.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (deliveries.len() == count).then_some(deliveries)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -534,22 +522,14 @@ async fn a_webhook_failing_past_disable_after_is_switched_off_with_the_reason() 
     let receiver = Receiver::answering(Reply::status(500)).await;
     let id = webhook_to(&app, &receiver, json!({})).await;
     app.publish("ticket.create", json!({})).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let webhook = app.webhook(&id).await;
-        if webhook["active"] == false {
-            let reason = webhook["health"]["disabled_reason"].as_str().unwrap();
-            assert!(reason.contains("without a single success"), "{reason}");
-            assert_eq!(webhook["health"]["state"], "disabled");
-            assert!(webhook["health"]["disabled_at"].is_string());
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never switched off: {webhook}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let webhook = wait_for("the switch-off", WAIT, async || {
+        Some(app.webhook(&id).await).filter(|webhook| webhook["active"] == false)
+    })
+    .await;
+    let reason = webhook["health"]["disabled_reason"].as_str().unwrap();
+    assert!(reason.contains("without a single success"), "{reason}");
+    assert_eq!(webhook["health"]["state"], "disabled");
+    assert!(webhook["health"]["disabled_at"].is_string());
     // Switched off: its delivery waits, paused, with no more attempts.
     let paused = all_deliveries(&app, &id, "paused", 1).await;
     let attempts = paused[0]["attempt_count"].as_u64().unwrap() as usize;
@@ -624,40 +604,26 @@ async fn the_preview_is_the_request_a_sample_event_would_produce() {
 
 /// Every delivery of `webhook_id` with its attempts, once all are finished.
 async fn finished_deliveries(app: &TestApp, webhook_id: &str, count: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    let what = format!("{count} deliveries finished");
+    let deliveries = wait_for(&what, WAIT, async || {
         let path = format!("/api/deliveries?webhook_id={webhook_id}&limit=500");
-        let list: Value = app
-            .admin(Method::GET, &path, None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        let deliveries = list["data"].as_array().unwrap().clone();
+        let deliveries = app.admin_json(&path).await["data"]
+            .as_array()
+            .unwrap()
+            .clone();
         let finished = deliveries
             .iter()
             .filter(|d| d["status"] == "succeeded" || d["status"] == "failed")
             .count();
-        if deliveries.len() == count && finished == count {
-            let mut details = Vec::new();
-            for delivery in deliveries {
-                let path = format!("/api/deliveries/{}", delivery["id"].as_str().unwrap());
-                let detail: Value = app
-                    .admin(Method::GET, &path, None)
-                    .await
-                    .json()
-                    .await
-                    .unwrap();
-                details.push(detail["data"].clone());
-            }
-            return details;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{finished} of {count} deliveries finished: {deliveries:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        (deliveries.len() == count && finished == count).then_some(deliveries)
+    })
+    .await;
+    let mut details = Vec::new();
+    for delivery in deliveries {
+        let path = format!("/api/deliveries/{}", delivery["id"].as_str().unwrap());
+        details.push(app.admin_json(&path).await["data"].clone());
     }
+    details
 }
 
 #[tokio::test]
@@ -671,7 +637,8 @@ async fn deleting_a_webhook_with_attempts_in_flight_leaves_the_others_recorded_o
     let a = webhook_to(&app, &receiver_a, json!({"events": ["fk.test"]})).await;
     let b = webhook_to(&app, &receiver_b, json!({"events": ["fk.test"]})).await;
     publish_numbered(&app, "fk.test", 16).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A's receiver holds its first requests: attempts are in flight.
+    receiver_a.wait_for(1, WAIT).await;
     let deleted = app
         .admin(Method::DELETE, &format!("/api/webhooks/{a}"), None)
         .await;
@@ -811,7 +778,8 @@ async fn a_fan_out_past_what_one_transaction_writes_is_written_whole() {
         })
         .await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The fan-out is done: any delivery written twice would show now.
+    app.settled().await;
     for id in &webhooks {
         let paused = &app.webhook(id).await["health"]["paused_deliveries"];
         assert_eq!(paused, 1000, "written twice");
@@ -825,6 +793,7 @@ async fn an_event_accepted_with_its_fan_out_pending_goes_to_the_webhooks_of_its_
     let before = app
         .create_webhook(json!({"name": "before", "url": format!("{}/before", receiver.url), "events": ["late.*"]}))
         .await;
+    // `after` is made in a later millisecond than `before` (and the event).
     tokio::time::sleep(Duration::from_millis(20)).await;
     app.create_webhook_id(
         json!({"name": "after", "url": format!("{}/after", receiver.url), "events": ["late.*"]}),
@@ -851,10 +820,13 @@ async fn an_event_accepted_with_its_fan_out_pending_goes_to_the_webhooks_of_its_
     let received = receiver.wait_for(1, WAIT).await;
     assert_eq!(received[0].path, "/before");
     assert_eq!(received[0].json()["data"]["n"], 7);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Its fan-out wrote every delivery it has, in one transaction.
+    app.settled().await;
+    let deliveries = app.admin_json("/api/deliveries?search=evt_pending").await;
     assert_eq!(
-        receiver.count(),
+        deliveries["data"].as_array().unwrap().len(),
         1,
-        "a webhook created after the event got it"
+        "a webhook created after the event got it: {deliveries}"
     );
+    assert_eq!(receiver.count(), 1);
 }

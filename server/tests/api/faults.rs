@@ -5,12 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app_with, wait_for};
 use crate::receiver::{Receiver, Reply};
 
 /// What a faulty receiver does once it has read a request.
@@ -162,35 +161,26 @@ async fn read_request(socket: &mut TcpStream) -> Option<()> {
 
 /// The deliveries of `webhook_id` with their attempts, once none is in progress.
 async fn settled(app: &TestApp, webhook_id: &str, within: Duration) -> Vec<Value> {
-    let deadline = Instant::now() + within;
-    loop {
-        let page: Value = app
-            .admin(
-                Method::GET,
-                &format!("/api/deliveries?webhook_id={webhook_id}"),
-                None,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        let deliveries = page["data"].as_array().unwrap().clone();
+    let path = format!("/api/deliveries?webhook_id={webhook_id}");
+    let deliveries = wait_for("its deliveries settled", within, async || {
+        let deliveries = app.admin_json(&path).await["data"]
+            .as_array()
+            .unwrap()
+            .clone();
         let done = !deliveries.is_empty()
             && deliveries
                 .iter()
                 .all(|d| d["status"] == "succeeded" || d["status"] == "failed");
-        if done {
-            let mut detailed = Vec::new();
-            for delivery in deliveries {
-                let id = delivery["id"].as_str().unwrap();
-                let detail: Value = app.admin_json(&format!("/api/deliveries/{id}")).await;
-                detailed.push(detail["data"].clone());
-            }
-            return detailed;
-        }
-        assert!(Instant::now() < deadline, "not settled: {deliveries:#?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        done.then_some(deliveries)
+    })
+    .await;
+    let mut detailed = Vec::new();
+    for delivery in deliveries {
+        let id = delivery["id"].as_str().unwrap();
+        let detail: Value = app.admin_json(&format!("/api/deliveries/{id}")).await;
+        detailed.push(detail["data"].clone());
     }
+    detailed
 }
 
 #[tokio::test]
@@ -370,6 +360,6 @@ async fn a_410_gone_switches_the_webhook_off_at_once_without_retrying() {
     // Switched off: later events go to the other webhook only.
     app.publish("ticket.update", json!({"n": 2})).await;
     healthy.wait_for(2, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    app.settled().await;
     assert_eq!(gone.count(), 1);
 }

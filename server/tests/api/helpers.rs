@@ -368,6 +368,50 @@ impl TestApp {
         response.json::<Value>().await.unwrap()["data"].clone()
     }
 
+    /// Waits until no delivery is pending or retrying and no fan-out waits:
+    /// every attempt made is recorded (a send is recorded after it is made),
+    /// so nothing more goes out until something new is published.
+    pub async fn settled(&self) {
+        wait_until(
+            "every delivery settled",
+            std::time::Duration::from_secs(30),
+            async || {
+                let open = self
+                    .count(
+                        "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'retrying')",
+                    )
+                    .await;
+                open == 0 && self.count("SELECT COUNT(*) FROM fanouts").await == 0
+            },
+        )
+        .await;
+    }
+
+    /// The one number `statement` answers on the app's database.
+    pub async fn count(&self, statement: &str) -> i64 {
+        use sqlx::Connection;
+        match backend() {
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(statement)
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap()
+            }
+            Backend::Postgres => {
+                let mut db = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(statement)
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
     /// A new viewer's session token.
     pub async fn viewer_token(&self, username: &str) -> String {
         let user = serde_json::json!({"username": username, "password": "long-enough-pw", "role": "viewer"});
@@ -391,20 +435,33 @@ impl TestApp {
     }
 }
 
-/// Waits until `done` says so, looking every 50 ms; panics after `within`.
-pub async fn wait_until(
+/// Waits until `found` gives something, looking every 50 ms, and returns
+/// it; panics after `within`, naming `what` it waited for.
+pub async fn wait_for<T>(
     what: &str,
     within: std::time::Duration,
-    mut done: impl AsyncFnMut() -> bool,
-) {
+    mut found: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = std::time::Instant::now() + within;
-    while !done().await {
+    loop {
+        if let Some(found) = found().await {
+            return found;
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "waited {within:?} for {what}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `done` says so (see `wait_for`).
+pub async fn wait_until(
+    what: &str,
+    within: std::time::Duration,
+    mut done: impl AsyncFnMut() -> bool,
+) {
+    wait_for(what, within, async || done().await.then_some(())).await
 }
 
 /// The `data.id` of a 201.

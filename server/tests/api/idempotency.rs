@@ -24,10 +24,11 @@ async fn publish(app: &TestApp, body: Value) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
-/// Waits a little longer than a delivery takes, then returns what arrived.
-async fn settle(receiver: &Receiver, expected: usize) -> usize {
+/// Waits for `expected` arrivals and for every delivery to be settled (so
+/// that no more can follow), then returns how many arrived.
+async fn settle(app: &TestApp, receiver: &Receiver, expected: usize) -> usize {
     receiver.wait_for(expected, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settled().await;
     receiver.count()
 }
 
@@ -51,7 +52,7 @@ async fn an_event_published_twice_with_one_key_is_accepted_once() {
     assert_eq!(publish(&app, other).await.0, 202);
     let none = json!({"type": "order.create", "data": {"n": 1}});
     assert_eq!(publish(&app, none).await.0, 202);
-    assert_eq!(settle(&receiver, 3).await, 3);
+    assert_eq!(settle(&app, &receiver, 3).await, 3);
 }
 
 #[tokio::test]
@@ -103,7 +104,7 @@ async fn a_batch_mixes_new_and_repeated_keys_and_refuses_one_key_twice() {
     // Refused batches wrote nothing, and "c" is still free.
     let c = json!({"type": "order.create", "data": {}, "idempotency_key": "c"});
     assert_eq!(publish(&app, c).await.0, 202);
-    assert_eq!(settle(&receiver, 4).await, 4);
+    assert_eq!(settle(&app, &receiver, 4).await, 4);
 }
 
 #[tokio::test]
@@ -141,7 +142,7 @@ async fn one_key_published_at_once_by_many_clients_makes_one_event_and_one_deliv
             .iter()
             .all(|(_, answer)| &answer["data"]["id"] == id)
     );
-    assert_eq!(settle(&receiver, 1).await, 1);
+    assert_eq!(settle(&app, &receiver, 1).await, 1);
     let deliveries: Value = app.admin_json("/api/deliveries").await;
     assert_eq!(deliveries["data"].as_array().unwrap().len(), 1);
 }
@@ -160,5 +161,5 @@ async fn a_key_older_than_seven_days_is_accepted_again() {
     let (status, again) = publish(&app, event).await;
     assert_eq!(status, 202);
     assert_ne!(again["data"]["id"], first["data"]["id"]);
-    assert_eq!(settle(&receiver, 2).await, 2);
+    assert_eq!(settle(&app, &receiver, 2).await, 2);
 }

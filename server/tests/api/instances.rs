@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::Connection;
 
-use crate::helpers::postgres_database_if_any;
+use crate::helpers::{postgres_database_if_any, wait_until};
 use crate::process::{Hookhub, launch, numbers};
 use crate::receiver::{Receiver, Reply};
 
@@ -37,17 +37,12 @@ async fn publish_round_robin(instances: &[Hookhub]) {
 /// Waits until every event arrived and every delivery is recorded final: a
 /// send is recorded after it is made, so no other can follow.
 async fn wait_until_all_delivered(url: &str, receiver: &Receiver, within: Duration) {
-    let deadline = Instant::now() + within;
-    while receiver.count() < EVENTS || numbers(receiver).len() < EVENTS {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {EVENTS} events arrived",
-            numbers(receiver).len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("every event arrived", within, async || {
+        receiver.count() >= EVENTS && numbers(receiver).len() >= EVENTS
+    })
+    .await;
     let mut db = sqlx::PgConnection::connect(url).await.unwrap();
-    loop {
+    wait_until("every delivery recorded succeeded", within, async || {
         let (succeeded, open): (i64, i64) = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE status = 'succeeded'),
                     count(*) FILTER (WHERE next_attempt_at IS NOT NULL)
@@ -56,15 +51,9 @@ async fn wait_until_all_delivered(url: &str, receiver: &Receiver, within: Durati
         .fetch_one(&mut db)
         .await
         .unwrap();
-        if succeeded == EVENTS as i64 && open == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{succeeded} deliveries succeeded, {open} still open"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        succeeded == EVENTS as i64 && open == 0
+    })
+    .await;
 }
 
 /// How many times each delivery (by `webhook-id`) arrived, and when first.
@@ -129,11 +118,12 @@ async fn when_one_of_three_instances_is_killed_the_others_deliver_what_it_held()
         .await;
     publish_round_robin(&instances).await;
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while receiver.count() < EVENTS / 5 {
-        assert!(Instant::now() < deadline, "{} arrived", receiver.count());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "a fifth of the events",
+        Duration::from_secs(120),
+        async || receiver.count() >= EVENTS / 5,
+    )
+    .await;
     let mut killed = instances.pop().unwrap();
     let killed_at = Instant::now();
     killed.signal("-KILL");

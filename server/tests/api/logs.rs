@@ -1,10 +1,10 @@
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::helpers::{TestApp, assert_error, spawn_app_with, wait_for, wait_until};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -21,15 +21,11 @@ async fn get(app: &TestApp, path: &str) -> Value {
 
 /// Polls `GET /api/deliveries/{id}` until it has `status`.
 async fn settled(app: &TestApp, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    wait_for(&format!("{id} {status}"), WAIT, async || {
         let delivery = get(app, &format!("/api/deliveries/{id}")).await["data"].clone();
-        if delivery["status"] == status {
-            return delivery;
-        }
-        assert!(Instant::now() < deadline, "never {status}: {delivery}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (delivery["status"] == status).then_some(delivery)
+    })
+    .await
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -403,31 +399,18 @@ async fn old_logs_are_pruned_and_old_payloads_dropped_but_pending_deliveries_sta
     settled(&app, &retrying, "retrying").await;
 
     // first the payload goes, the attempt stays
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let attempt =
-            get(&app, &format!("/api/deliveries/{delivered}")).await["data"]["attempts"][0].clone();
-        if attempt["request"]["body"] == "" {
-            assert_eq!(attempt["response"]["status_code"], 200);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "payload never dropped: {attempt}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let path = format!("/api/deliveries/{delivered}");
+    let attempt = wait_for("the payload dropped", WAIT, async || {
+        let attempt = get(&app, &path).await["data"]["attempts"][0].clone();
+        (attempt["request"]["body"] == "").then_some(attempt)
+    })
+    .await;
+    assert_eq!(attempt["response"]["status_code"], 200);
     // then the whole delivery, but not the one still retrying
-    loop {
-        let response = app
-            .admin(Method::GET, &format!("/api/deliveries/{delivered}"), None)
-            .await;
-        if response.status() == 404 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "delivery never pruned");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the delivery pruned", WAIT, async || {
+        app.admin(Method::GET, &path, None).await.status() == 404
+    })
+    .await;
     let kept = get(&app, &format!("/api/deliveries/{retrying}")).await["data"].clone();
     assert_eq!(kept["status"], "retrying");
     assert!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, assert_error, spawn_app_with};
+use crate::helpers::{ADMIN_TOKEN, TestApp, assert_error, spawn_app_with, wait_for};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -43,17 +43,12 @@ async fn scrape(app: &TestApp) -> String {
     response.text().await.unwrap()
 }
 
-/// Waits until `check` holds for a scrape; panics with the last one after `WAIT`.
+/// Waits until `check` holds for a scrape, and returns it; panics after `WAIT`.
 async fn scrape_until(app: &TestApp, check: impl Fn(&str) -> bool) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let text = scrape(app).await;
-        if check(&text) {
-            return text;
-        }
-        assert!(std::time::Instant::now() < deadline, "never held:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("a scrape that holds", WAIT, async || {
+        Some(scrape(app).await).filter(|text| check(text))
+    })
+    .await
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ async fn failures_and_switched_off_webhooks_are_told_to_hookhub_subscribers_only
     // The broken webhook subscribes to hookhub.* too: it gets the events
     // about the gone one, never one about itself, and its failures to take
     // them are not told again (two failing subscribers would tell each other forever).
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    app.settled().await;
     for received in broken.received() {
         let body = received.json();
         assert_ne!(body["data"]["webhook_id"], broken_id.as_str(), "{body}");

@@ -122,7 +122,7 @@ async fn an_outage_pauses_deliveries_and_the_first_good_probe_sends_each_once() 
             > outage
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settled().await;
     let after: Vec<Received> = receiver.received()[sent_before.len()..]
         .iter()
         .filter(|r| !is_test(r))

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::ADMIN_TOKEN;
+use crate::helpers::{ADMIN_TOKEN, wait_for, wait_until};
 use crate::receiver::{Receiver, Reply};
 
 pub struct Hookhub {
@@ -181,19 +181,12 @@ impl Hookhub {
 
     /// Waits until `count` deliveries are recorded as succeeded.
     async fn wait_until_succeeded(&self, count: usize) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
+        let what = format!("{count} deliveries succeeded");
+        wait_until(&what, Duration::from_secs(30), async || {
             let page = self.get("/api/deliveries?status=succeeded&limit=500").await;
-            let succeeded = page["data"].as_array().unwrap().len();
-            if succeeded == count {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{succeeded} of {count} succeeded"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            page["data"].as_array().unwrap().len() == count
+        })
+        .await;
     }
 
     pub fn signal(&self, signal: &str) {
@@ -240,15 +233,10 @@ async fn after_kill_9_and_a_restart_every_accepted_event_arrives() {
     );
 
     let _second = start(dir.path()).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while numbers(&receiver).len() < 200 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {} of 200 arrived",
-            numbers(&receiver).len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("all 200 events", Duration::from_secs(60), async || {
+        numbers(&receiver).len() >= 200
+    })
+    .await;
     // duplicates are allowed after a crash, but carry the same webhook-id
     let received = receiver.received();
     for n in 0..200 {
@@ -489,28 +477,28 @@ async fn json_logs_give_a_line_per_attempt_and_request_ids_and_never_a_secret() 
     assert_eq!(refused.status(), 401);
     assert_eq!(refused.headers()["x-request-id"], "probe-42");
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let lines = loop {
-        let lines: Vec<Value> = hookhub
-            .lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|line| serde_json::from_str(line).expect("every line is JSON"))
-            .collect();
-        let attempts = lines
-            .iter()
-            .filter(|line| line["fields"]["message"] == "delivery attempt")
-            .count();
-        let probed = lines
-            .iter()
-            .any(|line| line["span"]["request_id"] == "probe-42");
-        if attempts == 2 && probed {
-            break lines;
-        }
-        assert!(std::time::Instant::now() < deadline, "{lines:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let lines = wait_for(
+        "two attempts and the refusal logged",
+        Duration::from_secs(10),
+        async || {
+            let lines: Vec<Value> = hookhub
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+                .collect();
+            let attempts = lines
+                .iter()
+                .filter(|line| line["fields"]["message"] == "delivery attempt")
+                .count();
+            let probed = lines
+                .iter()
+                .any(|line| line["span"]["request_id"] == "probe-42");
+            (attempts == 2 && probed).then_some(lines)
+        },
+    )
+    .await;
     let attempts: Vec<&Value> = lines
         .iter()
         .map(|line| &line["fields"])

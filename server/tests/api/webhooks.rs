@@ -2,7 +2,9 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, assert_error, backend, spawn_app, spawn_app_with, wait_until};
+use crate::helpers::{
+    Backend, assert_error, backend, spawn_app, spawn_app_with, wait_for, wait_until,
+};
 
 fn minimal() -> Value {
     json!({"name": "Orders", "url": "https://example.com/hooks/orders"})
@@ -514,16 +516,16 @@ async fn extra_header_values_are_sealed_masked_and_revealed_on_demand() {
         .await
         .unwrap();
     let delivery = list["data"][0]["id"].as_str().unwrap().to_string();
-    let detail = loop {
-        let detail = app
-            .admin(Method::GET, &format!("/api/deliveries/{delivery}"), None)
-            .await;
-        let detail = detail.text().await.unwrap();
-        if detail.contains("\"request\"") {
-            break detail;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let path = format!("/api/deliveries/{delivery}");
+    let detail = wait_for(
+        "its attempt",
+        std::time::Duration::from_secs(10),
+        async || {
+            let detail = app.admin(Method::GET, &path, None).await;
+            Some(detail.text().await.unwrap()).filter(|d| d.contains("\"request\""))
+        },
+    )
+    .await;
     assert!(!detail.contains(key), "{detail}");
     let detail: Value = serde_json::from_str(&detail).unwrap();
     assert_eq!(
