@@ -8,27 +8,28 @@ pub mod schedule;
 pub mod send;
 pub mod signing;
 pub mod ssrf;
+mod targets;
+mod verdict;
 mod worker;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use crate::model::AttemptRequest;
 use anyhow::Context;
 use rand::Rng;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::config::{Config, RetrySchedule};
 use crate::metrics::Metrics;
+use crate::model::AttemptRequest;
 use crate::security::Cipher;
 use crate::store::{
-    AttemptKind, AttemptRecord, BodySource, Job, Next, Outcome, Store, StoredAuth, SwitchOff,
-    WebhookSettings,
+    AttemptKind, AttemptRecord, BodySource, Job, Next, Outcome, Store, SwitchOff, WebhookSettings,
 };
 use crate::time::now_ms;
-use request::{Credentials, Target};
 use send::PrivateTargets;
+use targets::{Loaded, Targets};
+use verdict::Judge;
 
 pub use send::explain;
 pub use worker::run_workers;
@@ -86,30 +87,15 @@ enum Recording {
     Flush(oneshot::Sender<()>),
 }
 
-/// How long a webhook's settings are reused before being read again. Changes
-/// made through this instance take effect at once (`forget`); those made
-/// through another instance sharing the database, within this time.
-const TARGET_TTL: Duration = Duration::from_secs(1);
-
-type TargetCache = HashMap<String, (Instant, Option<Loaded>)>;
-
-/// A webhook as the workers need it: how to reach it, and whether it is on.
-#[derive(Debug, Clone)]
-struct Loaded {
-    target: Target,
-    active: bool,
-}
-
 /// Sends deliveries; shared by the workers and the Test button.
 #[derive(Clone)]
 pub struct Deliverer {
     store: Store,
-    cipher: Cipher,
     client: reqwest::Client,
     settings: Arc<Settings>,
     wake: Arc<Notify>,
     recorder: mpsc::Sender<Recording>,
-    targets: Arc<Mutex<TargetCache>>,
+    targets: Arc<Targets>,
     metrics: Arc<Metrics>,
 }
 
@@ -119,12 +105,11 @@ impl Deliverer {
         let (recorder, outcomes) = mpsc::channel(4 * RECORD_BATCH);
         let deliverer = Self {
             client: send::client(settings.timeout, settings.private),
+            targets: Arc::new(Targets::new(store.clone(), cipher)),
             store,
-            cipher,
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
             recorder,
-            targets: Arc::default(),
             metrics,
         };
         tokio::spawn(record_outcomes(deliverer.clone(), outcomes));
@@ -133,10 +118,7 @@ impl Deliverer {
 
     /// Drops what is cached of a webhook that changed.
     pub fn forget(&self, webhook_id: &str) {
-        self.targets
-            .lock()
-            .expect("target cache")
-            .remove(webhook_id);
+        self.targets.forget(webhook_id);
     }
 
     /// Tells idle workers that deliveries were just committed.
@@ -219,7 +201,7 @@ impl Deliverer {
             .store
             .create_test_delivery(webhook_id, data, lease_until, kind == AttemptKind::Probe)
             .await?;
-        let Some(attempt) = self.attempt(&job, kind).await? else {
+        let Some((attempt, _)) = self.attempt(&job, kind).await? else {
             return Ok(None);
         };
         let mut record = attempt.attempt.clone();
@@ -239,45 +221,15 @@ impl Deliverer {
     ) -> anyhow::Result<AttemptRequest> {
         let signing_keys = match webhook_id {
             Some(id) => self
-                .target(id)
+                .targets
+                .load(id)
                 .await?
                 .map(|loaded| loaded.target.signing_keys),
             None => None,
         };
         let signing_keys =
             signing_keys.unwrap_or_else(|| vec![crate::security::random_text(32).into_bytes()]);
-        // Only masked credentials are shown, so the real ones need not be opened.
-        let credentials = match &settings.auth {
-            StoredAuth::None => Credentials::None,
-            StoredAuth::Basic { username, .. } => Credentials::Basic {
-                username: username.clone(),
-                password: String::new(),
-            },
-            StoredAuth::Bearer { .. } => Credentials::Bearer {
-                token: String::new(),
-            },
-        };
-        let target = Target {
-            url: settings.url.clone(),
-            method: settings.method,
-            credentials,
-            // Shown masked: the values need not be opened.
-            headers: settings
-                .headers
-                .keys()
-                .map(|name| (name.clone(), String::new()))
-                .collect(),
-            data_location: settings.data_location.clone(),
-            signing_keys,
-        };
-        let event = preview::sample_event(&settings.events, now_ms());
-        let outbound = request::build(&target, "dlv_preview", &event, now_ms() / 1000);
-        Ok(AttemptRequest {
-            method: outbound.method.as_str().to_string(),
-            url: outbound.url.clone(),
-            headers: outbound.masked_headers(),
-            body: String::from_utf8_lossy(&outbound.body).into_owned(),
-        })
+        Ok(preview::request(settings, signing_keys, now_ms()))
     }
 
     /// One round of what the workers do, over everything due now: claim,
@@ -307,13 +259,9 @@ impl Deliverer {
             AttemptKind::Scheduled
         };
         match self.attempt(job, kind).await {
-            Ok(Some(outcome)) => {
-                let sending = match outcome.attempt.error_class.as_deref() {
-                    Some(send::TIMEOUT) => Sending::TimedOut,
-                    _ => Sending::Answered,
-                };
+            Ok(Some((outcome, pace))) => {
                 self.record(outcome).await;
-                sending
+                pace
             }
             Ok(None) => Sending::NotSent,
             Err(error) => {
@@ -327,17 +275,23 @@ impl Deliverer {
         }
     }
 
-    /// Sends one claimed delivery; `None` if there is nothing to send: its
-    /// webhook is gone, or was switched off since (then the delivery fails unsent).
-    async fn attempt(&self, job: &Job, kind: AttemptKind) -> anyhow::Result<Option<Outcome>> {
-        let target = match kind {
+    /// Sends one claimed delivery and judges what came of it (`verdict`):
+    /// the outcome to record and the pace it shows; `None` if there is
+    /// nothing to send: its webhook is gone, or was switched off since (then
+    /// the delivery is set aside unsent).
+    async fn attempt(
+        &self,
+        job: &Job,
+        kind: AttemptKind,
+    ) -> anyhow::Result<Option<(Outcome, Sending)>> {
+        let loaded = match kind {
             AttemptKind::Scheduled | AttemptKind::Redelivery => {
-                self.cached_target(&job.webhook_id).await?
+                self.targets.cached(&job.webhook_id).await?
             }
             // A test or a probe always reads the settings as they are now.
-            AttemptKind::Test | AttemptKind::Probe => self.target(&job.webhook_id).await?,
+            AttemptKind::Test | AttemptKind::Probe => self.targets.load(&job.webhook_id).await?,
         };
-        let Some(Loaded { target, active }) = target else {
+        let Some(Loaded { target, active }) = loaded else {
             return Ok(None);
         };
         if !active && matches!(kind, AttemptKind::Scheduled | AttemptKind::Redelivery) {
@@ -353,45 +307,28 @@ impl Deliverer {
         let outbound = request::build(&target, &job.delivery_id, &job.event, timestamp);
         let sent = send::send(&self.client, self.settings.private, &outbound).await;
         let attempt_number = job.attempt_count + 1;
-        let answered = match &sent.failure {
-            None => Ok(()),
-            Some(_) => Err(sent.retry_after),
+        let judge = Judge {
+            schedule: &self.settings.schedule,
+            timeout: self.settings.timeout,
         };
-        let retries = match kind {
-            AttemptKind::Scheduled => schedule::Retries::OnSchedule,
-            AttemptKind::Test | AttemptKind::Redelivery | AttemptKind::Probe => {
-                schedule::Retries::Never
-            }
-        };
+        let verdict = judge.judge(
+            &sent,
+            kind,
+            attempt_number,
+            now_ms(),
+            rand::thread_rng().r#gen(),
+        );
         let status = sent.response.as_ref().map(|r| r.status_code);
-        // The receiver asks to be switched off: not retried (the store switches it off).
-        let gone = status == Some(schedule::GONE);
-        let next = if gone {
-            Next::Failed
-        } else {
-            schedule::next_step(
-                &self.settings.schedule,
-                attempt_number,
-                answered,
-                retries,
-                now_ms(),
-                rand::thread_rng().r#gen(),
-            )
-        };
-        log_attempt(job, kind, attempt_number, &next, status, &sent);
+        log_attempt(job, kind, attempt_number, &verdict.next, status, &sent);
         if kind != AttemptKind::Test {
             let class = sent.failure.as_ref().map(|(class, _)| *class);
-            self.metrics.attempt(&next, class, sent.duration);
+            self.metrics.attempt(&verdict.next, class, sent.duration);
         }
-        let error_in_words = sent
-            .failure
-            .as_ref()
-            .map(|(class, message)| send::in_words(class, message, status, self.settings.timeout));
         let (error_class, error) = match sent.failure {
             Some((class, message)) => (Some(class.to_string()), Some(message)),
             None => (None, None),
         };
-        Ok(Some(Outcome {
+        let outcome = Outcome {
             lease_until: job.lease_until,
             attempt: AttemptRecord {
                 delivery_id: job.delivery_id.clone(),
@@ -406,11 +343,12 @@ impl Deliverer {
                 error_class,
                 error,
             },
-            next,
-            error_in_words,
-            gone,
+            next: verdict.next,
+            error_in_words: verdict.error_in_words,
+            gone: verdict.gone,
             kind,
-        }))
+        };
+        Ok(Some((outcome, verdict.pace)))
     }
 
     /// Hands an outcome to the recorder, which commits it with others. Until
@@ -432,66 +370,6 @@ impl Deliverer {
         if self.recorder.send(Recording::Flush(done)).await.is_ok() {
             let _ = committed.await;
         }
-    }
-
-    /// `target`, reused for up to `TARGET_TTL`.
-    async fn cached_target(&self, webhook_id: &str) -> anyhow::Result<Option<Loaded>> {
-        if let Some((read_at, target)) = self.targets.lock().expect("target cache").get(webhook_id)
-            && read_at.elapsed() < TARGET_TTL
-        {
-            return Ok(target.clone());
-        }
-        let target = self.target(webhook_id).await?;
-        let entry = (Instant::now(), target.clone());
-        self.targets
-            .lock()
-            .expect("target cache")
-            .insert(webhook_id.to_string(), entry);
-        Ok(target)
-    }
-
-    /// The webhook's request settings with its secrets opened, and whether it is active.
-    async fn target(&self, webhook_id: &str) -> anyhow::Result<Option<Loaded>> {
-        let Some(webhook) = self.store.webhook(webhook_id).await? else {
-            return Ok(None);
-        };
-        let Some(secrets) = self.store.signing_secrets(webhook_id).await? else {
-            return Ok(None);
-        };
-        let settings = webhook.settings;
-        let credentials = match settings.auth {
-            StoredAuth::None => Credentials::None,
-            StoredAuth::Basic { username, password } => Credentials::Basic {
-                username,
-                password: self.cipher.open(&password.0)?,
-            },
-            StoredAuth::Bearer { token } => Credentials::Bearer {
-                token: self.cipher.open(&token.0)?,
-            },
-        };
-        let mut signing_keys = Vec::new();
-        for sealed in std::iter::once(&secrets.current).chain(secrets.previous.as_ref()) {
-            let secret = self.cipher.open(&sealed.0)?;
-            signing_keys.push(
-                signing::secret_key(&secret).context("a stored signing secret is not whsec_")?,
-            );
-        }
-        let mut headers = std::collections::BTreeMap::new();
-        for (name, sealed) in settings.headers {
-            headers.insert(name, self.cipher.open(&sealed.0)?);
-        }
-        let target = Target {
-            url: settings.url,
-            method: settings.method,
-            credentials,
-            headers,
-            data_location: settings.data_location,
-            signing_keys,
-        };
-        Ok(Some(Loaded {
-            target,
-            active: settings.active,
-        }))
     }
 }
 

@@ -3,7 +3,50 @@
 
 use serde_json::{Map, json};
 
+use super::request::{self, Credentials, Target};
 use crate::events::{Event, OPERATOR_MODULE, is_operator_event};
+use crate::model::AttemptRequest;
+use crate::store::{StoredAuth, WebhookSettings};
+
+/// The request a sample event would produce with `settings`, signed with
+/// `signing_keys`, credentials and header values masked (so they need not be
+/// opened).
+pub fn request(
+    settings: &WebhookSettings,
+    signing_keys: Vec<Vec<u8>>,
+    now_ms: i64,
+) -> AttemptRequest {
+    let credentials = match &settings.auth {
+        StoredAuth::None => Credentials::None,
+        StoredAuth::Basic { username, .. } => Credentials::Basic {
+            username: username.clone(),
+            password: String::new(),
+        },
+        StoredAuth::Bearer { .. } => Credentials::Bearer {
+            token: String::new(),
+        },
+    };
+    let target = Target {
+        url: settings.url.clone(),
+        method: settings.method,
+        credentials,
+        headers: settings
+            .headers
+            .keys()
+            .map(|name| (name.clone(), String::new()))
+            .collect(),
+        data_location: settings.data_location.clone(),
+        signing_keys,
+    };
+    let event = sample_event(&settings.events, now_ms);
+    let outbound = request::build(&target, "dlv_preview", &event, now_ms / 1000);
+    AttemptRequest {
+        method: outbound.method.as_str().to_string(),
+        url: outbound.url.clone(),
+        headers: outbound.masked_headers(),
+        body: String::from_utf8_lossy(&outbound.body).into_owned(),
+    }
+}
 
 /// A sample event the webhook would receive: its first subscribed type, made
 /// concrete (`ticket.*` becomes `ticket.update`, `*` becomes `object.update`),

@@ -213,6 +213,29 @@ impl WorkQueue {
         (ready, lapsed)
     }
 
+    /// Stops holding what waits for a slot (at shutdown): its leases, to
+    /// hand back; what runs stays held.
+    fn hand_back_waiting(&mut self) -> Vec<Lease> {
+        let waiting: Vec<Job> = self.waiting.drain().flat_map(|(_, queue)| queue).collect();
+        for job in &waiting {
+            self.deliveries.remove(&job.delivery_id);
+            self.holdings.remove(&job.webhook_id, job.bytes);
+        }
+        waiting.iter().map(Job::lease).collect()
+    }
+
+    /// The leases of everything still held (at the end of a shutdown: the
+    /// attempts cut short), to hand back.
+    fn into_leases(self) -> Vec<Lease> {
+        self.deliveries
+            .into_iter()
+            .map(|(delivery_id, held)| Lease {
+                delivery_id,
+                until: held.lease_until,
+            })
+            .collect()
+    }
+
     /// An attempt is over: its slot is free, and its webhook's pace is what it showed.
     fn finish(&mut self, delivery_id: &str, sending: Sending) {
         let Some(Held {
@@ -244,6 +267,54 @@ impl WorkQueue {
                 self.running.remove(&webhook_id);
             }
         }
+    }
+}
+
+/// When the loop claims: at start, when woken (a commit, a retry falling
+/// due) or at each poll; once `REFILL` attempts finished since the last
+/// claim; or at the first that finishes while more was due than the last
+/// claim could take. Never two claims at once.
+#[derive(Debug)]
+struct Refill {
+    wanted: bool,
+    more_due: bool,
+    finished: usize,
+}
+
+impl Refill {
+    fn new() -> Self {
+        Self {
+            wanted: true,
+            more_due: false,
+            finished: 0,
+        }
+    }
+
+    /// Woken, or the poll came round: new work may be due.
+    fn woken(&mut self) {
+        self.wanted = true;
+    }
+
+    /// Whether to start a claim now; `free`: none runs and there is room.
+    /// Started, it counts finished attempts afresh.
+    fn start(&mut self, free: bool) -> bool {
+        if !(self.wanted && free) {
+            return false;
+        }
+        self.wanted = false;
+        self.finished = 0;
+        true
+    }
+
+    /// A claim landed; `more_due` if more was due than it could take.
+    fn landed(&mut self, more_due: bool) {
+        self.more_due = more_due;
+    }
+
+    /// An attempt finished: its slot is free to refill.
+    fn finished(&mut self) {
+        self.finished += 1;
+        self.wanted |= self.finished >= REFILL || self.more_due;
     }
 }
 
@@ -339,21 +410,17 @@ async fn dispatch(
 ) {
     let mut tasks: JoinSet<(String, Sending)> = JoinSet::new();
     let mut claiming: Option<Claiming> = None;
-    let mut claim_wanted = true;
-    let mut more_due = false;
-    let mut finished_since_claim = 0;
+    let mut refill = Refill::new();
     let mut poll_at = Instant::now() + POLL;
     let attempt_time = (deliverer.settings.timeout + RECORD_MARGIN).as_millis() as i64;
     while !*shutdown.borrow() {
         // Fresh deliveries arriving while a claim runs may take the room it was given.
         let (room, bytes_room) = held.holdings.room();
-        if claim_wanted && claiming.is_none() && room > 0 && bytes_room > 0 {
+        if refill.start(claiming.is_none() && room > 0 && bytes_room > 0) {
             let held_now = held.holdings.per_webhook();
             claiming = Some(Claiming {
                 task: tokio::spawn(claim(deliverer.clone(), held_now, room, bytes_room)),
             });
-            claim_wanted = false;
-            finished_since_claim = 0;
         }
         let (ready, lapsed) = held.ready(now_ms() + attempt_time);
         for job in ready {
@@ -366,22 +433,22 @@ async fn dispatch(
         release_later(&deliverer, lapsed);
         tokio::select! {
             Some(jobs) = fresh.recv() => jobs.into_iter().for_each(|job| held.hold_counted(job)),
-            _ = deliverer.wake.notified() => claim_wanted = true,
+            _ = deliverer.wake.notified() => refill.woken(),
             _ = tokio::time::sleep_until(poll_at) => {
-                claim_wanted = true;
+                refill.woken();
                 poll_at = Instant::now() + POLL;
             }
             Some(done) = tasks.join_next() => {
                 finished(&mut held, done);
-                finished_since_claim += 1;
+                refill.finished();
             }
             claimed = async { (&mut claiming.as_mut().expect("a claim").task).await },
                 if claiming.is_some() => {
                 claiming = None;
                 poll_at = match claimed.map_err(anyhow::Error::from).and_then(|claimed| claimed) {
-                    Ok(Claimed { jobs, more_due: more }) => {
+                    Ok(Claimed { jobs, more_due }) => {
                         jobs.into_iter().for_each(|job| held.hold(job));
-                        more_due = more;
+                        refill.landed(more_due);
                         Instant::now() + POLL
                     }
                     Err(error) => {
@@ -394,12 +461,8 @@ async fn dispatch(
         }
         while let Some(done) = tasks.try_join_next() {
             finished(&mut held, done);
-            finished_since_claim += 1;
+            refill.finished();
         }
-        // Room freed: taken up again at once while more was due than the
-        // last claim could take, else in batches. New deliveries come with a
-        // wake-up; the poll finds the rest.
-        claim_wanted |= finished_since_claim >= REFILL || (finished_since_claim > 0 && more_due);
     }
     // Let a claim under way land, hand back what has not started, then wait for what has.
     fresh.close();
@@ -411,20 +474,7 @@ async fn dispatch(
     {
         claimed.jobs.into_iter().for_each(|job| held.hold(job));
     }
-    let waiting: Vec<Lease> = held
-        .waiting
-        .drain()
-        .flat_map(|(_, queue)| queue.into_iter().map(|job| job.lease()))
-        .collect();
-    for lease in &waiting {
-        if let Some(Held {
-            webhook_id, bytes, ..
-        }) = held.deliveries.remove(&lease.delivery_id)
-        {
-            held.holdings.remove(&webhook_id, bytes);
-        }
-    }
-    release(&deliverer, &waiting).await;
+    release(&deliverer, &held.hand_back_waiting()).await;
     drain_running(&deliverer, held, tasks, drain).await;
     deliverer.flush().await;
 }
@@ -500,15 +550,7 @@ async fn drain_running(
             held.finish(&delivery_id, sending);
         }
     }
-    let cut_off: Vec<Lease> = held
-        .deliveries
-        .into_iter()
-        .map(|(delivery_id, held)| Lease {
-            delivery_id,
-            until: held.lease_until,
-        })
-        .collect();
-    release(deliverer, &cut_off).await;
+    release(deliverer, &held.into_leases()).await;
 }
 
 /// Hands `leases` back beside the loop, which does not wait for the write.
@@ -596,6 +638,66 @@ mod tests {
         held.finish("dlv_0", Sending::Answered);
         let (ready, _) = held.ready(0);
         assert_eq!(ready.len(), 1, "a finished attempt frees one slot");
+    }
+
+    #[test]
+    fn a_claim_comes_at_start_on_a_wake_up_and_after_a_batch_of_attempts() {
+        let mut refill = Refill::new();
+        assert!(!refill.start(false), "not while one runs or without room");
+        assert!(refill.start(true), "the first look");
+        refill.landed(false);
+        assert!(!refill.start(true), "nothing asked for one since");
+        for _ in 1..REFILL {
+            refill.finished();
+        }
+        assert!(
+            !refill.start(true),
+            "one slot at a time is not worth a claim"
+        );
+        refill.finished();
+        assert!(refill.start(true), "a batch of slots is");
+        refill.landed(false);
+        refill.woken();
+        assert!(refill.start(true), "a commit or a retry falling due");
+    }
+
+    #[test]
+    fn while_more_was_due_than_a_claim_took_each_freed_slot_is_refilled() {
+        let mut refill = Refill::new();
+        assert!(refill.start(true));
+        refill.landed(true);
+        refill.finished();
+        assert!(refill.start(true));
+        refill.landed(false);
+        refill.finished();
+        assert!(
+            !refill.start(true),
+            "back to batches once the backlog is taken"
+        );
+    }
+
+    #[test]
+    fn at_shutdown_what_waits_is_handed_back_and_what_runs_stays_held() {
+        let mut held = WorkQueue::new();
+        for n in 0..MAX_IN_FLIGHT_PER_WEBHOOK + 2 {
+            held.hold(job(&format!("dlv_{n}"), "wh_a", 9_000 + n as i64));
+        }
+        let (running, _) = held.ready(0);
+        let waiting = held.hand_back_waiting();
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.iter().all(|lease| {
+            !running
+                .iter()
+                .any(|job| job.delivery_id == lease.delivery_id)
+        }));
+        assert_eq!(held.holdings.count("wh_a"), MAX_IN_FLIGHT_PER_WEBHOOK);
+        held.finish(&running[0].delivery_id, Sending::Answered);
+        let cut_off = held.into_leases();
+        assert_eq!(
+            cut_off.len(),
+            MAX_IN_FLIGHT_PER_WEBHOOK - 1,
+            "the rest ran on"
+        );
     }
 
     /// Holds `count` deliveries to each of `webhooks`.
