@@ -28,6 +28,20 @@ pub struct NewEvent {
     pub about_webhook: Option<String>,
 }
 
+#[cfg(test)]
+impl NewEvent {
+    /// An `order.create` with no key, for tests.
+    pub fn sample() -> Self {
+        Self {
+            event_type: "order.create".into(),
+            data: serde_json::json!({"id": 1}),
+            change: None,
+            idempotency_key: None,
+            about_webhook: None,
+        }
+    }
+}
+
 /// An event accepted and the deliveries it queued.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedEvent {

@@ -514,16 +514,6 @@ fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
 mod tests {
     use super::*;
 
-    fn event() -> NewEvent {
-        NewEvent {
-            event_type: "order.create".into(),
-            data: serde_json::json!({"id": 1}),
-            change: None,
-            idempotency_key: None,
-            about_webhook: None,
-        }
-    }
-
     #[test]
     fn the_deliveries_of_one_event_share_one_copy_of_it() {
         let delivery = |id: &str, webhook_id: &str| QueuedDelivery {
@@ -547,7 +537,7 @@ mod tests {
             duplicate_of: None,
             deferred: 0,
         };
-        let jobs = fresh_jobs(vec![event()], &[enqueued]);
+        let jobs = fresh_jobs(vec![NewEvent::sample()], &[enqueued]);
         assert_eq!(jobs.len(), 2, "the unleased delivery waits in the outbox");
         assert!(Arc::ptr_eq(&jobs[0].event, &jobs[1].event));
         assert_eq!(jobs[0].event.data, serde_json::json!({"id": 1}));
@@ -563,7 +553,7 @@ mod tests {
                 created_at: 0,
             })
             .collect();
-        let events = vec![event(); 1000];
+        let events = vec![NewEvent::sample(); 1000];
         let events: Vec<&NewEvent> = events.iter().collect();
         let (rows, planned) = plan(&webhooks, &events, &mut |_, _| None).unwrap();
         assert_eq!(rows.len(), 1000, "every event is written");
@@ -608,7 +598,7 @@ mod tests {
         let keyed = |key: Option<&str>| NewEvent {
             idempotency_key: key.map(str::to_string),
             about_webhook: None,
-            ..event()
+            ..NewEvent::sample()
         };
         let events = [
             keyed(Some("old")),

@@ -106,9 +106,7 @@ impl LogStore for Backend {
         let mut query = QueryBuilder::<Db>::new(
             "SELECT webhook_id, COUNT(*) AS paused FROM deliveries WHERE status = 'paused'",
         );
-        if let Some(webhook_id) = webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
+        of_webhook(&mut query, webhook_id);
         query.push(" GROUP BY webhook_id");
         let rows = query.build().fetch_all(self.reader()).await?;
         Ok(rows
@@ -127,9 +125,7 @@ impl LogStore for Backend {
              FROM attempts WHERE started_at >= ",
         );
         query.push_bind(since);
-        if let Some(webhook_id) = webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
+        of_webhook(&mut query, webhook_id);
         query.push(" GROUP BY webhook_id");
         let rows = query.build().fetch_all(self.reader()).await?;
         Ok(rows
@@ -160,9 +156,7 @@ impl LogStore for Backend {
             .push_bind(since)
             .push(" AND started_at < ")
             .push_bind(until);
-        if let Some(webhook_id) = webhook_id {
-            query.push(" AND webhook_id = ").push_bind(webhook_id);
-        }
+        of_webhook(&mut query, webhook_id);
         query.push(" GROUP BY bucket ORDER BY bucket");
         let rows = query.build().fetch_all(self.reader()).await?;
         Ok(rows
@@ -196,6 +190,13 @@ impl LogStore for Backend {
         }
         tx.commit().await?;
         Ok(recovered)
+    }
+}
+
+/// Narrows a query that ends in a condition to one webhook's rows, if asked.
+fn of_webhook<'a>(query: &mut QueryBuilder<'a, Db>, webhook_id: Option<&'a str>) {
+    if let Some(webhook_id) = webhook_id {
+        query.push(" AND webhook_id = ").push_bind(webhook_id);
     }
 }
 
@@ -248,21 +249,12 @@ impl TryFrom<DeliveryRow> for Delivery {
 
 /// Appends the conditions of `filter` and the page boundary `before` to a
 /// query on `deliveries` that ends in `WHERE TRUE`.
-fn push_delivery_filter<'a, DB>(
-    query: &mut sqlx::QueryBuilder<'a, DB>,
+fn push_delivery_filter<'a>(
+    query: &mut QueryBuilder<'a, Db>,
     filter: &'a DeliveryFilter,
     before: Option<&'a str>,
-) where
-    DB: sqlx::Database,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    if let Some(webhook_id) = &filter.webhook_id {
-        query
-            .push(" AND webhook_id = ")
-            .push_bind(webhook_id.as_str());
-    }
+) {
+    of_webhook(query, filter.webhook_id.as_deref());
     if let Some(status) = &filter.status {
         query.push(" AND status = ").push_bind(status.as_str());
     }

@@ -18,3 +18,6 @@ use super::Backend;
 pub(super) use deliveries::{consequences, release_paused};
 
 type Db = <Backend as crate::store::Dialect>::Db;
+
+/// A statement with its values, before it runs.
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;

@@ -7,6 +7,22 @@ use crate::store::dialect::Turn;
 use crate::store::{Dialect, RetentionStore};
 
 impl Backend {
+    /// Deletes the first `batch` rows of `table` (by its `key` column) where
+    /// `condition` holds, `$1` in it being `before`.
+    pub(super) async fn prune_rows(
+        &self,
+        table: &str,
+        key: &str,
+        condition: &str,
+        before: i64,
+        batch: u32,
+    ) -> anyhow::Result<u64> {
+        let statement = format!(
+            "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {condition} LIMIT $2)"
+        );
+        self.prune(&statement, before, batch).await
+    }
+
     /// Runs `statement` with `before` ($1) and `batch` ($2) if no other
     /// instance is pruning; returns the rows it touched (0 when another prunes).
     async fn prune(&self, statement: &str, before: i64, batch: u32) -> anyhow::Result<u64> {
@@ -28,46 +44,28 @@ impl Backend {
 #[async_trait::async_trait]
 impl RetentionStore for Backend {
     async fn prune_deliveries(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
-        self.prune(
-            "DELETE FROM deliveries WHERE id IN (
-                 SELECT id FROM deliveries WHERE next_attempt_at IS NULL AND created_at < $1 LIMIT $2)",
-            before,
-            batch,
-        )
-        .await
+        let finished_before = "next_attempt_at IS NULL AND created_at < $1";
+        self.prune_rows("deliveries", "id", finished_before, before, batch)
+            .await
     }
 
     async fn prune_events(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
-        self.prune(
-            "DELETE FROM events WHERE id IN (
-                 SELECT e.id FROM events e WHERE e.created_at < $1
-                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
-                   AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.event_id = e.id)
-                 LIMIT $2)",
-            before,
-            batch,
-        )
-        .await
+        let unreferenced_before = "created_at < $1
+            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
+            AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.event_id = events.id)";
+        self.prune_rows("events", "id", unreferenced_before, before, batch)
+            .await
     }
 
     async fn prune_idempotency_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
-        self.prune(
-            "DELETE FROM idempotency_keys WHERE idempotency_key IN (
-                 SELECT idempotency_key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
-            before,
-            batch,
-        )
-        .await
+        let key = "idempotency_key";
+        self.prune_rows("idempotency_keys", key, "created_at < $1", before, batch)
+            .await
     }
 
     async fn prune_trigger_calls(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
-        self.prune(
-            "DELETE FROM trigger_calls WHERE id IN (
-                 SELECT id FROM trigger_calls WHERE called_at < $1 LIMIT $2)",
-            before,
-            batch,
-        )
-        .await
+        self.prune_rows("trigger_calls", "id", "called_at < $1", before, batch)
+            .await
     }
 
     async fn drop_payloads(&self, before: i64, batch: u32) -> anyhow::Result<u64> {

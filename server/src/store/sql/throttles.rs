@@ -85,14 +85,8 @@ impl ThrottleStore for Backend {
     }
 
     async fn prune_strikes(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
-        let result = sqlx::query(
-            "DELETE FROM throttles WHERE key IN (
-                 SELECT key FROM throttles WHERE last_failure < $1 AND allowed_at < $1 LIMIT $2)",
-        )
-        .bind(before)
-        .bind(i64::from(batch))
-        .execute(self.writer())
-        .await?;
-        Ok(result.rows_affected())
+        let forgotten = "last_failure < $1 AND allowed_at < $1";
+        self.prune_rows("throttles", "key", forgotten, before, batch)
+            .await
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::super::outbox::enqueue;
-use super::Backend;
+use super::{Backend, Query};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
 use crate::store::{
@@ -33,23 +33,16 @@ impl TriggerStore for Backend {
         slug: &str,
     ) -> anyhow::Result<Trigger> {
         let id = new_id("trg");
-        let auth = trigger_auth_columns(&settings.auth);
-        sqlx::query(
-            "INSERT INTO triggers (id, name, slug, method, params, auth_type, auth_username, auth_password,
-                 token_hash, event_type, response, author_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-        )
+        with_settings(
+            sqlx::query(
+                "INSERT INTO triggers (name, method, params, auth_type, auth_username, auth_password,
+                     token_hash, event_type, response, id, slug, author_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+            ),
+            settings,
+        )?
         .bind(&id)
-        .bind(&settings.name)
         .bind(slug)
-        .bind(settings.method.as_str())
-        .bind(serde_json::to_string(&settings.params)?)
-        .bind(auth.kind)
-        .bind(auth.username)
-        .bind(auth.password)
-        .bind(auth.token)
-        .bind(&settings.event_type)
-        .bind(settings.response.as_str())
         .bind(author_id)
         .bind(now_ms())
         .execute(self.writer())
@@ -86,22 +79,15 @@ impl TriggerStore for Backend {
     }
 
     async fn update_trigger(&self, id: &str, settings: &TriggerSettings) -> anyhow::Result<bool> {
-        let auth = trigger_auth_columns(&settings.auth);
-        let result = sqlx::query(
-            "UPDATE triggers SET name = $1, method = $2, params = $3, auth_type = $4,
-                 auth_username = $5, auth_password = $6, token_hash = $7, event_type = $8,
-                 response = $9, updated_at = $10
-             WHERE id = $11",
-        )
-        .bind(&settings.name)
-        .bind(settings.method.as_str())
-        .bind(serde_json::to_string(&settings.params)?)
-        .bind(auth.kind)
-        .bind(auth.username)
-        .bind(auth.password)
-        .bind(auth.token)
-        .bind(&settings.event_type)
-        .bind(settings.response.as_str())
+        let result = with_settings(
+            sqlx::query(
+                "UPDATE triggers SET name = $1, method = $2, params = $3, auth_type = $4,
+                     auth_username = $5, auth_password = $6, token_hash = $7, event_type = $8,
+                     response = $9, updated_at = $10
+                 WHERE id = $11",
+            ),
+            settings,
+        )?
         .bind(now_ms())
         .bind(id)
         .execute(self.writer())
@@ -214,6 +200,23 @@ impl TriggerStore for Backend {
         .await?;
         Ok(rows.into_iter().map(TriggerCall::from).collect())
     }
+}
+
+/// `query` with the columns of `settings` bound as $1 to $9: name, method,
+/// params, auth_type, auth_username, auth_password, token_hash, event_type,
+/// response.
+fn with_settings<'q>(query: Query<'q>, settings: &'q TriggerSettings) -> anyhow::Result<Query<'q>> {
+    let auth = trigger_auth_columns(&settings.auth);
+    Ok(query
+        .bind(&settings.name)
+        .bind(settings.method.as_str())
+        .bind(serde_json::to_string(&settings.params)?)
+        .bind(auth.kind)
+        .bind(auth.username)
+        .bind(auth.password)
+        .bind(auth.token)
+        .bind(&settings.event_type)
+        .bind(settings.response.as_str()))
 }
 
 /// The columns every trigger query selects, triggers as `t`, users as `u`.

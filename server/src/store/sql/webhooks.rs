@@ -8,7 +8,7 @@ use sqlx::Row;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::{Backend, release_paused};
+use super::{Backend, Query, release_paused};
 use crate::model::DeliveryMethod;
 use crate::store::{
     Dialect, FIRST, Position, Sealed, StoredAuth, Switch, Webhook, WebhookSettings, WebhookStore,
@@ -26,24 +26,17 @@ impl WebhookStore for Backend {
     ) -> anyhow::Result<Webhook> {
         let id = new_id("wh");
         let now = now_ms();
-        let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
-        sqlx::query(
-            "INSERT INTO webhooks (id, name, url, events, active, method, auth_type, auth_username,
-                 auth_secret, data_location, headers, headers_sealed, secret, author_id, disabled_at,
-                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, $12, $13, $14, $15, $15)",
-        )
+        with_settings(
+            sqlx::query(
+                "INSERT INTO webhooks (name, url, events, method, auth_type, auth_username,
+                     auth_secret, data_location, headers, id, active, secret, author_id, disabled_at,
+                     headers_sealed, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $15)",
+            ),
+            settings,
+        )?
         .bind(&id)
-        .bind(&settings.name)
-        .bind(&settings.url)
-        .bind(serde_json::to_string(&settings.events)?)
         .bind(settings.active)
-        .bind(settings.method.as_str())
-        .bind(auth_type)
-        .bind(auth_username)
-        .bind(auth_secret)
-        .bind(&settings.data_location)
-        .bind(headers_column(&settings.headers)?)
         .bind(secret.0.as_slice())
         .bind(author_id)
         .bind((!settings.active).then_some(now))
@@ -89,7 +82,6 @@ impl WebhookStore for Backend {
         settings: &WebhookSettings,
         switch: Switch,
     ) -> anyhow::Result<bool> {
-        let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
         let mut tx = self.writer().begin().await?;
         // Locked: the recorder may be switching it off this moment.
         let switched_off_by_hookhub: Option<bool> = sqlx::query_scalar(&format!(
@@ -102,29 +94,23 @@ impl WebhookStore for Backend {
         let Some(switched_off_by_hookhub) = switched_off_by_hookhub else {
             return Ok(false);
         };
-        sqlx::query(
-            "UPDATE webhooks SET name = $2, url = $3, events = $4, method = $5,
-                 auth_type = $6, auth_username = $7, auth_secret = $8, data_location = $9,
-                 headers = $10, headers_sealed = TRUE,
-                 active = CASE $1 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
-                 disabled_reason = CASE $1 WHEN 'keep' THEN disabled_reason END,
-                 next_probe_at = CASE $1 WHEN 'keep' THEN next_probe_at END,
-                 disabled_at = CASE $1 WHEN 'on' THEN NULL WHEN 'off' THEN COALESCE(disabled_at, $11)
-                     ELSE disabled_at END,
-                 failing_since = CASE $1 WHEN 'on' THEN NULL ELSE failing_since END,
-                 updated_at = $11
-             WHERE id = $12",
-        )
+        with_settings(
+            sqlx::query(
+                "UPDATE webhooks SET name = $1, url = $2, events = $3, method = $4, auth_type = $5,
+                     auth_username = $6, auth_secret = $7, data_location = $8, headers = $9,
+                     headers_sealed = TRUE,
+                     active = CASE $10 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
+                     disabled_reason = CASE $10 WHEN 'keep' THEN disabled_reason END,
+                     next_probe_at = CASE $10 WHEN 'keep' THEN next_probe_at END,
+                     disabled_at = CASE $10 WHEN 'on' THEN NULL
+                         WHEN 'off' THEN COALESCE(disabled_at, $11) ELSE disabled_at END,
+                     failing_since = CASE $10 WHEN 'on' THEN NULL ELSE failing_since END,
+                     updated_at = $11
+                 WHERE id = $12",
+            ),
+            settings,
+        )?
         .bind(switch.as_str())
-        .bind(&settings.name)
-        .bind(&settings.url)
-        .bind(serde_json::to_string(&settings.events)?)
-        .bind(settings.method.as_str())
-        .bind(auth_type)
-        .bind(auth_username)
-        .bind(auth_secret)
-        .bind(&settings.data_location)
-        .bind(headers_column(&settings.headers)?)
         .bind(now_ms())
         .bind(id)
         .execute(&mut *tx)
@@ -201,6 +187,23 @@ impl WebhookStore for Backend {
         .context("rotating a signing secret")?;
         Ok(result.rows_affected() == 1)
     }
+}
+
+/// `query` with the columns of `settings` but `active` bound as $1 to $9:
+/// name, url, events, method, auth_type, auth_username, auth_secret,
+/// data_location, headers.
+fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow::Result<Query<'q>> {
+    let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
+    Ok(query
+        .bind(&settings.name)
+        .bind(&settings.url)
+        .bind(serde_json::to_string(&settings.events)?)
+        .bind(settings.method.as_str())
+        .bind(auth_type)
+        .bind(auth_username)
+        .bind(auth_secret)
+        .bind(&settings.data_location)
+        .bind(headers_column(&settings.headers)?))
 }
 
 /// The columns every webhook query selects, webhooks as `w`, users as `u`.

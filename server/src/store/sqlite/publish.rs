@@ -198,20 +198,10 @@ impl EventStore for SqliteStore {
 mod tests {
     use super::*;
 
-    fn event() -> NewEvent {
-        NewEvent {
-            event_type: "order.create".into(),
-            data: serde_json::json!({"id": 1}),
-            change: None,
-            idempotency_key: None,
-            about_webhook: None,
-        }
-    }
-
     async fn publish(requests: &mpsc::Sender<Publication>) -> anyhow::Result<Vec<EventAccepted>> {
         let (done, answer) = oneshot::channel();
         let publication = Publication {
-            events: vec![event()],
+            events: vec![NewEvent::sample()],
             done,
         };
         requests
