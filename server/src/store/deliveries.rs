@@ -211,10 +211,6 @@ pub trait QueueStore: Send + Sync {
         outcomes: &[Outcome],
         switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>>;
-
-    /// The webhooks hookhub switched off whose probe is due, each held
-    /// until `until` so that no other instance probes it meanwhile.
-    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>>;
 }
 
 /// What the workers ask beside claims and outcomes: secrets, tests, probes,
@@ -242,6 +238,10 @@ pub trait DeliveryStore: Send + Sync {
         lease_until: i64,
         probe: bool,
     ) -> anyhow::Result<Job>;
+
+    /// The webhooks hookhub switched off whose probe is due, each held
+    /// until `until` so that no other instance probes it meanwhile.
+    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>>;
 
     /// After a failed probe: the next one at `at`, if hookhub still has the
     /// webhook switched off.

@@ -1,8 +1,15 @@
 //! What differs between the two databases for the queries written once in
-//! `sql/`: which pool a query runs on, row locks, wake-ups, and jobs that one
-//! instance runs at a time. Each backend implements it in its `mod.rs`.
+//! `sql/`: which pool a query runs on, row locks, wake-ups, jobs that one
+//! instance runs at a time (`Dialect`, in each backend's `mod.rs`), and how
+//! many rows are written at once (`Bulk`, in each backend's `outbox.rs`).
+
+use std::collections::HashMap;
 
 use sqlx::{Database, Pool};
+
+use super::outbox::{DeliveryColumns, Enqueued, EventColumns, Original};
+
+type Connection<D> = <<D as Dialect>::Db as Database>::Connection;
 
 /// A job that one instance runs at a time, however many share the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +26,10 @@ pub trait Dialect: Send + Sync {
     /// nothing on SQLite, whose one writer connection serializes transactions.
     const LOCK_ROWS: &'static str;
 
+    /// Ends a `SELECT` that takes rows for this instance to work on: rows
+    /// another instance is taking are skipped (PostgreSQL); nothing on SQLite.
+    const CLAIM_ROWS: &'static str;
+
     /// For reads outside a transaction.
     fn reader(&self) -> &Pool<Self::Db>;
 
@@ -31,12 +42,43 @@ pub trait Dialect: Send + Sync {
 
     /// Tells every instance's workers, at the commit of `tx`, that deliveries
     /// are due now (this process's own are woken in process).
-    async fn announce_due(tx: &mut <Self::Db as Database>::Connection) -> anyhow::Result<()>;
+    async fn announce_due(tx: &mut Connection<Self>) -> anyhow::Result<()>;
 
     /// Whether this instance runs `turn` in `tx` now: `false` while another
     /// instance's transaction runs it.
-    async fn take_turn(
-        tx: &mut <Self::Db as Database>::Connection,
-        turn: Turn,
-    ) -> anyhow::Result<bool>;
+    async fn take_turn(tx: &mut Connection<Self>, turn: Turn) -> anyhow::Result<bool>;
+}
+
+/// Writing many rows at once, in the caller's transaction and in a few
+/// statements however many rows there are: arrays on PostgreSQL (one
+/// statement text, whatever the count), multi-row `VALUES` on SQLite.
+#[async_trait::async_trait]
+pub trait Bulk: Dialect {
+    /// Claims each idempotency key for the transaction, unless it names an
+    /// event accepted within the window: returns those that do, with their events.
+    async fn claim_keys(
+        tx: &mut Connection<Self>,
+        keys: &[&str],
+    ) -> anyhow::Result<HashMap<String, Original>>;
+
+    /// Names the events of claimed keys: (key, event id, deliveries queued).
+    async fn name_keys(
+        tx: &mut Connection<Self>,
+        claimed: &[(&str, &str, usize)],
+    ) -> anyhow::Result<()>;
+
+    /// Writes planned events, and a `fanouts` row for each whose deliveries
+    /// are written later.
+    async fn insert_events(
+        tx: &mut Connection<Self>,
+        rows: &[EventColumns<'_>],
+        enqueued: &[Enqueued],
+    ) -> anyhow::Result<()>;
+
+    /// Writes delivery rows.
+    async fn insert_deliveries(
+        tx: &mut Connection<Self>,
+        rows: &[DeliveryColumns<'_>],
+        now: i64,
+    ) -> anyhow::Result<()>;
 }

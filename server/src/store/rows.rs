@@ -5,60 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::outbox::{Deferred, Subscriber};
 use super::{AttemptRecord, BodySource, Job};
 use crate::events::Event;
-
-/// The webhooks an event may go to: those on, and those hookhub switched
-/// off (their deliveries wait, paused).
-pub const SELECT_SUBSCRIBERS: &str =
-    "SELECT id, events, NOT active AS paused, created_at FROM webhooks
-     WHERE active OR disabled_reason IS NOT NULL";
-
-#[derive(sqlx::FromRow)]
-pub struct SubscriberRow {
-    id: String,
-    events: String,
-    paused: bool,
-    created_at: i64,
-}
-
-impl TryFrom<SubscriberRow> for Subscriber {
-    type Error = anyhow::Error;
-
-    fn try_from(row: SubscriberRow) -> anyhow::Result<Self> {
-        Ok(Self {
-            id: row.id,
-            patterns: serde_json::from_str(&row.events).context("webhook events")?,
-            paused: row.paused,
-            created_at: row.created_at,
-        })
-    }
-}
-
-/// An event whose deliveries wait to be written, with what they need of it.
-pub const SELECT_DEFERRED: &str = "SELECT f.event_id, e.type AS event_type, e.created_at
-    FROM fanouts f JOIN events e ON e.id = f.event_id";
-
-#[derive(sqlx::FromRow)]
-pub struct DeferredRow {
-    event_id: String,
-    event_type: String,
-    created_at: i64,
-}
-
-impl From<DeferredRow> for Deferred {
-    fn from(row: DeferredRow) -> Self {
-        Self {
-            event_id: row.event_id,
-            event_type: row.event_type,
-            created_at: row.created_at,
-        }
-    }
-}
 
 /// An attempt's columns as written: JSON encoded, the body left out when it
 /// is rendered from the event.

@@ -215,6 +215,8 @@ impl Dialect for PostgresStore {
 
     const LOCK_ROWS: &'static str = " FOR UPDATE";
 
+    const CLAIM_ROWS: &'static str = " FOR UPDATE SKIP LOCKED";
+
     fn reader(&self) -> &PgPool {
         &self.pool
     }

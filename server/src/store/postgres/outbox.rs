@@ -1,8 +1,8 @@
-//! Events in, deliveries out: every event is written with one delivery per
-//! matching active webhook in the same transaction (`store::outbox`), and
-//! answered once committed (PostgreSQL's commit waits for its log on disk).
-//! Published deliveries go straight to this instance's workers while they
-//! have room; the rest are announced to every instance.
+//! Events in on PostgreSQL: many rows written with arrays, one statement
+//! text whatever their count; each publication commits on its own (the 202
+//! only after PostgreSQL's commit waited for its log on disk). Published
+//! deliveries go straight to this instance's workers while they have room;
+//! the rest are announced to every instance.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,48 +12,76 @@ use anyhow::Context;
 use sqlx::{PgConnection, Row};
 use tokio::sync::{Notify, mpsc};
 
-use super::{PostgresStore, announce_due};
+use super::PostgresStore;
+use super::sql::{subscribers, write_events};
 use crate::model::EventAccepted;
+use crate::store::dialect::Bulk;
 use crate::store::outbox::{
-    Deferred, DeliveryColumns, Enqueued, EventColumns, Keyed, Leasing, Original, Reservation,
-    Subscriber, deferred_rows, delivery_rows, distinct_keys, plan,
+    DeliveryColumns, Enqueued, EventColumns, Original, Reservation, delivery_rows,
 };
-use crate::store::rows::{DeferredRow, SELECT_DEFERRED, SELECT_SUBSCRIBERS, SubscriberRow};
 use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, NewEvent, QueueStore, WorkerRoom};
 use crate::time::now_ms;
 
-/// Writes `events` and their deliveries inside the caller's transaction, in
-/// two statements however many there are, and announces the deliveries.
-pub(super) async fn enqueue(
-    tx: &mut PgConnection,
-    events: &[NewEvent],
-) -> anyhow::Result<Vec<Enqueued>> {
-    write_events(tx, events, &mut |_, _| None).await
-}
-
-/// The webhooks events may go to now.
-async fn subscribers(tx: &mut PgConnection) -> anyhow::Result<Vec<Subscriber>> {
-    let rows: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
+#[async_trait::async_trait]
+impl Bulk for PostgresStore {
+    /// Claims each key for this transaction, unless it names an event accepted
+    /// within the window: returns those that do, with their events. A key that
+    /// another transaction is claiming waits for it to end; keys are claimed in
+    /// sorted order, so two transactions cannot wait for each other.
+    async fn claim_keys(
+        tx: &mut PgConnection,
+        keys: &[&str],
+    ) -> anyhow::Result<HashMap<String, Original>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        let now = now_ms();
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO idempotency_keys (idempotency_key, event_id, deliveries, created_at)
+             SELECT k, '', 0, $2 FROM UNNEST($1::text[]) WITH ORDINALITY AS v(k, n) ORDER BY n
+             ON CONFLICT (idempotency_key) DO UPDATE
+                 SET event_id = '', deliveries = 0, created_at = EXCLUDED.created_at
+                 WHERE idempotency_keys.created_at < $3
+             RETURNING idempotency_key",
+        )
+        .bind(&sorted)
+        .bind(now)
+        .bind(now - IDEMPOTENCY_WINDOW_MS)
+        .fetch_all(&mut *tx)
+        .await
+        .context("claiming idempotency keys")?;
+        let rest: Vec<&str> = sorted
+            .into_iter()
+            .filter(|key| !claimed.iter().any(|c| c == key))
+            .collect();
+        if rest.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(
+            "SELECT idempotency_key, event_id, deliveries FROM idempotency_keys
+             WHERE idempotency_key = ANY($1)",
+        )
+        .bind(&rest)
         .fetch_all(&mut *tx)
         .await?;
-    rows.into_iter().map(Subscriber::try_from).collect()
-}
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let original = Original {
+                    event_id: row.get("event_id"),
+                    deliveries: row.get::<i32, _>("deliveries") as usize,
+                };
+                (row.get("idempotency_key"), original)
+            })
+            .collect())
+    }
 
-/// `enqueue`, each delivery leased until what `lease` says; announces those
-/// left unleased, which any instance may take.
-async fn write_events(
-    tx: &mut PgConnection,
-    events: &[NewEvent],
-    lease: &mut Leasing<'_>,
-) -> anyhow::Result<Vec<Enqueued>> {
-    let webhooks = subscribers(tx).await?;
-    let events: Vec<&NewEvent> = events.iter().collect();
-    let taken = claim_keys(tx, &distinct_keys(&events)).await?;
-    let keyed = Keyed::new(&events, &taken);
-    let (rows, enqueued) = plan(&webhooks, &keyed.fresh, lease)?;
-    insert_events(tx, &rows, &enqueued).await?;
-    let claimed = keyed.claimed(&enqueued);
-    if !claimed.is_empty() {
+    async fn name_keys(
+        tx: &mut PgConnection,
+        claimed: &[(&str, &str, usize)],
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE idempotency_keys k SET event_id = v.event_id, deliveries = v.deliveries
              FROM UNNEST($1::text[], $2::text[], $3::int4[]) AS v(idempotency_key, event_id, deliveries)
@@ -63,199 +91,105 @@ async fn write_events(
         .bind(claimed.iter().map(|c| c.1).collect::<Vec<_>>())
         .bind(claimed.iter().map(|c| c.2 as i32).collect::<Vec<_>>())
         .execute(&mut *tx)
-        .await
-        .context("naming the events of idempotency keys")?;
+        .await?;
+        Ok(())
     }
-    Ok(keyed.answers(enqueued))
-}
 
-/// Claims each key for this transaction, unless it names an event accepted
-/// within the window: returns those that do, with their events. A key that
-/// another transaction is claiming waits for it to end; keys are claimed in
-/// sorted order, so two transactions cannot wait for each other.
-async fn claim_keys(
-    tx: &mut PgConnection,
-    keys: &[&str],
-) -> anyhow::Result<HashMap<String, Original>> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut sorted = keys.to_vec();
-    sorted.sort_unstable();
-    let now = now_ms();
-    let claimed: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO idempotency_keys (idempotency_key, event_id, deliveries, created_at)
-         SELECT k, '', 0, $2 FROM UNNEST($1::text[]) WITH ORDINALITY AS v(k, n) ORDER BY n
-         ON CONFLICT (idempotency_key) DO UPDATE
-             SET event_id = '', deliveries = 0, created_at = EXCLUDED.created_at
-             WHERE idempotency_keys.created_at < $3
-         RETURNING idempotency_key",
-    )
-    .bind(&sorted)
-    .bind(now)
-    .bind(now - IDEMPOTENCY_WINDOW_MS)
-    .fetch_all(&mut *tx)
-    .await
-    .context("claiming idempotency keys")?;
-    let rest: Vec<&str> = sorted
-        .into_iter()
-        .filter(|key| !claimed.iter().any(|c| c == key))
-        .collect();
-    if rest.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::query(
-        "SELECT idempotency_key, event_id, deliveries FROM idempotency_keys
-         WHERE idempotency_key = ANY($1)",
-    )
-    .bind(&rest)
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let original = Original {
-                event_id: row.get("event_id"),
-                deliveries: row.get::<i32, _>("deliveries") as usize,
-            };
-            (row.get("idempotency_key"), original)
-        })
-        .collect())
-}
-
-/// Writes planned events and their deliveries, in two statements however
-/// many there are, and announces the deliveries left unleased.
-async fn insert_events(
-    tx: &mut PgConnection,
-    rows: &[EventColumns<'_>],
-    enqueued: &[Enqueued],
-) -> anyhow::Result<()> {
-    let Some(now) = enqueued.first().map(|event| event.created_at) else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO events (id, type, data, changed_fields, previous, created_at)
-         SELECT id, type, data, changed_fields, previous, $6
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-             AS v(id, type, data, changed_fields, previous)",
-    )
-    .bind(
-        enqueued
-            .iter()
-            .map(|e| e.event_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(rows.iter().map(|e| e.event_type).collect::<Vec<_>>())
-    .bind(rows.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|e| e.changed_fields.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|e| e.previous.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .context("inserting events")?;
-    let deferred: Vec<&str> = enqueued
-        .iter()
-        .filter(|e| e.deferred > 0)
-        .map(|e| e.event_id.as_str())
-        .collect();
-    if !deferred.is_empty() {
-        sqlx::query("INSERT INTO fanouts (event_id, created_at) SELECT id, $2 FROM UNNEST($1::text[]) AS v(id)")
-            .bind(deferred)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .context("deferring deliveries")?;
-    }
-    insert_deliveries(tx, &delivery_rows(rows, enqueued, now), now).await?;
-    if enqueued.iter().any(Enqueued::waits_in_outbox) {
-        announce_due(tx).await?;
-    }
-    Ok(())
-}
-
-/// Writes delivery rows in one statement.
-async fn insert_deliveries(
-    tx: &mut PgConnection,
-    deliveries: &[DeliveryColumns<'_>],
-    now: i64,
-) -> anyhow::Result<()> {
-    if !deliveries.is_empty() {
+    /// Writes planned events and their deliveries, in two statements however
+    /// many there are.
+    async fn insert_events(
+        tx: &mut PgConnection,
+        rows: &[EventColumns<'_>],
+        enqueued: &[Enqueued],
+    ) -> anyhow::Result<()> {
+        let Some(now) = enqueued.first().map(|event| event.created_at) else {
+            return Ok(());
+        };
         sqlx::query(
-            "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                 lease_until, created_at, updated_at)
-             SELECT id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until,
-                 $8, $8
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
-                 $7::int8[])
-                 AS v(id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until)",
+            "INSERT INTO events (id, type, data, changed_fields, previous, created_at)
+             SELECT id, type, data, changed_fields, previous, $6
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                 AS v(id, type, data, changed_fields, previous)",
         )
-        .bind(deliveries.iter().map(|d| d.id).collect::<Vec<_>>())
-        .bind(deliveries.iter().map(|d| d.webhook_id).collect::<Vec<_>>())
-        .bind(deliveries.iter().map(|d| d.event_id).collect::<Vec<_>>())
-        .bind(deliveries.iter().map(|d| d.event_type).collect::<Vec<_>>())
-        .bind(deliveries.iter().map(|d| d.status).collect::<Vec<_>>())
         .bind(
-            deliveries
+            enqueued
                 .iter()
-                .map(|d| d.next_attempt_at)
+                .map(|e| e.event_id.as_str())
                 .collect::<Vec<_>>(),
         )
-        .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
+        .bind(rows.iter().map(|e| e.event_type).collect::<Vec<_>>())
+        .bind(rows.iter().map(|e| e.data.as_str()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|e| e.changed_fields.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|e| e.previous.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(now)
         .execute(&mut *tx)
         .await
-        .context("inserting deliveries")?;
+        .context("inserting events")?;
+        let deferred: Vec<&str> = enqueued
+            .iter()
+            .filter(|e| e.deferred > 0)
+            .map(|e| e.event_id.as_str())
+            .collect();
+        if !deferred.is_empty() {
+            sqlx::query("INSERT INTO fanouts (event_id, created_at) SELECT id, $2 FROM UNNEST($1::text[]) AS v(id)")
+                .bind(deferred)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .context("deferring deliveries")?;
+        }
+        Self::insert_deliveries(tx, &delivery_rows(rows, enqueued, now), now).await
     }
-    Ok(())
+
+    /// Writes delivery rows in one statement.
+    async fn insert_deliveries(
+        tx: &mut PgConnection,
+        deliveries: &[DeliveryColumns<'_>],
+        now: i64,
+    ) -> anyhow::Result<()> {
+        if !deliveries.is_empty() {
+            sqlx::query(
+                "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
+                     lease_until, created_at, updated_at)
+                 SELECT id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until,
+                     $8, $8
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
+                     $7::int8[])
+                     AS v(id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until)",
+            )
+            .bind(deliveries.iter().map(|d| d.id).collect::<Vec<_>>())
+            .bind(deliveries.iter().map(|d| d.webhook_id).collect::<Vec<_>>())
+            .bind(deliveries.iter().map(|d| d.event_id).collect::<Vec<_>>())
+            .bind(deliveries.iter().map(|d| d.event_type).collect::<Vec<_>>())
+            .bind(deliveries.iter().map(|d| d.status).collect::<Vec<_>>())
+            .bind(
+                deliveries
+                    .iter()
+                    .map(|d| d.next_attempt_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("inserting deliveries")?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl EventStore for PostgresStore {
-    /// Several instances fan out at once, each taking events no other holds.
     async fn fan_out(&self, at_most: usize) -> anyhow::Result<usize> {
-        let mut tx = self.pool.begin().await?;
-        let waiting: Vec<DeferredRow> = sqlx::query_as(&format!(
-            "{SELECT_DEFERRED} ORDER BY f.created_at, f.event_id LIMIT 1000 FOR UPDATE OF f SKIP LOCKED"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        if waiting.is_empty() {
-            return Ok(0);
-        }
-        let webhooks = subscribers(&mut tx).await?;
-        let now = now_ms();
-        let (mut events, mut rows_written, mut done) = (0, 0, Vec::new());
-        let mut ids = vec![Vec::new(); waiting.len()];
-        let waiting: Vec<Deferred> = waiting.into_iter().map(Deferred::from).collect();
-        let mut rows = Vec::new();
-        for (event, ids) in waiting.iter().zip(ids.iter_mut()) {
-            let more = deferred_rows(&webhooks, event, ids);
-            if events > 0 && rows_written + more.len() > at_most {
-                break;
-            }
-            rows_written += more.len();
-            rows.extend(more);
-            done.push(event.event_id.as_str());
-            events += 1;
-        }
-        insert_deliveries(&mut tx, &rows, now).await?;
-        sqlx::query("DELETE FROM fanouts WHERE event_id = ANY($1)")
-            .bind(&done)
-            .execute(&mut *tx)
-            .await?;
-        if rows_written > 0 {
-            announce_due(&mut tx).await?;
-        }
-        tx.commit().await?;
-        Ok(events)
+        self.fan_out_deferred(at_most).await
     }
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
@@ -263,7 +197,9 @@ impl EventStore for PostgresStore {
         let committed = async {
             let mut tx = self.pool.begin().await?;
             let mut lease = |webhook_id: &str, bytes: usize| reservation.lease(webhook_id, bytes);
-            let enqueued = write_events(&mut tx, &events, &mut lease).await?;
+            let webhooks = subscribers(&mut tx).await?;
+            let events: Vec<&NewEvent> = events.iter().collect();
+            let enqueued = write_events(&mut tx, &webhooks, &events, &mut lease).await?;
             tx.commit().await.context("committing events")?;
             anyhow::Ok(enqueued)
         }

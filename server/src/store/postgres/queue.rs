@@ -129,23 +129,6 @@ impl QueueStore for PostgresStore {
             }
         }
     }
-
-    /// Skips the webhooks another instance is claiming this moment.
-    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>> {
-        let ids = sqlx::query_scalar(
-            "UPDATE webhooks SET next_probe_at = $1
-             WHERE id IN (
-                 SELECT id FROM webhooks
-                 WHERE next_probe_at <= $2 AND NOT active AND disabled_reason IS NOT NULL
-                 FOR UPDATE SKIP LOCKED)
-             RETURNING id",
-        )
-        .bind(until)
-        .bind(now_ms())
-        .fetch_all(&self.bookkeeping)
-        .await?;
-        Ok(ids)
-    }
 }
 
 impl PostgresStore {

@@ -9,8 +9,7 @@ use anyhow::Context;
 use serde_json::Value;
 use sqlx::QueryBuilder;
 
-use super::super::outbox::enqueue;
-use super::{Backend, Db};
+use super::{Backend, Db, enqueue};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only};
 use crate::store::operator::{self, DisabledWebhook, FailedDelivery};
 use crate::store::{
@@ -91,6 +90,22 @@ impl DeliveryStore for Backend {
         .await?;
         tx.commit().await?;
         Ok(test.job(webhook_id, data, lease_until))
+    }
+
+    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>> {
+        let ids = sqlx::query_scalar(&format!(
+            "UPDATE webhooks SET next_probe_at = $1
+             WHERE id IN (
+                 SELECT id FROM webhooks
+                 WHERE next_probe_at <= $2 AND NOT active AND disabled_reason IS NOT NULL{})
+             RETURNING id",
+            Backend::CLAIM_ROWS
+        ))
+        .bind(until)
+        .bind(now_ms())
+        .fetch_all(self.bookkeeping())
+        .await?;
+        Ok(ids)
     }
 
     async fn probe_again(&self, webhook_id: &str, at: i64) -> anyhow::Result<()> {

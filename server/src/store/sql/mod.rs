@@ -8,6 +8,7 @@
 mod deliveries;
 mod logs;
 mod objects;
+mod outbox;
 mod retention;
 mod throttles;
 mod triggers;
@@ -16,6 +17,7 @@ mod webhooks;
 
 use super::Backend;
 pub(super) use deliveries::{consequences, release_paused};
+pub(super) use outbox::{enqueue, subscribers, write_events};
 
 type Db = <Backend as crate::store::Dialect>::Db;
 

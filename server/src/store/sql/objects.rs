@@ -4,8 +4,7 @@
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::super::outbox::enqueue;
-use super::Backend;
+use super::{Backend, enqueue};
 use crate::model::EventAccepted;
 use crate::store::objects::{Patched, created, deleted, parse_object, patched};
 use crate::store::{Dialect, ObjectStore, Updated, new_id};

@@ -2,8 +2,7 @@
 
 use anyhow::Context;
 
-use super::super::outbox::enqueue;
-use super::{Backend, Query};
+use super::{Backend, Query, enqueue};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
 use crate::store::{

@@ -84,6 +84,8 @@ impl Dialect for SqliteStore {
 
     const LOCK_ROWS: &'static str = "";
 
+    const CLAIM_ROWS: &'static str = "";
+
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }

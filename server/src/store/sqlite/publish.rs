@@ -12,7 +12,7 @@ use sqlx::SqlitePool;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::SqliteStore;
-use super::outbox::{subscribers, write_events};
+use super::sql::{subscribers, write_events};
 use crate::model::EventAccepted;
 use crate::store::outbox::{Enqueued, FreshDeliveries, Leasing, Reservation};
 use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
@@ -181,7 +181,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn fan_out(&self, at_most: usize) -> anyhow::Result<usize> {
-        super::outbox::fan_out(self, at_most).await
+        self.fan_out_deferred(at_most).await
     }
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {

@@ -117,19 +117,6 @@ impl QueueStore for SqliteStore {
         writer.restore().await?;
         Ok(switched_off)
     }
-
-    async fn due_probes(&self, until: i64) -> anyhow::Result<Vec<String>> {
-        let ids = sqlx::query_scalar(
-            "UPDATE webhooks SET next_probe_at = ?
-             WHERE next_probe_at <= ? AND active = 0 AND disabled_reason IS NOT NULL
-             RETURNING id",
-        )
-        .bind(until)
-        .bind(now_ms())
-        .fetch_all(&self.writer)
-        .await?;
-        Ok(ids)
-    }
 }
 
 /// Inserts the attempts of deliveries that still exist: a webhook deleted

@@ -1,0 +1,162 @@
+//! Events in, deliveries out: every event is written with one delivery per
+//! matching webhook in the same transaction (`store::outbox` plans them,
+//! `Bulk` writes them), and the deliveries of events past what one
+//! transaction writes are fanned out after, a slice at a time.
+
+use anyhow::Context;
+use sqlx::QueryBuilder;
+
+use super::{Backend, Db};
+use crate::store::dialect::Bulk;
+use crate::store::outbox::{
+    Deferred, Enqueued, Keyed, Leasing, Subscriber, deferred_rows, distinct_keys, plan,
+};
+use crate::store::{Dialect, NewEvent};
+use crate::time::now_ms;
+
+type Connection = <Db as sqlx::Database>::Connection;
+
+/// Events fanned out in one transaction at most.
+const FANOUT_EVENTS: i64 = 1000;
+
+/// The webhooks events may go to now.
+pub(in super::super) async fn subscribers(
+    connection: &mut Connection,
+) -> anyhow::Result<Vec<Subscriber>> {
+    let rows: Vec<SubscriberRow> = sqlx::query_as(SELECT_SUBSCRIBERS)
+        .fetch_all(&mut *connection)
+        .await?;
+    rows.into_iter().map(Subscriber::try_from).collect()
+}
+
+/// Writes `events` and their deliveries inside the caller's transaction.
+pub(in super::super) async fn enqueue(
+    connection: &mut Connection,
+    events: &[NewEvent],
+) -> anyhow::Result<Vec<Enqueued>> {
+    let webhooks = subscribers(connection).await?;
+    let events: Vec<&NewEvent> = events.iter().collect();
+    write_events(connection, &webhooks, &events, &mut |_, _| None).await
+}
+
+/// Writes `events` with one delivery per subscribed webhook, each leased
+/// until what `lease` says; announces those left unleased, which any
+/// instance may take.
+pub(in super::super) async fn write_events(
+    connection: &mut Connection,
+    webhooks: &[Subscriber],
+    events: &[&NewEvent],
+    lease: &mut Leasing<'_>,
+) -> anyhow::Result<Vec<Enqueued>> {
+    let taken = Backend::claim_keys(connection, &distinct_keys(events)).await?;
+    let keyed = Keyed::new(events, &taken);
+    let (rows, enqueued) = plan(webhooks, &keyed.fresh, lease)?;
+    Backend::insert_events(connection, &rows, &enqueued).await?;
+    let claimed = keyed.claimed(&enqueued);
+    if !claimed.is_empty() {
+        Backend::name_keys(connection, &claimed)
+            .await
+            .context("naming the events of idempotency keys")?;
+    }
+    if enqueued.iter().any(Enqueued::waits_in_outbox) {
+        Backend::announce_due(connection).await?;
+    }
+    Ok(keyed.answers(enqueued))
+}
+
+impl Backend {
+    /// `EventStore::fan_out`: the deliveries of deferred events, oldest
+    /// first, at most `at_most` of them (but one event's at least), written
+    /// with the removal of their events' `fanouts` rows. Instances fan out
+    /// side by side, each taking events no other is taking.
+    pub(in super::super) async fn fan_out_deferred(&self, at_most: usize) -> anyhow::Result<usize> {
+        let mut tx = self.writer().begin().await?;
+        let waiting: Vec<DeferredRow> = sqlx::query_as(&format!(
+            "{SELECT_DEFERRED} WHERE f.event_id IN (
+                 SELECT event_id FROM fanouts ORDER BY created_at, event_id LIMIT $1{})
+             ORDER BY f.created_at, f.event_id",
+            Backend::CLAIM_ROWS
+        ))
+        .bind(FANOUT_EVENTS)
+        .fetch_all(&mut *tx)
+        .await?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let webhooks = subscribers(&mut tx).await?;
+        let waiting: Vec<Deferred> = waiting.into_iter().map(Deferred::from).collect();
+        let mut ids = vec![Vec::new(); waiting.len()];
+        let (mut rows, mut done) = (Vec::new(), Vec::new());
+        for (event, ids) in waiting.iter().zip(ids.iter_mut()) {
+            let more = deferred_rows(&webhooks, event, ids);
+            if !done.is_empty() && rows.len() + more.len() > at_most {
+                break;
+            }
+            rows.extend(more);
+            done.push(event.event_id.as_str());
+        }
+        Backend::insert_deliveries(&mut tx, &rows, now_ms()).await?;
+        let mut query = QueryBuilder::<Db>::new("DELETE FROM fanouts WHERE event_id IN (");
+        let mut list = query.separated(", ");
+        for event_id in &done {
+            list.push_bind(*event_id);
+        }
+        query.push(")");
+        query.build().execute(&mut *tx).await?;
+        if !rows.is_empty() {
+            Backend::announce_due(&mut tx).await?;
+        }
+        tx.commit().await?;
+        if !rows.is_empty() {
+            self.fresh.wake_workers();
+        }
+        Ok(done.len())
+    }
+}
+
+/// The webhooks an event may go to: those on, and those hookhub switched
+/// off (their deliveries wait, paused).
+const SELECT_SUBSCRIBERS: &str = "SELECT id, events, NOT active AS paused, created_at FROM webhooks
+     WHERE active OR disabled_reason IS NOT NULL";
+
+#[derive(sqlx::FromRow)]
+struct SubscriberRow {
+    id: String,
+    events: String,
+    paused: bool,
+    created_at: i64,
+}
+
+impl TryFrom<SubscriberRow> for Subscriber {
+    type Error = anyhow::Error;
+
+    fn try_from(row: SubscriberRow) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: row.id,
+            patterns: serde_json::from_str(&row.events).context("webhook events")?,
+            paused: row.paused,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// An event whose deliveries wait to be written, with what they need of it.
+const SELECT_DEFERRED: &str = "SELECT f.event_id, e.type AS event_type, e.created_at
+    FROM fanouts f JOIN events e ON e.id = f.event_id";
+
+#[derive(sqlx::FromRow)]
+struct DeferredRow {
+    event_id: String,
+    event_type: String,
+    created_at: i64,
+}
+
+impl From<DeferredRow> for Deferred {
+    fn from(row: DeferredRow) -> Self {
+        Self {
+            event_id: row.event_id,
+            event_type: row.event_type,
+            created_at: row.created_at,
+        }
+    }
+}
