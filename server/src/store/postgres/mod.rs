@@ -251,11 +251,6 @@ impl Dialect for PostgresStore {
     }
 }
 
-/// Announces, at the commit of `tx`, that deliveries are due now.
-async fn announce_due(tx: &mut PgConnection) -> anyhow::Result<()> {
-    PostgresStore::announce_due(tx).await
-}
-
 /// Whether `error` is PostgreSQL giving up a transaction that may succeed
 /// when tried again (a deadlock, a serialization failure).
 fn worth_retrying(error: &anyhow::Error) -> bool {

@@ -8,7 +8,8 @@ use anyhow::Context;
 use sqlx::{PgConnection, Row};
 
 use super::sql::consequences;
-use super::{LISTENER_NAME, PostgresStore, announce_due, worth_retrying};
+use super::{LISTENER_NAME, PostgresStore, worth_retrying};
+use crate::store::Dialect;
 use crate::store::deliveries::lost_leases;
 use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
 use crate::store::{DueDelivery, Job, Lease, Outcome, QueueStore, SwitchOff};
@@ -109,7 +110,7 @@ impl QueueStore for PostgresStore {
         .bind(leases.iter().map(|l| l.until).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
-        announce_due(&mut tx).await?;
+        PostgresStore::announce_due(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

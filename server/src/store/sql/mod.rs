@@ -1,9 +1,9 @@
 //! The queries both databases run, written once. This folder is compiled
 //! twice, as a module of each backend (see `#[path]` in `sqlite/mod.rs` and
 //! `postgres/mod.rs`): `Backend` is that backend's store and `Db` its sqlx
-//! database, so every query is checked against both, and what differs between
-//! the databases goes through `Dialect`. Placeholders are `$N` and booleans
-//! `TRUE`/`FALSE`, which SQLite reads as PostgreSQL does.
+//! database, so every query is checked against both, and what differs
+//! between the databases goes through `Dialect` and `Bulk`. Placeholders are
+//! `$N` and booleans `TRUE`/`FALSE`, which SQLite reads as PostgreSQL does.
 
 mod deliveries;
 mod logs;
