@@ -24,7 +24,7 @@ pub use trigger::{
 pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{
     Auth, AuthIn, AuthType, Author, DeliveryMethod, HeaderOut, HealthState, Permissions, PreviewIn,
-    SecretOut, WebhookHealth, WebhookIn, WebhookOut, WebhookSummary,
+    PreviewOut, SecretOut, WebhookHealth, WebhookIn, WebhookOut, WebhookSummary,
 };
 
 /// The longest name of a webhook or trigger, in characters: the server

@@ -166,6 +166,15 @@ pub struct WebhookIn {
         skip_serializing_if = "Option::is_none"
     )]
     pub headers: Option<BTreeMap<String, Option<String>>>,
+    /// A payload filter (SPEC.md, "Payload filters"): only events it matches
+    /// make a delivery. Absent: unchanged; `null`: none.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub filter: Option<Option<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,6 +270,10 @@ pub struct WebhookOut {
     pub data_location: Option<String>,
     /// Extra request headers: every value shows as `***` (see `HeaderOut`).
     pub headers: BTreeMap<String, String>,
+    /// Only events this matches make a delivery; `null`: every event of its types.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub filter: Option<serde_json::Value>,
     pub author: Author,
     pub permissions: Permissions,
     pub created_at: String,
@@ -354,4 +367,15 @@ pub struct PreviewIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub webhook: WebhookIn,
+}
+
+/// `POST /api/webhooks/preview`: the request a sample event would make, and
+/// whether the webhook's filter takes that event (`null` without a filter).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewOut {
+    #[serde(flatten)]
+    pub request: crate::AttemptRequest,
+    #[serde(default)]
+    pub filter_matches: Option<bool>,
 }

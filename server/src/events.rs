@@ -96,6 +96,46 @@ pub fn payload(event: &Event, data_location: Option<&str>) -> Value {
     envelope
 }
 
+/// An event's envelope as `payload` makes it without a data location, read
+/// field by field without a copy of its data: what payload filters match.
+pub struct Envelope<'a> {
+    event_type: Value,
+    timestamp: Value,
+    data: &'a Value,
+    changed_fields: Option<Value>,
+    previous: Option<Value>,
+}
+
+impl<'a> Envelope<'a> {
+    pub fn new(
+        event_type: &str,
+        created_at: i64,
+        data: &'a Value,
+        change: Option<&(Vec<String>, Map<String, Value>)>,
+    ) -> Self {
+        Self {
+            event_type: Value::from(event_type),
+            timestamp: Value::from(crate::time::rfc3339(created_at)),
+            data,
+            changed_fields: change.map(|(fields, _)| json!(fields)),
+            previous: change.map(|(_, previous)| Value::Object(previous.clone())),
+        }
+    }
+}
+
+impl crate::filter::Fields for Envelope<'_> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        match name {
+            "type" => Some(&self.event_type),
+            "timestamp" => Some(&self.timestamp),
+            "data" => Some(self.data),
+            "changed_fields" => self.changed_fields.as_ref(),
+            "previous" => self.previous.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// `nest("root/result", data)` is `{"root": {"result": data}}`.
 pub fn nest(location: &str, data: Value) -> Value {
     location
@@ -133,6 +173,33 @@ pub(crate) mod tests {
                 "previous": {"state": "open"}
             })
         );
+    }
+
+    #[test]
+    fn filters_see_the_envelope_a_webhook_receives() {
+        use crate::filter::Fields;
+        let mut previous = Map::new();
+        previous.insert("state".into(), json!("open"));
+        for change in [None, Some((vec!["state".to_string()], previous))] {
+            let event = event(change);
+            let body = payload(&event, None);
+            let envelope = Envelope::new(
+                &event.event_type,
+                event.created_at,
+                &event.data,
+                event.change.as_ref(),
+            );
+            for name in [
+                "type",
+                "timestamp",
+                "data",
+                "changed_fields",
+                "previous",
+                "other",
+            ] {
+                assert_eq!(envelope.field(name), body.field(name), "{name}");
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod filter;
 pub mod http;
 pub mod logs;
 pub mod metrics;

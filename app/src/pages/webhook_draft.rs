@@ -219,6 +219,8 @@ impl WebhookDraft {
             auth: Some(auth),
             data_location: Some(given(&self.data_location)),
             headers: Some(headers),
+            // Left as it is: the form does not edit filters yet.
+            filter: None,
         }
     }
 }
@@ -248,6 +250,7 @@ mod tests {
             },
             data_location: Some("root/result".into()),
             headers: BTreeMap::from([("X-Team".into(), "***".into())]),
+            filter: None,
             author: Author {
                 id: "usr_1".into(),
                 name: "admin".into(),

@@ -17,7 +17,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
 use super::{Job, Lease, NewEvent, WorkerRoom, new_id};
-use crate::events::{Event, subscribed};
+use crate::events::{Envelope, Event, subscribed};
+use crate::filter::Filter;
 use crate::model::{EventAccepted, QueuedDelivery};
 use crate::time::now_ms;
 
@@ -85,13 +86,46 @@ pub struct Subscriber {
     /// hookhub switched it off: its deliveries are recorded, paused.
     pub paused: bool,
     pub created_at: i64,
+    /// Only events this matches go to it.
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Subscriber {
-    /// Whether an event of `event_type` goes to it.
-    fn takes(&self, event_type: &str) -> bool {
+    /// Whether an event of `event_type` goes to it; `envelope` is the
+    /// event as filters see it (made when any subscriber has a filter).
+    fn takes(&self, event_type: &str, envelope: Option<&Envelope>) -> bool {
         subscribed(&self.patterns, event_type)
+            && match (&self.filter, envelope) {
+                (Some(filter), Some(envelope)) => filter.matches(envelope),
+                _ => true,
+            }
     }
+}
+
+/// Filters compiled once: by their text, shared by the webhooks that have
+/// the same, and read again only when a webhook's filter changes.
+static COMPILED: std::sync::LazyLock<Mutex<HashMap<String, Arc<Filter>>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+/// Compiled filters kept at most; past it, the cache starts again.
+const COMPILED_AT_MOST: usize = 10_000;
+
+/// A stored filter (`webhooks.filter`), compiled.
+pub fn compiled(text: &str) -> anyhow::Result<Arc<Filter>> {
+    let mut compiled = COMPILED.lock().expect("compiled filters");
+    if let Some(filter) = compiled.get(text) {
+        return Ok(filter.clone());
+    }
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    let filter = Arc::new(
+        Filter::compile(&value)
+            .map_err(|invalid| anyhow::anyhow!("a stored filter is invalid: {invalid}"))?,
+    );
+    if compiled.len() >= COMPILED_AT_MOST {
+        compiled.clear();
+    }
+    compiled.insert(text.to_string(), filter.clone());
+    Ok(filter)
 }
 
 /// An event's row as written.
@@ -126,6 +160,7 @@ pub fn plan<'a>(
     lease: &mut Leasing<'_>,
 ) -> anyhow::Result<(Vec<EventColumns<'a>>, Vec<Enqueued>)> {
     let now = now_ms();
+    let filtering = webhooks.iter().any(|webhook| webhook.filter.is_some());
     let mut rows = Vec::with_capacity(events.len());
     let mut enqueued = Vec::with_capacity(events.len());
     let mut inline = 0;
@@ -139,9 +174,11 @@ pub fn plan<'a>(
         };
         let data = serde_json::to_string(&event.data)?;
         let bytes = data.len();
+        let envelope = filtering
+            .then(|| Envelope::new(&event.event_type, now, &event.data, event.change.as_ref()));
         let targets = || {
             webhooks.iter().filter(|webhook| {
-                webhook.takes(&event.event_type)
+                webhook.takes(&event.event_type, envelope.as_ref())
                     && event.about_webhook.as_ref() != Some(&webhook.id)
             })
         };
@@ -192,7 +229,28 @@ pub struct Deferred {
     pub event_id: String,
     pub event_type: String,
     pub created_at: i64,
+    /// Its data and change as stored (JSON), read only when a filter asks.
+    pub data: String,
+    pub changed_fields: Option<String>,
+    pub previous: Option<String>,
 }
+
+impl Deferred {
+    /// The event's data and change, parsed.
+    fn parsed(&self) -> anyhow::Result<(serde_json::Value, Option<Change>)> {
+        let data = serde_json::from_str(&self.data)?;
+        let change = match (&self.changed_fields, &self.previous) {
+            (Some(fields), Some(previous)) => Some((
+                serde_json::from_str(fields)?,
+                serde_json::from_str(previous)?,
+            )),
+            _ => None,
+        };
+        Ok((data, change))
+    }
+}
+
+type Change = (Vec<String>, serde_json::Map<String, serde_json::Value>);
 
 /// The delivery rows of a deferred event: one per webhook that takes it and
 /// existed when it was accepted, due now, or paused; none leased.
@@ -200,15 +258,23 @@ pub fn deferred_rows<'a>(
     webhooks: &'a [Subscriber],
     event: &'a Deferred,
     ids: &'a mut Vec<String>,
-) -> Vec<DeliveryColumns<'a>> {
+) -> anyhow::Result<Vec<DeliveryColumns<'a>>> {
+    let parsed = match webhooks.iter().any(|webhook| webhook.filter.is_some()) {
+        true => Some(event.parsed()?),
+        false => None,
+    };
+    let envelope = parsed.as_ref().map(|(data, change)| {
+        Envelope::new(&event.event_type, event.created_at, data, change.as_ref())
+    });
     let targets: Vec<&Subscriber> = webhooks
         .iter()
         .filter(|webhook| {
-            webhook.created_at <= event.created_at && webhook.takes(&event.event_type)
+            webhook.created_at <= event.created_at
+                && webhook.takes(&event.event_type, envelope.as_ref())
         })
         .collect();
     *ids = targets.iter().map(|_| new_id("dlv")).collect();
-    targets
+    Ok(targets
         .into_iter()
         .zip(ids.iter())
         .map(|(webhook, id)| DeliveryColumns {
@@ -220,7 +286,7 @@ pub fn deferred_rows<'a>(
             next_attempt_at: (!webhook.paused).then(now_ms),
             lease_until: None,
         })
-        .collect()
+        .collect())
 }
 
 /// The event an idempotency key was first accepted with.
@@ -551,6 +617,7 @@ mod tests {
                 patterns: vec!["order.*".into()],
                 paused: false,
                 created_at: 0,
+                filter: None,
             })
             .collect();
         let events = vec![NewEvent::sample(); 1000];
@@ -581,9 +648,12 @@ mod tests {
             event_id: planned[999].event_id.clone(),
             event_type: "order.create".into(),
             created_at: planned[999].created_at,
+            data: r#"{"id": 1}"#.into(),
+            changed_fields: None,
+            previous: None,
         };
         let mut ids = Vec::new();
-        let rows = deferred_rows(&later, &deferred, &mut ids);
+        let rows = deferred_rows(&later, &deferred, &mut ids).unwrap();
         assert_eq!(rows.len(), 20);
         assert_eq!((rows[0].status, rows[0].next_attempt_at), ("paused", None));
         assert!(
@@ -591,6 +661,67 @@ mod tests {
                 .iter()
                 .all(|r| r.status == "pending" && r.lease_until.is_none())
         );
+    }
+
+    #[test]
+    fn a_filter_keeps_the_events_it_does_not_match_from_its_webhook_now_and_when_fanned_out() {
+        let filter = r#"{"data.priority": "P1"}"#;
+        let webhooks = [
+            Subscriber {
+                id: "wh_pager".into(),
+                patterns: vec!["order.*".into()],
+                paused: false,
+                created_at: 0,
+                filter: Some(compiled(filter).unwrap()),
+            },
+            Subscriber {
+                id: "wh_all".into(),
+                patterns: vec!["order.*".into()],
+                paused: false,
+                created_at: 0,
+                filter: None,
+            },
+        ];
+        let event = |priority: &str| NewEvent {
+            data: serde_json::json!({"priority": priority}),
+            ..NewEvent::sample()
+        };
+        let events = [event("P1"), event("P3")];
+        let events: Vec<&NewEvent> = events.iter().collect();
+        let (_, planned) = plan(&webhooks, &events, &mut |_, _| None).unwrap();
+        let to = |planned: &Enqueued| -> Vec<String> {
+            planned
+                .deliveries
+                .iter()
+                .map(|d| d.webhook_id.clone())
+                .collect()
+        };
+        assert_eq!(to(&planned[0]), ["wh_pager", "wh_all"]);
+        assert_eq!(to(&planned[1]), ["wh_all"]);
+        assert!(
+            Arc::ptr_eq(
+                &compiled(filter).unwrap(),
+                webhooks[0].filter.as_ref().unwrap()
+            ),
+            "compiled once"
+        );
+
+        let deferred = |priority: &str| Deferred {
+            event_id: "evt_late".into(),
+            event_type: "order.create".into(),
+            created_at: 1,
+            data: format!(r#"{{"priority": "{priority}"}}"#),
+            changed_fields: None,
+            previous: None,
+        };
+        for (priority, count) in [("P1", 2), ("P3", 1)] {
+            let mut ids = Vec::new();
+            let event = deferred(priority);
+            assert_eq!(
+                deferred_rows(&webhooks, &event, &mut ids).unwrap().len(),
+                count
+            );
+        }
     }
 
     #[test]
@@ -620,6 +751,7 @@ mod tests {
             patterns: vec!["*".into()],
             paused: false,
             created_at: 0,
+            filter: None,
         }];
         let (_, planned) = plan(&webhooks, &keyed.fresh, &mut |_, _| None).unwrap();
         let first_new = planned[0].event_id.clone();

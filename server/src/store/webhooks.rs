@@ -29,6 +29,9 @@ pub struct WebhookSettings {
     pub data_location: Option<String>,
     /// Extra request headers: names in the clear, values sealed.
     pub headers: BTreeMap<String, Sealed>,
+    /// A payload filter, checked (`filter::Filter::compile`): only events
+    /// it matches make a delivery.
+    pub filter: Option<serde_json::Value>,
 }
 
 /// A stored webhook. Its signing secrets are read separately, on demand.

@@ -5,6 +5,7 @@ mod bodies;
 mod console;
 mod delivery;
 mod faults;
+mod filters;
 mod helpers;
 mod idempotency;
 mod instances;

@@ -48,6 +48,7 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
         auth: StoredAuth::None,
         data_location: None,
         headers: BTreeMap::new(),
+        filter: None,
     };
     let secret = format!(
         "whsec_{}",

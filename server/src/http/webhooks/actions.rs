@@ -1,11 +1,14 @@
 //! What an administrator does with a webhook beyond editing it: Test, Recover, preview.
 
-use api::{AttemptOut, AttemptRequest, Data, PreviewIn, RecoverIn, RecoverOut};
+use api::{AttemptOut, Data, PreviewIn, PreviewOut, RecoverIn, RecoverOut};
 use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::{find, input};
+use crate::delivery::preview::sample_event;
 use crate::error::{AppError, Result};
+use crate::events::payload;
+use crate::filter::Filter;
 use crate::http::json::Json;
 use crate::http::params::Path;
 use crate::http::{Admin, AppState, parse_time};
@@ -57,13 +60,14 @@ pub(super) async fn recover(
 }
 
 /// `POST /api/webhooks/preview`: the exact request a sample event would
-/// produce with these settings, without saving anything.
-#[utoipa::path(post, operation_id = "preview_webhook", path = "/webhooks/preview", tag = "webhooks", request_body = PreviewIn, responses((status = 200, description = "The request a sample event would make", body = Data<AttemptRequest>), (status = 404, description = "No webhook `id`", body = api::ErrorBody)))]
+/// produce with these settings, and whether their filter takes it, without
+/// saving anything.
+#[utoipa::path(post, operation_id = "preview_webhook", path = "/webhooks/preview", tag = "webhooks", request_body = PreviewIn, responses((status = 200, description = "The request a sample event would make", body = Data<PreviewOut>), (status = 404, description = "No webhook `id`", body = api::ErrorBody)))]
 pub(super) async fn preview(
     State(state): State<AppState>,
     Admin(_): Admin,
     Json(input): Json<PreviewIn>,
-) -> Result<Json<Data<AttemptRequest>>> {
+) -> Result<Json<Data<PreviewOut>>> {
     let existing = match &input.id {
         Some(id) => Some(find(&state, id).await?),
         None => None,
@@ -81,7 +85,20 @@ pub(super) async fn preview(
         .deliverer
         .preview(&settings, input.id.as_deref())
         .await?;
+    // Checked by `input::settings`: it compiles.
+    let filter_matches = match &settings.filter {
+        Some(filter) => {
+            let sample = sample_event(&settings.events, now_ms());
+            Some(
+                Filter::compile(filter).is_ok_and(|filter| filter.matches(&payload(&sample, None))),
+            )
+        }
+        None => None,
+    };
     Ok(Json(Data {
-        data: request.into(),
+        data: PreviewOut {
+            request: request.into(),
+            filter_matches,
+        },
     }))
 }

@@ -156,6 +156,7 @@ fn webhook_out(
             .into_keys()
             .map(|name| (name, crate::model::MASKED.to_string()))
             .collect(),
+        filter: settings.filter,
         author: Author {
             id: webhook.author_id,
             name: webhook.author_name,

@@ -7,6 +7,7 @@ use axum::http::{HeaderName, HeaderValue};
 
 use crate::error::{AppError, FieldErrors};
 use crate::events::is_event_pattern;
+use crate::filter::Filter;
 use crate::http::rules::{basic_username_problem, name_problem};
 use crate::security::Cipher;
 use crate::store::{Sealed, StoredAuth, WebhookSettings};
@@ -82,6 +83,17 @@ pub fn settings(
         );
     }
 
+    let filter = match input.filter {
+        Some(filter) => filter,
+        None => base.and_then(|b| b.filter.clone()),
+    };
+    if let Some(filter) = &filter {
+        let problem = Filter::compile(filter)
+            .err()
+            .map(|invalid| invalid.to_string());
+        check(&mut errors, "filter", problem);
+    }
+
     let headers = match input.headers {
         Some(given) => seal_headers(given, base.map(|b| &b.headers), cipher, &mut errors),
         None => base.map(|b| b.headers.clone()).unwrap_or_default(),
@@ -108,6 +120,7 @@ pub fn settings(
         auth,
         data_location,
         headers,
+        filter,
     })
 }
 

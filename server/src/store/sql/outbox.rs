@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 use super::{Backend, Db};
 use crate::store::dialect::Bulk;
 use crate::store::outbox::{
-    Deferred, Enqueued, Keyed, Leasing, Subscriber, deferred_rows, distinct_keys, plan,
+    Deferred, Enqueued, Keyed, Leasing, Subscriber, compiled, deferred_rows, distinct_keys, plan,
 };
 use crate::store::{Dialect, NewEvent};
 use crate::time::now_ms;
@@ -88,7 +88,7 @@ impl Backend {
         let mut ids = vec![Vec::new(); waiting.len()];
         let (mut rows, mut done) = (Vec::new(), Vec::new());
         for (event, ids) in waiting.iter().zip(ids.iter_mut()) {
-            let more = deferred_rows(&webhooks, event, ids);
+            let more = deferred_rows(&webhooks, event, ids)?;
             if !done.is_empty() && rows.len() + more.len() > at_most {
                 break;
             }
@@ -116,7 +116,8 @@ impl Backend {
 
 /// The webhooks an event may go to: those on, and those hookhub switched
 /// off (their deliveries wait, paused).
-const SELECT_SUBSCRIBERS: &str = "SELECT id, events, NOT active AS paused, created_at FROM webhooks
+const SELECT_SUBSCRIBERS: &str =
+    "SELECT id, events, NOT active AS paused, created_at, filter FROM webhooks
      WHERE active OR disabled_reason IS NOT NULL";
 
 #[derive(sqlx::FromRow)]
@@ -125,6 +126,7 @@ struct SubscriberRow {
     events: String,
     paused: bool,
     created_at: i64,
+    filter: Option<String>,
 }
 
 impl TryFrom<SubscriberRow> for Subscriber {
@@ -132,8 +134,9 @@ impl TryFrom<SubscriberRow> for Subscriber {
 
     fn try_from(row: SubscriberRow) -> anyhow::Result<Self> {
         Ok(Self {
-            id: row.id,
             patterns: serde_json::from_str(&row.events).context("webhook events")?,
+            filter: row.filter.as_deref().map(compiled).transpose()?,
+            id: row.id,
             paused: row.paused,
             created_at: row.created_at,
         })
@@ -141,14 +144,18 @@ impl TryFrom<SubscriberRow> for Subscriber {
 }
 
 /// An event whose deliveries wait to be written, with what they need of it.
-const SELECT_DEFERRED: &str = "SELECT f.event_id, e.type AS event_type, e.created_at
-    FROM fanouts f JOIN events e ON e.id = f.event_id";
+const SELECT_DEFERRED: &str =
+    "SELECT f.event_id, e.type AS event_type, e.created_at, e.data, e.changed_fields, e.previous
+     FROM fanouts f JOIN events e ON e.id = f.event_id";
 
 #[derive(sqlx::FromRow)]
 struct DeferredRow {
     event_id: String,
     event_type: String,
     created_at: i64,
+    data: String,
+    changed_fields: Option<String>,
+    previous: Option<String>,
 }
 
 impl From<DeferredRow> for Deferred {
@@ -157,6 +164,9 @@ impl From<DeferredRow> for Deferred {
             event_id: row.event_id,
             event_type: row.event_type,
             created_at: row.created_at,
+            data: row.data,
+            changed_fields: row.changed_fields,
+            previous: row.previous,
         }
     }
 }

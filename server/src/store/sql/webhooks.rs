@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use serde_json::Value;
 use sqlx::Row;
 
 use base64::Engine;
@@ -29,9 +30,10 @@ impl WebhookStore for Backend {
         with_settings(
             sqlx::query(
                 "INSERT INTO webhooks (name, url, events, method, auth_type, auth_username,
-                     auth_secret, data_location, headers, id, active, secret, author_id, disabled_at,
-                     headers_sealed, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $15)",
+                     auth_secret, data_location, headers, filter, id, active, secret, author_id,
+                     disabled_at, headers_sealed, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, TRUE,
+                     $16, $16)",
             ),
             settings,
         )?
@@ -98,15 +100,15 @@ impl WebhookStore for Backend {
             sqlx::query(
                 "UPDATE webhooks SET name = $1, url = $2, events = $3, method = $4, auth_type = $5,
                      auth_username = $6, auth_secret = $7, data_location = $8, headers = $9,
-                     headers_sealed = TRUE,
-                     active = CASE $10 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
-                     disabled_reason = CASE $10 WHEN 'keep' THEN disabled_reason END,
-                     next_probe_at = CASE $10 WHEN 'keep' THEN next_probe_at END,
-                     disabled_at = CASE $10 WHEN 'on' THEN NULL
-                         WHEN 'off' THEN COALESCE(disabled_at, $11) ELSE disabled_at END,
-                     failing_since = CASE $10 WHEN 'on' THEN NULL ELSE failing_since END,
-                     updated_at = $11
-                 WHERE id = $12",
+                     filter = $10, headers_sealed = TRUE,
+                     active = CASE $11 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
+                     disabled_reason = CASE $11 WHEN 'keep' THEN disabled_reason END,
+                     next_probe_at = CASE $11 WHEN 'keep' THEN next_probe_at END,
+                     disabled_at = CASE $11 WHEN 'on' THEN NULL
+                         WHEN 'off' THEN COALESCE(disabled_at, $12) ELSE disabled_at END,
+                     failing_since = CASE $11 WHEN 'on' THEN NULL ELSE failing_since END,
+                     updated_at = $12
+                 WHERE id = $13",
             ),
             settings,
         )?
@@ -189,9 +191,9 @@ impl WebhookStore for Backend {
     }
 }
 
-/// `query` with the columns of `settings` but `active` bound as $1 to $9:
+/// `query` with the columns of `settings` but `active` bound as $1 to $10:
 /// name, url, events, method, auth_type, auth_username, auth_secret,
-/// data_location, headers.
+/// data_location, headers, filter.
 fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow::Result<Query<'q>> {
     let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
     Ok(query
@@ -203,13 +205,14 @@ fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow:
         .bind(auth_username)
         .bind(auth_secret)
         .bind(&settings.data_location)
-        .bind(headers_column(&settings.headers)?))
+        .bind(headers_column(&settings.headers)?)
+        .bind(settings.filter.as_ref().map(Value::to_string)))
 }
 
 /// The columns every webhook query selects, webhooks as `w`, users as `u`.
 const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
-           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.author_id, u.username AS author_name,
+           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.filter, w.author_id, u.username AS author_name,
            w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
            w.next_probe_at, w.created_at, w.updated_at
     FROM webhooks w JOIN users u ON u.id = w.author_id";
@@ -228,6 +231,7 @@ struct WebhookRow {
     data_location: Option<String>,
     headers: String,
     headers_sealed: bool,
+    filter: Option<String>,
     author_id: String,
     author_name: String,
     consecutive_failures: i64,
@@ -276,6 +280,11 @@ impl TryFrom<WebhookRow> for Webhook {
                 auth,
                 data_location: row.data_location,
                 headers: sealed_headers(&row.headers)?,
+                filter: row
+                    .filter
+                    .map(|filter| serde_json::from_str(&filter))
+                    .transpose()
+                    .context("webhook filter")?,
             },
             author_id: row.author_id,
             author_name: row.author_name,

@@ -1,0 +1,173 @@
+//! Payload filters (SPEC.md): a webhook's `filter` decides which events of
+//! its types make a delivery; it is checked when written and shown by the
+//! preview against its sample event.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::receiver::Receiver;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn app() -> TestApp {
+    spawn_app_with(&["--allow-private-targets"]).await
+}
+
+fn priorities(receiver: &Receiver) -> Vec<Value> {
+    receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["data"]["priority"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_filter_sends_only_the_events_it_matches() {
+    let app = app().await;
+    let pager = Receiver::start().await;
+    let everything = Receiver::start().await;
+    let filter = json!({"data.priority": {"$in": ["P1", "P2"]}, "data.status": "open"});
+    let created = app
+        .create_webhook(
+            json!({"name": "pager", "url": pager.url, "events": ["ticket.*"], "filter": filter}),
+        )
+        .await;
+    assert_eq!(created["filter"], filter);
+    app.create_webhook(json!({"name": "all", "url": everything.url, "events": ["ticket.*"]}))
+        .await;
+
+    let mut queued = Vec::new();
+    for (priority, status) in [
+        ("P1", "open"),
+        ("P3", "open"),
+        ("P2", "closed"),
+        ("P2", "open"),
+    ] {
+        let data = json!({"priority": priority, "status": status});
+        queued.push(app.publish("ticket.create", data).await["deliveries"].clone());
+    }
+    assert_eq!(
+        queued,
+        [2, 1, 1, 2],
+        "an event the filter refuses makes no delivery"
+    );
+    everything.wait_for(4, WAIT).await;
+    pager.wait_for(2, WAIT).await;
+    app.settled().await;
+    let mut sent = priorities(&pager);
+    sent.sort_by_key(|p| p.to_string());
+    assert_eq!(sent, [json!("P1"), json!("P2")]);
+}
+
+#[tokio::test]
+async fn a_filter_reads_what_an_update_changed() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let filter =
+        json!({"changed_fields": {"$contains": "status"}, "previous.status": {"$ne": "closed"}});
+    app.create_webhook(
+        json!({"name": "status changes", "url": receiver.url, "events": ["ticket.update"], "filter": filter}),
+    )
+    .await;
+    let created = app
+        .admin(
+            Method::POST,
+            "/api/objects/ticket",
+            Some(json!({"status": "open", "title": "a"})),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let ticket = created.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/objects/ticket/{ticket}");
+    for change in [
+        json!({"title": "b"}),
+        json!({"status": "closed"}),
+        json!({"status": "open"}),
+    ] {
+        let patched = app.admin(Method::PATCH, &path, Some(change)).await;
+        assert_eq!(patched.status(), 200);
+    }
+    receiver.wait_for(1, WAIT).await;
+    app.settled().await;
+    let received = receiver.received();
+    assert_eq!(
+        received.len(),
+        1,
+        "the title change and the reopening are not sent"
+    );
+    assert_eq!(received[0].json()["data"]["status"], "closed");
+}
+
+#[tokio::test]
+async fn an_invalid_filter_is_refused_naming_where_and_changes_nothing() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let refused = app
+        .admin(
+            Method::POST,
+            "/api/webhooks",
+            Some(
+                json!({"name": "x", "url": receiver.url, "events": ["ticket.*"],
+                        "filter": {"data.priority": {"$gt": ["P1"]}}}),
+            ),
+        )
+        .await;
+    let error = assert_error(refused, 422, "validation_failed").await;
+    let problem = error["fields"]["filter"].as_str().unwrap();
+    assert!(problem.contains("data.priority.$gt"), "{problem}");
+    assert_eq!(app.webhook_count().await, 0);
+
+    let filter = json!({"type": "ticket.create"});
+    let id = app
+        .create_webhook_id(
+            json!({"name": "x", "url": receiver.url, "events": ["ticket.*"], "filter": filter}),
+        )
+        .await;
+    let path = format!("/api/webhooks/{id}");
+    for (bad, at) in [
+        (json!({"$or": []}), "$or"),
+        (json!({"data..x": 1}), "data..x"),
+        (json!("ticket.create"), ""),
+        (json!({"data.x": {"$like": "a%"}}), "data.x.$like"),
+    ] {
+        let response = app
+            .admin(Method::PATCH, &path, Some(json!({"filter": bad})))
+            .await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        let problem = error["fields"]["filter"].as_str().unwrap();
+        assert!(problem.contains(at), "{bad}: {problem}");
+        assert_eq!(app.webhook(&id).await["filter"], filter, "unchanged");
+    }
+    let cleared = app
+        .admin(Method::PATCH, &path, Some(json!({"filter": null})))
+        .await;
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.webhook(&id).await["filter"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_preview_says_whether_its_sample_event_passes_the_filter() {
+    let app = app().await;
+    let preview = async |filter: Value| -> Value {
+        let body = json!({"webhook": {"name": "p", "url": "https://receiver.example/in",
+                                      "events": ["ticket.*"], "filter": filter}});
+        let response = app
+            .admin(Method::POST, "/api/webhooks/preview", Some(body))
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["data"].clone()
+    };
+    // The sample of `ticket.*` is a `ticket.update` that closed the ticket.
+    let passes = preview(json!({"type": "ticket.update", "previous.status": "open"})).await;
+    assert_eq!(passes["filter_matches"], true);
+    assert!(passes["body"].as_str().unwrap().contains("ticket.update"));
+    let refused = preview(json!({"data.status": {"$ne": "closed"}})).await;
+    assert_eq!(refused["filter_matches"], false);
+    assert_eq!(preview(Value::Null).await["filter_matches"], Value::Null);
+}
