@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttemptOut, AttemptRequest, AttemptStats, Attention, Data, DeliveryDetail, DeliveryOut,
-    ErrorBody, HeaderOut, List, LoginIn, Me, PreviewIn, RecoverIn, RecoverOut, SecretOut, TokenOut,
+    AttemptOut, AttemptStats, Attention, Data, DeliveryDetail, DeliveryOut, ErrorBody, HeaderOut,
+    List, LoginIn, Me, PreviewIn, PreviewOut, RecoverIn, RecoverOut, SecretOut, TokenOut,
     TriggerCallOut, TriggerIn, TriggerOut, UserIn, UserOut, UserPatch, WebhookIn, WebhookOut,
     WebhookSummary,
 };
@@ -252,12 +252,10 @@ pub async fn recover(id: String, since: String) -> Result<u64> {
 }
 
 /// The request a sample event would produce with these settings (of webhook `id`, when editing).
-pub async fn preview(id: Option<String>, webhook: WebhookIn) -> Result<AttemptRequest> {
+pub async fn preview(id: Option<String>, webhook: WebhookIn) -> Result<PreviewOut> {
     let request =
         authorized(Request::post("/api/webhooks/preview")).json(&PreviewIn { id, webhook });
-    Ok(read::<Data<AttemptRequest>>(send(request).await?)
-        .await?
-        .data)
+    Ok(read::<Data<PreviewOut>>(send(request).await?).await?.data)
 }
 
 /// Ends the session on the server: the token stops working.

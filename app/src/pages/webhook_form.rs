@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use api::{AttemptRequest, DeliveryMethod, MAX_NAME_CHARS, WebhookIn, WebhookOut};
+use api::{DeliveryMethod, MAX_NAME_CHARS, PreviewOut, WebhookIn, WebhookOut};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -103,41 +103,52 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let data_location = RwSignal::new(draft.data_location);
     let auth = AuthState::new(draft.auth_type, draft.username);
     let header_rows = RwSignal::new(draft.headers);
+    let filter = RwSignal::new(draft.filter);
     let errors = FormErrors::new();
 
     let navigate = use_navigate();
     // Answers the id of the webhook saved, which the list then points out.
-    let save = Action::new_local(move |(id, input): &(Option<String>, WebhookIn)| {
-        let (id, input) = (id.clone(), input.clone());
-        async move {
-            // A webhook without events would never fire: say so rather than
-            // save it, beside whatever else the server finds wrong (asked
-            // through the preview, which saves nothing).
-            if input.events.as_ref().is_some_and(Vec::is_empty) {
-                let mut fields = match client::preview(id.clone(), input).await {
-                    Err(error) => error.fields,
-                    Ok(_) => Default::default(),
-                };
-                fields.insert(
-                    "events".to_string(),
-                    "choose at least one event: without one the webhook never fires".to_string(),
-                );
-                let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-                let message = format!("invalid fields: {}", names.join(", "));
-                return Err(ClientError {
-                    status: 422,
-                    message,
-                    fields,
-                });
+    let save = Action::new_local(
+        move |(id, input, filter_problem): &(Option<String>, WebhookIn, Option<String>)| {
+            let (id, input, filter_problem) = (id.clone(), input.clone(), filter_problem.clone());
+            async move {
+                if let Some(problem) = filter_problem {
+                    return Err(ClientError {
+                        status: 422,
+                        message: "invalid fields: filter".into(),
+                        fields: [("filter".to_string(), problem)].into(),
+                    });
+                }
+                // A webhook without events would never fire: say so rather than
+                // save it, beside whatever else the server finds wrong (asked
+                // through the preview, which saves nothing).
+                if input.events.as_ref().is_some_and(Vec::is_empty) {
+                    let mut fields = match client::preview(id.clone(), input).await {
+                        Err(error) => error.fields,
+                        Ok(_) => Default::default(),
+                    };
+                    fields.insert(
+                        "events".to_string(),
+                        "choose at least one event: without one the webhook never fires"
+                            .to_string(),
+                    );
+                    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                    let message = format!("invalid fields: {}", names.join(", "));
+                    return Err(ClientError {
+                        status: 422,
+                        message,
+                        fields,
+                    });
+                }
+                match id {
+                    Some(id) => client::update_webhook(id.clone(), input).await.map(|()| id),
+                    None => client::create_webhook(input)
+                        .await
+                        .map(|created| created.id),
+                }
             }
-            match id {
-                Some(id) => client::update_webhook(id.clone(), input).await.map(|()| id),
-                None => client::create_webhook(input)
-                    .await
-                    .map(|created| created.id),
-            }
-        }
-    });
+        },
+    );
     Effect::new(move || match save.value().get() {
         Some(Ok(id)) => navigate(&format!("/webhooks?saved={id}"), Default::default()),
         Some(Err(error)) => errors.show(error),
@@ -162,8 +173,17 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             secret_set,
             data_location: data_location.get(),
             headers: header_rows.get(),
+            filter: filter.get(),
         }
         .to_input()
+    };
+    // What is wrong with the filter as typed, before the server is asked.
+    let filter_typed = move || {
+        WebhookDraft {
+            filter: filter.get(),
+            ..Default::default()
+        }
+        .filter_value()
     };
 
     // Keyed on what the form holds: Leptos drops the answers to earlier
@@ -180,7 +200,8 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         move |event: SubmitEvent| {
             event.prevent_default();
             let input = untrack(input);
-            save.dispatch((editing.clone(), input));
+            let filter_problem = untrack(filter_typed).err();
+            save.dispatch((editing.clone(), input, filter_problem));
         }
     };
 
@@ -365,6 +386,15 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 <FieldError errors field="data_location" />
             </div>
 
+            <div class="field">
+                <label for="filter">"Filter"</label>
+                <textarea id="filter" class="json-editor" rows="4" spellcheck="false" bind:value=filter
+                    placeholder=r#"{"data.priority": {"$in": ["P1", "P2"]}}"# aria-describedby="filter-hint filter-check"></textarea>
+                <p class="hint" id="filter-hint">"Optional. Only events this JSON matches are delivered: paths like data.status with a value, or operators $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $contains; $or, $and and $not combine them."</p>
+                <FilterCheck typed=Signal::derive(filter_typed) preview />
+                <FieldError errors field="filter" />
+            </div>
+
             <fieldset class="field">
                 <legend>"Extra headers"</legend>
                 <KeyValueRows rows=header_rows labels=HEADER_LABELS reveal=reveal_header />
@@ -392,9 +422,40 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     }
 }
 
+/// The filter as typed, checked: not JSON yet, refused by the server (which
+/// names the place), or whether the preview's sample event passes it.
+#[component]
+fn FilterCheck(
+    typed: Signal<Result<Option<serde_json::Value>, String>>,
+    preview: LocalResource<Result<PreviewOut, ClientError>>,
+) -> impl IntoView {
+    let said = move || -> Option<(&'static str, String)> {
+        match typed.get() {
+            Err(problem) => return Some(("problem", format!("The filter {problem}"))),
+            Ok(None) => return None,
+            Ok(Some(_)) => {}
+        }
+        match preview.get()? {
+            Err(error) => error
+                .fields
+                .get("filter")
+                .map(|problem| ("problem", format!("The filter is refused: {problem}"))),
+            Ok(preview) => match preview.filter_matches? {
+                true => Some(("passes", "✓ The preview's sample event passes this filter: it would be delivered.".into())),
+                false => Some(("refused", "✗ The preview's sample event does not pass this filter: it would not be delivered.".into())),
+            },
+        }
+    };
+    view! {
+        <p id="filter-check" class="filter-check" role="status" aria-live="polite">
+            {move || said().map(|(kind, words)| view! { <span class=format!("filter-{kind}")>{words}</span> })}
+        </p>
+    }
+}
+
 /// The exact request a sample event would produce, as the admin edits.
 #[component]
-fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -> impl IntoView {
+fn RequestPreview(preview: LocalResource<Result<PreviewOut, ClientError>>) -> impl IntoView {
     view! {
         <aside class="card preview" aria-label="Request preview">
             <h2>"Request preview"</h2>
@@ -408,7 +469,7 @@ fn RequestPreview(preview: LocalResource<Result<AttemptRequest, ClientError>>) -
                     view! { <p class="muted">{format!("Fix these fields to see the request: {fields}")}</p> }.into_any()
                 }
                 Some(Err(error)) => view! { <ErrorNote error /> }.into_any(),
-                Some(Ok(request)) => view! {
+                Some(Ok(PreviewOut { request, .. })) => view! {
                     <p><code class="request-line">{format!("{} {}", request.method, request.url)}</code></p>
                     <HeadersTable headers=request.headers />
                     <JsonBody body=request.body />
