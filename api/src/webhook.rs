@@ -175,6 +175,15 @@ pub struct WebhookIn {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub filter: Option<Option<serde_json::Value>>,
+    /// Deliveries per second at most, 1 to 10,000: the rest wait in the
+    /// queue. Absent: unchanged; `null`: no limit.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1, maximum = 10000))]
+    pub rate_limit: Option<Option<u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,6 +283,9 @@ pub struct WebhookOut {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub filter: Option<serde_json::Value>,
+    /// Deliveries per second at most; `null`: no limit.
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
     pub author: Author,
     pub permissions: Permissions,
     pub created_at: String,

@@ -101,10 +101,66 @@ enum Pace {
     Slow,
 }
 
+/// A webhook's rate limit on this instance: a token bucket refilled at its
+/// share of the limit (divided evenly among the instances), holding a tenth
+/// of a second's worth at most (one token at least), so that deliveries go
+/// out evenly rather than in bursts.
+#[derive(Debug, Clone)]
+struct Bucket {
+    per_second: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(limit: u32, instances: usize, now: Instant) -> Self {
+        let mut bucket = Self {
+            per_second: 1.0,
+            tokens: 0.0,
+            at: now,
+        };
+        bucket.set_rate(limit, instances);
+        bucket.tokens = bucket.capacity();
+        bucket
+    }
+
+    fn set_rate(&mut self, limit: u32, instances: usize) {
+        self.per_second = f64::from(limit) / instances.max(1) as f64;
+    }
+
+    fn capacity(&self) -> f64 {
+        (self.per_second / 10.0).max(1.0)
+    }
+
+    /// One delivery may go now: a token taken.
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity());
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+
+    /// When the next token is there.
+    fn next_at(&self) -> Instant {
+        let missing = (1.0 - self.tokens).max(0.0);
+        self.at + Duration::from_secs_f64(missing / self.per_second)
+    }
+}
+
 /// What this worker holds, by webhook: running, and waiting for a slot.
 struct WorkQueue {
     /// Attempts in flight at once to one webhook from this instance (`share_per_webhook`).
     share: Arc<AtomicUsize>,
+    /// The instances sharing the queue, which share each rate limit evenly.
+    instances: Arc<AtomicUsize>,
+    /// The webhooks with a rate limit (deliveries a second), as claims found them.
+    limits: HashMap<String, u32>,
+    /// Their buckets, made at their first delivery.
+    buckets: HashMap<String, Bucket>,
     running: HashMap<String, usize>,
     running_total: usize,
     waiting: HashMap<String, VecDeque<Job>>,
@@ -123,6 +179,9 @@ impl WorkQueue {
     fn new() -> Self {
         Self {
             share: Arc::new(AtomicUsize::new(MAX_IN_FLIGHT_PER_WEBHOOK)),
+            instances: Arc::new(AtomicUsize::new(1)),
+            limits: HashMap::new(),
+            buckets: HashMap::new(),
             running: HashMap::new(),
             running_total: 0,
             waiting: HashMap::new(),
@@ -162,6 +221,12 @@ impl WorkQueue {
     /// those that end before `must_end_by`: they are no longer held and go
     /// back to the outbox unsent.
     fn ready(&mut self, must_end_by: i64) -> (Vec<Job>, Vec<Lease>) {
+        self.ready_at(must_end_by, Instant::now())
+    }
+
+    /// `ready` at `now`, which rate limits count from.
+    fn ready_at(&mut self, must_end_by: i64, now: Instant) -> (Vec<Job>, Vec<Lease>) {
+        let instances = self.instances.load(Ordering::Relaxed);
         let mut ready = Vec::new();
         let mut lapsed = Vec::new();
         let share = self.share.load(Ordering::Relaxed);
@@ -197,6 +262,17 @@ impl WorkQueue {
                     lapsed.push(job.lease());
                     continue;
                 }
+                if let Some(&limit) = self.limits.get(webhook_id) {
+                    let bucket = self
+                        .buckets
+                        .entry(webhook_id.clone())
+                        .or_insert_with(|| Bucket::full(limit, instances, now));
+                    bucket.set_rate(limit, instances);
+                    if !bucket.take(now) {
+                        queue.push_front(job);
+                        break;
+                    }
+                }
                 *running += 1;
                 self.running_total += 1;
                 if pace == Pace::Slow {
@@ -211,6 +287,30 @@ impl WorkQueue {
         self.waiting.retain(|_, queue| !queue.is_empty());
         self.running.retain(|_, count| *count > 0);
         (ready, lapsed)
+    }
+
+    /// Learns a webhook's rate limit (`None`: it has none now).
+    fn set_limit(&mut self, webhook_id: &str, limit: Option<u32>) {
+        match limit {
+            Some(limit) => {
+                self.limits.insert(webhook_id.to_string(), limit);
+            }
+            None => {
+                self.limits.remove(webhook_id);
+                self.buckets.remove(webhook_id);
+            }
+        }
+    }
+
+    /// When a webhook waiting for its rate limit may send again, the soonest
+    /// (one waiting for a slot instead is woken by the attempt that frees it).
+    fn next_token_at(&self) -> Option<Instant> {
+        self.waiting
+            .keys()
+            .filter_map(|webhook_id| self.buckets.get(webhook_id))
+            .filter(|bucket| bucket.tokens < 1.0)
+            .map(Bucket::next_at)
+            .min()
     }
 
     /// Stops holding what waits for a slot (at shutdown): its leases, to
@@ -327,6 +427,8 @@ struct Claiming {
 struct Claimed {
     jobs: Vec<Job>,
     more_due: bool,
+    /// The rate limits of the webhooks the claim saw.
+    limits: HashMap<String, Option<u32>>,
 }
 
 /// Runs until `shutdown` turns true; then hands back what waits, lets attempts
@@ -345,21 +447,27 @@ pub fn run_workers(
     tokio::spawn(count_instances(
         deliverer.store.clone(),
         held.share.clone(),
+        held.instances.clone(),
         shutdown.clone(),
     ));
     tokio::spawn(probe_when_due(deliverer.clone(), shutdown.clone()));
     dispatch(deliverer, held, fresh, shutdown, drain)
 }
 
-/// Keeps `share` up to date with the instances sharing the queue, until shutdown.
+/// Keeps `share` and `counted` up to date with the instances sharing the
+/// queue, until shutdown.
 async fn count_instances(
     store: Store,
     share: Arc<AtomicUsize>,
+    counted: Arc<AtomicUsize>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     while !*shutdown.borrow() {
         match store.instances().await {
-            Ok(instances) => share.store(share_per_webhook(instances), Ordering::Relaxed),
+            Ok(instances) => {
+                share.store(share_per_webhook(instances), Ordering::Relaxed);
+                counted.store(instances, Ordering::Relaxed);
+            }
             Err(error) => tracing::warn!(error = format!("{error:#}"), "counting instances failed"),
         }
         tokio::select! {
@@ -418,8 +526,21 @@ async fn dispatch(
         let (room, bytes_room) = held.holdings.room();
         if refill.start(claiming.is_none() && room > 0 && bytes_room > 0) {
             let held_now = held.holdings.per_webhook();
+            let limits = held
+                .limits
+                .iter()
+                .map(|(webhook_id, limit)| (webhook_id.clone(), Some(*limit)))
+                .collect();
+            let instances = held.instances.load(Ordering::Relaxed);
             claiming = Some(Claiming {
-                task: tokio::spawn(claim(deliverer.clone(), held_now, room, bytes_room)),
+                task: tokio::spawn(claim(
+                    deliverer.clone(),
+                    held_now,
+                    limits,
+                    instances,
+                    room,
+                    bytes_room,
+                )),
             });
         }
         let (ready, lapsed) = held.ready(now_ms() + attempt_time);
@@ -431,6 +552,7 @@ async fn dispatch(
             });
         }
         release_later(&deliverer, lapsed);
+        let token_at = held.next_token_at();
         tokio::select! {
             Some(jobs) = fresh.recv() => jobs.into_iter().for_each(|job| held.hold_counted(job)),
             _ = deliverer.wake.notified() => refill.woken(),
@@ -438,6 +560,8 @@ async fn dispatch(
                 refill.woken();
                 poll_at = Instant::now() + POLL;
             }
+            // A rate-limited webhook may send again.
+            _ = tokio::time::sleep_until(token_at.unwrap_or(poll_at)), if token_at.is_some() => {}
             Some(done) = tasks.join_next() => {
                 finished(&mut held, done);
                 refill.finished();
@@ -446,7 +570,10 @@ async fn dispatch(
                 if claiming.is_some() => {
                 claiming = None;
                 poll_at = match claimed.map_err(anyhow::Error::from).and_then(|claimed| claimed) {
-                    Ok(Claimed { jobs, more_due }) => {
+                    Ok(Claimed { jobs, more_due, limits }) => {
+                        for (webhook_id, limit) in limits {
+                            held.set_limit(&webhook_id, limit);
+                        }
                         jobs.into_iter().for_each(|job| held.hold(job));
                         refill.landed(more_due);
                         Instant::now() + POLL
@@ -488,16 +615,29 @@ fn finished(held: &mut WorkQueue, done: Result<(String, Sending), tokio::task::J
 
 /// Claims up to `room` due deliveries whose events add up to `bytes_room` at
 /// most, and at most `HELD_PER_WEBHOOK` per webhook counting what `held`
-/// (webhook -> deliveries) already holds. A webhook with a long backlog fills
-/// up in one round and is skipped in the next, so that it cannot crowd out the
-/// webhooks behind it.
+/// (webhook -> deliveries) already holds; a rate-limited webhook (`limits`)
+/// no more than half a lease's worth of its share (`held_at_most`), so that
+/// what is held goes out within its lease. A webhook with a long backlog
+/// fills up in one round and is skipped in the next, so that it cannot crowd
+/// out the webhooks behind it.
 async fn claim(
     deliverer: Deliverer,
     mut held: HashMap<String, usize>,
+    mut limits: HashMap<String, Option<u32>>,
+    instances: usize,
     room: usize,
     mut bytes_room: usize,
 ) -> anyhow::Result<Claimed> {
+    let lease_seconds = deliverer.settings.lease().as_secs_f64();
+    let at_most = |limits: &HashMap<String, Option<u32>>, webhook_id: &str| {
+        held_at_most(
+            limits.get(webhook_id).copied().flatten(),
+            instances,
+            lease_seconds,
+        )
+    };
     let mut claimed = Vec::new();
+    let mut more_due = true;
     for _ in 0..ROUNDS {
         let limit = (room - claimed.len()).min(CANDIDATES);
         if limit == 0 || bytes_room == 0 {
@@ -505,14 +645,16 @@ async fn claim(
         }
         let full: Vec<String> = held
             .iter()
-            .filter(|(_, count)| **count >= HELD_PER_WEBHOOK)
+            .filter(|(webhook_id, count)| **count >= at_most(&limits, webhook_id))
             .map(|(webhook_id, _)| webhook_id.clone())
             .collect();
         let candidates = deliverer.store.due_deliveries(&full, limit).await?;
         let mut wanted = Vec::new();
         for candidate in &candidates {
+            limits.insert(candidate.webhook_id.clone(), candidate.rate_limit);
+            let cap = at_most(&limits, &candidate.webhook_id);
             let count = held.entry(candidate.webhook_id.clone()).or_default();
-            if *count < HELD_PER_WEBHOOK && candidate.bytes <= bytes_room {
+            if *count < cap && candidate.bytes <= bytes_room {
                 *count += 1;
                 bytes_room -= candidate.bytes;
                 wanted.push(candidate.id.clone());
@@ -522,16 +664,27 @@ async fn claim(
         claimed.extend(deliverer.store.claim(&wanted, lease_until).await?);
         // Fewer than asked for, and none left behind: nothing more is due.
         if candidates.len() < limit && wanted.len() == candidates.len() {
-            return Ok(Claimed {
-                jobs: claimed,
-                more_due: false,
-            });
+            more_due = false;
+            break;
         }
     }
     Ok(Claimed {
         jobs: claimed,
-        more_due: true,
+        more_due,
+        limits,
     })
+}
+
+/// Deliveries held at most for a webhook sending `limit` a second (`None`:
+/// no limit), shared among `instances`, with leases of `lease_seconds`.
+fn held_at_most(limit: Option<u32>, instances: usize, lease_seconds: f64) -> usize {
+    match limit {
+        None => HELD_PER_WEBHOOK,
+        Some(limit) => {
+            let share = f64::from(limit) / instances.max(1) as f64;
+            ((share * lease_seconds / 2.0) as usize).clamp(1, HELD_PER_WEBHOOK)
+        }
+    }
 }
 
 async fn drain_running(
@@ -674,6 +827,61 @@ mod tests {
             !refill.start(true),
             "back to batches once the backlog is taken"
         );
+    }
+
+    #[test]
+    fn a_rate_limited_webhook_sends_at_its_pace_beside_the_others() {
+        let mut held = WorkQueue::new();
+        held.set_limit("wh_slow", Some(5));
+        hold_many(
+            &mut held,
+            ["wh_slow".to_string(), "wh_fast".to_string()],
+            10,
+        );
+        let start = Instant::now();
+        let sent_to =
+            |ready: &[Job], webhook: &str| ready.iter().filter(|j| j.webhook_id == webhook).count();
+        let (ready, _) = held.ready_at(0, start);
+        assert_eq!(sent_to(&ready, "wh_slow"), 1, "one token at a time at 5/s");
+        assert_eq!(sent_to(&ready, "wh_fast"), 10, "the other is not held back");
+        for job in &ready {
+            held.finish(&job.delivery_id, Sending::Answered);
+        }
+        let next = held
+            .next_token_at()
+            .expect("the slow one waits for a token");
+        assert_eq!(next - start, Duration::from_millis(200));
+        let (ready, _) = held.ready_at(0, start + Duration::from_millis(100));
+        assert!(ready.is_empty(), "not before its time");
+        let (ready, _) = held.ready_at(0, start + Duration::from_millis(200));
+        assert_eq!(sent_to(&ready, "wh_slow"), 1);
+
+        // Shared by two instances, each sends half.
+        held.instances.store(2, Ordering::Relaxed);
+        held.finish(&ready[0].delivery_id, Sending::Answered);
+        let (ready, _) = held.ready_at(0, start + Duration::from_millis(500));
+        assert!(
+            ready.is_empty(),
+            "at 2.5/s the next is 400 ms after the last"
+        );
+        let (ready, _) = held.ready_at(0, start + Duration::from_millis(600));
+        assert_eq!(ready.len(), 1);
+
+        // No limit any more: the rest go at once.
+        held.finish(&ready[0].delivery_id, Sending::Answered);
+        held.set_limit("wh_slow", None);
+        let (ready, _) = held.ready_at(0, start + Duration::from_millis(600));
+        assert_eq!(ready.len(), 7);
+        assert_eq!(held.next_token_at(), None);
+    }
+
+    #[test]
+    fn a_rate_limited_webhook_holds_no_more_than_half_a_lease_of_its_pace() {
+        assert_eq!(held_at_most(None, 1, 35.0), HELD_PER_WEBHOOK);
+        assert_eq!(held_at_most(Some(5), 1, 35.0), 87);
+        assert_eq!(held_at_most(Some(5), 3, 35.0), 29);
+        assert_eq!(held_at_most(Some(1), 100, 35.0), 1, "always one");
+        assert_eq!(held_at_most(Some(10_000), 1, 35.0), HELD_PER_WEBHOOK);
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub struct DueDelivery {
     pub webhook_id: String,
     /// Its event's data as stored, in bytes.
     pub bytes: usize,
+    /// Its webhook's deliveries a second at most.
+    pub rate_limit: Option<u32>,
+}
+
+/// A `rate_limit` column as stored.
+pub(super) fn rate_limit(column: Option<i64>) -> Option<u32> {
+    column.and_then(|limit| u32::try_from(limit).ok())
 }
 
 /// A webhook's signing secrets: the current one and, during a rotation, the previous.

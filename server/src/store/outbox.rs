@@ -88,6 +88,9 @@ pub struct Subscriber {
     pub created_at: i64,
     /// Only events this matches go to it.
     pub filter: Option<Arc<Filter>>,
+    /// Its deliveries a second at most: they wait in the outbox for the
+    /// workers to claim them (with the limit), never straight to them.
+    pub rate_limit: Option<u32>,
 }
 
 impl Subscriber {
@@ -203,6 +206,8 @@ pub fn plan<'a>(
                     };
                     let placement = if webhook.paused {
                         Placement::Paused
+                    } else if webhook.rate_limit.is_some() {
+                        Placement::Due
                     } else {
                         lease(&webhook.id, bytes).map_or(Placement::Due, Placement::Leased)
                     };
@@ -618,6 +623,7 @@ mod tests {
                 paused: false,
                 created_at: 0,
                 filter: None,
+                rate_limit: None,
             })
             .collect();
         let events = vec![NewEvent::sample(); 1000];
@@ -673,6 +679,7 @@ mod tests {
                 paused: false,
                 created_at: 0,
                 filter: Some(compiled(filter).unwrap()),
+                rate_limit: None,
             },
             Subscriber {
                 id: "wh_all".into(),
@@ -680,6 +687,7 @@ mod tests {
                 paused: false,
                 created_at: 0,
                 filter: None,
+                rate_limit: None,
             },
         ];
         let event = |priority: &str| NewEvent {
@@ -752,6 +760,7 @@ mod tests {
             paused: false,
             created_at: 0,
             filter: None,
+            rate_limit: None,
         }];
         let (_, planned) = plan(&webhooks, &keyed.fresh, &mut |_, _| None).unwrap();
         let first_new = planned[0].event_id.clone();

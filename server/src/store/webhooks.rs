@@ -32,6 +32,8 @@ pub struct WebhookSettings {
     /// A payload filter, checked (`filter::Filter::compile`): only events
     /// it matches make a delivery.
     pub filter: Option<serde_json::Value>,
+    /// Deliveries per second at most.
+    pub rate_limit: Option<u32>,
 }
 
 /// A stored webhook. Its signing secrets are read separately, on demand.

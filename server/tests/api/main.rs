@@ -5,7 +5,7 @@ mod bodies;
 mod console;
 mod delivery;
 mod faults;
-mod filters;
+
 mod helpers;
 mod idempotency;
 mod instances;
@@ -21,6 +21,7 @@ mod postgres;
 mod process;
 mod receiver;
 mod rounds;
+mod routing;
 mod session;
 mod throttles;
 mod triggers;

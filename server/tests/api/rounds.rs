@@ -49,6 +49,7 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
         data_location: None,
         headers: BTreeMap::new(),
         filter: None,
+        rate_limit: None,
     };
     let secret = format!(
         "whsec_{}",

@@ -157,6 +157,7 @@ fn webhook_out(
             .map(|name| (name, crate::model::MASKED.to_string()))
             .collect(),
         filter: settings.filter,
+        rate_limit: settings.rate_limit,
         author: Author {
             id: webhook.author_id,
             name: webhook.author_name,

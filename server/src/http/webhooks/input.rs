@@ -94,6 +94,15 @@ pub fn settings(
         check(&mut errors, "filter", problem);
     }
 
+    let rate_limit = match input.rate_limit {
+        Some(limit) => limit,
+        None => base.and_then(|b| b.rate_limit),
+    };
+    if rate_limit.is_some_and(|limit| !(1..=MAX_RATE_LIMIT).contains(&limit)) {
+        let problem = format!("must be 1 to {MAX_RATE_LIMIT} deliveries a second, or null");
+        check(&mut errors, "rate_limit", Some(problem));
+    }
+
     let headers = match input.headers {
         Some(given) => seal_headers(given, base.map(|b| &b.headers), cipher, &mut errors),
         None => base.map(|b| b.headers.clone()).unwrap_or_default(),
@@ -121,8 +130,12 @@ pub fn settings(
         data_location,
         headers,
         filter,
+        rate_limit,
     })
 }
+
+/// The highest `rate_limit`, in deliveries a second.
+const MAX_RATE_LIMIT: u32 = 10_000;
 
 fn check(errors: &mut FieldErrors, field: &str, problem: Option<String>) {
     if let Some(problem) = problem {

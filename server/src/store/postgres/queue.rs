@@ -11,6 +11,7 @@ use super::sql::consequences;
 use super::{LISTENER_NAME, PostgresStore, worth_retrying};
 use crate::store::Dialect;
 use crate::store::deliveries::lost_leases;
+use crate::store::deliveries::rate_limit;
 use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
 use crate::store::{DueDelivery, Job, Lease, Outcome, QueueStore, SwitchOff};
 use crate::time::now_ms;
@@ -28,7 +29,7 @@ impl QueueStore for PostgresStore {
         limit: usize,
     ) -> anyhow::Result<Vec<DueDelivery>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes
+            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes, w.rate_limit
              FROM webhooks w
              CROSS JOIN LATERAL (
                  SELECT id, webhook_id, event_id, next_attempt_at FROM deliveries
@@ -50,6 +51,7 @@ impl QueueStore for PostgresStore {
                 id: row.get("id"),
                 webhook_id: row.get("webhook_id"),
                 bytes: row.get::<i32, _>("bytes") as usize,
+                rate_limit: rate_limit(row.get("rate_limit")),
             })
             .collect())
     }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use sqlx::QueryBuilder;
 
 use super::{Backend, Db};
+use crate::store::deliveries::rate_limit;
 use crate::store::dialect::Bulk;
 use crate::store::outbox::{
     Deferred, Enqueued, Keyed, Leasing, Subscriber, compiled, deferred_rows, distinct_keys, plan,
@@ -117,7 +118,7 @@ impl Backend {
 /// The webhooks an event may go to: those on, and those hookhub switched
 /// off (their deliveries wait, paused).
 const SELECT_SUBSCRIBERS: &str =
-    "SELECT id, events, NOT active AS paused, created_at, filter FROM webhooks
+    "SELECT id, events, NOT active AS paused, created_at, filter, rate_limit FROM webhooks
      WHERE active OR disabled_reason IS NOT NULL";
 
 #[derive(sqlx::FromRow)]
@@ -127,6 +128,7 @@ struct SubscriberRow {
     paused: bool,
     created_at: i64,
     filter: Option<String>,
+    rate_limit: Option<i64>,
 }
 
 impl TryFrom<SubscriberRow> for Subscriber {
@@ -136,6 +138,7 @@ impl TryFrom<SubscriberRow> for Subscriber {
         Ok(Self {
             patterns: serde_json::from_str(&row.events).context("webhook events")?,
             filter: row.filter.as_deref().map(compiled).transpose()?,
+            rate_limit: rate_limit(row.rate_limit),
             id: row.id,
             paused: row.paused,
             created_at: row.created_at,

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::{Backend, Query, release_paused};
 use crate::model::DeliveryMethod;
+use crate::store::deliveries::rate_limit;
 use crate::store::{
     Dialect, FIRST, Position, Sealed, StoredAuth, Switch, Webhook, WebhookSettings, WebhookStore,
     new_id,
@@ -30,10 +31,10 @@ impl WebhookStore for Backend {
         with_settings(
             sqlx::query(
                 "INSERT INTO webhooks (name, url, events, method, auth_type, auth_username,
-                     auth_secret, data_location, headers, filter, id, active, secret, author_id,
-                     disabled_at, headers_sealed, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, TRUE,
-                     $16, $16)",
+                     auth_secret, data_location, headers, filter, rate_limit, id, active, secret,
+                     author_id, disabled_at, headers_sealed, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     TRUE, $17, $17)",
             ),
             settings,
         )?
@@ -100,15 +101,15 @@ impl WebhookStore for Backend {
             sqlx::query(
                 "UPDATE webhooks SET name = $1, url = $2, events = $3, method = $4, auth_type = $5,
                      auth_username = $6, auth_secret = $7, data_location = $8, headers = $9,
-                     filter = $10, headers_sealed = TRUE,
-                     active = CASE $11 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
-                     disabled_reason = CASE $11 WHEN 'keep' THEN disabled_reason END,
-                     next_probe_at = CASE $11 WHEN 'keep' THEN next_probe_at END,
-                     disabled_at = CASE $11 WHEN 'on' THEN NULL
-                         WHEN 'off' THEN COALESCE(disabled_at, $12) ELSE disabled_at END,
-                     failing_since = CASE $11 WHEN 'on' THEN NULL ELSE failing_since END,
-                     updated_at = $12
-                 WHERE id = $13",
+                     filter = $10, rate_limit = $11, headers_sealed = TRUE,
+                     active = CASE $12 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
+                     disabled_reason = CASE $12 WHEN 'keep' THEN disabled_reason END,
+                     next_probe_at = CASE $12 WHEN 'keep' THEN next_probe_at END,
+                     disabled_at = CASE $12 WHEN 'on' THEN NULL
+                         WHEN 'off' THEN COALESCE(disabled_at, $13) ELSE disabled_at END,
+                     failing_since = CASE $12 WHEN 'on' THEN NULL ELSE failing_since END,
+                     updated_at = $13
+                 WHERE id = $14",
             ),
             settings,
         )?
@@ -191,9 +192,9 @@ impl WebhookStore for Backend {
     }
 }
 
-/// `query` with the columns of `settings` but `active` bound as $1 to $10:
+/// `query` with the columns of `settings` but `active` bound as $1 to $11:
 /// name, url, events, method, auth_type, auth_username, auth_secret,
-/// data_location, headers, filter.
+/// data_location, headers, filter, rate_limit.
 fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow::Result<Query<'q>> {
     let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
     Ok(query
@@ -206,13 +207,14 @@ fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow:
         .bind(auth_secret)
         .bind(&settings.data_location)
         .bind(headers_column(&settings.headers)?)
-        .bind(settings.filter.as_ref().map(Value::to_string)))
+        .bind(settings.filter.as_ref().map(Value::to_string))
+        .bind(settings.rate_limit.map(i64::from)))
 }
 
 /// The columns every webhook query selects, webhooks as `w`, users as `u`.
 const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
-           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.filter, w.author_id, u.username AS author_name,
+           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.filter, w.rate_limit, w.author_id, u.username AS author_name,
            w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
            w.next_probe_at, w.created_at, w.updated_at
     FROM webhooks w JOIN users u ON u.id = w.author_id";
@@ -232,6 +234,7 @@ struct WebhookRow {
     headers: String,
     headers_sealed: bool,
     filter: Option<String>,
+    rate_limit: Option<i64>,
     author_id: String,
     author_name: String,
     consecutive_failures: i64,
@@ -285,6 +288,7 @@ impl TryFrom<WebhookRow> for Webhook {
                     .map(|filter| serde_json::from_str(&filter))
                     .transpose()
                     .context("webhook filter")?,
+                rate_limit: rate_limit(row.rate_limit),
             },
             author_id: row.author_id,
             author_name: row.author_name,

@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use super::sql::consequences;
 use super::{MAX_PARAMS, SqliteStore};
 use crate::store::deliveries::lost_leases;
+use crate::store::deliveries::rate_limit;
 use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
 use crate::store::{DueDelivery, Job, Lease, Outcome, QueueStore, SwitchOff};
 use crate::time::now_ms;
@@ -33,7 +34,7 @@ impl QueueStore for SqliteStore {
         let now = now_ms();
         // `octet_length` reads the size from the record header, not the data.
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes
+            "SELECT d.id, d.webhook_id, octet_length(e.data) AS bytes, w.rate_limit
              FROM webhooks w JOIN deliveries d ON d.id IN (
                  SELECT id FROM deliveries WHERE webhook_id = w.id AND next_attempt_at <= ",
         );
@@ -57,6 +58,7 @@ impl QueueStore for SqliteStore {
                 id: row.get("id"),
                 webhook_id: row.get("webhook_id"),
                 bytes: row.get::<i64, _>("bytes") as usize,
+                rate_limit: rate_limit(row.get("rate_limit")),
             })
             .collect())
     }

@@ -1,6 +1,6 @@
-//! Payload filters (SPEC.md): a webhook's `filter` decides which events of
-//! its types make a delivery; it is checked when written and shown by the
-//! preview against its sample event.
+//! Precise routing (SPEC.md): a webhook's `filter` decides which events of
+//! its types make a delivery (checked when written, shown by the preview
+//! against its sample event), and its `rate_limit` how fast they go.
 
 use std::time::Duration;
 
@@ -170,4 +170,73 @@ async fn the_preview_says_whether_its_sample_event_passes_the_filter() {
     let refused = preview(json!({"data.status": {"$ne": "closed"}})).await;
     assert_eq!(refused["filter_matches"], false);
     assert_eq!(preview(Value::Null).await["filter_matches"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_rate_limited_webhook_gets_everything_at_its_pace_and_slows_no_other() {
+    let app = app().await;
+    let limited = Receiver::start().await;
+    let other = Receiver::start().await;
+    let created = app
+        .create_webhook(json!({"name": "old itsm", "url": limited.url, "events": ["ticket.*"], "rate_limit": 5}))
+        .await;
+    assert_eq!(created["rate_limit"], 5);
+    app.create_webhook(json!({"name": "fast", "url": other.url, "events": ["ticket.*"]}))
+        .await;
+    let events: Vec<Value> = (0..30)
+        .map(|n| json!({"type": "ticket.create", "data": {"n": n}}))
+        .collect();
+    let published = app
+        .admin(Method::POST, "/api/events", Some(json!({"events": events})))
+        .await;
+    assert_eq!(published.status(), 202);
+
+    let fast = other.wait_for(30, WAIT).await;
+    let paced = limited.wait_for(30, Duration::from_secs(30)).await;
+    let span = paced.last().unwrap().at - paced.first().unwrap().at;
+    assert!(
+        span >= Duration::from_millis(4_500),
+        "30 at 5/s came within {span:?}"
+    );
+    assert!(
+        fast.last().unwrap().at < paced[15].at,
+        "the other webhook waited for the limited one"
+    );
+    app.settled().await;
+    let attempts: Vec<Value> = app.admin_json("/api/deliveries?limit=100").await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempt_count"].clone())
+        .collect();
+    assert!(
+        attempts.iter().all(|n| *n == 1),
+        "waiting is not an attempt: {attempts:?}"
+    );
+    assert_eq!(limited.count(), 30, "each once");
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_one_to_ten_thousand_a_second_or_none() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let id = app
+        .create_webhook_id(
+            json!({"name": "x", "url": receiver.url, "events": ["ticket.*"], "rate_limit": 10}),
+        )
+        .await;
+    let path = format!("/api/webhooks/{id}");
+    for bad in [json!(0), json!(10_001), json!(-1), json!(2.5), json!("5")] {
+        let response = app
+            .admin(Method::PATCH, &path, Some(json!({"rate_limit": bad})))
+            .await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"]["rate_limit"].is_string(), "{bad}: {error}");
+        assert_eq!(app.webhook(&id).await["rate_limit"], 10, "unchanged");
+    }
+    let cleared = app
+        .admin(Method::PATCH, &path, Some(json!({"rate_limit": null})))
+        .await;
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.webhook(&id).await["rate_limit"], Value::Null);
 }
