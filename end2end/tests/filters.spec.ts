@@ -3,7 +3,7 @@ import { accessible, adminHeaders, clearWebhooks, logIn, snap } from "./helpers"
 
 test.beforeEach(async ({ request }) => clearWebhooks(request));
 
-test("a filter is checked as it is typed, against the preview's sample event, and saved only when valid", async ({
+test("a filter is checked as it is typed against the preview's sample event, a rate limit is a whole number, and both save only when valid", async ({
   page,
   request,
 }) => {
@@ -35,12 +35,26 @@ test("a filter is checked as it is typed, against the preview's sample event, an
   await expect(page.locator('.field-error[data-field="filter"]')).toContainText("data.status.$like");
   await filter.fill('{"data.priority": {"$in": ["P1", "P2"]}}');
   await expect(check).toContainText("does not pass this filter");
+  await expect(page.locator('.field-error[data-field="filter"]')).toHaveCount(0);
   await snap(page, "webhook-filter");
   await accessible(page, "webhook-filter");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page).toHaveURL(/\/webhooks\?saved=wh_/);
   const stored = await (await request.get(`/api/webhooks/${id}`, { headers })).json();
   expect(stored.data.filter).toEqual({ "data.priority": { $in: ["P1", "P2"] } });
+
+  // A rate limit is a whole number, said next to its field.
+  await page.goto(`/webhooks/${id}`);
+  await page.getByLabel("Rate limit").fill("fast");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator('.field-error[data-field="rate_limit"]')).toContainText("whole number");
+  await page.getByLabel("Rate limit").fill("20000");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator('.field-error[data-field="rate_limit"]')).toContainText("10000");
+  await page.getByLabel("Rate limit").fill("5");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page).toHaveURL(/\/webhooks\?saved=wh_/);
+  expect((await (await request.get(`/api/webhooks/${id}`, { headers })).json()).data.rate_limit).toBe(5);
 
   // Emptied, it is cleared.
   await page.goto(`/webhooks/${id}`);

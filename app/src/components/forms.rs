@@ -53,6 +53,18 @@ impl FormErrors {
         });
     }
 
+    /// Takes back what was said of `field`, once it is edited again.
+    pub fn forget(&self, field: &str) {
+        if self
+            .fields
+            .with_untracked(|fields| fields.contains_key(field))
+        {
+            self.fields.update(|fields| {
+                fields.remove(field);
+            });
+        }
+    }
+
     pub fn clear(&self) {
         self.fields.set(BTreeMap::new());
         self.general.set(None);

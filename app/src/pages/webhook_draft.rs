@@ -66,6 +66,7 @@ pub fn field_label(field: &str) -> &str {
         "data_location" => "Data location",
         "headers" => "Extra headers",
         "filter" => "Filter",
+        "rate_limit" => "Rate limit",
         other => other,
     }
 }
@@ -98,6 +99,8 @@ pub struct WebhookDraft {
     pub headers: Vec<KeyValueRow>,
     /// The payload filter as JSON text; empty for none.
     pub filter: String,
+    /// Deliveries a second at most, as typed; empty for no limit.
+    pub rate_limit: String,
 }
 
 impl Default for WebhookDraft {
@@ -118,6 +121,7 @@ impl Default for WebhookDraft {
             data_location: String::new(),
             headers: Vec::new(),
             filter: String::new(),
+            rate_limit: String::new(),
         }
     }
 }
@@ -165,11 +169,27 @@ impl From<&WebhookOut> for WebhookDraft {
                 .as_ref()
                 .and_then(|filter| serde_json::to_string_pretty(filter).ok())
                 .unwrap_or_default(),
+            rate_limit: webhook
+                .rate_limit
+                .map(|limit| limit.to_string())
+                .unwrap_or_default(),
         }
     }
 }
 
 impl WebhookDraft {
+    /// The rate limit as the API takes it: `None` (no limit) when empty, or
+    /// why the text is not a whole number.
+    pub fn rate_limit_value(&self) -> Result<Option<u32>, String> {
+        let text = self.rate_limit.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .map_err(|_| "must be a whole number of deliveries a second, 1 to 10,000".into())
+    }
+
     /// The filter as the API takes it: `None` (no filter) when the text is
     /// empty, or why the text is not a JSON object.
     pub fn filter_value(&self) -> Result<Option<serde_json::Value>, String> {
@@ -245,6 +265,8 @@ impl WebhookDraft {
             // Text that is not JSON (yet) leaves the stored filter as it is;
             // `filter_problem` says why, and Save refuses it.
             filter: self.filter_value().ok(),
+            // Likewise: a number the server then checks, or nothing.
+            rate_limit: self.rate_limit_value().ok(),
         }
     }
 }
@@ -275,6 +297,7 @@ mod tests {
             data_location: Some("root/result".into()),
             headers: BTreeMap::from([("X-Team".into(), "***".into())]),
             filter: None,
+            rate_limit: None,
             author: Author {
                 id: "usr_1".into(),
                 name: "admin".into(),
@@ -393,6 +416,20 @@ mod tests {
         assert!(draft.filter_value().unwrap_err().contains("JSON object"));
         draft.filter = "  ".into();
         assert_eq!(draft.to_input().filter, Some(None), "emptied: cleared");
+    }
+
+    #[test]
+    fn a_rate_limit_is_a_whole_number_or_nothing() {
+        let mut webhook = stored();
+        webhook.rate_limit = Some(5);
+        let mut draft = WebhookDraft::from(&webhook);
+        assert_eq!(draft.rate_limit, "5");
+        assert_eq!(draft.to_input().rate_limit, Some(Some(5)));
+        draft.rate_limit = "five".into();
+        assert!(draft.rate_limit_value().is_err());
+        assert_eq!(draft.to_input().rate_limit, None, "the stored one stays");
+        draft.rate_limit = String::new();
+        assert_eq!(draft.to_input().rate_limit, Some(None), "emptied: no limit");
     }
 
     #[test]

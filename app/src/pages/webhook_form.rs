@@ -78,6 +78,9 @@ fn modules_of(webhooks: &[WebhookOut]) -> Vec<String> {
     modules.into_iter().collect()
 }
 
+/// Fields whose text the API cannot take, by name, with what is wrong.
+type TypedProblems = std::collections::BTreeMap<String, String>;
+
 #[component]
 fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl IntoView {
     let editing = initial.as_ref().map(|w| w.id.clone());
@@ -104,19 +107,22 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let auth = AuthState::new(draft.auth_type, draft.username);
     let header_rows = RwSignal::new(draft.headers);
     let filter = RwSignal::new(draft.filter);
+    let rate_limit = RwSignal::new(draft.rate_limit);
     let errors = FormErrors::new();
 
     let navigate = use_navigate();
     // Answers the id of the webhook saved, which the list then points out.
     let save = Action::new_local(
-        move |(id, input, filter_problem): &(Option<String>, WebhookIn, Option<String>)| {
-            let (id, input, filter_problem) = (id.clone(), input.clone(), filter_problem.clone());
+        move |(id, input, typed): &(Option<String>, WebhookIn, TypedProblems)| {
+            let (id, input, typed) = (id.clone(), input.clone(), typed.clone());
             async move {
-                if let Some(problem) = filter_problem {
+                // Text the API cannot take is said next to its field, not sent.
+                if !typed.is_empty() {
+                    let names: Vec<&str> = typed.keys().map(String::as_str).collect();
                     return Err(ClientError {
                         status: 422,
-                        message: "invalid fields: filter".into(),
-                        fields: [("filter".to_string(), problem)].into(),
+                        message: format!("invalid fields: {}", names.join(", ")),
+                        fields: typed,
                     });
                 }
                 // A webhook without events would never fire: say so rather than
@@ -174,9 +180,20 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             data_location: data_location.get(),
             headers: header_rows.get(),
             filter: filter.get(),
+            rate_limit: rate_limit.get(),
         }
         .to_input()
     };
+    // What Save was told of the filter and the rate limit goes once they
+    // are edited: the filter's check below says what holds now.
+    Effect::new(move || {
+        filter.track();
+        errors.forget("filter");
+    });
+    Effect::new(move || {
+        rate_limit.track();
+        errors.forget("rate_limit");
+    });
     // What is wrong with the filter as typed, before the server is asked.
     let filter_typed = move || {
         WebhookDraft {
@@ -200,8 +217,18 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         move |event: SubmitEvent| {
             event.prevent_default();
             let input = untrack(input);
-            let filter_problem = untrack(filter_typed).err();
-            save.dispatch((editing.clone(), input, filter_problem));
+            let mut typed = TypedProblems::new();
+            if let Err(problem) = untrack(filter_typed) {
+                typed.insert("filter".into(), format!("The filter {problem}"));
+            }
+            let limit = WebhookDraft {
+                rate_limit: rate_limit.get_untracked(),
+                ..Default::default()
+            };
+            if let Err(problem) = limit.rate_limit_value() {
+                typed.insert("rate_limit".into(), problem);
+            }
+            save.dispatch((editing.clone(), input, typed));
         }
     };
 
@@ -393,6 +420,13 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 <p class="hint" id="filter-hint">"Optional. Only events this JSON matches are delivered: paths like data.status with a value, or operators $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $contains; $or, $and and $not combine them."</p>
                 <FilterCheck typed=Signal::derive(filter_typed) preview />
                 <FieldError errors field="filter" />
+            </div>
+
+            <div class="field">
+                <label for="rate-limit">"Rate limit"</label>
+                <input id="rate-limit" class="narrow" inputmode="numeric" bind:value=rate_limit placeholder="no limit" aria-describedby="rate-limit-hint" />
+                <p class="hint" id="rate-limit-hint">"Optional. Deliveries a second at most, 1 to 10,000: the rest wait their turn in the queue, without failing."</p>
+                <FieldError errors field="rate_limit" />
             </div>
 
             <fieldset class="field">
