@@ -196,6 +196,27 @@ async fn spawn_in(dir: tempfile::TempDir, database_url: String, extra: &[&str]) 
     panic!("hookhub did not start");
 }
 
+/// `$body` with `$db` a connection to `$app`'s database, whichever it is.
+macro_rules! on_database {
+    ($app:expr, |$db:ident| $body:expr) => {{
+        use sqlx::Connection;
+        match backend() {
+            Backend::Sqlite => {
+                let mut $db = sqlx::SqliteConnection::connect(&$app.database_url)
+                    .await
+                    .unwrap();
+                $body
+            }
+            Backend::Postgres => {
+                let mut $db = sqlx::PgConnection::connect(&$app.database_url)
+                    .await
+                    .unwrap();
+                $body
+            }
+        }
+    }};
+}
+
 impl TestApp {
     /// The SQLite database's files (its log included); none on PostgreSQL.
     pub fn database_files(&self) -> Vec<PathBuf> {
@@ -256,29 +277,13 @@ impl TestApp {
     /// Runs one statement on the app's database, `$1`, `$2`, ... bound to
     /// `values` in order (SQLite reads them as its own numbered parameters).
     pub async fn execute(&self, statement: &str, values: &[&str]) {
-        use sqlx::Connection;
-        match backend() {
-            Backend::Sqlite => {
-                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                let mut query = sqlx::query(statement);
-                for value in values {
-                    query = query.bind(*value);
-                }
-                query.execute(&mut db).await.unwrap();
+        on_database!(self, |db| {
+            let mut query = sqlx::query(statement);
+            for value in values {
+                query = query.bind(*value);
             }
-            Backend::Postgres => {
-                let mut db = sqlx::PgConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                let mut query = sqlx::query(statement);
-                for value in values {
-                    query = query.bind(*value);
-                }
-                query.execute(&mut db).await.unwrap();
-            }
-        }
+            query.execute(&mut db).await.unwrap();
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -389,27 +394,10 @@ impl TestApp {
 
     /// The one number `statement` answers on the app's database.
     pub async fn count(&self, statement: &str) -> i64 {
-        use sqlx::Connection;
-        match backend() {
-            Backend::Sqlite => {
-                let mut db = sqlx::SqliteConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(statement)
-                    .fetch_one(&mut db)
-                    .await
-                    .unwrap()
-            }
-            Backend::Postgres => {
-                let mut db = sqlx::PgConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(statement)
-                    .fetch_one(&mut db)
-                    .await
-                    .unwrap()
-            }
-        }
+        on_database!(self, |db| sqlx::query_scalar(statement)
+            .fetch_one(&mut db)
+            .await
+            .unwrap())
     }
 
     /// A new viewer's session token.

@@ -1,16 +1,16 @@
 //! Creating, reading, changing and deleting webhooks.
 
-use api::{Auth, Author, Data, List, Permissions, WebhookIn, WebhookOut};
+use api::{Auth, Author, Data, List, Permissions, WebhookHealth, WebhookIn, WebhookOut};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use super::health::{health, success_rates};
+use super::health::{health, page_with_health, success_rates};
 use super::secrets::new_signing_secret;
 use super::{find, input};
 use crate::error::{AppError, Result};
 use crate::http::json::Json;
-use crate::http::paging::{PageQuery, created};
+use crate::http::paging::PageQuery;
 use crate::http::params::{Path, Query};
 use crate::http::{Admin, AppState};
 use crate::store::{Caller, Sealed, StoredAuth, Switch, Webhook};
@@ -31,11 +31,12 @@ pub(super) async fn create(
         .create_webhook(&settings, &caller.id, &secret)
         .await?;
     let location = format!("/api/webhooks/{}", webhook.id);
+    let health = health(&webhook, None, 0);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(Data {
-            data: webhook_out(webhook, &caller, None, 0),
+            data: webhook_out(webhook, &caller, health),
         }),
     ))
 }
@@ -47,23 +48,11 @@ pub(super) async fn list(
     Admin(caller): Admin,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<List<WebhookOut>>> {
-    let page = query.page(&state.cipher, "webhooks")?;
-    let webhooks = state
-        .store
-        .webhooks(page.after_created(), page.fetch())
-        .await?;
-    let (webhooks, next_cursor) =
-        page.finish(&state.cipher, webhooks, |w| created(w.created_at, &w.id));
-    let rates = success_rates(&state, None).await?;
-    let paused = state.store.paused_deliveries(None).await?;
+    let (webhooks, next_cursor) = page_with_health(&state, query, "webhooks").await?;
     Ok(Json(List {
         data: webhooks
             .into_iter()
-            .map(|w| {
-                let rate = rates.get(&w.id).copied();
-                let paused = paused.get(&w.id).copied().unwrap_or(0);
-                webhook_out(w, &caller, rate, paused)
-            })
+            .map(|(webhook, health)| webhook_out(webhook, &caller, health))
             .collect(),
         next_cursor,
     }))
@@ -79,8 +68,9 @@ pub(super) async fn show(
     let rate = success_rates(&state, Some(&id)).await?.get(&id).copied();
     let paused = state.store.paused_deliveries(Some(&id)).await?;
     let paused = paused.get(&id).copied().unwrap_or(0);
+    let health = health(&webhook, rate, paused);
     Ok(Json(Data {
-        data: webhook_out(webhook, &caller, rate, paused),
+        data: webhook_out(webhook, &caller, health),
     }))
 }
 
@@ -123,15 +113,8 @@ pub(super) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A webhook as the API shows it, with its recent success rate and the
-/// number of its paused deliveries.
-fn webhook_out(
-    webhook: Webhook,
-    caller: &Caller,
-    success_rate: Option<f64>,
-    paused_deliveries: u64,
-) -> WebhookOut {
-    let health = health(&webhook, success_rate, paused_deliveries);
+/// A webhook as the API shows it, with its health.
+fn webhook_out(webhook: Webhook, caller: &Caller, health: WebhookHealth) -> WebhookOut {
     let settings = webhook.settings;
     let auth = match settings.auth {
         StoredAuth::None => Auth::None,

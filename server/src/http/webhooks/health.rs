@@ -55,6 +55,34 @@ pub(super) fn health(
     }
 }
 
+/// A page of webhooks, oldest first, each with its health; `list` names the
+/// list its cursors belong to.
+pub(super) async fn page_with_health(
+    state: &AppState,
+    query: PageQuery,
+    list: &'static str,
+) -> Result<(Vec<(Webhook, WebhookHealth)>, Option<String>)> {
+    let page = query.page(&state.cipher, list)?;
+    let webhooks = state
+        .store
+        .webhooks(page.after_created(), page.fetch())
+        .await?;
+    let (webhooks, next_cursor) =
+        page.finish(&state.cipher, webhooks, |w| created(w.created_at, &w.id));
+    let rates = success_rates(state, None).await?;
+    let paused = state.store.paused_deliveries(None).await?;
+    let with_health = webhooks
+        .into_iter()
+        .map(|webhook| {
+            let rate = rates.get(&webhook.id).copied();
+            let paused = paused.get(&webhook.id).copied().unwrap_or(0);
+            let health = health(&webhook, rate, paused);
+            (webhook, health)
+        })
+        .collect();
+    Ok((with_health, next_cursor))
+}
+
 /// `GET /api/deliveries/webhooks`: a page of webhooks, oldest first, as
 /// every reader of the logs may see them (viewers narrow the logs by them
 /// and see how each is doing): name and health, not URL or credentials.
@@ -64,27 +92,15 @@ pub(super) async fn summaries(
     _: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<List<WebhookSummary>>> {
-    let page = query.page(&state.cipher, "delivery webhooks")?;
-    let webhooks = state
-        .store
-        .webhooks(page.after_created(), page.fetch())
-        .await?;
-    let (webhooks, next_cursor) =
-        page.finish(&state.cipher, webhooks, |w| created(w.created_at, &w.id));
-    let rates = success_rates(&state, None).await?;
-    let paused = state.store.paused_deliveries(None).await?;
+    let (webhooks, next_cursor) = page_with_health(&state, query, "delivery webhooks").await?;
     Ok(Json(List {
         data: webhooks
             .into_iter()
-            .map(|w| WebhookSummary {
-                health: health(
-                    &w,
-                    rates.get(&w.id).copied(),
-                    paused.get(&w.id).copied().unwrap_or(0),
-                ),
-                id: w.id,
-                name: w.settings.name,
-                active: w.settings.active,
+            .map(|(webhook, health)| WebhookSummary {
+                id: webhook.id,
+                name: webhook.settings.name,
+                active: webhook.settings.active,
+                health,
             })
             .collect(),
         next_cursor,
