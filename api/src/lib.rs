@@ -18,8 +18,9 @@ pub use delivery::{
 pub use envelope::{Data, ErrorBody, ErrorDetail, List};
 pub use session::{Health, LoginIn, Me, Role, TokenOut};
 pub use trigger::{
-    QueuedDelivery, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerOutputs,
-    TriggerResponse, TriggeredEvent,
+    HmacAlgorithm, HmacEncoding, QueuedDelivery, SignatureScheme, TriggerAuthIn, TriggerAuthOut,
+    TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut, TriggerOutputs, TriggerResponse,
+    TriggeredEvent,
 };
 pub use user::{UserIn, UserOut, UserPatch};
 pub use webhook::{

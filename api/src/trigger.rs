@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, de};
 
 use crate::fields::not_null;
-use crate::{Auth, AuthIn, Author, Permissions};
+use crate::{AuthIn, Author, Permissions};
 
 /// The HTTP method a trigger URL answers; written in any case, shown in capitals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -56,6 +56,127 @@ impl TriggerResponse {
     }
 }
 
+/// How a sender signs what it sends (SPEC.md, the trigger `signature` auth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureScheme {
+    Github,
+    Stripe,
+    Shopify,
+    Standard,
+    Hmac,
+}
+
+impl SignatureScheme {
+    pub const ALL: [Self; 5] = [
+        Self::Github,
+        Self::Stripe,
+        Self::Shopify,
+        Self::Standard,
+        Self::Hmac,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Stripe => "stripe",
+            Self::Shopify => "shopify",
+            Self::Standard => "standard",
+            Self::Hmac => "hmac",
+        }
+    }
+}
+
+/// The hash of a generic `hmac` signature.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum HmacAlgorithm {
+    #[default]
+    Sha256,
+    Sha1,
+}
+
+/// How a generic `hmac` signature is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum HmacEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+/// A trigger's authentication as written: as a webhook's, or a signature the
+/// caller computes over the raw body with a secret both sides hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TriggerAuthIn {
+    None,
+    Basic {
+        username: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+    Bearer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    Signature {
+        scheme: SignatureScheme,
+        /// Left out on an update, the stored secret is kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
+        /// `hmac` only: the header that carries the signature.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<String>,
+        /// `hmac` only; `sha256` if left out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        algorithm: Option<HmacAlgorithm>,
+        /// `hmac` only; `hex` if left out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encoding: Option<HmacEncoding>,
+    },
+}
+
+impl From<AuthIn> for TriggerAuthIn {
+    fn from(auth: AuthIn) -> Self {
+        match auth {
+            AuthIn::None => Self::None,
+            AuthIn::Basic { username, password } => Self::Basic { username, password },
+            AuthIn::Bearer { token } => Self::Bearer { token },
+        }
+    }
+}
+
+/// A trigger's authentication as the API shows it: secrets never, only
+/// whether they are set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TriggerAuthOut {
+    None,
+    Basic {
+        username: String,
+        password_set: bool,
+    },
+    Bearer {
+        token_set: bool,
+    },
+    Signature {
+        scheme: SignatureScheme,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        algorithm: Option<HmacAlgorithm>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encoding: Option<HmacEncoding>,
+        secret_set: bool,
+    },
+}
+
 /// The writable fields of a trigger; `POST` needs `name`, `PATCH` takes any subset.
 /// Bearer tokens are never written: `POST /api/triggers/{id}/token` generates one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -87,7 +208,7 @@ pub struct TriggerIn {
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
-    pub auth: Option<AuthIn>,
+    pub auth: Option<TriggerAuthIn>,
     /// Default `trigger.<name>`.
     #[serde(
         default,
@@ -115,7 +236,7 @@ pub struct TriggerOut {
     pub name: String,
     pub method: TriggerMethod,
     pub params: BTreeMap<String, String>,
-    pub auth: Auth,
+    pub auth: TriggerAuthOut,
     pub event_type: String,
     pub response: TriggerResponse,
     /// The URL outside systems call.
@@ -142,6 +263,10 @@ pub struct TriggerCallOut {
     pub outcome: String,
     pub status_code: u16,
     pub event_id: Option<String>,
+    /// Why it was refused, when the outcome does not say it all (a signature
+    /// that does not match, a stale timestamp, a missing header).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// A delivery queued by a trigger call.

@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { accessible, adminHeaders, clearWebhooks, logIn, snap } from "./helpers";
@@ -209,4 +210,46 @@ test("an admin adds a user, changes their role and deletes them after confirming
   await page.locator("tr", { hasText: name }).getByRole("button", { name: "Delete" }).click();
   await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
   await expect(page.locator("tr", { hasText: name })).toHaveCount(0);
+});
+
+test("a trigger that GitHub calls checks its signature, and the call log says why one was refused", async ({
+  page,
+  request,
+}) => {
+  await logIn(page);
+  await page.getByRole("navigation", { name: "Toolbox" }).getByRole("link", { name: "Triggers" }).click();
+  await page.getByRole("link", { name: "Create Trigger" }).click();
+  await page.getByLabel("Name", { exact: true }).fill("Repository pushes");
+  await page.getByLabel("Callers sign the body").check();
+  await page.getByLabel("Sender", { exact: true }).selectOption("github");
+  await expect(page.getByText("GitHub sends X-Hub-Signature-256")).toBeVisible();
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator('.field-error[data-field="auth.secret"]')).toContainText("required");
+  await page.getByLabel("Signing secret").fill("a shared github secret");
+  await page.getByLabel("Event type").fill("repo.push");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("heading", { name: "Edit Trigger" })).toBeVisible();
+  await expect(page.locator("pre.curl")).toContainText("X-Hub-Signature-256: sha256=");
+  await snap(page, "trigger-signature");
+  await accessible(page, "trigger-signature");
+
+  const hookUrl = (await page.getByTestId("hook-url").textContent())!;
+  const body = '{"ref": "refs/heads/main"}';
+  const signature = "sha256=" + createHmac("sha256", "a shared github secret").update(body).digest("hex");
+  const good = await request.post(hookUrl, {
+    headers: { "content-type": "application/json", "x-hub-signature-256": signature },
+    data: body,
+  });
+  expect(good.status()).toBe(202);
+  const bad = await request.post(hookUrl, {
+    headers: { "content-type": "application/json", "x-hub-signature-256": signature },
+    data: '{"ref": "refs/heads/evil"}',
+  });
+  expect(bad.status()).toBe(401);
+  await page.getByRole("button", { name: "Refresh" }).click();
+  const log = page.locator("table.calls");
+  await expect(log.locator("tbody tr", { hasText: "unauthorized" })).toContainText("the signature does not match the body");
+  await expect(log.locator("tbody tr", { hasText: "accepted" })).toHaveCount(1);
+  // Saved again without the secret, the stored one stays.
+  await expect(page.getByText("Stored, sealed, and never shown")).toBeVisible();
 });

@@ -21,6 +21,9 @@ pub enum AppError {
     Unauthorized(Scheme),
     #[error("wrong username or password")]
     InvalidCredentials,
+    /// A signed trigger call whose signature does not hold, and why.
+    #[error("invalid signature: {0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -100,6 +103,7 @@ impl AppError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::BadSignature(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

@@ -1,5 +1,6 @@
 mod login;
 mod logs;
+mod trigger_signature;
 mod triggers;
 mod users;
 mod webhook_draft;

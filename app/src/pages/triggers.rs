@@ -1,14 +1,17 @@
 //! **Triggers**: URLs that outside systems call to start a fan-out.
 
 use api::{
-    Auth, AuthIn, AuthType, MAX_NAME_CHARS, TriggerCallOut, TriggerIn, TriggerMethod, TriggerOut,
-    TriggerResponse,
+    AuthIn, AuthType, MAX_NAME_CHARS, TriggerAuthOut, TriggerCallOut, TriggerIn, TriggerMethod,
+    TriggerOut, TriggerResponse,
 };
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use super::trigger_signature::{
+    SignatureFields, SignatureState, signature_headers, signature_label,
+};
 use crate::client::{self, ClientError};
 use crate::components::{
     AuthFields, AuthState, BearerToken, CharCount, ConfirmDialog, CopyButton, ErrorNote,
@@ -99,12 +102,13 @@ pub fn Triggers() -> impl IntoView {
     }
 }
 
-fn auth_label(auth: &Auth) -> String {
+fn auth_label(auth: &TriggerAuthOut) -> String {
     match auth {
-        Auth::None => "none".into(),
-        Auth::Basic { username, .. } => format!("basic ({username})"),
-        Auth::Bearer { token_set: true } => "bearer".into(),
-        Auth::Bearer { token_set: false } => "bearer (no token yet)".into(),
+        TriggerAuthOut::None => "none".into(),
+        TriggerAuthOut::Basic { username, .. } => format!("basic ({username})"),
+        TriggerAuthOut::Bearer { token_set: true } => "bearer".into(),
+        TriggerAuthOut::Bearer { token_set: false } => "bearer (no token yet)".into(),
+        TriggerAuthOut::Signature { scheme, .. } => signature_label(*scheme),
     }
 }
 
@@ -150,9 +154,12 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
         }
     });
     let token = generate.value();
-    let bearer = matches!(trigger.auth, Auth::Bearer { .. });
+    let bearer = matches!(trigger.auth, TriggerAuthOut::Bearer { .. });
     // Replacing a token cuts off its callers: that is asked first.
-    let has_token = RwSignal::new(matches!(trigger.auth, Auth::Bearer { token_set: true }));
+    let has_token = RwSignal::new(matches!(
+        trigger.auth,
+        TriggerAuthOut::Bearer { token_set: true }
+    ));
     Effect::new(move || {
         if let Some(Ok(_)) = token.get() {
             has_token.set(true);
@@ -237,9 +244,15 @@ fn HookUrl(trigger: TriggerOut) -> impl IntoView {
 /// A `curl` command that calls the trigger correctly.
 fn curl_example(trigger: &TriggerOut, token: Option<&str>) -> String {
     let auth = match &trigger.auth {
-        Auth::None => String::new(),
-        Auth::Basic { username, .. } => format!(" \\\n  -u '{username}:PASSWORD'"),
-        Auth::Bearer { .. } => format!(
+        TriggerAuthOut::None => String::new(),
+        TriggerAuthOut::Basic { username, .. } => format!(" \\\n  -u '{username}:PASSWORD'"),
+        TriggerAuthOut::Signature { scheme, header, .. } => {
+            signature_headers(*scheme, header.as_deref())
+                .into_iter()
+                .map(|(name, value)| format!(" \\\n  -H '{name}: {value}'"))
+                .collect()
+        }
+        TriggerAuthOut::Bearer { .. } => format!(
             " \\\n  -H 'Authorization: Bearer {}'",
             token.unwrap_or("TOKEN")
         ),
@@ -333,6 +346,7 @@ fn CallLog(id: String) -> impl IntoView {
                                                     {format!(" × {}", call.count)}
                                                 </span>
                                             })}
+                                            {call.reason.map(|reason| view! { <div class="call-reason muted">{reason}</div> })}
                                         </td>
                                         <td data-label="Status">{call.status_code}</td>
                                         <td data-label="Event">{call.event_id.map(|id| view! {
@@ -359,14 +373,16 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
     let method = RwSignal::new(init.map(|t| t.method).unwrap_or_default());
     let event_type = RwSignal::new(init.map(|t| t.event_type.clone()).unwrap_or_default());
     let response = RwSignal::new(init.map(|t| t.response).unwrap_or_default());
-    let (username, password_set) = match init.map(|t| &t.auth) {
-        Some(Auth::Basic {
+    let (kind, username, password_set) = match init.map(|t| &t.auth) {
+        Some(TriggerAuthOut::Basic {
             username,
             password_set,
-        }) => (username.clone(), *password_set),
-        _ => (String::new(), false),
+        }) => (AuthType::Basic, username.clone(), *password_set),
+        Some(TriggerAuthOut::Bearer { .. }) => (AuthType::Bearer, String::new(), false),
+        _ => (AuthType::None, String::new(), false),
     };
-    let auth = AuthState::new(init.map(|t| t.auth.kind()).unwrap_or_default(), username);
+    let auth = AuthState::new(kind, username);
+    let signature = SignatureState::new(init.map(|t| &t.auth));
     let rows = RwSignal::new(KeyValueRow::rows(
         init.map(|t| t.params.clone()).unwrap_or_default(),
         false,
@@ -390,13 +406,15 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
     });
     // What the form holds, as the API takes it.
     let input = move || {
-        let auth_in = match auth.kind.get() {
-            AuthType::Basic => AuthIn::Basic {
+        let auth_in = match (signature.on.get(), auth.kind.get()) {
+            (true, _) => signature.input(),
+            (false, AuthType::Basic) => AuthIn::Basic {
                 username: auth.username.get(),
                 password: Some(auth.password.get()).filter(|p| !p.is_empty()),
-            },
-            AuthType::Bearer => AuthIn::Bearer { token: None },
-            AuthType::None => AuthIn::None,
+            }
+            .into(),
+            (false, AuthType::Bearer) => AuthIn::Bearer { token: None }.into(),
+            (false, AuthType::None) => AuthIn::None.into(),
         };
         TriggerIn {
             name: Some(name.get()),
@@ -455,7 +473,18 @@ fn TriggerForm(initial: Option<TriggerOut>) -> impl IntoView {
                 <KeyValueRows rows labels=PARAM_LABELS />
                 <FieldError errors field="params" />
             </fieldset>
-            <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors password_rules=password_rules() />
+            <fieldset class="field">
+                <legend>"Who may call"</legend>
+                <label class="inline">
+                    <input type="checkbox" prop:checked=move || signature.on.get() on:change=move |ev| signature.on.set(event_target_checked(&ev)) />
+                    " Callers sign the body (GitHub, Stripe, Shopify, Standard Webhooks or any HMAC sender)"
+                </label>
+                <Show when=move || signature.on.get() fallback=move || view! {
+                    <AuthFields id="trigger-auth" auth secret_set=password_set bearer=BearerToken::Generated errors password_rules=password_rules() />
+                }>
+                    <SignatureFields signature errors />
+                </Show>
+            </fieldset>
             <div class="field">
                 <label for="trigger-event-type">"Event type"</label>
                 <input id="trigger-event-type" bind:value=event_type placeholder="trigger.<name>" />

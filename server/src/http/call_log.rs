@@ -66,7 +66,8 @@ impl Window {
 }
 
 impl CallLog {
-    /// Logs a refused call of `trigger_id`.
+    /// Logs a refused call of `trigger_id`; `reason` says why when the
+    /// outcome does not (the first call of a window's).
     pub async fn refused(
         &self,
         store: &Store,
@@ -74,6 +75,7 @@ impl CallLog {
         caller: &str,
         outcome: &'static str,
         status: u16,
+        reason: Option<&str>,
     ) -> anyhow::Result<()> {
         let key = (trigger_id.to_owned(), outcome);
         {
@@ -101,7 +103,7 @@ impl CallLog {
             }
         }
         let row = store
-            .log_trigger_call(trigger_id, caller, outcome, status)
+            .log_trigger_call(trigger_id, caller, outcome, status, reason)
             .await;
         let mut state = self.state.lock().expect("call log");
         match row {

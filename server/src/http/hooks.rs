@@ -22,7 +22,9 @@ use super::params::{Path, decoded_pairs};
 use super::throttle::{self, Key};
 use crate::error::{AppError, FieldErrors, Scheme};
 use crate::model::TriggerResponse;
+use crate::security::inbound;
 use crate::store::{NewEvent, Trigger, TriggerAuth};
+use crate::time::now_ms;
 
 /// Trigger calls carry small payloads; larger bodies get 413. Smaller than
 /// the API's 10 MiB on purpose: a trigger URL is open to the outside (with
@@ -39,7 +41,7 @@ pub fn router() -> Router<AppState> {
 /// Why a call was refused, for the trigger's call log.
 fn outcome_of(error: &AppError) -> &'static str {
     match error {
-        AppError::Unauthorized(_) => "unauthorized",
+        AppError::Unauthorized(_) | AppError::BadSignature(_) => "unauthorized",
         AppError::TooManyRequests { .. } => "throttled",
         AppError::MethodNotAllowed => "method_not_allowed",
         AppError::PayloadTooLarge { .. } => "too_large",
@@ -97,9 +99,20 @@ pub async fn call(
             let status = error.status();
             let outcome = outcome_of(&error);
             state.metrics.trigger_call(outcome);
+            let reason = match &error {
+                AppError::BadSignature(reason) => Some(reason.as_str()),
+                _ => None,
+            };
             state
                 .call_log
-                .refused(&state.store, &trigger.id, &caller, outcome, status.as_u16())
+                .refused(
+                    &state.store,
+                    &trigger.id,
+                    &caller,
+                    outcome,
+                    status.as_u16(),
+                    reason,
+                )
                 .await?;
             let mut response = error.into_response();
             if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -129,8 +142,18 @@ async fn accept(
     if call.method.as_str() != settings.method.as_str() {
         return Err(AppError::MethodNotAllowed);
     }
-    check_credentials(state, trigger, caller, &call.headers).await?;
-    let body = call.body?;
+    let body = match &settings.auth {
+        // Signed over the body: it must have come whole first.
+        TriggerAuth::Signature { .. } => {
+            let body = call.body?;
+            check_credentials(state, trigger, caller, &call.headers, &body).await?;
+            body
+        }
+        _ => {
+            check_credentials(state, trigger, caller, &call.headers, &[]).await?;
+            call.body?
+        }
+    };
     let data = call_data(call.query, &body, is_form(&call.headers))?;
     check_params(&settings.params, &data)?;
 
@@ -192,6 +215,7 @@ async fn check_credentials(
     trigger: &Trigger,
     caller: &str,
     headers: &HeaderMap,
+    body: &[u8],
 ) -> Result<(), AppError> {
     let auth = &trigger.settings.auth;
     if matches!(auth, TriggerAuth::None) {
@@ -202,12 +226,9 @@ async fn check_credentials(
     if let Some(wait) = wait {
         return Err(AppError::too_many(wait));
     }
-    if !authorized(state, auth, headers)? {
+    if let Some(refused) = refusal(state, auth, headers, body)? {
         throttle::failed(&state.store, &keys).await?;
-        return Err(AppError::Unauthorized(match auth {
-            TriggerAuth::Basic { .. } => Scheme::Basic,
-            _ => Scheme::Bearer,
-        }));
+        return Err(refused);
     }
     if struck {
         let [pair, _] = keys;
@@ -216,26 +237,47 @@ async fn check_credentials(
     Ok(())
 }
 
-/// Checks the caller's credentials in constant time.
-fn authorized(state: &AppState, auth: &TriggerAuth, headers: &HeaderMap) -> Result<bool, AppError> {
-    Ok(match auth {
+/// Checks the caller's credentials in constant time: the error to answer
+/// when they do not hold. A signature is checked over the raw `body`.
+fn refusal(
+    state: &AppState,
+    auth: &TriggerAuth,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<AppError>, AppError> {
+    let holds = match auth {
         TriggerAuth::None => true,
         TriggerAuth::Bearer { token } => match (token, authorization(headers, "Bearer")) {
             (Some(hash), Some(presented)) => hash.matches(presented),
             _ => false,
         },
         TriggerAuth::Basic { username, password } => {
-            let Some((user, pass)) = authorization(headers, "Basic").and_then(basic_credentials)
-            else {
-                return Ok(false);
-            };
-            let expected = state.cipher.open(&password.0)?;
-            // Both compared, always: the time taken does not tell which was wrong.
-            let user_ok = user.as_bytes().ct_eq(username.as_bytes());
-            let pass_ok = pass.as_bytes().ct_eq(expected.as_bytes());
-            (user_ok & pass_ok).into()
+            match authorization(headers, "Basic").and_then(basic_credentials) {
+                Some((user, pass)) => {
+                    let expected = state.cipher.open(&password.0)?;
+                    // Both compared, always: the time taken does not tell which was wrong.
+                    let user_ok = user.as_bytes().ct_eq(username.as_bytes());
+                    let pass_ok = pass.as_bytes().ct_eq(expected.as_bytes());
+                    (user_ok & pass_ok).into()
+                }
+                None => false,
+            }
         }
-    })
+        TriggerAuth::Signature { scheme, secret } => {
+            let secret = state.cipher.open(&secret.0)?;
+            let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+            let now = now_ms() / 1000;
+            return Ok(inbound::verify(scheme, &secret, header, body, now)
+                .err()
+                .map(|refused| AppError::BadSignature(refused.to_string())));
+        }
+    };
+    Ok((!holds).then(|| {
+        AppError::Unauthorized(match auth {
+            TriggerAuth::Basic { .. } => Scheme::Basic,
+            _ => Scheme::Bearer,
+        })
+    }))
 }
 
 /// `base64(user:password)` → (user, password).

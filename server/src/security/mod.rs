@@ -1,6 +1,8 @@
-//! Secrets: bearer tokens, password hashes, encryption of stored credentials.
+//! Secrets: bearer tokens, password hashes, encryption of stored credentials,
+//! and the signatures senders put on what they send us.
 
 mod cipher;
+pub mod inbound;
 mod password;
 mod password_checks;
 mod token;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::{NewEvent, Position, QueuedEvent, Sealed};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
+use crate::security::inbound::Scheme;
 
 /// How callers prove who they are.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,11 @@ pub enum TriggerAuth {
     /// `None` until a token is generated: until then every call is refused.
     Bearer {
         token: Option<TokenHash>,
+    },
+    /// The caller signs the body with a secret both sides hold.
+    Signature {
+        scheme: Scheme,
+        secret: Sealed,
     },
 }
 
@@ -55,6 +61,8 @@ pub struct TriggerCall {
     pub outcome: String,
     pub status_code: u16,
     pub event_id: Option<String>,
+    /// Why it was refused, when the outcome does not say it all.
+    pub reason: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -84,13 +92,14 @@ pub trait TriggerStore: Send + Sync {
     /// Replaces a bearer trigger's token; `false` if there is no bearer trigger with this id.
     async fn set_trigger_token(&self, id: &str, token: TokenHash) -> anyhow::Result<bool>;
 
-    /// Logs a refused call; the row's id.
+    /// Logs a refused call, and why if there is more to say; the row's id.
     async fn log_trigger_call(
         &self,
         trigger_id: &str,
         caller: &str,
         outcome: &str,
         status_code: u16,
+        reason: Option<&str>,
     ) -> anyhow::Result<i64>;
     /// Adds `more` calls refused alike to a logged one, the last at `last_called_at`.
     async fn count_trigger_calls(

@@ -23,6 +23,7 @@ mod receiver;
 mod rounds;
 mod routing;
 mod session;
+mod signed;
 mod throttles;
 mod triggers;
 mod users;

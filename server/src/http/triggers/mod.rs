@@ -2,7 +2,10 @@
 
 pub(crate) mod input;
 
-use api::{Auth, Author, Data, List, Permissions, TokenOut, TriggerCallOut, TriggerIn, TriggerOut};
+use api::{
+    Author, Data, HmacAlgorithm, HmacEncoding, List, Permissions, SignatureScheme, TokenOut,
+    TriggerAuthOut, TriggerCallOut, TriggerIn, TriggerOut,
+};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
@@ -16,6 +19,7 @@ use super::paging::{Page, PageQuery, created};
 use super::params::{Path, Query};
 use super::{Admin, AppState};
 use crate::error::{AppError, Result};
+use crate::security::inbound::{Algorithm, Encoding, Scheme};
 use crate::security::{TokenHash, random_text};
 use crate::store::{Caller, Trigger, TriggerAuth, TriggerCall};
 use crate::time::rfc3339;
@@ -212,6 +216,7 @@ fn call_out(call: TriggerCall) -> TriggerCallOut {
         outcome: call.outcome,
         status_code: call.status_code,
         event_id: call.event_id,
+        reason: call.reason,
     }
 }
 
@@ -240,14 +245,15 @@ fn base_url(headers: &HeaderMap) -> String {
 fn trigger_out(trigger: Trigger, caller: &Caller, headers: &HeaderMap) -> TriggerOut {
     let settings = trigger.settings;
     let auth = match settings.auth {
-        TriggerAuth::None => Auth::None,
-        TriggerAuth::Basic { username, .. } => Auth::Basic {
+        TriggerAuth::None => TriggerAuthOut::None,
+        TriggerAuth::Basic { username, .. } => TriggerAuthOut::Basic {
             username,
             password_set: true,
         },
-        TriggerAuth::Bearer { token } => Auth::Bearer {
+        TriggerAuth::Bearer { token } => TriggerAuthOut::Bearer {
             token_set: token.is_some(),
         },
+        TriggerAuth::Signature { scheme, .. } => signature_out(scheme),
     };
     TriggerOut {
         hook_url: format!("{}/hooks/{}", base_url(headers), trigger.slug),
@@ -269,5 +275,38 @@ fn trigger_out(trigger: Trigger, caller: &Caller, headers: &HeaderMap) -> Trigge
         },
         created_at: rfc3339(trigger.created_at),
         updated_at: rfc3339(trigger.updated_at),
+    }
+}
+
+/// A signed trigger's auth as the API shows it: the scheme, never the secret.
+fn signature_out(scheme: Scheme) -> TriggerAuthOut {
+    let (scheme, header, algorithm, encoding) = match scheme {
+        Scheme::Github => (SignatureScheme::Github, None, None, None),
+        Scheme::Stripe => (SignatureScheme::Stripe, None, None, None),
+        Scheme::Shopify => (SignatureScheme::Shopify, None, None, None),
+        Scheme::Standard => (SignatureScheme::Standard, None, None, None),
+        Scheme::Hmac {
+            header,
+            algorithm,
+            encoding,
+        } => (
+            SignatureScheme::Hmac,
+            Some(header),
+            Some(match algorithm {
+                Algorithm::Sha256 => HmacAlgorithm::Sha256,
+                Algorithm::Sha1 => HmacAlgorithm::Sha1,
+            }),
+            Some(match encoding {
+                Encoding::Hex => HmacEncoding::Hex,
+                Encoding::Base64 => HmacEncoding::Base64,
+            }),
+        ),
+    };
+    TriggerAuthOut::Signature {
+        scheme,
+        header,
+        algorithm,
+        encoding,
+        secret_set: true,
     }
 }

@@ -5,6 +5,7 @@ use anyhow::Context;
 use super::{Backend, Query, enqueue};
 use crate::model::{TriggerMethod, TriggerResponse};
 use crate::security::TokenHash;
+use crate::security::inbound::Scheme;
 use crate::store::{
     Dialect, FIRST, NewEvent, Position, QueuedEvent, Sealed, Trigger, TriggerAuth, TriggerCall,
     TriggerSettings, TriggerStore, new_id,
@@ -35,8 +36,9 @@ impl TriggerStore for Backend {
         with_settings(
             sqlx::query(
                 "INSERT INTO triggers (name, method, params, auth_type, auth_username, auth_password,
-                     token_hash, event_type, response, id, slug, author_id, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                     token_hash, event_type, response, auth_scheme, id, slug, author_id, created_at,
+                     updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
             ),
             settings,
         )?
@@ -82,8 +84,8 @@ impl TriggerStore for Backend {
             sqlx::query(
                 "UPDATE triggers SET name = $1, method = $2, params = $3, auth_type = $4,
                      auth_username = $5, auth_password = $6, token_hash = $7, event_type = $8,
-                     response = $9, updated_at = $10
-                 WHERE id = $11",
+                     response = $9, auth_scheme = $10, updated_at = $11
+                 WHERE id = $12",
             ),
             settings,
         )?
@@ -121,16 +123,18 @@ impl TriggerStore for Backend {
         caller: &str,
         outcome: &str,
         status_code: u16,
+        reason: Option<&str>,
     ) -> anyhow::Result<i64> {
         let id = sqlx::query_scalar(
-            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO trigger_calls (trigger_id, called_at, caller, outcome, status_code, reason)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(trigger_id)
         .bind(now_ms())
         .bind(caller)
         .bind(outcome)
         .bind(i64::from(status_code))
+        .bind(reason)
         .fetch_one(self.writer())
         .await?;
         Ok(id)
@@ -201,9 +205,9 @@ impl TriggerStore for Backend {
     }
 }
 
-/// `query` with the columns of `settings` bound as $1 to $9: name, method,
+/// `query` with the columns of `settings` bound as $1 to $10: name, method,
 /// params, auth_type, auth_username, auth_password, token_hash, event_type,
-/// response.
+/// response, auth_scheme.
 fn with_settings<'q>(query: Query<'q>, settings: &'q TriggerSettings) -> anyhow::Result<Query<'q>> {
     let auth = trigger_auth_columns(&settings.auth);
     Ok(query
@@ -215,13 +219,14 @@ fn with_settings<'q>(query: Query<'q>, settings: &'q TriggerSettings) -> anyhow:
         .bind(auth.password)
         .bind(auth.token)
         .bind(&settings.event_type)
-        .bind(settings.response.as_str()))
+        .bind(settings.response.as_str())
+        .bind(auth.scheme))
 }
 
 /// The columns every trigger query selects, triggers as `t`, users as `u`.
 const SELECT_TRIGGER: &str = "
     SELECT t.id, t.slug, t.name, t.method, t.params, t.auth_type, t.auth_username, t.auth_password,
-           t.token_hash, t.event_type, t.response, t.author_id, u.username AS author_name,
+           t.token_hash, t.auth_scheme, t.event_type, t.response, t.author_id, u.username AS author_name,
            t.created_at, t.updated_at
     FROM triggers t JOIN users u ON u.id = t.author_id";
 
@@ -236,6 +241,7 @@ struct TriggerRow {
     auth_username: Option<String>,
     auth_password: Option<Vec<u8>>,
     token_hash: Option<Vec<u8>>,
+    auth_scheme: Option<String>,
     event_type: String,
     response: String,
     author_id: String,
@@ -258,6 +264,14 @@ impl TryFrom<TriggerRow> for Trigger {
                     .token_hash
                     .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
                     .map(TokenHash),
+            },
+            "signature" => TriggerAuth::Signature {
+                scheme: row
+                    .auth_scheme
+                    .as_deref()
+                    .and_then(Scheme::from_column)
+                    .context("unknown signature scheme in the database")?,
+                secret: Sealed(row.auth_password.context("trigger secret missing")?),
             },
             _ => TriggerAuth::None,
         };
@@ -288,6 +302,7 @@ struct TriggerAuthColumns<'a> {
     pub username: Option<&'a str>,
     pub password: Option<&'a [u8]>,
     pub token: Option<&'a [u8]>,
+    pub scheme: Option<String>,
 }
 
 fn trigger_auth_columns(auth: &TriggerAuth) -> TriggerAuthColumns<'_> {
@@ -296,6 +311,7 @@ fn trigger_auth_columns(auth: &TriggerAuth) -> TriggerAuthColumns<'_> {
         username: None,
         password: None,
         token: None,
+        scheme: None,
     };
     match auth {
         TriggerAuth::None => none,
@@ -310,11 +326,19 @@ fn trigger_auth_columns(auth: &TriggerAuth) -> TriggerAuthColumns<'_> {
             token: token.as_ref().map(|t| t.0.as_slice()),
             ..none
         },
+        TriggerAuth::Signature { scheme, secret } => TriggerAuthColumns {
+            kind: "signature",
+            password: Some(secret.0.as_slice()),
+            scheme: Some(scheme.to_column()),
+            ..none
+        },
     }
 }
 
 /// One call of a trigger URL as logged.
-const SELECT_TRIGGER_CALLS: &str = "SELECT id, called_at, count, last_called_at, caller, outcome, status_code, event_id FROM trigger_calls";
+const SELECT_TRIGGER_CALLS: &str =
+    "SELECT id, called_at, count, last_called_at, caller, outcome, status_code, event_id, reason
+    FROM trigger_calls";
 
 #[derive(sqlx::FromRow)]
 struct TriggerCallRow {
@@ -326,6 +350,7 @@ struct TriggerCallRow {
     outcome: String,
     status_code: i64,
     event_id: Option<String>,
+    reason: Option<String>,
 }
 
 impl From<TriggerCallRow> for TriggerCall {
@@ -339,6 +364,7 @@ impl From<TriggerCallRow> for TriggerCall {
             outcome: row.outcome,
             status_code: row.status_code as u16,
             event_id: row.event_id,
+            reason: row.reason,
         }
     }
 }
