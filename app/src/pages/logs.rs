@@ -194,6 +194,10 @@ pub fn Logs() -> impl IntoView {
                 </span>
             </label>
             <label>
+                "Search"
+                <input type="search" placeholder="event id, object id or words" prop:value=move || param("search") on:change=set_filter_for("search") />
+            </label>
+            <label>
                 {format!("Since ({})", time_zone())}
                 <input type="datetime-local" prop:value=move || to_local(&param("since")) on:change=set_time_for("since") />
             </label>
@@ -205,7 +209,7 @@ pub fn Logs() -> impl IntoView {
                 <button type="button" on:click=clear_filters>"Clear filters"</button>
             })}
         </form>
-        {move || (!param("search").is_empty()).then(|| view! {
+        {move || param("search").starts_with("evt_").then(|| view! {
             <p class="notice search-scope" role="status">
                 "The deliveries of event " <code>{param("search")}</code> ", to every webhook it went to. "
                 <button type="button" class="link" on:click=move |_| set_filter("search", String::new())>"Show every event"</button>

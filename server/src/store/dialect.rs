@@ -30,6 +30,14 @@ pub trait Dialect: Send + Sync {
     /// another instance is taking are skipped (PostgreSQL); nothing on SQLite.
     const CLAIM_ROWS: &'static str;
 
+    /// A `SELECT` of the ids of the events whose data holds every word of
+    /// the text bound between its two halves (`words_bound`): FTS5 on
+    /// SQLite, a GIN index over `to_tsvector` on PostgreSQL.
+    const EVENTS_WITH_WORDS: (&'static str, &'static str);
+
+    /// What `EVENTS_WITH_WORDS` binds for a search's text.
+    fn words_bound(search: &str) -> String;
+
     /// For reads outside a transaction.
     fn reader(&self) -> &Pool<Self::Db>;
 

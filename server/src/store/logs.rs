@@ -32,7 +32,8 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     /// An event type or a pattern as webhooks subscribe with (`ticket.*`, `*`).
     pub event_type: Option<String>,
-    /// What `search` asked for: an event id.
+    /// What `search` asked for: an event id, or words of the event data
+    /// (an object id among them).
     pub search: Option<String>,
     /// Created at or after, Unix milliseconds.
     pub since: Option<i64>,

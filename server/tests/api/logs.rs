@@ -439,3 +439,69 @@ async fn bad_query_and_path_values_get_the_error_shape_naming_the_parameter() {
     let error = assert_error(response, 422, "validation_failed").await;
     assert!(error["fields"]["id"].is_string(), "{error}");
 }
+
+#[tokio::test]
+async fn search_finds_an_event_by_its_id_an_object_by_its_id_and_events_by_their_words() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    app.create_webhook(json!({"name": "all", "url": receiver.url, "events": ["*"]}))
+        .await;
+    let shipped = app
+        .publish(
+            "order.update",
+            json!({"note": "Shipped to Zanzibar by sea", "n": 4711}),
+        )
+        .await;
+    app.publish("order.update", json!({"note": "shipped by air", "n": 4712}))
+        .await;
+    let created = app
+        .admin(
+            Method::POST,
+            "/api/objects/ticket",
+            Some(json!({"title": "printer on fire"})),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let ticket = created.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    receiver.wait_for(3, WAIT).await;
+
+    let found = async |search: &str| -> Vec<String> {
+        let path = format!("/api/deliveries?search={}", urlencode(search));
+        get(&app, &path).await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["event_type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        found("zanzibar").await,
+        ["order.update"],
+        "a word, in any case"
+    );
+    assert_eq!(found("SHIPPED sea").await, ["order.update"], "every word");
+    assert_eq!(found("shipped").await.len(), 2);
+    assert_eq!(found("shipped rail").await.len(), 0);
+    assert_eq!(
+        found(shipped["id"].as_str().unwrap()).await,
+        ["order.update"]
+    );
+    assert_eq!(found(&ticket).await, ["ticket.create"], "an object's id");
+    assert_eq!(
+        found("\"quoted\" ( OR").await.len(),
+        0,
+        "the text is words, not a query language"
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

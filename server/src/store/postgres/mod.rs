@@ -217,6 +217,16 @@ impl Dialect for PostgresStore {
 
     const CLAIM_ROWS: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    const EVENTS_WITH_WORDS: (&'static str, &'static str) = (
+        "SELECT id FROM events WHERE to_tsvector('simple', data) @@ plainto_tsquery('simple', ",
+        ")",
+    );
+
+    /// The text as typed: `plainto_tsquery` asks for all its words.
+    fn words_bound(search: &str) -> String {
+        search.to_string()
+    }
+
     fn reader(&self) -> &PgPool {
         &self.pool
     }

@@ -276,8 +276,19 @@ fn push_delivery_filter<'a>(
             }
         },
     }
+    // The event with that id, or those whose data holds every word (an
+    // object's id is among its event's words). One `IN`, so that the
+    // planner looks the few events up rather than scan the deliveries.
     if let Some(search) = &filter.search {
-        query.push(" AND event_id = ").push_bind(search.as_str());
+        let (select, close) = Backend::EVENTS_WITH_WORDS;
+        query
+            .push(" AND event_id IN (SELECT ")
+            .push_bind(search.as_str())
+            .push(" UNION ALL ")
+            .push(select)
+            .push_bind(Backend::words_bound(search))
+            .push(close)
+            .push(")");
     }
     if let Some(since) = filter.since {
         query.push(" AND created_at >= ").push_bind(since);

@@ -86,6 +86,21 @@ impl Dialect for SqliteStore {
 
     const CLAIM_ROWS: &'static str = "";
 
+    const EVENTS_WITH_WORDS: (&'static str, &'static str) = (
+        "SELECT e.id FROM events e WHERE e.rowid IN (
+             SELECT rowid FROM event_words WHERE event_words MATCH ",
+        ")",
+    );
+
+    /// Each word quoted (an FTS5 string: its `"` doubled), all of them asked for.
+    fn words_bound(search: &str) -> String {
+        search
+            .split_whitespace()
+            .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }
@@ -210,9 +225,19 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
-    /// `VACUUM` rewrites the file; the log is then emptied.
+    /// `VACUUM` rewrites the file; the log is then emptied. VACUUM may
+    /// renumber the events' rowids, which their words are kept by: those
+    /// are indexed again.
     async fn scrub(&self) -> anyhow::Result<()> {
         sqlx::query("VACUUM").execute(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO event_words (event_words) VALUES ('delete-all')")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO event_words (rowid, data) SELECT rowid, data FROM events")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.writer)
             .await?;
