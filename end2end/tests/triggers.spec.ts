@@ -94,6 +94,15 @@ test("a POST trigger with a bearer token and a required param relays a call to t
     await expect(page.locator("tr[data-delivery]", { hasText: "weather.report" })).toContainText("succeeded");
     await expect(page.locator("tr[data-delivery]")).toContainText("Weather sink");
     await snap(page, "event-deliveries");
+    // the words of the event find it too, in any case
+    await page.getByLabel("Search").fill("PARIS");
+    await page.getByLabel("Search").press("Enter");
+    await expect(page).toHaveURL(/search=PARIS/);
+    await expect(page.locator("tr[data-delivery]")).toHaveCount(1);
+    await expect(page.locator("tr[data-delivery]")).toContainText("weather.report");
+    await page.getByLabel("Search").fill("lyon");
+    await page.getByLabel("Search").press("Enter");
+    await expect(page.getByText("No deliveries match these filters.")).toBeVisible();
   } finally {
     server.close();
   }
