@@ -184,6 +184,15 @@ pub struct WebhookIn {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1, maximum = 10000))]
     pub rate_limit: Option<Option<u32>>,
+    /// Waits before each retry, e.g. `["10s", "1m", "1h"]` (1 to 20 steps,
+    /// each 1s to 24h); after the last a delivery fails. Absent: unchanged;
+    /// `null`: the server's `--retry-schedule`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retry_schedule: Option<Option<Vec<String>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -286,6 +295,9 @@ pub struct WebhookOut {
     /// Deliveries per second at most; `null`: no limit.
     #[serde(default)]
     pub rate_limit: Option<u32>,
+    /// Waits before each retry; `null`: the server's `--retry-schedule`.
+    #[serde(default)]
+    pub retry_schedule: Option<Vec<String>>,
     pub author: Author,
     pub permissions: Permissions,
     pub created_at: String,

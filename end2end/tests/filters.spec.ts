@@ -3,7 +3,7 @@ import { accessible, adminHeaders, clearWebhooks, logIn, snap } from "./helpers"
 
 test.beforeEach(async ({ request }) => clearWebhooks(request));
 
-test("a filter is checked as it is typed against the preview's sample event, a rate limit is a whole number, and both save only when valid", async ({
+test("a filter is checked as it is typed against the preview's sample event, a rate limit is a whole number, a retry schedule says its span, and all save only when valid", async ({
   page,
   request,
 }) => {
@@ -55,6 +55,19 @@ test("a filter is checked as it is typed against the preview's sample event, a r
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page).toHaveURL(/\/webhooks\?saved=wh_/);
   expect((await (await request.get(`/api/webhooks/${id}`, { headers })).json()).data.rate_limit).toBe(5);
+
+  // Its own retry schedule, with the span it gives said as it is typed.
+  await page.goto(`/webhooks/${id}`);
+  await page.getByLabel("Retry schedule").fill("10s, 1m, 1h");
+  await expect(page.locator("#retry-schedule-hint")).toContainText("tried for 1 h 1 min 10 s in all");
+  await page.getByLabel("Retry schedule").fill("10s, 5d");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator('.field-error[data-field="retry_schedule"]')).toContainText("step 2");
+  await page.getByLabel("Retry schedule").fill("30s, 5m");
+  await expect(page.locator('.field-error[data-field="retry_schedule"]')).toHaveCount(0);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page).toHaveURL(/\/webhooks\?saved=wh_/);
+  expect((await (await request.get(`/api/webhooks/${id}`, { headers })).json()).data.retry_schedule).toEqual(["30s", "5m"]);
 
   // Emptied, it is cleared.
   await page.goto(`/webhooks/${id}`);

@@ -67,6 +67,7 @@ pub fn field_label(field: &str) -> &str {
         "headers" => "Extra headers",
         "filter" => "Filter",
         "rate_limit" => "Rate limit",
+        "retry_schedule" => "Retry schedule",
         other => other,
     }
 }
@@ -101,6 +102,8 @@ pub struct WebhookDraft {
     pub filter: String,
     /// Deliveries a second at most, as typed; empty for no limit.
     pub rate_limit: String,
+    /// Waits before each retry, comma-separated as typed; empty for the server's.
+    pub retry_schedule: String,
 }
 
 impl Default for WebhookDraft {
@@ -122,6 +125,7 @@ impl Default for WebhookDraft {
             headers: Vec::new(),
             filter: String::new(),
             rate_limit: String::new(),
+            retry_schedule: String::new(),
         }
     }
 }
@@ -173,11 +177,53 @@ impl From<&WebhookOut> for WebhookDraft {
                 .rate_limit
                 .map(|limit| limit.to_string())
                 .unwrap_or_default(),
+            retry_schedule: webhook
+                .retry_schedule
+                .as_ref()
+                .map(|steps| steps.join(", "))
+                .unwrap_or_default(),
         }
     }
 }
 
 impl WebhookDraft {
+    /// The retry schedule's steps as typed (the server checks them); `None`
+    /// when empty: the server's schedule.
+    pub fn retry_steps(&self) -> Option<Vec<String>> {
+        let steps: Vec<String> = self
+            .retry_schedule
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|step| !step.is_empty())
+            .map(str::to_string)
+            .collect();
+        (!steps.is_empty()).then_some(steps)
+    }
+
+    /// How long a delivery is retried in all with the typed schedule, in
+    /// words ("1 h 1 min 10 s"), if every step reads.
+    pub fn retry_span(&self) -> Option<String> {
+        let mut seconds = 0u64;
+        for step in self.retry_steps()? {
+            let (number, unit) = step.split_at(step.len().checked_sub(1)?);
+            let number: u64 = number.parse().ok()?;
+            seconds += number
+                * match unit {
+                    "s" => 1,
+                    "m" => 60,
+                    "h" => 3600,
+                    _ => return None,
+                };
+        }
+        let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+        let parts: Vec<String> = [(h, "h"), (m, "min"), (s, "s")]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, unit)| format!("{n} {unit}"))
+            .collect();
+        Some(parts.join(" "))
+    }
+
     /// The rate limit as the API takes it: `None` (no limit) when empty, or
     /// why the text is not a whole number.
     pub fn rate_limit_value(&self) -> Result<Option<u32>, String> {
@@ -267,6 +313,7 @@ impl WebhookDraft {
             filter: self.filter_value().ok(),
             // Likewise: a number the server then checks, or nothing.
             rate_limit: self.rate_limit_value().ok(),
+            retry_schedule: Some(self.retry_steps()),
         }
     }
 }
@@ -298,6 +345,7 @@ mod tests {
             headers: BTreeMap::from([("X-Team".into(), "***".into())]),
             filter: None,
             rate_limit: None,
+            retry_schedule: None,
             author: Author {
                 id: "usr_1".into(),
                 name: "admin".into(),
@@ -430,6 +478,29 @@ mod tests {
         assert_eq!(draft.to_input().rate_limit, None, "the stored one stays");
         draft.rate_limit = String::new();
         assert_eq!(draft.to_input().rate_limit, Some(None), "emptied: no limit");
+    }
+
+    #[test]
+    fn a_retry_schedule_is_typed_as_a_list_and_its_span_said() {
+        let mut webhook = stored();
+        webhook.retry_schedule = Some(vec!["10s".into(), "1m".into(), "1h".into()]);
+        let mut draft = WebhookDraft::from(&webhook);
+        assert_eq!(draft.retry_schedule, "10s, 1m, 1h");
+        assert_eq!(draft.retry_span().as_deref(), Some("1 h 1 min 10 s"));
+        assert_eq!(
+            draft.to_input().retry_schedule,
+            Some(webhook.retry_schedule.clone())
+        );
+        draft.retry_schedule = "5m 5m".into();
+        assert_eq!(draft.retry_span().as_deref(), Some("10 min"));
+        draft.retry_schedule = "5 minutes".into();
+        assert_eq!(draft.retry_span(), None, "the server says what is wrong");
+        draft.retry_schedule.clear();
+        assert_eq!(
+            draft.to_input().retry_schedule,
+            Some(None),
+            "the server's schedule"
+        );
     }
 
     #[test]

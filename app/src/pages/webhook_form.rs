@@ -108,6 +108,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     let header_rows = RwSignal::new(draft.headers);
     let filter = RwSignal::new(draft.filter);
     let rate_limit = RwSignal::new(draft.rate_limit);
+    let retry_schedule = RwSignal::new(draft.retry_schedule);
     let errors = FormErrors::new();
 
     let navigate = use_navigate();
@@ -181,8 +182,16 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             headers: header_rows.get(),
             filter: filter.get(),
             rate_limit: rate_limit.get(),
+            retry_schedule: retry_schedule.get(),
         }
         .to_input()
+    };
+    let retry_span = move || {
+        WebhookDraft {
+            retry_schedule: retry_schedule.get(),
+            ..Default::default()
+        }
+        .retry_span()
     };
     // What Save was told of the filter and the rate limit goes once they
     // are edited: the filter's check below says what holds now.
@@ -193,6 +202,10 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
     Effect::new(move || {
         rate_limit.track();
         errors.forget("rate_limit");
+    });
+    Effect::new(move || {
+        retry_schedule.track();
+        errors.forget("retry_schedule");
     });
     // What is wrong with the filter as typed, before the server is asked.
     let filter_typed = move || {
@@ -427,6 +440,16 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 <input id="rate-limit" class="narrow" inputmode="numeric" bind:value=rate_limit placeholder="no limit" aria-describedby="rate-limit-hint" />
                 <p class="hint" id="rate-limit-hint">"Optional. Deliveries a second at most, 1 to 10,000: the rest wait their turn in the queue, without failing."</p>
                 <FieldError errors field="rate_limit" />
+            </div>
+
+            <div class="field">
+                <label for="retry-schedule">"Retry schedule"</label>
+                <input id="retry-schedule" bind:value=retry_schedule placeholder="the server's" aria-describedby="retry-schedule-hint" />
+                <p class="hint" id="retry-schedule-hint">
+                    "Optional. The waits before each retry, like 10s, 1m, 1h (1 to 20 steps of 1s to 24h). "
+                    {move || retry_span().map(|span| format!("A failing delivery is tried for {span} in all, then fails."))}
+                </p>
+                <FieldError errors field="retry_schedule" />
             </div>
 
             <fieldset class="field">

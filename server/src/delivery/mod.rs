@@ -291,7 +291,12 @@ impl Deliverer {
             // A test or a probe always reads the settings as they are now.
             AttemptKind::Test | AttemptKind::Probe => self.targets.load(&job.webhook_id).await?,
         };
-        let Some(Loaded { target, active }) = loaded else {
+        let Some(Loaded {
+            target,
+            active,
+            schedule,
+        }) = loaded
+        else {
             return Ok(None);
         };
         if !active && matches!(kind, AttemptKind::Scheduled | AttemptKind::Redelivery) {
@@ -308,7 +313,8 @@ impl Deliverer {
         let sent = send::send(&self.client, self.settings.private, &outbound).await;
         let attempt_number = job.attempt_count + 1;
         let judge = Judge {
-            schedule: &self.settings.schedule,
+            // The webhook's own, or the server's.
+            schedule: schedule.as_ref().unwrap_or(&self.settings.schedule),
             timeout: self.settings.timeout,
         };
         let verdict = judge.judge(

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::request::{Credentials, Target};
 use super::signing;
+use crate::config::RetrySchedule;
 use crate::security::Cipher;
 use crate::store::{Store, StoredAuth};
 
@@ -22,6 +23,8 @@ const TARGET_TTL: Duration = Duration::from_secs(1);
 pub(super) struct Loaded {
     pub target: Target,
     pub active: bool,
+    /// Its own retry schedule, if it has one.
+    pub schedule: Option<RetrySchedule>,
 }
 
 pub(super) struct Targets {
@@ -102,6 +105,7 @@ impl Targets {
         Ok(Some(Loaded {
             target,
             active: settings.active,
+            schedule: settings.retry_schedule.map(RetrySchedule),
         }))
     }
 }

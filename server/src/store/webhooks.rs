@@ -34,6 +34,8 @@ pub struct WebhookSettings {
     pub filter: Option<serde_json::Value>,
     /// Deliveries per second at most.
     pub rate_limit: Option<u32>,
+    /// Waits before each retry, instead of the server's.
+    pub retry_schedule: Option<Vec<std::time::Duration>>,
 }
 
 /// A stored webhook. Its signing secrets are read separately, on demand.

@@ -50,6 +50,7 @@ async fn bench(receiver: &Receiver, retries: usize, disable_after: Duration) -> 
         headers: BTreeMap::new(),
         filter: None,
         rate_limit: None,
+        retry_schedule: None,
     };
     let secret = format!(
         "whsec_{}",

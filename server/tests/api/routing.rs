@@ -240,3 +240,65 @@ async fn a_rate_limit_is_one_to_ten_thousand_a_second_or_none() {
     assert_eq!(cleared.status(), 204);
     assert_eq!(app.webhook(&id).await["rate_limit"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_webhook_retries_on_its_own_schedule_instead_of_the_servers() {
+    // The server would wait an hour before its first retry.
+    let app = spawn_app_with(&["--allow-private-targets", "--retry-schedule=1h"]).await;
+    let receiver = Receiver::answering(crate::receiver::Reply::status(503)).await;
+    let created = app
+        .create_webhook(
+            json!({"name": "pager", "url": receiver.url, "events": ["ticket.*"],
+                               "retry_schedule": ["1s", "1s"]}),
+        )
+        .await;
+    assert_eq!(created["retry_schedule"], json!(["1s", "1s"]));
+    app.publish("ticket.create", json!({"n": 1})).await;
+    receiver.wait_for(3, WAIT).await;
+    app.settled().await;
+    let delivery = &app.admin_json("/api/deliveries").await["data"][0];
+    assert_eq!(delivery["status"], "failed", "out of its own retries");
+    assert_eq!(delivery["attempt_count"], 3);
+    assert_eq!(receiver.count(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_schedule_is_checked_naming_the_bad_step_and_null_gives_the_servers_back() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let id = app
+        .create_webhook_id(
+            json!({"name": "x", "url": receiver.url, "events": ["ticket.*"],
+                                  "retry_schedule": ["10s", "90s", "120m", "24h"]}),
+        )
+        .await;
+    let path = format!("/api/webhooks/{id}");
+    let shown = app.webhook(&id).await["retry_schedule"].clone();
+    assert_eq!(
+        shown,
+        json!(["10s", "90s", "2h", "24h"]),
+        "each in its largest whole unit"
+    );
+    for (bad, step) in [
+        (json!(["10s", "5d"]), "step 2"),
+        (json!(["0s"]), "step 1"),
+        (json!(["25h"]), "step 1"),
+        (json!(["500ms"]), "step 1"),
+        (json!(["1s", "s"]), "step 2"),
+        (json!([]), "1 to 20 steps"),
+        (json!(vec!["1m"; 21]), "1 to 20 steps"),
+    ] {
+        let response = app
+            .admin(Method::PATCH, &path, Some(json!({"retry_schedule": bad})))
+            .await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        let problem = error["fields"]["retry_schedule"].as_str().unwrap();
+        assert!(problem.contains(step), "{bad}: {problem}");
+        assert_eq!(app.webhook(&id).await["retry_schedule"], shown, "unchanged");
+    }
+    let cleared = app
+        .admin(Method::PATCH, &path, Some(json!({"retry_schedule": null})))
+        .await;
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.webhook(&id).await["retry_schedule"], Value::Null);
+}

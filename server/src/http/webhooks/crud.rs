@@ -1,5 +1,7 @@
 //! Creating, reading, changing and deleting webhooks.
 
+use std::time::Duration;
+
 use api::{Auth, Author, Data, List, Permissions, WebhookHealth, WebhookIn, WebhookOut};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -141,6 +143,9 @@ fn webhook_out(webhook: Webhook, caller: &Caller, health: WebhookHealth) -> Webh
             .collect(),
         filter: settings.filter,
         rate_limit: settings.rate_limit,
+        retry_schedule: settings
+            .retry_schedule
+            .map(|steps| steps.iter().map(|step| retry_step_text(*step)).collect()),
         author: Author {
             id: webhook.author_id,
             name: webhook.author_name,
@@ -164,5 +169,15 @@ pub(super) fn refuse_private_address(state: &AppState, url: &str) -> Result<()> 
             Err(AppError::field("url", problem))
         }
         _ => Ok(()),
+    }
+}
+
+/// A retry step as written: the largest whole unit (`90s`, `2m`, `1h`).
+fn retry_step_text(step: Duration) -> String {
+    let seconds = step.as_secs();
+    match seconds {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }

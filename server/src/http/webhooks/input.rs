@@ -1,6 +1,7 @@
 //! From what a client wrote (`WebhookIn`) to validated, sealed settings.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use api::{AuthIn, WebhookIn};
 use axum::http::{HeaderName, HeaderValue};
@@ -103,6 +104,18 @@ pub fn settings(
         check(&mut errors, "rate_limit", Some(problem));
     }
 
+    let retry_schedule = match input.retry_schedule {
+        Some(Some(steps)) => match retry_schedule(&steps) {
+            Ok(schedule) => Some(schedule),
+            Err(problem) => {
+                check(&mut errors, "retry_schedule", Some(problem));
+                None
+            }
+        },
+        Some(None) => None,
+        None => base.and_then(|b| b.retry_schedule.clone()),
+    };
+
     let headers = match input.headers {
         Some(given) => seal_headers(given, base.map(|b| &b.headers), cipher, &mut errors),
         None => base.map(|b| b.headers.clone()).unwrap_or_default(),
@@ -131,7 +144,51 @@ pub fn settings(
         headers,
         filter,
         rate_limit,
+        retry_schedule,
     })
+}
+
+/// Steps of a retry schedule at most.
+const MAX_RETRY_STEPS: usize = 20;
+/// The longest wait of one step.
+const LONGEST_RETRY_STEP: Duration = Duration::from_secs(24 * 3600);
+
+/// `["10s", "1m", "1h"]` as waits, or what is wrong, naming the step.
+fn retry_schedule(steps: &[String]) -> Result<Vec<Duration>, String> {
+    if !(1..=MAX_RETRY_STEPS).contains(&steps.len()) {
+        return Err(format!(
+            "must have 1 to {MAX_RETRY_STEPS} steps, or be null"
+        ));
+    }
+    steps
+        .iter()
+        .enumerate()
+        .map(|(n, step)| {
+            retry_step(step).ok_or_else(|| {
+                format!(
+                    "step {} (“{step}”) must be a whole number of s, m or h, from 1s to 24h",
+                    n + 1
+                )
+            })
+        })
+        .collect()
+}
+
+fn retry_step(step: &str) -> Option<Duration> {
+    let unit = match step.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => return None,
+    };
+    let number = &step[..step.len() - 1];
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let wait = Duration::from_secs(number.parse::<u64>().ok()?.checked_mul(unit)?);
+    (Duration::from_secs(1)..=LONGEST_RETRY_STEP)
+        .contains(&wait)
+        .then_some(wait)
 }
 
 /// The highest `rate_limit`, in deliveries a second.

@@ -1,6 +1,7 @@
 //! Webhooks as stored: settings validated, credentials and header values sealed.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::Value;
@@ -31,10 +32,10 @@ impl WebhookStore for Backend {
         with_settings(
             sqlx::query(
                 "INSERT INTO webhooks (name, url, events, method, auth_type, auth_username,
-                     auth_secret, data_location, headers, filter, rate_limit, id, active, secret,
-                     author_id, disabled_at, headers_sealed, created_at, updated_at)
+                     auth_secret, data_location, headers, filter, rate_limit, retry_schedule, id,
+                     active, secret, author_id, disabled_at, headers_sealed, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     TRUE, $17, $17)",
+                     $17, TRUE, $18, $18)",
             ),
             settings,
         )?
@@ -101,15 +102,15 @@ impl WebhookStore for Backend {
             sqlx::query(
                 "UPDATE webhooks SET name = $1, url = $2, events = $3, method = $4, auth_type = $5,
                      auth_username = $6, auth_secret = $7, data_location = $8, headers = $9,
-                     filter = $10, rate_limit = $11, headers_sealed = TRUE,
-                     active = CASE $12 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
-                     disabled_reason = CASE $12 WHEN 'keep' THEN disabled_reason END,
-                     next_probe_at = CASE $12 WHEN 'keep' THEN next_probe_at END,
-                     disabled_at = CASE $12 WHEN 'on' THEN NULL
-                         WHEN 'off' THEN COALESCE(disabled_at, $13) ELSE disabled_at END,
-                     failing_since = CASE $12 WHEN 'on' THEN NULL ELSE failing_since END,
-                     updated_at = $13
-                 WHERE id = $14",
+                     filter = $10, rate_limit = $11, retry_schedule = $12, headers_sealed = TRUE,
+                     active = CASE $13 WHEN 'on' THEN TRUE WHEN 'off' THEN FALSE ELSE active END,
+                     disabled_reason = CASE $13 WHEN 'keep' THEN disabled_reason END,
+                     next_probe_at = CASE $13 WHEN 'keep' THEN next_probe_at END,
+                     disabled_at = CASE $13 WHEN 'on' THEN NULL
+                         WHEN 'off' THEN COALESCE(disabled_at, $14) ELSE disabled_at END,
+                     failing_since = CASE $13 WHEN 'on' THEN NULL ELSE failing_since END,
+                     updated_at = $14
+                 WHERE id = $15",
             ),
             settings,
         )?
@@ -192,9 +193,9 @@ impl WebhookStore for Backend {
     }
 }
 
-/// `query` with the columns of `settings` but `active` bound as $1 to $11:
+/// `query` with the columns of `settings` but `active` bound as $1 to $12:
 /// name, url, events, method, auth_type, auth_username, auth_secret,
-/// data_location, headers, filter, rate_limit.
+/// data_location, headers, filter, rate_limit, retry_schedule.
 fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow::Result<Query<'q>> {
     let (auth_type, auth_username, auth_secret) = webhook_auth_columns(&settings.auth);
     Ok(query
@@ -208,13 +209,31 @@ fn with_settings<'q>(query: Query<'q>, settings: &'q WebhookSettings) -> anyhow:
         .bind(&settings.data_location)
         .bind(headers_column(&settings.headers)?)
         .bind(settings.filter.as_ref().map(Value::to_string))
-        .bind(settings.rate_limit.map(i64::from)))
+        .bind(settings.rate_limit.map(i64::from))
+        .bind(settings.retry_schedule.as_deref().map(schedule_column)))
+}
+
+/// A retry schedule as stored: its waits in seconds, comma-separated.
+fn schedule_column(steps: &[Duration]) -> String {
+    steps
+        .iter()
+        .map(|step| step.as_secs().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The other way round.
+fn schedule_of(column: &str) -> anyhow::Result<Vec<Duration>> {
+    column
+        .split(',')
+        .map(|seconds| Ok(Duration::from_secs(seconds.parse()?)))
+        .collect()
 }
 
 /// The columns every webhook query selects, webhooks as `w`, users as `u`.
 const SELECT_WEBHOOK: &str = "
     SELECT w.id, w.name, w.url, w.events, w.active, w.method, w.auth_type, w.auth_username,
-           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.filter, w.rate_limit, w.author_id, u.username AS author_name,
+           w.auth_secret, w.data_location, w.headers, w.headers_sealed, w.filter, w.rate_limit, w.retry_schedule, w.author_id, u.username AS author_name,
            w.consecutive_failures, w.disabled_reason, w.disabled_at, w.last_attempt_at, w.last_error,
            w.next_probe_at, w.created_at, w.updated_at
     FROM webhooks w JOIN users u ON u.id = w.author_id";
@@ -235,6 +254,7 @@ struct WebhookRow {
     headers_sealed: bool,
     filter: Option<String>,
     rate_limit: Option<i64>,
+    retry_schedule: Option<String>,
     author_id: String,
     author_name: String,
     consecutive_failures: i64,
@@ -289,6 +309,12 @@ impl TryFrom<WebhookRow> for Webhook {
                     .transpose()
                     .context("webhook filter")?,
                 rate_limit: rate_limit(row.rate_limit),
+                retry_schedule: row
+                    .retry_schedule
+                    .as_deref()
+                    .map(schedule_of)
+                    .transpose()
+                    .context("webhook retry schedule")?,
             },
             author_id: row.author_id,
             author_name: row.author_name,
