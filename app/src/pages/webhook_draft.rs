@@ -187,69 +187,6 @@ impl From<&WebhookOut> for WebhookDraft {
 }
 
 impl WebhookDraft {
-    /// The retry schedule's steps as typed (the server checks them); `None`
-    /// when empty: the server's schedule.
-    pub fn retry_steps(&self) -> Option<Vec<String>> {
-        let steps: Vec<String> = self
-            .retry_schedule
-            .split([',', ' '])
-            .map(str::trim)
-            .filter(|step| !step.is_empty())
-            .map(str::to_string)
-            .collect();
-        (!steps.is_empty()).then_some(steps)
-    }
-
-    /// How long a delivery is retried in all with the typed schedule, in
-    /// words ("1 h 1 min 10 s"), if every step reads.
-    pub fn retry_span(&self) -> Option<String> {
-        let mut seconds = 0u64;
-        for step in self.retry_steps()? {
-            let (number, unit) = step.split_at(step.len().checked_sub(1)?);
-            let number: u64 = number.parse().ok()?;
-            seconds += number
-                * match unit {
-                    "s" => 1,
-                    "m" => 60,
-                    "h" => 3600,
-                    _ => return None,
-                };
-        }
-        let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-        let parts: Vec<String> = [(h, "h"), (m, "min"), (s, "s")]
-            .into_iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, unit)| format!("{n} {unit}"))
-            .collect();
-        Some(parts.join(" "))
-    }
-
-    /// The rate limit as the API takes it: `None` (no limit) when empty, or
-    /// why the text is not a whole number.
-    pub fn rate_limit_value(&self) -> Result<Option<u32>, String> {
-        let text = self.rate_limit.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        text.parse()
-            .map(Some)
-            .map_err(|_| "must be a whole number of deliveries a second, 1 to 10,000".into())
-    }
-
-    /// The filter as the API takes it: `None` (no filter) when the text is
-    /// empty, or why the text is not a JSON object.
-    pub fn filter_value(&self) -> Result<Option<serde_json::Value>, String> {
-        let text = self.filter.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(value) if value.is_object() => Ok(Some(value)),
-            Ok(_) => Err("must be a JSON object, like {\"data.priority\": \"P1\"}".into()),
-            Err(error) => Err(format!("is not JSON yet: {error}")),
-        }
-    }
-
     /// The modules the grid shows: those of the picked patterns, or `fallback`.
     pub fn grid_modules(&self, fallback: &str) -> Vec<String> {
         let modules: BTreeSet<String> = self
@@ -310,11 +247,75 @@ impl WebhookDraft {
             headers: Some(headers),
             // Text that is not JSON (yet) leaves the stored filter as it is;
             // `filter_problem` says why, and Save refuses it.
-            filter: self.filter_value().ok(),
+            filter: filter_value(&self.filter).ok(),
             // Likewise: a number the server then checks, or nothing.
-            rate_limit: self.rate_limit_value().ok(),
-            retry_schedule: Some(self.retry_steps()),
+            rate_limit: rate_limit_value(&self.rate_limit).ok(),
+            retry_schedule: Some(retry_steps(&self.retry_schedule)),
         }
+    }
+}
+
+// What the form's free-text fields mean, as they are typed.
+
+/// The retry schedule's steps as typed (the server checks them); `None`
+/// when empty: the server's schedule.
+pub fn retry_steps(text: &str) -> Option<Vec<String>> {
+    let steps: Vec<String> = text
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|step| !step.is_empty())
+        .map(str::to_string)
+        .collect();
+    (!steps.is_empty()).then_some(steps)
+}
+
+/// How long a delivery is retried in all with the typed schedule, in
+/// words ("1 h 1 min 10 s"), if every step reads.
+pub fn retry_span(text: &str) -> Option<String> {
+    let mut seconds = 0u64;
+    for step in retry_steps(text)? {
+        let (number, unit) = step.split_at(step.len().checked_sub(1)?);
+        let number: u64 = number.parse().ok()?;
+        seconds += number
+            * match unit {
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => return None,
+            };
+    }
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let parts: Vec<String> = [(h, "h"), (m, "min"), (s, "s")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    Some(parts.join(" "))
+}
+
+/// The rate limit as the API takes it: `None` (no limit) when empty, or
+/// why the text is not a whole number.
+pub fn rate_limit_value(text: &str) -> Result<Option<u32>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| "must be a whole number of deliveries a second, 1 to 10,000".into())
+}
+
+/// The filter as the API takes it: `None` (no filter) when the text is
+/// empty, or why the text is not a JSON object.
+pub fn filter_value(text: &str) -> Result<Option<serde_json::Value>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) if value.is_object() => Ok(Some(value)),
+        Ok(_) => Err("must be a JSON object, like {\"data.priority\": \"P1\"}".into()),
+        Err(error) => Err(format!("is not JSON yet: {error}")),
     }
 }
 
@@ -450,8 +451,7 @@ mod tests {
         assert_eq!(draft.to_input().filter, Some(webhook.filter.clone()));
         draft.filter = "{\"data.priority\": ".into();
         assert!(
-            draft
-                .filter_value()
+            filter_value(&draft.filter)
                 .unwrap_err()
                 .starts_with("is not JSON yet")
         );
@@ -461,7 +461,11 @@ mod tests {
             "half typed: the stored one stays"
         );
         draft.filter = "[1]".into();
-        assert!(draft.filter_value().unwrap_err().contains("JSON object"));
+        assert!(
+            filter_value(&draft.filter)
+                .unwrap_err()
+                .contains("JSON object")
+        );
         draft.filter = "  ".into();
         assert_eq!(draft.to_input().filter, Some(None), "emptied: cleared");
     }
@@ -474,7 +478,7 @@ mod tests {
         assert_eq!(draft.rate_limit, "5");
         assert_eq!(draft.to_input().rate_limit, Some(Some(5)));
         draft.rate_limit = "five".into();
-        assert!(draft.rate_limit_value().is_err());
+        assert!(rate_limit_value(&draft.rate_limit).is_err());
         assert_eq!(draft.to_input().rate_limit, None, "the stored one stays");
         draft.rate_limit = String::new();
         assert_eq!(draft.to_input().rate_limit, Some(None), "emptied: no limit");
@@ -486,15 +490,22 @@ mod tests {
         webhook.retry_schedule = Some(vec!["10s".into(), "1m".into(), "1h".into()]);
         let mut draft = WebhookDraft::from(&webhook);
         assert_eq!(draft.retry_schedule, "10s, 1m, 1h");
-        assert_eq!(draft.retry_span().as_deref(), Some("1 h 1 min 10 s"));
+        assert_eq!(
+            retry_span(&draft.retry_schedule).as_deref(),
+            Some("1 h 1 min 10 s")
+        );
         assert_eq!(
             draft.to_input().retry_schedule,
             Some(webhook.retry_schedule.clone())
         );
         draft.retry_schedule = "5m 5m".into();
-        assert_eq!(draft.retry_span().as_deref(), Some("10 min"));
+        assert_eq!(retry_span(&draft.retry_schedule).as_deref(), Some("10 min"));
         draft.retry_schedule = "5 minutes".into();
-        assert_eq!(draft.retry_span(), None, "the server says what is wrong");
+        assert_eq!(
+            retry_span(&draft.retry_schedule),
+            None,
+            "the server says what is wrong"
+        );
         draft.retry_schedule.clear();
         assert_eq!(
             draft.to_input().retry_schedule,

@@ -9,7 +9,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::webhook_draft::{
-    GRID_ACTIONS, OPERATOR_EVENTS, OPERATOR_MODULE, WebhookDraft, field_label, is_module_name,
+    GRID_ACTIONS, OPERATOR_EVENTS, OPERATOR_MODULE, WebhookDraft, field_label, filter_value,
+    is_module_name, rate_limit_value, retry_span,
 };
 use super::webhooks::TestResult;
 use crate::client::{self, ClientError};
@@ -186,13 +187,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         }
         .to_input()
     };
-    let retry_span = move || {
-        WebhookDraft {
-            retry_schedule: retry_schedule.get(),
-            ..Default::default()
-        }
-        .retry_span()
-    };
+    let typed_span = move || retry_schedule.with(|text| retry_span(text));
     // What Save was told of the filter and the rate limit goes once they
     // are edited: the filter's check below says what holds now.
     Effect::new(move || {
@@ -208,13 +203,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
         errors.forget("retry_schedule");
     });
     // What is wrong with the filter as typed, before the server is asked.
-    let filter_typed = move || {
-        WebhookDraft {
-            filter: filter.get(),
-            ..Default::default()
-        }
-        .filter_value()
-    };
+    let filter_typed = move || filter.with(|text| filter_value(text));
 
     // Keyed on what the form holds: Leptos drops the answers to earlier
     // edits, and any that come after the form is gone.
@@ -234,11 +223,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
             if let Err(problem) = untrack(filter_typed) {
                 typed.insert("filter".into(), format!("The filter {problem}"));
             }
-            let limit = WebhookDraft {
-                rate_limit: rate_limit.get_untracked(),
-                ..Default::default()
-            };
-            if let Err(problem) = limit.rate_limit_value() {
+            if let Err(problem) = rate_limit.with_untracked(|text| rate_limit_value(text)) {
                 typed.insert("rate_limit".into(), problem);
             }
             save.dispatch((editing.clone(), input, typed));
@@ -447,7 +432,7 @@ fn WebhookForm(initial: Option<WebhookOut>, known_modules: Vec<String>) -> impl 
                 <input id="retry-schedule" bind:value=retry_schedule placeholder="the server's" aria-describedby="retry-schedule-hint" />
                 <p class="hint" id="retry-schedule-hint">
                     "Optional. The waits before each retry, like 10s, 1m, 1h (1 to 20 steps of 1s to 24h). "
-                    {move || retry_span().map(|span| format!("A failing delivery is tried for {span} in all, then fails."))}
+                    {move || typed_span().map(|span| format!("A failing delivery is tried for {span} in all, then fails."))}
                 </p>
                 <FieldError errors field="retry_schedule" />
             </div>
