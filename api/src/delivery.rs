@@ -19,6 +19,11 @@ pub struct EventIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub idempotency_key: Option<String>,
+    /// 1–200 printable characters: the events of one key reach each webhook
+    /// one at a time, in the order they were accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub ordering_key: Option<String>,
 }
 
 /// `POST /api/events` with `{"events": [...]}`: all accepted or none.
@@ -145,6 +150,12 @@ pub struct DeliveryOut {
     pub last_error: Option<String>,
     pub last_duration_ms: Option<u64>,
     pub created_at: String,
+    /// Its event's ordering key (`ticket/42` for the object store's events).
+    #[serde(default)]
+    pub ordering_key: Option<String>,
+    /// The earlier delivery of its key that it waits for, while it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_for: Option<String>,
     /// A probe: a `webhook.test` hookhub sent to a webhook it switched off,
     /// to see whether the receiver is back.
     #[serde(default)]

@@ -28,7 +28,7 @@ struct Options {
     /// Skip the console's measurements (no Chromium needed).
     #[arg(long)]
     skip_console: bool,
-    /// Run only these measurements (throughput, fan-out, latency, ingest, logs, console,
+    /// Run only these measurements (throughput, ordered, fan-out, latency, ingest, logs, console,
     /// big-publish, isolation, postgres).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -105,6 +105,10 @@ async fn main() -> anyhow::Result<()> {
     if options.runs("throughput") {
         rows.extend(runs::throughput(&scale, &receiver, baseline).await?);
         step("throughput", started);
+    }
+    if options.runs("ordered") {
+        rows.push(runs::ordered(&scale, &receiver).await?);
+        step("ordered", started);
     }
     if options.runs("fan-out") {
         rows.push(runs::fan_out(&scale, &receiver).await?);

@@ -35,6 +35,7 @@ pub async fn throughput(
         receiver,
         "bench.item",
         scale.events,
+        UNKEYED,
     )
     .await?;
     let peak = server.memory()?.peak;
@@ -59,14 +60,21 @@ pub async fn throughput(
     ])
 }
 
+/// Events without an ordering key (`deliver`).
+const UNKEYED: usize = 0;
+/// Ordering keys of the keyed throughput runs: events go to them in turn.
+const KEYS: usize = 1000;
+
 /// Publishes `count` events in batches, to each of `servers` in turn, and
 /// waits until `/count` has had as many more requests; returns deliveries
-/// per second over the whole.
+/// per second over the whole. With `keys`, the events carry that many
+/// ordering keys in turn.
 async fn deliver(
     servers: &[Server],
     receiver: &Receiver,
     event_type: &str,
     count: usize,
+    keys: usize,
 ) -> anyhow::Result<f64> {
     let before = receiver.counted.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -76,7 +84,10 @@ async fn deliver(
             break;
         }
         let batch: Vec<Value> = (seq..count.min(seq + BATCH))
-            .map(|n| json!({"type": event_type, "data": data(n)}))
+            .map(|n| match keys {
+                UNKEYED => json!({"type": event_type, "data": data(n)}),
+                _ => json!({"type": event_type, "data": data(n), "ordering_key": format!("key/{}", n % keys)}),
+            })
             .collect();
         seq += batch.len();
         server
@@ -85,6 +96,42 @@ async fn deliver(
     }
     receiver.wait_for(before + count).await;
     Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// 10: events spread over 1,000 ordering keys to one webhook, beside the
+/// same unkeyed (each on a fresh server).
+pub async fn ordered(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+    let servers = [Server::start(None).await?];
+    servers[0]
+        .webhook("unkeyed", &receiver.url("/count"), &["bench.*"])
+        .await?;
+    let unkeyed = deliver(&servers, receiver, "bench.item", scale.events, UNKEYED).await?;
+    drop(servers);
+    let servers = [Server::start(None).await?];
+    keyed_beside(&servers, scale, receiver, unkeyed, "10 ").await
+}
+
+/// Keyed throughput on `servers` (fresh, no webhook yet), beside `unkeyed`
+/// measured the same way; the row's name starts with `prefix`.
+async fn keyed_beside(
+    servers: &[Server],
+    scale: &Scale,
+    receiver: &Receiver,
+    unkeyed: f64,
+    prefix: &str,
+) -> anyhow::Result<Row> {
+    servers[0]
+        .webhook("keyed", &receiver.url("/count"), &["bench.*"])
+        .await?;
+    let keyed = deliver(servers, receiver, "bench.item", scale.events, KEYS).await?;
+    Ok(Row::new(
+        &format!("{prefix}keyed throughput, 1 webhook, 1,000 ordering keys"),
+        format!("{keyed:.0} deliveries/s"),
+        format!("{unkeyed:.0} unkeyed"),
+        keyed / unkeyed,
+        "ratio >= 0.8",
+        keyed / unkeyed >= 0.8,
+    ))
 }
 
 /// 2: one event to 1,000 webhooks, until all have it; beside the same 1,000 requests posted straight.
@@ -324,7 +371,7 @@ pub async fn postgres(
         servers[0]
             .webhook("throughput", &receiver.url("/count"), &["bench.*"])
             .await?;
-        let rate = deliver(&servers, receiver, "bench.item", scale.events).await?;
+        let rate = deliver(&servers, receiver, "bench.item", scale.events, UNKEYED).await?;
         let (target, holds) = match instances {
             1 => ("ratio >= 0.1", rate / baseline >= 0.1),
             _ => ("reported", true),
@@ -337,6 +384,9 @@ pub async fn postgres(
             target,
             holds,
         ));
+        drop(servers);
+        let servers = Server::start_on_postgres(postgres_url, instances).await?;
+        rows.push(keyed_beside(&servers, scale, receiver, rate, &name("")).await?);
         drop(servers);
 
         let servers = Server::start_on_postgres(postgres_url, instances).await?;
@@ -506,12 +556,12 @@ pub async fn isolation(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row
             .await?;
         // Not counted: a fresh server's first deliveries are slower (pools, file growth).
         let server = std::slice::from_ref(&server);
-        deliver(server, receiver, "iso.item", scale.isolation / 4).await?;
-        let alone = deliver(server, receiver, "iso.item", scale.isolation).await?;
+        deliver(server, receiver, "iso.item", scale.isolation / 4, UNKEYED).await?;
+        let alone = deliver(server, receiver, "iso.item", scale.isolation, UNKEYED).await?;
         server[0]
             .webhook("slow", &receiver.url("/slow"), &["iso.*"])
             .await?;
-        let beside = deliver(server, receiver, "iso.item", scale.isolation).await?;
+        let beside = deliver(server, receiver, "iso.item", scale.isolation, UNKEYED).await?;
         rounds.push((alone, beside));
     }
     rounds.sort_by(|(alone_a, beside_a), (alone_b, beside_b)| {

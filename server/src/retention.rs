@@ -50,8 +50,8 @@ async fn prune(
     let payloads_before = now - retention.payloads.as_millis() as i64;
     let keys_before = now - IDEMPOTENCY_WINDOW_MS;
     let strikes_before = now - STRIKE_MEMORY.as_millis() as i64;
-    // deliveries, events, trigger calls, payloads, idempotency keys, throttled keys
-    let mut totals = [0u64; 6];
+    // deliveries, events, trigger calls, payloads, idempotency keys, throttled keys, ordering keys
+    let mut totals = [0u64; 7];
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -63,6 +63,7 @@ async fn prune(
             store.drop_payloads(payloads_before, BATCH).await?,
             store.prune_idempotency_keys(keys_before, BATCH).await?,
             store.prune_strikes(strikes_before, BATCH).await?,
+            store.prune_ordering_keys(logs_before, BATCH).await?,
         ];
         for (total, count) in totals.iter_mut().zip(pruned) {
             *total += count;
@@ -80,6 +81,7 @@ async fn prune(
             payloads,
             idempotency_keys,
             throttled_keys,
+            ordering_keys,
         ] = totals;
         tracing::info!(
             deliveries,
@@ -88,6 +90,7 @@ async fn prune(
             payloads,
             idempotency_keys,
             throttled_keys,
+            ordering_keys,
             "pruned old logs"
         );
     }

@@ -353,6 +353,7 @@ impl Deliverer {
             error_in_words: verdict.error_in_words,
             gone: verdict.gone,
             kind,
+            ordering_key: job.ordering_key.clone(),
         };
         Ok(Some((outcome, verdict.pace)))
     }

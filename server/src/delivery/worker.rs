@@ -741,6 +741,7 @@ mod tests {
             webhook_id: webhook_id.into(),
             attempt_count: 0,
             single_attempt: false,
+            ordering_key: None,
             lease_until,
             event: Arc::new(Event {
                 id: "evt_1".into(),

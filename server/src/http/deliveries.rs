@@ -283,6 +283,8 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
         last_error: delivery.last_error,
         last_duration_ms: delivery.last_duration_ms,
         created_at: rfc3339(delivery.created_at),
+        ordering_key: delivery.ordering_key,
+        waits_for: delivery.waits_for,
         probe: delivery.probe,
     }
 }

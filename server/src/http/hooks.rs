@@ -162,6 +162,7 @@ async fn accept(
         data: Value::Object(data.clone()),
         change: None,
         idempotency_key: None,
+        ordering_key: None,
         about_webhook: None,
     };
     let enqueued = state

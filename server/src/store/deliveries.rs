@@ -19,6 +19,8 @@ pub struct Job {
     pub attempt_count: u32,
     /// Redelivered by hand: this attempt is not retried on the schedule.
     pub single_attempt: bool,
+    /// Its event's ordering key: when it ends, the next of its key goes.
+    pub ordering_key: Option<String>,
     /// Until when the claim holds (Unix milliseconds): an attempt must end before.
     pub lease_until: i64,
     /// Shared by the deliveries of one event: a fan-out holds one copy of it.
@@ -172,6 +174,8 @@ pub struct Outcome {
     /// The receiver asked to be switched off (`410 Gone`): the webhook is, at once.
     pub gone: bool,
     pub kind: AttemptKind,
+    /// Its delivery's ordering key.
+    pub ordering_key: Option<String>,
 }
 
 /// The deliveries not yet finished, by status.
@@ -300,6 +304,7 @@ impl TestDelivery {
             webhook_id: webhook_id.to_string(),
             attempt_count: 0,
             single_attempt: true,
+            ordering_key: None,
             lease_until,
             bytes: self.stored.len(),
             event: Arc::new(Event {
@@ -436,6 +441,7 @@ mod tests {
             error_in_words: failed.then(|| format!("failure {started_at}")),
             gone: false,
             kind: AttemptKind::Scheduled,
+            ordering_key: None,
         }
     }
 

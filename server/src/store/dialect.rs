@@ -75,8 +75,8 @@ pub trait Bulk: Dialect {
         claimed: &[(&str, &str, usize)],
     ) -> anyhow::Result<()>;
 
-    /// Writes planned events, and a `fanouts` row for each whose deliveries
-    /// are written later.
+    /// Writes planned events (not their deliveries), and a `fanouts` row for
+    /// each whose deliveries are written later.
     async fn insert_events(
         tx: &mut Connection<Self>,
         rows: &[EventColumns<'_>],

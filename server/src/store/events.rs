@@ -24,6 +24,9 @@ pub struct NewEvent {
     /// A publisher's key: an event accepted with it within
     /// `IDEMPOTENCY_WINDOW` is answered instead, and this one not written.
     pub idempotency_key: Option<String>,
+    /// Its ordering key: its deliveries go after those of the events
+    /// accepted before with the same key (SPEC.md "Ordering").
+    pub ordering_key: Option<String>,
     /// An operator event about this webhook: never delivered to it.
     pub about_webhook: Option<String>,
 }
@@ -37,6 +40,7 @@ impl NewEvent {
             data: serde_json::json!({"id": 1}),
             change: None,
             idempotency_key: None,
+            ordering_key: None,
             about_webhook: None,
         }
     }

@@ -23,6 +23,10 @@ pub struct Delivery {
     pub created_at: i64,
     /// Sent to probe a webhook hookhub switched off.
     pub probe: bool,
+    /// Its event's ordering key.
+    pub ordering_key: Option<String>,
+    /// While it waits for its turn: the head of its ordering key, which goes first.
+    pub waits_for: Option<String>,
 }
 
 /// Which deliveries to list; every part optional.

@@ -58,15 +58,26 @@ pub(super) fn created(module: &str, object: &Map<String, Value>) -> NewEvent {
         data: Value::Object(object.clone()),
         change: None,
         idempotency_key: None,
+        ordering_key: ordering_key(module, object),
         about_webhook: None,
+    }
+}
+
+/// An object's events are ordered by `{module}/{id}` (`ticket/42`).
+fn ordering_key(module: &str, object: &Map<String, Value>) -> Option<String> {
+    match object.get("id")? {
+        Value::String(id) => Some(format!("{module}/{id}")),
+        id => Some(format!("{module}/{id}")),
     }
 }
 
 /// The event a deleted object fires, with it as it was stored.
 pub(super) fn deleted(module: &str, stored: &str) -> anyhow::Result<NewEvent> {
+    let object = parse_object(stored)?;
     Ok(NewEvent {
         event_type: format!("{module}.delete"),
-        data: Value::Object(parse_object(stored)?),
+        ordering_key: ordering_key(module, &object),
+        data: Value::Object(object),
         change: None,
         idempotency_key: None,
         about_webhook: None,
@@ -98,6 +109,7 @@ pub(super) fn patched(
         data: Value::Object(object.clone()),
         change: Some((changed_fields, previous)),
         idempotency_key: None,
+        ordering_key: ordering_key(module, &object),
         about_webhook: None,
     };
     Ok(Patched::Changed(object, event))

@@ -99,6 +99,7 @@ fn about(webhook_id: String, action: &str, data: serde_json::Value) -> NewEvent 
         data,
         change: None,
         idempotency_key: None,
+        ordering_key: None,
         about_webhook: Some(webhook_id),
     }
 }

@@ -10,7 +10,7 @@
 //! publisher never holds the database for everyone else, and nothing
 //! accepted is lost: the `fanouts` row is durable with its event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,6 +68,9 @@ pub enum Placement {
     Leased(i64),
     /// In the outbox, due now, for any worker to claim.
     Due,
+    /// In the outbox, not due: the deliveries of its ordering key accepted
+    /// before it go first (`store::sql::ordering` makes it due in its turn).
+    Waiting,
     /// Paused: hookhub has its webhook switched off (`Subscriber::paused`);
     /// released when the webhook is back.
     Paused,
@@ -137,6 +140,19 @@ pub struct EventColumns<'a> {
     pub data: String,
     pub changed_fields: Option<String>,
     pub previous: Option<String>,
+    /// Its ordering key and its place in it.
+    pub ordering_key: Option<&'a str>,
+    pub key_seq: Option<i64>,
+}
+
+/// The places of a transaction's keyed events in their keys.
+#[derive(Debug, Default)]
+pub struct Places {
+    /// Each event's place in its key, in the order of the events.
+    pub seqs: Vec<Option<i64>>,
+    /// Keys with earlier events still waiting to be fanned out: the events
+    /// of these keys wait with them (`fanouts`), so that none overtakes.
+    pub deferred_keys: HashSet<String>,
 }
 
 /// One delivery row to write.
@@ -148,6 +164,27 @@ pub struct DeliveryColumns<'a> {
     pub status: &'static str,
     pub next_attempt_at: Option<i64>,
     pub lease_until: Option<i64>,
+    pub ordering_key: Option<&'a str>,
+    pub key_seq: Option<i64>,
+}
+
+impl<'a> DeliveryColumns<'a> {
+    /// The (webhook, ordering key) whose head may now be this delivery, if
+    /// it waits for its turn.
+    fn waits_in(&self) -> Option<(&'a str, &'a str)> {
+        match (self.status, self.next_attempt_at, self.ordering_key) {
+            ("pending", None, Some(key)) => Some((self.webhook_id, key)),
+            _ => None,
+        }
+    }
+}
+
+/// The distinct (webhook, ordering key) pairs that `rows` wait in, sorted.
+pub fn waiting_in<'a>(rows: &[DeliveryColumns<'a>]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs: Vec<_> = rows.iter().filter_map(DeliveryColumns::waits_in).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
 }
 
 /// Asked per delivery with its webhook and its event's size: until when the
@@ -156,10 +193,11 @@ pub type Leasing<'a> = dyn FnMut(&str, usize) -> Option<i64> + Send + 'a;
 
 /// What to write for `events`: their rows and, per event, its id and its
 /// deliveries to the subscribed ones of `webhooks`, each leased as `lease`
-/// says, or paused.
+/// says, waiting for its turn in its ordering key (`places`), or paused.
 pub fn plan<'a>(
     webhooks: &[Subscriber],
     events: &[&'a NewEvent],
+    places: &Places,
     lease: &mut Leasing<'_>,
 ) -> anyhow::Result<(Vec<EventColumns<'a>>, Vec<Enqueued>)> {
     let now = now_ms();
@@ -167,7 +205,10 @@ pub fn plan<'a>(
     let mut rows = Vec::with_capacity(events.len());
     let mut enqueued = Vec::with_capacity(events.len());
     let mut inline = 0;
-    for event in events {
+    let mut deferred_keys: HashSet<&str> =
+        places.deferred_keys.iter().map(String::as_str).collect();
+    for (n, event) in events.iter().enumerate() {
+        let ordering_key = event.ordering_key.as_deref();
         let (changed_fields, previous) = match &event.change {
             Some((fields, previous)) => (
                 Some(serde_json::to_string(fields)?),
@@ -190,10 +231,17 @@ pub fn plan<'a>(
             data,
             changed_fields,
             previous,
+            ordering_key,
+            key_seq: places.seqs.get(n).copied().flatten(),
         });
         // hookhub's own events about a webhook are few and always written now.
         let count = targets().count();
-        let deferred = inline + count > INLINE_DELIVERIES && event.about_webhook.is_none();
+        let behind = ordering_key.is_some_and(|key| deferred_keys.contains(key));
+        let deferred =
+            (behind || inline + count > INLINE_DELIVERIES) && event.about_webhook.is_none();
+        if let (true, Some(key)) = (deferred, ordering_key) {
+            deferred_keys.insert(key);
+        }
         let (deliveries, placements) = if deferred {
             (Vec::new(), Vec::new())
         } else {
@@ -206,6 +254,8 @@ pub fn plan<'a>(
                     };
                     let placement = if webhook.paused {
                         Placement::Paused
+                    } else if ordering_key.is_some() {
+                        Placement::Waiting
                     } else if webhook.rate_limit.is_some() {
                         Placement::Due
                     } else {
@@ -238,6 +288,9 @@ pub struct Deferred {
     pub data: String,
     pub changed_fields: Option<String>,
     pub previous: Option<String>,
+    /// Its ordering key and its place in it.
+    pub ordering_key: Option<String>,
+    pub key_seq: Option<i64>,
 }
 
 impl Deferred {
@@ -258,7 +311,8 @@ impl Deferred {
 type Change = (Vec<String>, serde_json::Map<String, serde_json::Value>);
 
 /// The delivery rows of a deferred event: one per webhook that takes it and
-/// existed when it was accepted, due now, or paused; none leased.
+/// existed when it was accepted, due now, waiting for its turn in its
+/// ordering key, or paused; none leased.
 pub fn deferred_rows<'a>(
     webhooks: &'a [Subscriber],
     event: &'a Deferred,
@@ -288,8 +342,10 @@ pub fn deferred_rows<'a>(
             event_id: &event.event_id,
             event_type: &event.event_type,
             status: if webhook.paused { "paused" } else { "pending" },
-            next_attempt_at: (!webhook.paused).then(now_ms),
+            next_attempt_at: (!webhook.paused && event.ordering_key.is_none()).then(now_ms),
             lease_until: None,
+            ordering_key: event.ordering_key.as_deref(),
+            key_seq: event.key_seq,
         })
         .collect())
 }
@@ -410,6 +466,7 @@ pub fn delivery_rows<'a>(
                     let (status, next_attempt_at, lease_until) = match *placement {
                         Placement::Leased(until) => ("pending", Some(now), Some(until)),
                         Placement::Due => ("pending", Some(now), None),
+                        Placement::Waiting => ("pending", None, None),
                         Placement::Paused => ("paused", None, None),
                     };
                     DeliveryColumns {
@@ -420,6 +477,8 @@ pub fn delivery_rows<'a>(
                         status,
                         next_attempt_at,
                         lease_until,
+                        ordering_key: event.ordering_key,
+                        key_seq: event.key_seq,
                     }
                 },
             )
@@ -555,7 +614,7 @@ fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
             .zip(&enqueued.placements)
             .filter_map(|(delivery, placement)| match *placement {
                 Placement::Leased(until) => Some((delivery, until)),
-                Placement::Due | Placement::Paused => None,
+                Placement::Due | Placement::Waiting | Placement::Paused => None,
             })
             .collect();
         if leased.is_empty() {
@@ -573,6 +632,7 @@ fn fresh_jobs(events: Vec<NewEvent>, enqueued: &[Enqueued]) -> Vec<Job> {
             webhook_id: delivery.webhook_id.clone(),
             attempt_count: 0,
             single_attempt: false,
+            ordering_key: None,
             lease_until,
             event: event.clone(),
             bytes: enqueued.bytes,
@@ -628,7 +688,8 @@ mod tests {
             .collect();
         let events = vec![NewEvent::sample(); 1000];
         let events: Vec<&NewEvent> = events.iter().collect();
-        let (rows, planned) = plan(&webhooks, &events, &mut |_, _| None).unwrap();
+        let (rows, planned) =
+            plan(&webhooks, &events, &Places::default(), &mut |_, _| None).unwrap();
         assert_eq!(rows.len(), 1000, "every event is written");
         let now: usize = planned.iter().map(|e| e.deliveries.len()).sum();
         assert_eq!(now, INLINE_DELIVERIES);
@@ -657,6 +718,8 @@ mod tests {
             data: r#"{"id": 1}"#.into(),
             changed_fields: None,
             previous: None,
+            ordering_key: None,
+            key_seq: None,
         };
         let mut ids = Vec::new();
         let rows = deferred_rows(&later, &deferred, &mut ids).unwrap();
@@ -696,7 +759,7 @@ mod tests {
         };
         let events = [event("P1"), event("P3")];
         let events: Vec<&NewEvent> = events.iter().collect();
-        let (_, planned) = plan(&webhooks, &events, &mut |_, _| None).unwrap();
+        let (_, planned) = plan(&webhooks, &events, &Places::default(), &mut |_, _| None).unwrap();
         let to = |planned: &Enqueued| -> Vec<String> {
             planned
                 .deliveries
@@ -721,6 +784,8 @@ mod tests {
             data: format!(r#"{{"priority": "{priority}"}}"#),
             changed_fields: None,
             previous: None,
+            ordering_key: None,
+            key_seq: None,
         };
         for (priority, count) in [("P1", 2), ("P3", 1)] {
             let mut ids = Vec::new();
@@ -762,7 +827,10 @@ mod tests {
             filter: None,
             rate_limit: None,
         }];
-        let (_, planned) = plan(&webhooks, &keyed.fresh, &mut |_, _| None).unwrap();
+        let (_, planned) = plan(&webhooks, &keyed.fresh, &Places::default(), &mut |_, _| {
+            None
+        })
+        .unwrap();
         let first_new = planned[0].event_id.clone();
         assert_eq!(keyed.claimed(&planned), [("new", first_new.as_str(), 1)]);
         let answers: Vec<EventAccepted> = keyed

@@ -9,6 +9,10 @@ pub trait RetentionStore: Send + Sync {
     /// Deletes up to `batch` events created before `before` that no delivery refers to any more.
     async fn prune_events(&self, before: i64, batch: u32) -> anyhow::Result<u64>;
 
+    /// Deletes up to `batch` ordering keys last used before `before` that
+    /// nothing waits in any more (a key used again starts counting again).
+    async fn prune_ordering_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64>;
+
     /// Deletes up to `batch` idempotency keys accepted before `before`.
     async fn prune_idempotency_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64>;
 

@@ -84,8 +84,8 @@ impl TryFrom<EventRow> for Event {
 
 /// The columns of a claimed delivery (`d`) and its event (`e`).
 pub const JOB_COLUMNS: &str =
-    "d.id AS delivery_id, d.webhook_id, d.attempt_count, d.single_attempt, e.id, e.type, e.data,
-     e.changed_fields, e.previous, e.created_at";
+    "d.id AS delivery_id, d.webhook_id, d.attempt_count, d.single_attempt, d.ordering_key, e.id,
+     e.type, e.data, e.changed_fields, e.previous, e.created_at";
 
 #[derive(sqlx::FromRow)]
 pub struct JobRow {
@@ -93,6 +93,7 @@ pub struct JobRow {
     webhook_id: String,
     attempt_count: i64,
     single_attempt: bool,
+    ordering_key: Option<String>,
     #[sqlx(flatten)]
     event: EventRow,
 }
@@ -117,6 +118,7 @@ pub fn jobs_from(rows: Vec<JobRow>, lease_until: i64) -> anyhow::Result<Vec<Job>
             webhook_id: row.webhook_id,
             attempt_count: row.attempt_count as u32,
             single_attempt: row.single_attempt,
+            ordering_key: row.ordering_key,
             lease_until,
             event,
             bytes,

@@ -159,3 +159,68 @@ async fn when_one_of_three_instances_is_killed_the_others_deliver_what_it_held()
     }
     assert!(twice.len() <= 300, "{} arrived twice", twice.len());
 }
+
+#[tokio::test]
+async fn three_instances_keep_200_keys_in_order_through_random_first_attempt_failures() {
+    let Some(url) = postgres_database_if_any().await else {
+        return;
+    };
+    const KEYS: usize = 200;
+    const ROUNDS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    receiver.fail_first(10);
+    let instances = three_instances(&url, dir.path()).await;
+    instances[0]
+        .post(
+            "/api/webhooks",
+            json!({"name": "ordered", "url": receiver.url, "events": ["job.*"], "retry_schedule": ["1s"]}),
+        )
+        .await;
+    // Each round publishes the next event of every key, to the instances in turn.
+    for round in 0..ROUNDS {
+        let events: Vec<_> = (0..KEYS)
+            .map(|key| {
+                json!({"type": "job.run", "ordering_key": format!("key/{key}"),
+                    "data": {"n": round * KEYS + key, "key": key, "round": round}})
+            })
+            .collect();
+        instances[round % 3]
+            .post("/api/events", json!({"events": events}))
+            .await;
+    }
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    wait_until(
+        "every delivery succeeded",
+        Duration::from_secs(180),
+        async || {
+            let succeeded: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap();
+            succeeded == (KEYS * ROUNDS) as i64
+        },
+    )
+    .await;
+
+    let received = receiver.received();
+    let retried = received.len() - KEYS * ROUNDS;
+    eprintln!("{retried} first attempts failed and were tried again");
+    assert!(retried > 0, "no first attempt failed");
+    assert_eq!(numbers(&receiver).len(), KEYS * ROUNDS, "an event was lost");
+    let mut rounds: HashMap<u64, Vec<u64>> = HashMap::new();
+    for arrival in &received {
+        let data = arrival.json()["data"].clone();
+        rounds
+            .entry(data["key"].as_u64().unwrap())
+            .or_default()
+            .push(data["round"].as_u64().unwrap());
+    }
+    for (key, rounds) in rounds {
+        assert!(
+            rounds.windows(2).all(|pair| pair[0] <= pair[1]),
+            "key/{key} arrived out of order: {rounds:?}"
+        );
+    }
+}

@@ -14,6 +14,7 @@ mod metrics;
 mod objects;
 mod openapi;
 mod operator;
+mod ordering;
 mod outage;
 mod paging;
 mod paused;

@@ -253,6 +253,52 @@ async fn after_kill_9_and_a_restart_every_accepted_event_arrives() {
 }
 
 #[tokio::test]
+async fn after_kill_9_mid_sequence_each_keys_events_still_arrive_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::answering(Reply::ok().after(Duration::from_millis(50))).await;
+    let first = start(dir.path()).await;
+    first
+        .post(
+            "/api/webhooks",
+            json!({"name": "ordered", "url": receiver.url, "events": ["job.*"]}),
+        )
+        .await;
+    // Two keys of 30 events each, interleaved.
+    let events: Vec<Value> = (0..60)
+        .map(|n| json!({"type": "job.run", "data": {"n": n}, "ordering_key": format!("key/{}", n % 2)}))
+        .collect();
+    first.post("/api/events", json!({"events": events})).await;
+    receiver.wait_for(10, Duration::from_secs(20)).await;
+    first.signal("-KILL");
+    let mut first = first;
+    first.child.wait().await.unwrap();
+    assert!(
+        numbers(&receiver).len() < 60,
+        "everything arrived before the kill"
+    );
+
+    let _second = start(dir.path()).await;
+    wait_until("all 60 events", Duration::from_secs(60), async || {
+        numbers(&receiver).len() >= 60
+    })
+    .await;
+    // What was in flight at the kill comes again (right after itself),
+    // and nothing of its key before it is done.
+    let received: Vec<i64> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_i64().unwrap())
+        .collect();
+    for key in 0..2 {
+        let sequence: Vec<i64> = received.iter().copied().filter(|n| n % 2 == key).collect();
+        assert!(
+            sequence.windows(2).all(|pair| pair[0] <= pair[1]),
+            "key/{key}: {sequence:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn sigterm_finishes_attempts_in_flight_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::answering(Reply::ok().after(Duration::from_millis(500))).await;

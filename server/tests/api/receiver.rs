@@ -69,6 +69,10 @@ struct Inner {
     answered: Mutex<usize>,
     script: Mutex<VecDeque<Reply>>,
     otherwise: Mutex<Option<Reply>>,
+    /// Fails the first attempt of one delivery in this many (`fail_first`).
+    fail_first: Mutex<Option<u64>>,
+    /// The deliveries (`webhook-id`) seen so far, for `fail_first`.
+    seen: Mutex<std::collections::HashSet<String>>,
     arrived: Notify,
 }
 
@@ -100,6 +104,12 @@ impl Receiver {
     /// The next requests get these answers, in order.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.inner.script.lock().unwrap().extend(replies);
+    }
+
+    /// From now on, answers 500 to the first attempt of one delivery in
+    /// `one_in`, picked by a hash of its id (the same ids fail on every run).
+    pub fn fail_first(&self, one_in: u64) {
+        *self.inner.fail_first.lock().unwrap() = Some(one_in);
     }
 
     /// From now on, answer `reply` to what is not scripted.
@@ -163,6 +173,7 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let fails = fails_first(&inner, &headers);
     inner.received.lock().unwrap().push(Received {
         method,
         path: uri.path().to_string(),
@@ -171,6 +182,10 @@ async fn record(
         at: Instant::now(),
     });
     inner.arrived.notify_waiters();
+    if fails {
+        *inner.answered.lock().unwrap() += 1;
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     let scripted = inner.script.lock().unwrap().pop_front();
     let reply = scripted
         .or_else(|| inner.otherwise.lock().unwrap().clone())
@@ -182,4 +197,18 @@ async fn record(
         Some(after) => (status, [("retry-after", after)], reply.body).into_response(),
         None => (status, reply.body).into_response(),
     }
+}
+
+/// Whether this request is the first attempt of a delivery picked to fail (`fail_first`).
+fn fails_first(inner: &Inner, headers: &HeaderMap) -> bool {
+    let Some(one_in) = *inner.fail_first.lock().unwrap() else {
+        return false;
+    };
+    let Some(id) = headers.get("webhook-id").and_then(|id| id.to_str().ok()) else {
+        return false;
+    };
+    let first = inner.seen.lock().unwrap().insert(id.to_string());
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(id, &mut hash);
+    first && std::hash::Hasher::finish(&hash).is_multiple_of(one_in)
 }

@@ -81,6 +81,7 @@ fn ticket(n: u64) -> NewEvent {
         data: json!({"n": n}),
         change: None,
         idempotency_key: None,
+        ordering_key: None,
         about_webhook: None,
     }
 }
@@ -228,6 +229,7 @@ fn outcome(bench: &Bench, lease: &Lease, succeeded: bool) -> Outcome {
         error_in_words: None,
         gone: false,
         kind: AttemptKind::Scheduled,
+        ordering_key: None,
     }
 }
 

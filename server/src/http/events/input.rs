@@ -10,7 +10,7 @@ use crate::http::json::from_value;
 use crate::http::rules::{OPERATOR_MODULE_TAKEN, printable_problem};
 use crate::store::NewEvent;
 
-/// The longest idempotency key, in characters.
+/// The longest idempotency or ordering key, in characters.
 const MAX_KEY_CHARS: usize = 200;
 
 /// Events in one batch at most.
@@ -64,6 +64,13 @@ impl Publish {
             } else if is_operator_event(&event.event_type) {
                 errors.insert(field(index, "type"), OPERATOR_MODULE_TAKEN.into());
             }
+            if let Some(problem) = event
+                .ordering_key
+                .as_ref()
+                .and_then(|key| printable_problem(key, MAX_KEY_CHARS))
+            {
+                errors.insert(field(index, "ordering_key"), problem);
+            }
             let Some(key) = &event.idempotency_key else {
                 continue;
             };
@@ -89,6 +96,7 @@ impl Publish {
                 data: event.data,
                 change: None,
                 idempotency_key: event.idempotency_key,
+                ordering_key: event.ordering_key,
                 about_webhook: None,
             })
             .collect())

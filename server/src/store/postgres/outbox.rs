@@ -16,9 +16,7 @@ use super::PostgresStore;
 use super::sql::{subscribers, write_events};
 use crate::model::EventAccepted;
 use crate::store::dialect::Bulk;
-use crate::store::outbox::{
-    DeliveryColumns, Enqueued, EventColumns, Original, Reservation, delivery_rows,
-};
+use crate::store::outbox::{DeliveryColumns, Enqueued, EventColumns, Original, Reservation};
 use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, NewEvent, QueueStore, WorkerRoom};
 use crate::time::now_ms;
 
@@ -95,8 +93,8 @@ impl Bulk for PostgresStore {
         Ok(())
     }
 
-    /// Writes planned events and their deliveries, in two statements however
-    /// many there are.
+    /// Writes planned events in one statement however many there are (and
+    /// the `fanouts` rows of deferred ones in another).
     async fn insert_events(
         tx: &mut PgConnection,
         rows: &[EventColumns<'_>],
@@ -133,20 +131,41 @@ impl Bulk for PostgresStore {
         .execute(&mut *tx)
         .await
         .context("inserting events")?;
-        let deferred: Vec<&str> = enqueued
+        let deferred: Vec<_> = rows
             .iter()
-            .filter(|e| e.deferred > 0)
-            .map(|e| e.event_id.as_str())
+            .zip(enqueued)
+            .filter(|(_, e)| e.deferred > 0)
             .collect();
         if !deferred.is_empty() {
-            sqlx::query("INSERT INTO fanouts (event_id, created_at) SELECT id, $2 FROM UNNEST($1::text[]) AS v(id)")
-                .bind(deferred)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .context("deferring deliveries")?;
+            sqlx::query(
+                "INSERT INTO fanouts (event_id, created_at, ordering_key, key_seq)
+                 SELECT id, $2, ordering_key, key_seq
+                 FROM UNNEST($1::text[], $3::text[], $4::int8[]) AS v(id, ordering_key, key_seq)",
+            )
+            .bind(
+                deferred
+                    .iter()
+                    .map(|(_, e)| e.event_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(now)
+            .bind(
+                deferred
+                    .iter()
+                    .map(|(row, _)| row.ordering_key)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                deferred
+                    .iter()
+                    .map(|(row, _)| row.key_seq)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await
+            .context("deferring deliveries")?;
         }
-        Self::insert_deliveries(tx, &delivery_rows(rows, enqueued, now), now).await
+        Ok(())
     }
 
     /// Writes delivery rows in one statement.
@@ -158,12 +177,13 @@ impl Bulk for PostgresStore {
         if !deliveries.is_empty() {
             sqlx::query(
                 "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                     lease_until, created_at, updated_at)
+                     lease_until, ordering_key, key_seq, created_at, updated_at)
                  SELECT id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until,
-                     $8, $8
+                     ordering_key, key_seq, $8, $8
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
-                     $7::int8[])
-                     AS v(id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until)",
+                     $7::int8[], $9::text[], $10::int8[])
+                     AS v(id, webhook_id, event_id, event_type, status, next_attempt_at, lease_until,
+                         ordering_key, key_seq)",
             )
             .bind(deliveries.iter().map(|d| d.id).collect::<Vec<_>>())
             .bind(deliveries.iter().map(|d| d.webhook_id).collect::<Vec<_>>())
@@ -178,6 +198,8 @@ impl Bulk for PostgresStore {
             )
             .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
             .bind(now)
+            .bind(deliveries.iter().map(|d| d.ordering_key).collect::<Vec<_>>())
+            .bind(deliveries.iter().map(|d| d.key_seq).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await
             .context("inserting deliveries")?;

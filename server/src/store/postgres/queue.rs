@@ -70,7 +70,8 @@ impl QueueStore for PostgresStore {
                      WHERE id = ANY($1) AND next_attempt_at <= $2
                        AND (lease_until IS NULL OR lease_until < $2)
                      FOR UPDATE SKIP LOCKED)
-                 RETURNING id, webhook_id, attempt_count, single_attempt, event_id, next_attempt_at)
+                 RETURNING id, webhook_id, attempt_count, single_attempt, ordering_key, event_id,
+                     next_attempt_at)
              SELECT {JOB_COLUMNS} FROM d JOIN events e ON e.id = d.event_id
              ORDER BY d.next_attempt_at, d.id"
         ))

@@ -9,6 +9,7 @@ use anyhow::Context;
 use serde_json::Value;
 use sqlx::QueryBuilder;
 
+use super::ordering::{self, Heads};
 use super::{Backend, Db, enqueue};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only};
 use crate::store::operator::{self, DisabledWebhook, FailedDelivery};
@@ -39,7 +40,8 @@ impl DeliveryStore for Backend {
     }
 
     async fn set_aside(&self, lease: &Lease, reason: &str) -> anyhow::Result<()> {
-        sqlx::query(
+        let mut tx = self.bookkeeping().begin().await?;
+        let set_aside: Option<(String, String, Option<String>)> = sqlx::query_as(
             "UPDATE deliveries AS d SET
                  status = CASE WHEN w.active THEN d.status
                      WHEN w.disabled_reason IS NOT NULL THEN 'paused' ELSE 'failed' END,
@@ -47,14 +49,25 @@ impl DeliveryStore for Backend {
                  last_error = CASE WHEN w.active OR w.disabled_reason IS NOT NULL
                      THEN d.last_error ELSE $1 END,
                  lease_until = NULL, updated_at = $2
-             FROM webhooks w WHERE w.id = d.webhook_id AND d.id = $3 AND d.lease_until = $4",
+             FROM webhooks w WHERE w.id = d.webhook_id AND d.id = $3 AND d.lease_until = $4
+             RETURNING status, webhook_id, ordering_key",
         )
         .bind(reason)
         .bind(now_ms())
         .bind(&lease.delivery_id)
         .bind(lease.until)
-        .execute(self.bookkeeping())
+        .fetch_optional(&mut *tx)
         .await?;
+        // Failed, it lets the next of its key go (to be set aside in turn).
+        if let Some((status, webhook_id, Some(key))) = &set_aside
+            && status == "failed"
+        {
+            ordering::lock(&mut tx, &[key]).await?;
+            if ordering::promote(&mut tx, Heads::Of(&[(webhook_id, key)])).await? > 0 {
+                Backend::announce_due(&mut tx).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -141,17 +154,31 @@ impl DeliveryStore for Backend {
 }
 
 /// Makes the paused deliveries of a webhook switched on again due, each
-/// since it was created, so that they go out oldest first; tells
-/// `hookhub.webhook_recovered` if any were, or if hookhub had `switched_off`
-/// the webhook. Returns how many it released.
+/// since it was created, so that they go out oldest first (a keyed one
+/// when its turn comes: its key's first due now, the rest waiting behind
+/// it); tells `hookhub.webhook_recovered` if any were, or if hookhub had
+/// `switched_off` the webhook. Returns how many it released. The caller's
+/// transaction holds the webhook's row.
 pub(in super::super) async fn release_paused(
     tx: &mut Connection,
     webhook_id: &str,
     name: &str,
     switched_off: bool,
 ) -> anyhow::Result<u64> {
+    // Several instances: the keys first, as every transaction that makes a key's next due.
+    if !Backend::LOCK_ROWS.is_empty() {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT ordering_key FROM deliveries
+             WHERE webhook_id = $1 AND status = 'paused' AND ordering_key IS NOT NULL",
+        )
+        .bind(webhook_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        ordering::lock(tx, &keys.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    }
     let released = sqlx::query(
-        "UPDATE deliveries SET next_attempt_at = created_at, updated_at = $1,
+        "UPDATE deliveries SET updated_at = $1,
+             next_attempt_at = CASE WHEN ordering_key IS NULL THEN created_at END,
              status = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'pending' END
          WHERE webhook_id = $2 AND status = 'paused'",
     )
@@ -161,6 +188,7 @@ pub(in super::super) async fn release_paused(
     .await?
     .rows_affected();
     if released > 0 {
+        ordering::promote(tx, Heads::OfWebhook(webhook_id)).await?;
         Backend::announce_due(tx).await?;
     }
     if let Some(told) = operator::webhook_recovered(webhook_id, name, released, switched_off) {
@@ -228,10 +256,11 @@ pub(in super::super) async fn consequences(
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(webhook) = disabled.map(DisabledWebhook::from) {
-            // What waits for it waits paused; what workers hold is set aside when they find it off.
+            // What waits for it (its turn included) waits paused; what workers
+            // hold is set aside when they find it off.
             sqlx::query(
                 "UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = $1
-                 WHERE webhook_id = $2 AND next_attempt_at IS NOT NULL
+                 WHERE webhook_id = $2 AND status IN ('pending', 'retrying')
                    AND (lease_until IS NULL OR lease_until < $1)",
             )
             .bind(now)
@@ -245,6 +274,8 @@ pub(in super::super) async fn consequences(
     if !told.is_empty() {
         enqueue(tx, &told).await?;
     }
+    // After the webhooks' rows: every transaction takes a webhook's row before its keys'.
+    ordering::after_outcomes(tx, outcomes, held).await?;
     Ok(switched_off)
 }
 

@@ -200,10 +200,20 @@ fn of_webhook<'a>(query: &mut QueryBuilder<'a, Db>, webhook_id: Option<&'a str>)
     }
 }
 
-/// The columns every delivery query selects, with its webhook's name.
+/// The columns every delivery query selects, with its webhook's name and,
+/// while it waits for its turn, the head of its ordering key.
 const SELECT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, status, attempt_count,
     next_attempt_at, last_status_code, last_error, last_duration_ms, created_at, probe,
-    (SELECT name FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS webhook_name
+    ordering_key,
+    (SELECT name FROM webhooks WHERE webhooks.id = deliveries.webhook_id) AS webhook_name,
+    CASE WHEN ordering_key IS NOT NULL AND next_attempt_at IS NULL
+            AND status IN ('pending', 'retrying') THEN
+        (SELECT h.id FROM deliveries h
+         WHERE h.ordering_key = deliveries.ordering_key AND h.webhook_id = deliveries.webhook_id
+           AND h.ordering_key IS NOT NULL AND h.status IN ('pending', 'retrying', 'paused')
+           AND NOT h.single_attempt AND h.key_seq < deliveries.key_seq
+         ORDER BY h.key_seq LIMIT 1)
+    END AS waits_for
     FROM deliveries";
 
 #[derive(sqlx::FromRow)]
@@ -221,6 +231,8 @@ struct DeliveryRow {
     last_duration_ms: Option<i64>,
     created_at: i64,
     probe: bool,
+    ordering_key: Option<String>,
+    waits_for: Option<String>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -243,6 +255,8 @@ impl TryFrom<DeliveryRow> for Delivery {
             last_duration_ms: row.last_duration_ms.map(|d| d as u64),
             created_at: row.created_at,
             probe: row.probe,
+            ordering_key: row.ordering_key,
+            waits_for: row.waits_for,
         })
     }
 }

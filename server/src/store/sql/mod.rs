@@ -8,6 +8,7 @@
 mod deliveries;
 mod logs;
 mod objects;
+mod ordering;
 mod outbox;
 mod retention;
 mod throttles;

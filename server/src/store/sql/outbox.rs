@@ -6,11 +6,13 @@
 use anyhow::Context;
 use sqlx::QueryBuilder;
 
+use super::ordering::{self, Heads};
 use super::{Backend, Db};
 use crate::store::deliveries::rate_limit;
 use crate::store::dialect::Bulk;
 use crate::store::outbox::{
-    Deferred, Enqueued, Keyed, Leasing, Subscriber, compiled, deferred_rows, distinct_keys, plan,
+    Deferred, Enqueued, Keyed, Leasing, Subscriber, compiled, deferred_rows, delivery_rows,
+    distinct_keys, plan, waiting_in,
 };
 use crate::store::{Dialect, NewEvent};
 use crate::time::now_ms;
@@ -41,8 +43,8 @@ pub(in super::super) async fn enqueue(
 }
 
 /// Writes `events` with one delivery per subscribed webhook, each leased
-/// until what `lease` says; announces those left unleased, which any
-/// instance may take.
+/// until what `lease` says, or waiting for its turn in its ordering key;
+/// announces those left unleased, which any instance may take.
 pub(in super::super) async fn write_events(
     connection: &mut Connection,
     webhooks: &[Subscriber],
@@ -51,15 +53,20 @@ pub(in super::super) async fn write_events(
 ) -> anyhow::Result<Vec<Enqueued>> {
     let taken = Backend::claim_keys(connection, &distinct_keys(events)).await?;
     let keyed = Keyed::new(events, &taken);
-    let (rows, enqueued) = plan(webhooks, &keyed.fresh, lease)?;
+    let places = ordering::places(connection, &keyed.fresh).await?;
+    let (rows, enqueued) = plan(webhooks, &keyed.fresh, &places, lease)?;
+    let now = enqueued.first().map_or(0, |event| event.created_at);
+    let deliveries = delivery_rows(&rows, &enqueued, now);
     Backend::insert_events(connection, &rows, &enqueued).await?;
+    Backend::insert_deliveries(connection, &deliveries, now).await?;
     let claimed = keyed.claimed(&enqueued);
     if !claimed.is_empty() {
         Backend::name_keys(connection, &claimed)
             .await
             .context("naming the events of idempotency keys")?;
     }
-    if enqueued.iter().any(Enqueued::waits_in_outbox) {
+    let promoted = ordering::promote(connection, Heads::Of(&waiting_in(&deliveries))).await?;
+    if promoted > 0 || enqueued.iter().any(Enqueued::waits_in_outbox) {
         Backend::announce_due(connection).await?;
     }
     Ok(keyed.answers(enqueued))
@@ -95,15 +102,27 @@ impl Backend {
         let webhooks = subscribers(&mut tx).await?;
         let waiting: Vec<Deferred> = waiting.into_iter().map(Deferred::from).collect();
         let mut ids = vec![Vec::new(); waiting.len()];
-        let (mut rows, mut done) = (Vec::new(), Vec::new());
+        let (mut chosen, mut planned) = (Vec::new(), 0);
         for (event, ids) in waiting.iter().zip(ids.iter_mut()) {
-            let more = deferred_rows(&webhooks, event, ids)?;
-            if !done.is_empty() && rows.len() + more.len() > at_most {
+            let rows = deferred_rows(&webhooks, event, ids)?;
+            if !chosen.is_empty() && planned + rows.len() > at_most {
                 break;
             }
-            rows.extend(more);
-            done.push(event.event_id.as_str());
+            planned += rows.len();
+            chosen.push((event, rows));
         }
+        let turns =
+            ordering::turns(&mut tx, &chosen.iter().map(|(e, _)| *e).collect::<Vec<_>>()).await?;
+        let (done, rows): (Vec<&str>, Vec<_>) = chosen
+            .into_iter()
+            .filter(|(event, _)| turns.come(event))
+            .map(|(event, rows)| (event.event_id.as_str(), rows))
+            .unzip();
+        if done.is_empty() {
+            // Each waits for an earlier event of its key, fanned out meanwhile elsewhere.
+            return Ok(0);
+        }
+        let rows: Vec<_> = rows.into_iter().flatten().collect();
         Backend::insert_deliveries(&mut tx, &rows, now_ms()).await?;
         let mut query = QueryBuilder::<Db>::new("DELETE FROM fanouts WHERE event_id IN (");
         let mut list = query.separated(", ");
@@ -112,11 +131,13 @@ impl Backend {
         }
         query.push(")");
         query.build().execute(&mut *tx).await?;
-        if !rows.is_empty() {
+        let promoted = ordering::promote(&mut tx, Heads::Of(&waiting_in(&rows))).await?;
+        let due = rows.iter().any(|row| row.next_attempt_at.is_some()) || promoted > 0;
+        if due {
             Backend::announce_due(&mut tx).await?;
         }
         tx.commit().await?;
-        if !rows.is_empty() {
+        if due {
             self.fresh.wake_workers();
         }
         Ok(done.len())
@@ -156,7 +177,8 @@ impl TryFrom<SubscriberRow> for Subscriber {
 
 /// An event whose deliveries wait to be written, with what they need of it.
 const SELECT_DEFERRED: &str =
-    "SELECT f.event_id, e.type AS event_type, e.created_at, e.data, e.changed_fields, e.previous
+    "SELECT f.event_id, e.type AS event_type, e.created_at, e.data, e.changed_fields, e.previous,
+         f.ordering_key, f.key_seq
      FROM fanouts f JOIN events e ON e.id = f.event_id";
 
 #[derive(sqlx::FromRow)]
@@ -167,6 +189,8 @@ struct DeferredRow {
     data: String,
     changed_fields: Option<String>,
     previous: Option<String>,
+    ordering_key: Option<String>,
+    key_seq: Option<i64>,
 }
 
 impl From<DeferredRow> for Deferred {
@@ -178,6 +202,8 @@ impl From<DeferredRow> for Deferred {
             data: row.data,
             changed_fields: row.changed_fields,
             previous: row.previous,
+            ordering_key: row.ordering_key,
+            key_seq: row.key_seq,
         }
     }
 }

@@ -44,7 +44,9 @@ impl Backend {
 #[async_trait::async_trait]
 impl RetentionStore for Backend {
     async fn prune_deliveries(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
-        let finished_before = "next_attempt_at IS NULL AND created_at < $1";
+        // Paused ones too (docs/decisions.md); never those waiting for their turn.
+        let finished_before =
+            "next_attempt_at IS NULL AND status NOT IN ('pending', 'retrying') AND created_at < $1";
         self.prune_rows("deliveries", "id", finished_before, before, batch)
             .await
     }
@@ -55,6 +57,23 @@ impl RetentionStore for Backend {
             AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.event_id = events.id)";
         self.prune_rows("events", "id", unreferenced_before, before, batch)
             .await
+    }
+
+    /// `used_at` is checked again outside the subquery, on the row once
+    /// locked: a key that a publisher takes meanwhile is kept.
+    async fn prune_ordering_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64> {
+        self.prune(
+            "DELETE FROM ordering_keys WHERE used_at < $1 AND ordering_key IN (
+                 SELECT ordering_key FROM ordering_keys k WHERE used_at < $1
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d
+                       WHERE d.ordering_key = k.ordering_key AND d.ordering_key IS NOT NULL
+                         AND d.status IN ('pending', 'retrying', 'paused'))
+                   AND NOT EXISTS (SELECT 1 FROM fanouts f WHERE f.ordering_key = k.ordering_key)
+                 LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
     }
 
     async fn prune_idempotency_keys(&self, before: i64, batch: u32) -> anyhow::Result<u64> {

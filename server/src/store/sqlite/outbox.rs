@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use super::{MAX_PARAMS, SqliteStore};
 use crate::store::IDEMPOTENCY_WINDOW_MS;
 use crate::store::dialect::Bulk;
-use crate::store::outbox::{DeliveryColumns, Enqueued, EventColumns, Original, delivery_rows};
+use crate::store::outbox::{DeliveryColumns, Enqueued, EventColumns, Original};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
@@ -95,16 +95,20 @@ impl Bulk for SqliteStore {
             });
             query.build().execute(&mut *connection).await?;
         }
-        let deferred: Vec<&Enqueued> = enqueued.iter().filter(|e| e.deferred > 0).collect();
-        for chunk in deferred.chunks(MAX_PARAMS / 2) {
-            let mut query =
-                QueryBuilder::<Sqlite>::new("INSERT INTO fanouts (event_id, created_at) ");
-            query.push_values(chunk, |mut row, event| {
-                row.push_bind(&event.event_id).push_bind(now);
+        let deferred: Vec<_> = numbered.iter().filter(|(_, e)| e.deferred > 0).collect();
+        for chunk in deferred.chunks(MAX_PARAMS / 4) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO fanouts (event_id, created_at, ordering_key, key_seq) ",
+            );
+            query.push_values(chunk, |mut row, (event, enqueued)| {
+                row.push_bind(&enqueued.event_id)
+                    .push_bind(now)
+                    .push_bind(event.ordering_key)
+                    .push_bind(event.key_seq);
             });
             query.build().execute(&mut *connection).await?;
         }
-        Self::insert_deliveries(connection, &delivery_rows(rows, enqueued, now), now).await
+        Ok(())
     }
 
     async fn insert_deliveries(
@@ -112,10 +116,10 @@ impl Bulk for SqliteStore {
         rows: &[DeliveryColumns<'_>],
         now: i64,
     ) -> anyhow::Result<()> {
-        for chunk in rows.chunks(MAX_PARAMS / 9) {
+        for chunk in rows.chunks(MAX_PARAMS / 11) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, next_attempt_at,
-                     lease_until, created_at, updated_at) ",
+                     lease_until, ordering_key, key_seq, created_at, updated_at) ",
             );
             query.push_values(chunk, |mut row, delivery| {
                 row.push_bind(delivery.id)
@@ -125,6 +129,8 @@ impl Bulk for SqliteStore {
                     .push_bind(delivery.status)
                     .push_bind(delivery.next_attempt_at)
                     .push_bind(delivery.lease_until)
+                    .push_bind(delivery.ordering_key)
+                    .push_bind(delivery.key_seq)
                     .push_bind(now)
                     .push_bind(now);
             });
