@@ -18,7 +18,7 @@ pub use auth_fields::{AuthFields, AuthState, BearerToken};
 pub use chart::AttemptChart;
 pub use confirm::ConfirmDialog;
 pub use copy::{CopyButton, copy_to_clipboard};
-pub use delivery::{StatusBadge, milliseconds, result_in_words};
+pub use delivery::{StatusBadge, WaitsFor, milliseconds, result_in_words};
 pub use forms::{
     CharCount, FieldError, FormErrors, FormProblem, SavedNotice, guard_unsaved, password_rules,
 };

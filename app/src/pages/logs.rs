@@ -15,8 +15,8 @@ use super::webhook_draft::is_event_pattern;
 use crate::client;
 use crate::components::{
     AttemptChart, CopyButton, ErrorNote, HeadersTable, HealthSummary, JsonBody, Loads, RecoverForm,
-    Session, StatusBadge, Time, milliseconds, page_title, result_in_words, time_zone, to_local,
-    to_utc,
+    Session, StatusBadge, Time, WaitsFor, milliseconds, page_title, result_in_words, time_zone,
+    to_local, to_utc,
 };
 
 const FILTERS: [&str; 6] = [
@@ -274,10 +274,11 @@ pub fn Logs() -> impl IntoView {
                                         <td>
                                             <span class="chip">{d.event_type.clone()}</span>
                                             {d.probe.then(|| view! { " " <ProbeBadge /> })}
+                                            {d.ordering_key.clone().map(|key| view! { <span class="ordering-key" title="Ordering key">{key}</span> })}
                                         </td>
                                         <td><StatusBadge status=d.status.as_str() /></td>
                                         <td data-label="Attempts">{d.attempt_count}</td>
-                                        <td class="result" data-label="Result">{result_in_words(&d)}</td>
+                                        <td class="result" data-label="Result">{result_cell(&d)}</td>
                                         <td data-label="Duration">{d.last_duration_ms.map(milliseconds).unwrap_or_else(|| "—".into())}</td>
                                     </tr>
                                 </For>
@@ -388,6 +389,12 @@ pub fn DeliveryView() -> impl IntoView {
                             "A probe: hookhub had this webhook switched off and sent this test to see whether the receiver is back. An answer in 2xx switches it on again and sends what waited, paused."
                         </p>
                     })}
+                    {delivery.waits_for.clone().zip(delivery.ordering_key.clone()).map(|(head, key)| view! {
+                        <p class="muted waiting">
+                            <WaitsFor head key />
+                            ": deliveries of one ordering key go one at a time, in the order their events were accepted. This one goes once that one has succeeded or failed."
+                        </p>
+                    })}
                     {(delivery.status == DeliveryStatus::Paused).then(|| view! {
                         <p class="muted">
                             "Paused: hookhub has this webhook switched off. The delivery goes out once the webhook is on again."
@@ -401,6 +408,7 @@ pub fn DeliveryView() -> impl IntoView {
                             <code>{delivery.event_id.clone()}</code>" · "
                             <A href=format!("/logs?search={}", delivery.event_id)>"Every delivery of this event"</A>
                         </dd>
+                        {delivery.ordering_key.clone().map(|key| view! { <dt>"Ordering key"</dt><dd><code>{key}</code></dd> })}
                         <dt>"Created"</dt><dd><Time at=delivery.created_at.clone() /></dd>
                         <dt>"Attempts"</dt><dd>{delivery.attempt_count}</dd>
                         {delivery.next_attempt_at.clone().map(|at| view! { <dt>"Next attempt"</dt><dd><Time at /></dd> })}
@@ -427,6 +435,17 @@ pub fn DeliveryView() -> impl IntoView {
                 }.into_any()
             }))}
         </Loads>
+    }
+}
+
+/// The Result column: what the last attempt came to or, for a delivery
+/// waiting for its turn, the delivery of its key it waits for.
+fn result_cell(delivery: &DeliveryOut) -> AnyView {
+    match (&delivery.waits_for, &delivery.ordering_key) {
+        (Some(head), Some(key)) => {
+            view! { <WaitsFor head=head.clone() key=key.clone() /> }.into_any()
+        }
+        _ => result_in_words(delivery).into_any(),
     }
 }
 

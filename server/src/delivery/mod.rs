@@ -303,6 +303,10 @@ impl Deliverer {
             self.store
                 .set_aside(&job.lease(), "not sent: the webhook was switched off")
                 .await?;
+            if job.ordering_key.is_some() {
+                // The next of its key may be due now, to be set aside in turn.
+                self.wake();
+            }
             return Ok(None);
         }
         let started_at = now_ms();
@@ -456,8 +460,15 @@ async fn record_outcomes(deliverer: Deliverer, mut requests: mpsc::Receiver<Reco
             };
             match deliverer.store.record(&outcomes, switch_off).await {
                 Ok(switched_off) => {
-                    // Operator events may have been queued with them.
-                    if !switched_off.is_empty() || outcomes.iter().any(|o| o.next == Next::Failed) {
+                    // Operator events may have been queued with them, and
+                    // the next deliveries of keys whose delivery ended made due.
+                    let ended_in_order =
+                        |o: &Outcome| o.ordering_key.is_some() && o.next.retry_at().is_none();
+                    if !switched_off.is_empty()
+                        || outcomes
+                            .iter()
+                            .any(|o| o.next == Next::Failed || ended_in_order(o))
+                    {
                         deliverer.wake();
                     }
                     switched_off.iter().for_each(|id| deliverer.forget(id));

@@ -260,3 +260,36 @@ async fn an_ordering_key_must_be_1_to_200_printable_characters() {
         "nothing stored"
     );
 }
+
+#[tokio::test]
+async fn a_keys_events_fanned_out_after_their_publication_keep_their_order() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    const WEBHOOKS: usize = 60;
+    for w in 0..WEBHOOKS {
+        let url = format!("{}/w{w}", receiver.url);
+        app.create_webhook(json!({"name": format!("w{w}"), "url": url, "events": ["ticket.*"]}))
+            .await;
+    }
+    // 6,000 deliveries: more than one transaction writes, so the batch's
+    // later events are fanned out after it; the event published next waits
+    // behind them.
+    let batch: Vec<Value> = (0..100).map(|n| numbered(n, "ticket/1")).collect();
+    publish(&app, json!({"events": batch})).await;
+    publish(&app, numbered(100, "ticket/1")).await;
+
+    let received = receiver
+        .wait_for(WEBHOOKS * 101, Duration::from_secs(60))
+        .await;
+    for w in 0..WEBHOOKS {
+        let path = format!("/w{w}");
+        let mine: Vec<Received> = received
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect();
+        assert_eq!(arrived(&mine), (0..=100).collect::<Vec<u64>>(), "{path}");
+    }
+    app.settled().await;
+    assert_eq!(receiver.count(), WEBHOOKS * 101);
+}
