@@ -98,7 +98,7 @@ async fn deliver(
     Ok(count as f64 / started.elapsed().as_secs_f64())
 }
 
-/// 10: events spread over 1,000 ordering keys to one webhook, beside the
+/// 11: events spread over 1,000 ordering keys to one webhook, beside the
 /// same unkeyed (each on a fresh server).
 pub async fn ordered(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
     let servers = [Server::start(None).await?];
@@ -108,7 +108,7 @@ pub async fn ordered(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> 
     let unkeyed = deliver(&servers, receiver, "bench.item", scale.events, UNKEYED).await?;
     drop(servers);
     let servers = [Server::start(None).await?];
-    keyed_beside(&servers, scale, receiver, unkeyed, "10 ").await
+    keyed_beside(&servers, scale, receiver, unkeyed, "11 ").await
 }
 
 /// Keyed throughput on `servers` (fresh, no webhook yet), beside `unkeyed`

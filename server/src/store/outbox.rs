@@ -522,6 +522,24 @@ impl FreshDeliveries {
         *self.wake.lock().expect("fresh deliveries") = Some(wake);
     }
 
+    /// Runs `transaction` with room reserved in this process's workers as it
+    /// leases them deliveries; once it committed, hands them the jobs it
+    /// returns and returns the leases of those they no longer take (stopped
+    /// meanwhile: to be released); if it failed, gives the room back.
+    pub async fn leasing<T>(
+        &self,
+        transaction: impl AsyncFnOnce(&mut Reservation) -> anyhow::Result<(T, Vec<Job>)>,
+    ) -> anyhow::Result<(T, Vec<Lease>)> {
+        let mut reservation = Reservation::new(self);
+        match transaction(&mut reservation).await {
+            Ok((done, jobs)) => Ok((done, reservation.hand_over_jobs(jobs))),
+            Err(error) => {
+                reservation.give_back();
+                Err(error)
+            }
+        }
+    }
+
     /// Wakes the workers for deliveries that wait in the outbox.
     pub fn wake_workers(&self) {
         if let Some(wake) = self.wake.lock().expect("fresh deliveries").as_ref() {
@@ -573,6 +591,11 @@ impl Reservation {
         Some(self.lease_until)
     }
 
+    /// Until when the deliveries it leases are leased, if the workers take any.
+    pub fn lease_until(&self) -> Option<i64> {
+        self.taker.as_ref().map(|_| self.lease_until)
+    }
+
     /// The transaction failed: nothing was leased.
     pub fn give_back(self) {
         if let Some(taker) = &self.taker {
@@ -591,8 +614,14 @@ impl Reservation {
         {
             wake.notify_one();
         }
-        let jobs = fresh_jobs(events, enqueued);
-        // Events no webhook wanted need not wake the workers.
+        self.hand_over_jobs(fresh_jobs(events, enqueued))
+    }
+
+    /// The transaction committed: `jobs`, leased by it, go to the workers.
+    /// Returns the leases of those the workers, stopped meanwhile, did not
+    /// take: they must be released.
+    pub fn hand_over_jobs(self, jobs: Vec<Job>) -> Vec<Lease> {
+        // Nothing to hand over need not wake the workers.
         let Some(taker) = self.taker.filter(|_| !jobs.is_empty()) else {
             return Vec::new();
         };
@@ -672,6 +701,44 @@ mod tests {
         assert_eq!(jobs.len(), 2, "the unleased delivery waits in the outbox");
         assert!(Arc::ptr_eq(&jobs[0].event, &jobs[1].event));
         assert_eq!(jobs[0].event.data, serde_json::json!({"id": 1}));
+    }
+
+    #[test]
+    fn a_keyed_event_waits_for_its_turn_and_defers_behind_a_deferred_one_of_its_key() {
+        let webhooks: Vec<Subscriber> = (0..10)
+            .map(|n| Subscriber {
+                id: format!("wh_{n}"),
+                patterns: vec!["order.*".into()],
+                paused: n == 0,
+                created_at: 0,
+                filter: None,
+                rate_limit: None,
+            })
+            .collect();
+        let keyed = |key: &str| NewEvent {
+            ordering_key: Some(key.into()),
+            ..NewEvent::sample()
+        };
+        // 499 events nearly fill the transaction; then one of `c`, whose key
+        // waits to be fanned out since an earlier transaction, one of `b`
+        // that fills it, and one of `a` past it.
+        let mut events = vec![NewEvent::sample(); INLINE_DELIVERIES / 10 - 1];
+        events.extend([keyed("c"), keyed("b"), keyed("a")]);
+        let events: Vec<&NewEvent> = events.iter().collect();
+        let places = Places {
+            seqs: (0..events.len() as i64).map(Some).collect(),
+            deferred_keys: HashSet::from(["c".to_string()]),
+        };
+        let (rows, planned) = plan(&webhooks, &events, &places, &mut |_, _| Some(1)).unwrap();
+        let [c, b, a] = [&planned[499], &planned[500], &planned[501]];
+        assert_eq!(rows[501].key_seq, Some(501));
+        assert_eq!(c.deferred, 10, "behind an earlier event of its key");
+        assert_eq!(b.deferred, 0, "b fits");
+        assert_eq!(b.placements[0], Placement::Paused);
+        assert!(b.placements[1..].iter().all(|p| *p == Placement::Waiting));
+        assert_eq!(a.deferred, 10, "past what the transaction writes");
+        let unkeyed = &planned[0];
+        assert_eq!(unkeyed.placements[1], Placement::Leased(1));
     }
 
     #[test]

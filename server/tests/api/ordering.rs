@@ -293,3 +293,39 @@ async fn a_keys_events_fanned_out_after_their_publication_keep_their_order() {
     app.settled().await;
     assert_eq!(receiver.count(), WEBHOOKS * 101);
 }
+
+#[tokio::test]
+async fn retention_keeps_deliveries_waiting_for_their_turn_and_forgets_keys_done_with() {
+    let app = spawn_app_with(&[
+        "--allow-private-targets",
+        "--retry-schedule=1h",
+        "--retention=1500ms",
+    ])
+    .await;
+    let up = Receiver::start().await;
+    let down = Receiver::answering(Reply::status(503)).await;
+    app.create_webhook(json!({"name": "up", "url": up.url, "events": ["done.*"]}))
+        .await;
+    app.create_webhook(json!({"name": "down", "url": down.url, "events": ["ticket.*"]}))
+        .await;
+    let first = publish(&app, numbered(1, "ticket/1")).await;
+    let second = publish(&app, numbered(2, "ticket/1")).await;
+    let done = json!({"type": "done.it", "data": {}, "ordering_key": "done/1"});
+    publish(&app, done).await;
+    up.wait_for(1, WITHIN).await;
+    down.wait_for(1, WITHIN).await;
+
+    let keys = "SELECT COUNT(*) FROM ordering_keys";
+    wait_until("the key done with forgotten", WITHIN, async || {
+        app.count(keys).await == 1
+    })
+    .await;
+    let done_with = "SELECT COUNT(*) FROM ordering_keys WHERE ordering_key = 'done/1'";
+    assert_eq!(app.count(done_with).await, 0);
+    let waiting = delivery_of(&app, &second["id"]).await;
+    assert_eq!(waiting["status"], "pending", "never pruned: {waiting}");
+    assert_eq!(
+        waiting["waits_for"],
+        delivery_of(&app, &first["id"]).await["id"]
+    );
+}

@@ -142,12 +142,23 @@ impl PostgresStore {
         switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
-        let mut tx = self.bookkeeping.begin().await?;
-        insert_attempts(&mut tx, outcomes).await?;
-        let held = update_deliveries(&mut tx, outcomes, now).await?;
-        lost_leases(outcomes, &held);
-        let switched_off = consequences(&mut tx, outcomes, &held, switch_off, now).await?;
-        tx.commit().await.context("recording attempts")?;
+        let (switched_off, unsent) = self
+            .fresh
+            .leasing(async |handover| {
+                let mut tx = self.bookkeeping.begin().await?;
+                insert_attempts(&mut tx, outcomes).await?;
+                let held = update_deliveries(&mut tx, outcomes, now).await?;
+                lost_leases(outcomes, &held);
+                let done =
+                    consequences(&mut tx, outcomes, &held, switch_off, now, handover).await?;
+                tx.commit().await.context("recording attempts")?;
+                Ok((done.switched_off, done.next))
+            })
+            .await?;
+        if !unsent.is_empty() {
+            // The workers stopped meanwhile: the deliveries go back to the queue.
+            self.release(&unsent).await?;
+        }
         Ok(switched_off)
     }
 }

@@ -13,6 +13,7 @@ use super::ordering::{self, Heads};
 use super::{Backend, Db, enqueue};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only};
 use crate::store::operator::{self, DisabledWebhook, FailedDelivery};
+use crate::store::outbox::Reservation;
 use crate::store::{
     DeliveryStore, Dialect, Job, Lease, NewEvent, Outcome, QueueDepth, Sealed, SigningSecrets,
     SwitchOff,
@@ -201,14 +202,17 @@ pub(in super::super) async fn release_paused(
 /// their lease, already updated), in the transaction that records them: each
 /// webhook's health, switching off a webhook as `switch_off` says (what
 /// waits for it then waits paused), and the operator events that tell of
-/// failures and switch-offs. Returns the webhooks it switched off.
+/// failures and switch-offs; and the next delivery of each ordering key
+/// whose delivery ended, leased to this process's workers as `handover`
+/// has room.
 pub(in super::super) async fn consequences(
     tx: &mut Connection,
     outcomes: &[Outcome],
     held: &HashSet<String>,
     switch_off: SwitchOff,
     now: i64,
-) -> anyhow::Result<Vec<String>> {
+    handover: &mut Reservation,
+) -> anyhow::Result<Consequences> {
     let mut switched_off = Vec::new();
     let mut told = failures_to_tell(tx, outcomes, held).await?;
     for change in health_changes(outcomes) {
@@ -275,8 +279,16 @@ pub(in super::super) async fn consequences(
         enqueue(tx, &told).await?;
     }
     // After the webhooks' rows: every transaction takes a webhook's row before its keys'.
-    ordering::after_outcomes(tx, outcomes, held).await?;
-    Ok(switched_off)
+    let next = ordering::after_outcomes(tx, outcomes, held, handover).await?;
+    Ok(Consequences { switched_off, next })
+}
+
+/// What `consequences` did that the recorder acts on once committed.
+pub(in super::super) struct Consequences {
+    /// The webhooks it switched off.
+    pub switched_off: Vec<String>,
+    /// Deliveries made due and leased to this process's workers, to hand them.
+    pub next: Vec<Job>,
 }
 
 /// `2026-12-06T06:20:00Z`: a time as a switch-off reason says it.

@@ -17,14 +17,15 @@
 //! `ordering_keys` (in sorted order, so two cannot wait for each other), so
 //! that the one that commits second sees what the first did.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 use sqlx::{QueryBuilder, Row};
 
 use super::{Backend, Db};
-use crate::store::outbox::{Deferred, Places};
-use crate::store::{Dialect, NewEvent, Outcome};
+use crate::store::outbox::{Deferred, Places, Reservation};
+use crate::store::rows::{JOB_COLUMNS, JobRow, jobs_from};
+use crate::store::{Dialect, Job, NewEvent, Outcome};
 use crate::time::now_ms;
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -88,7 +89,7 @@ pub(in super::super) async fn places(
             Some(*seq - 1)
         })
         .collect();
-    let mut deferred_keys = std::collections::HashSet::new();
+    let mut deferred_keys = HashSet::new();
     for chunk in keys.chunks(CHUNK) {
         let mut query = QueryBuilder::<Db>::new(
             "SELECT DISTINCT ordering_key FROM fanouts WHERE ordering_key IN (",
@@ -146,10 +147,21 @@ pub(in super::super) async fn promote(
     tx: &mut Connection,
     heads: Heads<'_>,
 ) -> anyhow::Result<u64> {
+    Ok(promote_leasing(tx, heads, None).await?.len() as u64)
+}
+
+/// `promote`, leasing the heads it makes due until `lease_until` (if
+/// given) unless their webhook has a rate limit (the workers pace those as
+/// they claim them). Returns each head made due with its lease.
+async fn promote_leasing(
+    tx: &mut Connection,
+    heads: Heads<'_>,
+    lease_until: Option<i64>,
+) -> anyhow::Result<Vec<(String, Option<i64>)>> {
     const PAIRS: &str = "WITH k (webhook_id, ordering_key) AS (";
     match heads {
         Heads::Of(pairs) => {
-            let mut promoted = 0;
+            let mut promoted = Vec::new();
             for chunk in pairs.chunks(CHUNK) {
                 let mut query = QueryBuilder::<Db>::new(PAIRS);
                 query.push("VALUES ");
@@ -161,7 +173,7 @@ pub(in super::super) async fn promote(
                         .push_bind_unseparated(*key)
                         .push_unseparated(")");
                 }
-                promoted += heads_due(tx, query).await?;
+                promoted.extend(heads_due(tx, query, lease_until).await?);
             }
             Ok(promoted)
         }
@@ -172,39 +184,54 @@ pub(in super::super) async fn promote(
             );
             query.push_bind(webhook_id);
             query.push(format!(" AND ordering_key IS NOT NULL AND {UNFINISHED}"));
-            heads_due(tx, query).await
+            heads_due(tx, query, lease_until).await
         }
     }
 }
 
 /// Ends `query`, which names the pairs `k`, with the update of their heads, and runs it.
-async fn heads_due(tx: &mut Connection, mut query: QueryBuilder<'_, Db>) -> anyhow::Result<u64> {
+async fn heads_due(
+    tx: &mut Connection,
+    mut query: QueryBuilder<'_, Db>,
+    lease_until: Option<i64>,
+) -> anyhow::Result<Vec<(String, Option<i64>)>> {
     query.push(") UPDATE deliveries SET next_attempt_at = created_at, updated_at = ");
     query.push_bind(now_ms());
+    if let Some(until) = lease_until {
+        query.push(
+            ", lease_until = CASE WHEN (SELECT w.rate_limit FROM webhooks w
+                 WHERE w.id = deliveries.webhook_id) IS NULL THEN ",
+        );
+        query.push_bind(until);
+        query.push(" END");
+    }
     query.push(format!(
         " WHERE next_attempt_at IS NULL AND status IN ('pending', 'retrying') AND id IN (
              SELECT (SELECT d.id FROM deliveries d
                      WHERE d.ordering_key = k.ordering_key AND d.webhook_id = k.webhook_id
                        AND d.ordering_key IS NOT NULL AND d.{UNFINISHED} AND NOT d.single_attempt
                      ORDER BY d.key_seq LIMIT 1)
-             FROM k)"
+             FROM k)
+         RETURNING id, lease_until"
     ));
     let promoted = query
-        .build()
-        .execute(&mut *tx)
+        .build_query_as()
+        .fetch_all(&mut *tx)
         .await
-        .context("making the next of ordering keys due")?
-        .rows_affected();
+        .context("making the next of ordering keys due")?;
     Ok(promoted)
 }
 
 /// After outcomes are recorded (`held`: those still held under their
-/// lease): the next delivery of each key whose delivery ended goes.
+/// lease): the next delivery of each key whose delivery ended goes, leased
+/// to this process's workers as far as `handover` has room (returned, to be
+/// handed over once committed: no claim in between), else due for a claim.
 pub(in super::super) async fn after_outcomes(
     tx: &mut Connection,
     outcomes: &[Outcome],
-    held: &std::collections::HashSet<String>,
-) -> anyhow::Result<u64> {
+    held: &HashSet<String>,
+    handover: &mut Reservation,
+) -> anyhow::Result<Vec<Job>> {
     let mut ended: Vec<(&str, &str)> = outcomes
         .iter()
         .filter(|outcome| outcome.next.retry_at().is_none())
@@ -215,17 +242,62 @@ pub(in super::super) async fn after_outcomes(
         })
         .collect();
     if ended.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     ended.sort_unstable();
     ended.dedup();
     let keys: Vec<&str> = ended.iter().map(|(_, key)| *key).collect();
     lock(tx, &keys).await?;
-    let promoted = promote(tx, Heads::Of(&ended)).await?;
-    if promoted > 0 {
+    let promoted = promote_leasing(tx, Heads::Of(&ended), handover.lease_until()).await?;
+    let leased: Vec<&str> = promoted
+        .iter()
+        .filter(|(_, lease)| lease.is_some())
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let mut jobs = Vec::new();
+    if let Some(until) = handover.lease_until() {
+        jobs = read_jobs(tx, &leased, until).await?;
+    }
+    let (taken, no_room): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|job| handover.lease(&job.webhook_id, job.bytes).is_some());
+    for chunk in no_room.chunks(CHUNK) {
+        // Due for any worker to claim.
+        let mut query =
+            QueryBuilder::<Db>::new("UPDATE deliveries SET lease_until = NULL WHERE id IN (");
+        let mut list = query.separated(", ");
+        for job in chunk {
+            list.push_bind(&job.delivery_id);
+        }
+        query.push(")");
+        query.build().execute(&mut *tx).await?;
+    }
+    if taken.len() < promoted.len() {
         Backend::announce_due(tx).await?;
     }
-    Ok(promoted)
+    Ok(taken)
+}
+
+/// The jobs of deliveries `ids`, leased until `lease_until`.
+async fn read_jobs(
+    tx: &mut Connection,
+    ids: &[&str],
+    lease_until: i64,
+) -> anyhow::Result<Vec<Job>> {
+    let mut jobs = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN ("
+        ));
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+        jobs.extend(jobs_from(rows, lease_until)?);
+    }
+    Ok(jobs)
 }
 
 /// Which deferred events a fan-out may write now: a keyed one only if no

@@ -104,19 +104,30 @@ impl QueueStore for SqliteStore {
         switch_off: SwitchOff,
     ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
-        // Lost to a power cut, an outcome is only a delivery sent again.
-        let mut writer = super::relaxed(&self.writer).await?;
-        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-        // SQLite takes up to 32,766 parameters in one statement.
-        let mut held = HashSet::new();
-        for chunk in outcomes.chunks(1000) {
-            insert_attempts(&mut tx, chunk).await?;
-            held.extend(update_deliveries(&mut tx, chunk, now).await?);
+        let (switched_off, unsent) = self
+            .fresh
+            .leasing(async |handover| {
+                // Lost to a power cut, an outcome is only a delivery sent again.
+                let mut writer = super::relaxed(&self.writer).await?;
+                let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+                // SQLite takes up to 32,766 parameters in one statement.
+                let mut held = HashSet::new();
+                for chunk in outcomes.chunks(1000) {
+                    insert_attempts(&mut tx, chunk).await?;
+                    held.extend(update_deliveries(&mut tx, chunk, now).await?);
+                }
+                lost_leases(outcomes, &held);
+                let done =
+                    consequences(&mut tx, outcomes, &held, switch_off, now, handover).await?;
+                tx.commit().await.context("recording attempts")?;
+                writer.restore().await?;
+                Ok((done.switched_off, done.next))
+            })
+            .await?;
+        if !unsent.is_empty() {
+            // The workers stopped meanwhile: the deliveries go back to the queue.
+            self.release(&unsent).await?;
         }
-        lost_leases(outcomes, &held);
-        let switched_off = consequences(&mut tx, outcomes, &held, switch_off, now).await?;
-        tx.commit().await.context("recording attempts")?;
-        writer.restore().await?;
         Ok(switched_off)
     }
 }
