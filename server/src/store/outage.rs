@@ -16,6 +16,18 @@ pub fn database_away(error: &anyhow::Error) -> bool {
 #[error("{0}")]
 pub struct Away(pub String);
 
+/// One error for the many callers it fails (the publications of one group
+/// commit): a copy in words for each, which still says whether the database
+/// was away.
+pub fn copies_of(error: &anyhow::Error) -> impl Fn() -> anyhow::Error {
+    let away = database_away(error);
+    let message = format!("{error:#}");
+    move || match away {
+        true => anyhow::Error::new(Away(message.clone())),
+        false => anyhow::anyhow!("{message}"),
+    }
+}
+
 fn away(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut

@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use super::Storage;
 use super::dialect::{Dialect, Turn};
@@ -55,6 +55,8 @@ pub struct PostgresStore {
     health: PgPool,
     /// Where published deliveries go straight to this instance's workers.
     fresh: super::outbox::FreshDeliveries,
+    /// To the committers (`outbox::commit_groups`).
+    publisher: mpsc::Sender<outbox::Publication>,
     callers: super::users::Callers,
 }
 
@@ -141,12 +143,24 @@ impl PostgresStore {
             .connect_with(options.application_name(LISTENER_NAME))
             .await
             .context("connecting to PostgreSQL to listen")?;
+        let fresh = super::outbox::FreshDeliveries::default();
+        let (publisher, publications) = mpsc::channel(1024);
+        let publications = Arc::new(tokio::sync::Mutex::new(publications));
+        for _ in 0..outbox::COMMITTERS {
+            tokio::spawn(outbox::commit_groups(
+                pool.clone(),
+                bookkeeping.clone(),
+                fresh.clone(),
+                publications.clone(),
+            ));
+        }
         Ok(Self {
             pool,
             bookkeeping,
             listening,
             health,
-            fresh: super::outbox::FreshDeliveries::default(),
+            fresh,
+            publisher,
             callers: super::users::Callers::default(),
         })
     }

@@ -1,23 +1,25 @@
 //! Events in on PostgreSQL: many rows written with arrays, one statement
-//! text whatever their count; each publication commits on its own (the 202
-//! only after PostgreSQL's commit waited for its log on disk). Published
-//! deliveries go straight to this instance's workers while they have room;
-//! the rest are announced to every instance.
+//! text whatever their count; concurrent publications share a transaction
+//! (group commit; each 202 only after PostgreSQL's commit waited for its
+//! log on disk). Published deliveries go straight to this instance's
+//! workers while they have room; the rest are announced to every instance.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::{PgConnection, Row};
-use tokio::sync::{Notify, mpsc};
+use sqlx::{PgConnection, PgPool, Row};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::PostgresStore;
 use super::sql::{subscribers, write_events};
 use crate::model::EventAccepted;
 use crate::store::dialect::Bulk;
-use crate::store::outbox::{DeliveryColumns, Enqueued, EventColumns, Original, Reservation};
-use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, NewEvent, QueueStore, WorkerRoom};
+use crate::store::outbox::{
+    DeliveryColumns, Enqueued, EventColumns, FreshDeliveries, Original, Reservation,
+};
+use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, Lease, NewEvent, WorkerRoom};
 use crate::time::now_ms;
 
 #[async_trait::async_trait]
@@ -215,31 +217,12 @@ impl EventStore for PostgresStore {
     }
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
-        let mut reservation = Reservation::new(&self.fresh);
-        let committed = async {
-            let mut tx = self.pool.begin().await?;
-            let mut lease = |webhook_id: &str, bytes: usize| reservation.lease(webhook_id, bytes);
-            let webhooks = subscribers(&mut tx).await?;
-            let events: Vec<&NewEvent> = events.iter().collect();
-            let enqueued = write_events(&mut tx, &webhooks, &events, &mut lease).await?;
-            tx.commit().await.context("committing events")?;
-            anyhow::Ok(enqueued)
-        }
-        .await;
-        let enqueued = match committed {
-            Ok(enqueued) => enqueued,
-            Err(error) => {
-                reservation.give_back();
-                return Err(error);
-            }
-        };
-        let accepted = enqueued.iter().map(Enqueued::accepted).collect();
-        let unsent = reservation.hand_over(events, &enqueued);
-        if !unsent.is_empty() {
-            // The workers stopped meanwhile: the deliveries go back to the queue.
-            self.release(&unsent).await?;
-        }
-        Ok(accepted)
+        let (done, committed) = oneshot::channel();
+        self.publisher
+            .send(Publication { events, done })
+            .await
+            .map_err(|_| anyhow::anyhow!("the store is closed"))?;
+        committed.await.context("the store is closed")?
     }
 
     fn take_fresh_deliveries(
@@ -252,5 +235,96 @@ impl EventStore for PostgresStore {
 
     fn wake_on_commits(&self, wake: Arc<Notify>) {
         tokio::spawn(Self::listen(self.listening.clone(), wake));
+    }
+}
+
+/// A request to publish, answered once its group is committed.
+pub(super) struct Publication {
+    events: Vec<NewEvent>,
+    done: oneshot::Sender<anyhow::Result<Vec<EventAccepted>>>,
+}
+
+/// Requests sharing one transaction at most.
+const GROUP: usize = 64;
+
+/// Transactions publishing at once, each taking the requests that wait when
+/// it starts: while one waits for PostgreSQL to flush its commit, the next
+/// gathers the requests that came meanwhile.
+pub(super) const COMMITTERS: usize = 4;
+
+/// Group commit, as on SQLite: the requests waiting when a transaction
+/// starts share it (one commit and one flush of PostgreSQL's log, its
+/// statements written once for all their events), and each is answered
+/// once the commit is durable. Runs until the store is dropped.
+pub(super) async fn commit_groups(
+    pool: PgPool,
+    bookkeeping: PgPool,
+    fresh: FreshDeliveries,
+    requests: Arc<tokio::sync::Mutex<mpsc::Receiver<Publication>>>,
+) {
+    let mut group = Vec::with_capacity(GROUP);
+    loop {
+        if requests.lock().await.recv_many(&mut group, GROUP).await == 0 {
+            return;
+        }
+        let (events, answers): (Vec<Vec<NewEvent>>, Vec<_>) = group
+            .drain(..)
+            .map(|publication| (publication.events, publication.done))
+            .unzip();
+        let counts: Vec<usize> = events.iter().map(Vec::len).collect();
+        let events: Vec<NewEvent> = events.into_iter().flatten().collect();
+        match commit_group(&pool, &fresh, events).await {
+            Ok((enqueued, unsent)) => {
+                let mut accepted = enqueued.iter().map(Enqueued::accepted);
+                for (done, count) in answers.into_iter().zip(counts) {
+                    let _ = done.send(Ok(accepted.by_ref().take(count).collect()));
+                }
+                if !unsent.is_empty()
+                    && let Err(error) = super::queue::release(&bookkeeping, &unsent).await
+                {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "handing back failed; the leases will run out"
+                    );
+                }
+            }
+            Err(error) => {
+                let copy = crate::store::outage::copies_of(&error);
+                for done in answers {
+                    let _ = done.send(Err(copy()));
+                }
+            }
+        }
+    }
+}
+
+/// Writes `events` in one transaction; once committed, hands their leased
+/// deliveries to this instance's workers. Returns what was written and the
+/// leases of the deliveries the workers, stopped meanwhile, did not take.
+async fn commit_group(
+    pool: &PgPool,
+    fresh: &FreshDeliveries,
+    events: Vec<NewEvent>,
+) -> anyhow::Result<(Vec<Enqueued>, Vec<Lease>)> {
+    let mut reservation = Reservation::new(fresh);
+    let committed = async {
+        let mut tx = pool.begin().await?;
+        let mut lease = |webhook_id: &str, bytes: usize| reservation.lease(webhook_id, bytes);
+        let webhooks = subscribers(&mut tx).await?;
+        let events: Vec<&NewEvent> = events.iter().collect();
+        let enqueued = write_events(&mut tx, &webhooks, &events, &mut lease).await?;
+        tx.commit().await.context("committing events")?;
+        anyhow::Ok(enqueued)
+    }
+    .await;
+    match committed {
+        Ok(enqueued) => {
+            let unsent = reservation.hand_over(events, &enqueued);
+            Ok((enqueued, unsent))
+        }
+        Err(error) => {
+            reservation.give_back();
+            Err(error)
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::sql::consequences;
 use super::{LISTENER_NAME, PostgresStore, worth_retrying};
@@ -98,24 +98,7 @@ impl QueueStore for PostgresStore {
     }
 
     async fn release(&self, leases: &[Lease]) -> anyhow::Result<()> {
-        let mut tx = self.bookkeeping.begin().await?;
-        sqlx::query(
-            "UPDATE deliveries d SET lease_until = NULL
-             FROM UNNEST($1::text[], $2::int8[]) AS v(id, lease_until)
-             WHERE d.id = v.id AND d.lease_until = v.lease_until",
-        )
-        .bind(
-            leases
-                .iter()
-                .map(|l| l.delivery_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(leases.iter().map(|l| l.until).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        PostgresStore::announce_due(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        release(&self.bookkeeping, leases).await
     }
 
     /// Three statements per batch, and one or two per webhook it concerns.
@@ -283,4 +266,26 @@ async fn update_deliveries(
     .await
     .context("updating deliveries")?;
     Ok(held.into_iter().map(|row| row.get("id")).collect())
+}
+
+/// Ends `leases` where they still hold, and announces those deliveries due.
+pub(super) async fn release(bookkeeping: &PgPool, leases: &[Lease]) -> anyhow::Result<()> {
+    let mut tx = bookkeeping.begin().await?;
+    sqlx::query(
+        "UPDATE deliveries d SET lease_until = NULL
+         FROM UNNEST($1::text[], $2::int8[]) AS v(id, lease_until)
+         WHERE d.id = v.id AND d.lease_until = v.lease_until",
+    )
+    .bind(
+        leases
+            .iter()
+            .map(|l| l.delivery_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(leases.iter().map(|l| l.until).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    PostgresStore::announce_due(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
 }

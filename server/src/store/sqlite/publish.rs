@@ -54,16 +54,9 @@ pub(super) async fn commit_groups(
             }
             Err(error) => {
                 reservation.give_back();
-                // One error for every publication of the group, each a copy
-                // in words that still says whether the database was away.
-                let away = crate::store::database_away(&error);
-                let message = format!("{error:#}");
+                let copy = crate::store::outage::copies_of(&error);
                 for publication in group.drain(..) {
-                    let error = match away {
-                        true => anyhow::Error::new(crate::store::outage::Away(message.clone())),
-                        false => anyhow::anyhow!("{message}"),
-                    };
-                    let _ = publication.done.send(Err(error));
+                    let _ = publication.done.send(Err(copy()));
                 }
             }
         }
