@@ -28,8 +28,8 @@ struct Options {
     /// Skip the console's measurements (no Chromium needed).
     #[arg(long)]
     skip_console: bool,
-    /// Run only these measurements (throughput, ordered, fan-out, latency, ingest, logs, console,
-    /// big-publish, isolation, postgres).
+    /// Run only these measurements (throughput, ordered, fan-out, latency, ingest, end-to-end,
+    /// logs, console, big-publish, isolation, postgres).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// A PostgreSQL database on a server where this user may create databases
@@ -121,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
     if options.runs("ingest") {
         rows.push(runs::ingest(&scale, &receiver).await?);
         step("ingest", started);
+    }
+    if options.runs("end-to-end") {
+        rows.push(runs::end_to_end(&scale, &receiver).await?);
+        step("end to end", started);
     }
     if options.runs("logs") {
         rows.extend(runs::log_queries(&scale).await?);

@@ -313,6 +313,46 @@ pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
     ))
 }
 
+/// 12: single events from 64 clients, one per request, to one webhook until
+/// the receiver has them all; beside the same clients posting straight to it.
+pub async fn end_to_end(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+    let baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
+    let server = Server::start(None).await?;
+    let rate = end_to_end_rate(std::slice::from_ref(&server), receiver, scale.ingest).await?;
+    Ok(Row::new(
+        "12 single events end to end, 64 clients, 1 webhook",
+        format!("{rate:.0} deliveries/s"),
+        format!("{baseline:.0} req/s"),
+        rate / baseline,
+        "ratio >= 0.25",
+        rate / baseline >= 0.25,
+    ))
+}
+
+/// Deliveries per second of `total` single events posted by `CLIENTS`
+/// clients (spread over `servers`, fresh) to one webhook, until all arrived.
+async fn end_to_end_rate(
+    servers: &[Server],
+    receiver: &Receiver,
+    total: usize,
+) -> anyhow::Result<f64> {
+    servers[0]
+        .webhook("end to end", &receiver.url("/count"), &["ingest.*"])
+        .await?;
+    let before = receiver.counted.load(Ordering::Relaxed);
+    let started = Instant::now();
+    ingest_rate(servers, total).await?;
+    let accepted = started.elapsed();
+    let arrived_then = receiver.counted.load(Ordering::Relaxed) - before;
+    receiver.wait_for(before + total).await;
+    // Tells whether accepting or delivering held the figure back.
+    eprintln!(
+        "end to end: {total} accepted in {accepted:.1?} ({arrived_then} had arrived), all arrived in {:.1?}",
+        started.elapsed()
+    );
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
 /// Events per second accepted from `CLIENTS` clients, spread over `servers`.
 async fn ingest_rate(servers: &[Server], total: usize) -> anyhow::Result<f64> {
     let body = serde_json::to_vec(&json!({"type": "ingest.item", "data": data(0)}))?;
@@ -423,6 +463,22 @@ pub async fn postgres(
             rate / ingest_baseline,
             "reported",
             true,
+        ));
+        drop(servers);
+
+        let servers = Server::start_on_postgres(postgres_url, instances).await?;
+        let rate = end_to_end_rate(&servers, receiver, scale.ingest).await?;
+        let (target, holds) = match instances {
+            1 => ("ratio >= 0.15", rate / ingest_baseline >= 0.15),
+            _ => ("reported", true),
+        };
+        rows.push(Row::new(
+            &name("single events end to end, 64 clients, 1 webhook"),
+            format!("{rate:.0} deliveries/s"),
+            format!("{ingest_baseline:.0} req/s"),
+            rate / ingest_baseline,
+            target,
+            holds,
         ));
     }
     Ok(rows)

@@ -250,7 +250,7 @@ const GROUP: usize = 64;
 /// Transactions publishing at once, each taking the requests that wait when
 /// it starts: while one waits for PostgreSQL to flush its commit, the next
 /// gathers the requests that came meanwhile.
-pub(super) const COMMITTERS: usize = 4;
+pub(super) const COMMITTERS: usize = 2;
 
 /// Group commit, as on SQLite: the requests waiting when a transaction
 /// starts share it (one commit and one flush of PostgreSQL's log, its
