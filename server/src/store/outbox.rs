@@ -55,9 +55,12 @@ impl Enqueued {
     }
 
     /// Whether some of its deliveries were not leased to this process's
-    /// workers, and wait in the outbox to be claimed.
+    /// workers, and wait in the outbox to be claimed (due now, or at their
+    /// turn in their ordering key, which may be now).
     pub fn waits_in_outbox(&self) -> bool {
-        self.placements.contains(&Placement::Due)
+        self.placements
+            .iter()
+            .any(|placement| matches!(placement, Placement::Due | Placement::Waiting))
     }
 }
 

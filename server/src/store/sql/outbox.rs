@@ -11,8 +11,8 @@ use super::{Backend, Db};
 use crate::store::deliveries::rate_limit;
 use crate::store::dialect::Bulk;
 use crate::store::outbox::{
-    Deferred, Enqueued, Keyed, Leasing, Subscriber, compiled, deferred_rows, delivery_rows,
-    distinct_keys, plan, waiting_in,
+    Deferred, Enqueued, Keyed, Leasing, Placement, Subscriber, compiled, deferred_rows,
+    delivery_rows, distinct_keys, plan, waiting_in,
 };
 use crate::store::{Dialect, NewEvent};
 use crate::time::now_ms;
@@ -66,7 +66,10 @@ pub(in super::super) async fn write_events(
             .context("naming the events of idempotency keys")?;
     }
     let promoted = ordering::promote(connection, Heads::Of(&waiting_in(&deliveries))).await?;
-    if promoted > 0 || enqueued.iter().any(Enqueued::waits_in_outbox) {
+    let due_unleased = enqueued
+        .iter()
+        .any(|event| event.placements.contains(&Placement::Due));
+    if promoted > 0 || due_unleased {
         Backend::announce_due(connection).await?;
     }
     Ok(keyed.answers(enqueued))
