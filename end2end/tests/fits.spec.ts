@@ -50,3 +50,34 @@ test("the Webhooks table fits a laptop window with 30 webhooks of realistic even
   await page.getByPlaceholder("name, URL, event or state").fill("");
   await expect(page.locator("tr[data-webhook]")).toHaveCount(30);
 });
+
+test("a long list draws its first 50 rows at once; Find reaches the rest and Show all draws them", async ({
+  page,
+  request,
+}) => {
+  const headers = await adminHeaders(request);
+  for (let n = 0; n < 60; n++) {
+    const created = await request.post("/api/webhooks", {
+      headers,
+      data: { name: `Store ${String(n).padStart(2, "0")}`, url: `https://example.com/stores/${n}`, events: ["order.*"] },
+    });
+    expect(created.status()).toBe(201);
+  }
+  await logIn(page);
+  const rows = page.locator("tr[data-webhook]");
+  await expect(rows).toHaveCount(50);
+  const more = page.locator(".list-more");
+  await expect(more).toContainText("Showing the first 50 of 60 webhooks: Find narrows them.");
+  await snap(page, "webhooks-first-rows");
+
+  // Not drawn, yet found.
+  await page.getByPlaceholder("name, URL, event or state").fill("Store 59");
+  await expect(rows).toHaveCount(1);
+  await expect(more).toHaveCount(0);
+  await page.getByPlaceholder("name, URL, event or state").fill("");
+  await expect(rows).toHaveCount(50);
+
+  await page.getByRole("button", { name: "Show all 60" }).click();
+  await expect(rows).toHaveCount(60);
+  await expect(more).toHaveCount(0);
+});

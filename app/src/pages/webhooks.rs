@@ -278,8 +278,9 @@ fn WebhookList(
     // first on request (switched off, failing, never called, healthy).
     let find = RwSignal::new(String::new());
     let urgent_first = RwSignal::new(false);
+    let show_all = RwSignal::new(false);
     let list = StoredValue::new(list);
-    let visible = move || {
+    let matching = move || {
         let words = find.get().to_lowercase();
         let mut shown: Vec<WebhookOut> = list.with_value(|list| {
             list.iter()
@@ -300,6 +301,19 @@ fn WebhookList(
         });
         if urgent_first.get() {
             shown.sort_by_key(|w| urgency(w.health.state.as_str()));
+        }
+        shown
+    };
+    // A long list shows its first rows at once; Find reaches every webhook,
+    // and Show all draws the rest (docs/decisions.md, Console).
+    let hidden = move || match show_all.get() {
+        true => 0,
+        false => matching().len().saturating_sub(FIRST_ROWS),
+    };
+    let visible = move || {
+        let mut shown = matching();
+        if !show_all.get() {
+            shown.truncate(FIRST_ROWS);
         }
         shown
     };
@@ -340,9 +354,23 @@ fn WebhookList(
                 </For>
             </tbody>
         </table>
+        {move || (hidden() > 0).then(|| {
+            let total = matching().len();
+            view! {
+                <p class="list-more muted" role="status">
+                    {format!("Showing the first {FIRST_ROWS} of {total} webhooks: Find narrows them. ")}
+                    <button type="button" class="link" on:click=move |_| show_all.set(true)>
+                        {format!("Show all {total}")}
+                    </button>
+                </p>
+            }
+        })}
     }
     .into_any()
 }
+
+/// Rows a long list draws before Show all.
+const FIRST_ROWS: usize = 50;
 
 #[component]
 fn WebhookRow(
