@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use anyhow::Context;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{Job, Lease, NewEvent, WorkerRoom, new_id};
 use crate::events::{Envelope, Event, subscribed};
@@ -487,6 +488,28 @@ pub fn delivery_rows<'a>(
             )
         })
         .collect()
+}
+
+/// A request to publish, for a backend's group committer, answered once
+/// its group is committed.
+pub struct Publication {
+    pub events: Vec<NewEvent>,
+    pub done: oneshot::Sender<anyhow::Result<Vec<EventAccepted>>>,
+}
+
+impl Publication {
+    /// Hands `events` to the committers behind `publisher` and waits for their answer.
+    pub async fn send(
+        publisher: &mpsc::Sender<Publication>,
+        events: Vec<NewEvent>,
+    ) -> anyhow::Result<Vec<EventAccepted>> {
+        let (done, committed) = oneshot::channel();
+        publisher
+            .send(Publication { events, done })
+            .await
+            .map_err(|_| anyhow::anyhow!("the store is closed"))?;
+        committed.await.context("the store is closed")?
+    }
 }
 
 /// The workers of this process, when they take published deliveries

@@ -56,7 +56,7 @@ pub struct PostgresStore {
     /// Where published deliveries go straight to this instance's workers.
     fresh: super::outbox::FreshDeliveries,
     /// To the committers (`outbox::commit_groups`).
-    publisher: mpsc::Sender<outbox::Publication>,
+    publisher: mpsc::Sender<super::outbox::Publication>,
     callers: super::users::Callers,
 }
 

@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{PgConnection, PgPool, Row};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 
 use super::PostgresStore;
 use super::sql::{subscribers, write_events};
 use crate::model::EventAccepted;
 use crate::store::dialect::Bulk;
 use crate::store::outbox::{
-    DeliveryColumns, Enqueued, EventColumns, FreshDeliveries, Original, Reservation,
+    DeliveryColumns, Enqueued, EventColumns, FreshDeliveries, Original, Publication, Reservation,
 };
 use crate::store::{EventStore, IDEMPOTENCY_WINDOW_MS, Job, Lease, NewEvent, WorkerRoom};
 use crate::time::now_ms;
@@ -217,12 +217,7 @@ impl EventStore for PostgresStore {
     }
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
-        let (done, committed) = oneshot::channel();
-        self.publisher
-            .send(Publication { events, done })
-            .await
-            .map_err(|_| anyhow::anyhow!("the store is closed"))?;
-        committed.await.context("the store is closed")?
+        Publication::send(&self.publisher, events).await
     }
 
     fn take_fresh_deliveries(
@@ -236,12 +231,6 @@ impl EventStore for PostgresStore {
     fn wake_on_commits(&self, wake: Arc<Notify>) {
         tokio::spawn(Self::listen(self.listening.clone(), wake));
     }
-}
-
-/// A request to publish, answered once its group is committed.
-pub(super) struct Publication {
-    events: Vec<NewEvent>,
-    done: oneshot::Sender<anyhow::Result<Vec<EventAccepted>>>,
 }
 
 /// Requests sharing one transaction at most.

@@ -47,7 +47,7 @@ pub struct SqliteStore {
     /// as a database that is away.
     health: SqlitePool,
     /// Publications waiting for the group committer (`publish::commit_groups`).
-    publisher: mpsc::Sender<publish::Publication>,
+    publisher: mpsc::Sender<super::outbox::Publication>,
     /// Where published deliveries go straight to this process's workers.
     fresh: crate::store::outbox::FreshDeliveries,
     callers: super::users::Callers,

@@ -9,19 +9,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::SqlitePool;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 
 use super::SqliteStore;
 use super::sql::{subscribers, write_events};
 use crate::model::EventAccepted;
-use crate::store::outbox::{Enqueued, FreshDeliveries, Leasing, Reservation};
+use crate::store::outbox::{Enqueued, FreshDeliveries, Leasing, Publication, Reservation};
 use crate::store::{EventStore, Job, NewEvent, WorkerRoom};
-
-/// A request to publish, answered once its group is committed.
-pub(super) struct Publication {
-    events: Vec<NewEvent>,
-    done: oneshot::Sender<anyhow::Result<Vec<EventAccepted>>>,
-}
 
 /// Requests sharing one transaction at most.
 const GROUP: usize = 64;
@@ -178,12 +172,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn publish(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<EventAccepted>> {
-        let (done, committed) = oneshot::channel();
-        self.publisher
-            .send(Publication { events, done })
-            .await
-            .map_err(|_| anyhow::anyhow!("the store is closed"))?;
-        committed.await.context("the store is closed")?
+        Publication::send(&self.publisher, events).await
     }
 }
 
@@ -192,7 +181,7 @@ mod tests {
     use super::*;
 
     async fn publish(requests: &mpsc::Sender<Publication>) -> anyhow::Result<Vec<EventAccepted>> {
-        let (done, answer) = oneshot::channel();
+        let (done, answer) = tokio::sync::oneshot::channel();
         let publication = Publication {
             events: vec![NewEvent::sample()],
             done,
