@@ -4,7 +4,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with, wait_for, wait_until};
+use crate::helpers::{TestApp, assert_error, created_id, spawn_app_with, wait_for, wait_until};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -461,11 +461,7 @@ async fn search_finds_an_event_by_its_id_an_object_by_its_id_and_events_by_their
             Some(json!({"title": "printer on fire"})),
         )
         .await;
-    assert_eq!(created.status(), 201);
-    let ticket = created.json::<Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ticket = created_id(created).await;
     receiver.wait_for(3, WAIT).await;
 
     let found = async |search: &str| -> Vec<String> {

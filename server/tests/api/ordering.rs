@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with, wait_for, wait_until};
+use crate::helpers::{TestApp, assert_error, created_id, spawn_app_with, wait_for, wait_until};
 use crate::receiver::{Received, Receiver, Reply};
 
 const WITHIN: Duration = Duration::from_secs(20);
@@ -112,11 +112,7 @@ async fn an_objects_create_and_updates_arrive_in_order_after_a_failed_first_atte
             Some(json!({"status": "new"})),
         )
         .await;
-    assert_eq!(created.status(), 201);
-    let id = created.json::<Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = created_id(created).await;
     for status in ["open", "closed"] {
         let path = format!("/api/objects/ticket/{id}");
         let patched = app

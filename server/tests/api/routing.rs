@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::helpers::{TestApp, assert_error, created_id, spawn_app_with};
 use crate::receiver::Receiver;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -79,11 +79,7 @@ async fn a_filter_reads_what_an_update_changed() {
             Some(json!({"status": "open", "title": "a"})),
         )
         .await;
-    assert_eq!(created.status(), 201);
-    let ticket = created.json::<Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ticket = created_id(created).await;
     let path = format!("/api/objects/ticket/{ticket}");
     for change in [
         json!({"title": "b"}),

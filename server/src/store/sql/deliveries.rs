@@ -14,6 +14,7 @@ use super::{Backend, Db, enqueue};
 use crate::store::deliveries::{GONE_REASON, TestDelivery, health_changes, held_only};
 use crate::store::operator::{self, DisabledWebhook, FailedDelivery};
 use crate::store::outbox::Reservation;
+use crate::store::rows::{JOB_COLUMNS, JobRow, jobs_from};
 use crate::store::{
     DeliveryStore, Dialect, Job, Lease, NewEvent, Outcome, QueueDepth, Sealed, SigningSecrets,
     SwitchOff,
@@ -152,6 +153,29 @@ impl DeliveryStore for Backend {
         tx.commit().await.context("recovering a webhook")?;
         Ok(Some(released))
     }
+}
+
+/// The jobs of deliveries `ids` (a claim's or a record's few thousand at
+/// most), leased until `lease_until`, read in the transaction that leased
+/// them: oldest due first, and in the order they were created when due alike.
+pub(in super::super) async fn jobs(
+    tx: &mut Connection,
+    ids: &[&str],
+    lease_until: i64,
+) -> anyhow::Result<Vec<Job>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Db>::new(format!(
+        "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN ("
+    ));
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    query.push(") ORDER BY d.next_attempt_at, d.id");
+    let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+    jobs_from(rows, lease_until)
 }
 
 /// Makes the paused deliveries of a webhook switched on again due, each

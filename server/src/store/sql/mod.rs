@@ -17,7 +17,7 @@ mod users;
 mod webhooks;
 
 use super::Backend;
-pub(super) use deliveries::{consequences, release_paused};
+pub(super) use deliveries::{consequences, jobs, release_paused};
 pub(super) use outbox::{enqueue, subscribers, write_events};
 
 type Db = <Backend as crate::store::Dialect>::Db;

@@ -22,9 +22,8 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Context;
 use sqlx::{QueryBuilder, Row};
 
-use super::{Backend, Db};
+use super::{Backend, Db, jobs};
 use crate::store::outbox::{Deferred, Places, Reservation};
-use crate::store::rows::{JOB_COLUMNS, JobRow, jobs_from};
 use crate::store::{Dialect, Job, NewEvent, Outcome};
 use crate::time::now_ms;
 
@@ -254,10 +253,10 @@ pub(in super::super) async fn after_outcomes(
         .filter(|(_, lease)| lease.is_some())
         .map(|(id, _)| id.as_str())
         .collect();
-    let mut jobs = Vec::new();
-    if let Some(until) = handover.lease_until() {
-        jobs = read_jobs(tx, &leased, until).await?;
-    }
+    let jobs = match handover.lease_until() {
+        Some(until) => jobs(tx, &leased, until).await?,
+        None => Vec::new(),
+    };
     let (taken, no_room): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| handover.lease(&job.webhook_id, job.bytes).is_some());
@@ -276,28 +275,6 @@ pub(in super::super) async fn after_outcomes(
         Backend::announce_due(tx).await?;
     }
     Ok(taken)
-}
-
-/// The jobs of deliveries `ids`, leased until `lease_until`.
-async fn read_jobs(
-    tx: &mut Connection,
-    ids: &[&str],
-    lease_until: i64,
-) -> anyhow::Result<Vec<Job>> {
-    let mut jobs = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let mut query = QueryBuilder::<Db>::new(format!(
-            "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN ("
-        ));
-        let mut list = query.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-        jobs.extend(jobs_from(rows, lease_until)?);
-    }
-    Ok(jobs)
 }
 
 /// Which deferred events a fan-out may write now: a keyed one only if no

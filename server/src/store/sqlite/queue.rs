@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use anyhow::Context;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use super::sql::consequences;
+use super::sql::{consequences, jobs};
 use super::{MAX_PARAMS, SqliteStore};
 use crate::store::deliveries::lost_leases;
 use crate::store::deliveries::rate_limit;
-use crate::store::rows::{AttemptColumns, JOB_COLUMNS, JobRow, jobs_from};
+use crate::store::rows::AttemptColumns;
 use crate::store::{DueDelivery, Job, Lease, Outcome, QueueStore, SwitchOff};
 use crate::time::now_ms;
 
@@ -84,6 +84,7 @@ impl QueueStore for SqliteStore {
             .fetch_all(&mut *writer)
             .await
             .context("claiming deliveries")?;
+        let claimed: Vec<&str> = claimed.iter().map(String::as_str).collect();
         let jobs = jobs(&mut writer, &claimed, lease_until).await;
         writer.restore().await?;
         jobs
@@ -230,23 +231,4 @@ pub(super) async fn release(writer: &SqlitePool, leases: &[Lease]) -> anyhow::Re
         query.build().execute(writer).await?;
     }
     Ok(())
-}
-
-/// The claimed deliveries with their events, read on the connection that claimed them.
-async fn jobs(
-    connection: &mut SqliteConnection,
-    ids: &[String],
-    lease_until: i64,
-) -> anyhow::Result<Vec<Job>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN ("
-    ));
-    push_ids(&mut query, ids);
-    // Oldest due first, and in the order they were created when due alike.
-    query.push(" ORDER BY d.next_attempt_at, d.id");
-    let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *connection).await?;
-    jobs_from(rows, lease_until)
 }
