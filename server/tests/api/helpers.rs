@@ -68,6 +68,43 @@ pub async fn new_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// A PostgreSQL database an app made for itself, dropped once the last app
+/// on it is: a hundred and fifty left behind fill two gigabytes of the disk.
+struct OwnedDatabase(String);
+
+impl Drop for OwnedDatabase {
+    fn drop(&mut self) {
+        // Dropped on a thread of its own, so that no test waits for it (the
+        // last few of a run stay, with the throwaway cluster).
+        static DROPPER: std::sync::OnceLock<std::sync::mpsc::Sender<String>> =
+            std::sync::OnceLock::new();
+        let dropper = DROPPER.get_or_init(|| {
+            let (send, names) = std::sync::mpsc::channel::<String>();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                for name in names {
+                    let dropped = runtime.block_on(async {
+                        use sqlx::Connection;
+                        let mut admin = sqlx::PgConnection::connect(&postgres_url()).await?;
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await
+                    });
+                    if let Err(error) = dropped {
+                        eprintln!("test database {name} was left behind: {error}");
+                    }
+                }
+            });
+            send
+        });
+        let name = self.0.rsplit_once('/').unwrap().1;
+        let _ = dropper.send(name.to_string());
+    }
+}
+
 /// A hookhub running on its own port with its own database. Dropped, it
 /// shuts down (as on SIGTERM).
 pub struct TestApp {
@@ -77,6 +114,7 @@ pub struct TestApp {
     pub database_url: String,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    database: Option<std::sync::Arc<OwnedDatabase>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -87,12 +125,14 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database_url = new_database(dir.path()).await;
-    spawn_in(dir, database_url, extra).await
+    let database = (backend() == Backend::Postgres)
+        .then(|| std::sync::Arc::new(OwnedDatabase(database_url.clone())));
+    spawn_in(dir, database_url, database, extra).await
 }
 
 /// Starts hookhub on the database at `database_url` (a new one made by the caller).
 pub async fn spawn_on(database_url: String) -> TestApp {
-    spawn_in(tempfile::tempdir().unwrap(), database_url, &[]).await
+    spawn_in(tempfile::tempdir().unwrap(), database_url, None, &[]).await
 }
 
 /// Another instance beside `app`, on its database with its key, as several
@@ -101,7 +141,7 @@ pub async fn beside(app: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let key = |dir: &std::path::Path| dir.join("secret.key");
     std::fs::copy(key(app.dir.path()), key(dir.path())).unwrap();
-    spawn_in(dir, app.database_url.clone(), &[]).await
+    spawn_in(dir, app.database_url.clone(), app.database.clone(), &[]).await
 }
 
 /// A second hookhub on the same database and key, as after a restart.
@@ -115,6 +155,7 @@ pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
     let TestApp {
         dir,
         database_url,
+        database,
         stop,
         server,
         ..
@@ -125,7 +166,7 @@ pub async fn restart_with(app: TestApp, extra: &[&str]) -> TestApp {
         .expect("hookhub did not stop")
         .unwrap()
         .unwrap();
-    spawn_in(dir, database_url, extra).await
+    spawn_in(dir, database_url, database, extra).await
 }
 
 /// Where the suite's log lines go when `HOOKHUB_TEST_LOGS` names a directory
@@ -150,7 +191,12 @@ fn capture_logs() {
     });
 }
 
-async fn spawn_in(dir: tempfile::TempDir, database_url: String, extra: &[&str]) -> TestApp {
+async fn spawn_in(
+    dir: tempfile::TempDir,
+    database_url: String,
+    database: Option<std::sync::Arc<OwnedDatabase>>,
+    extra: &[&str],
+) -> TestApp {
     capture_logs();
     let root = dir.path().display().to_string();
     let mut args = vec![
@@ -184,6 +230,7 @@ async fn spawn_in(dir: tempfile::TempDir, database_url: String, extra: &[&str]) 
                 client,
                 dir,
                 database_url,
+                database,
                 stop,
                 server,
             };
