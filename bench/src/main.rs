@@ -133,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
     if options.runs("console") {
         rows.push(console::bundle(&options.dist)?);
         rows.push(console::render(&scale, &options.dist).await?);
+        rows.push(console::first_visit(&options.dist).await?);
         step("console", started);
     }
     if options.runs("big-publish") {

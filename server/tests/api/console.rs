@@ -144,43 +144,46 @@ async fn the_console_is_served_with_a_content_security_policy() {
 }
 
 #[tokio::test]
-async fn console_files_are_sent_gzipped_and_cached_by_their_content_names() {
+async fn console_files_are_sent_compressed_and_cached_by_their_content_names() {
     let app = spawn_app().await;
     let dist = app.dir.path().join("dist");
     std::fs::create_dir_all(dist.join("pkg")).unwrap();
     let wasm = "pkg/app_bg-0123456789abcdef.wasm";
     std::fs::write(dist.join("index.html"), "<title>console</title>").unwrap();
     std::fs::write(dist.join(wasm), vec![b'w'; 4096]).unwrap();
-    let mut gz = std::fs::File::create(dist.join(format!("{wasm}.gz"))).unwrap();
-    std::io::Write::write_all(&mut gz, b"\x1f\x8b gzipped bytes").unwrap();
+    std::fs::write(dist.join(format!("{wasm}.gz")), b"\x1f\x8b gzipped bytes").unwrap();
+    std::fs::write(dist.join(format!("{wasm}.br")), b"brotli bytes").unwrap();
     let app = crate::helpers::restart(app).await;
-    // reqwest here does not decode gzip: what it reads is what was sent.
-    let get = async |path: &str, gzip: bool| {
+    // reqwest here decodes nothing: what it reads is what was sent.
+    let get = async |path: &str, accepted: &str| {
         let mut request = app.client.get(app.url(path));
-        if gzip {
-            request = request.header("accept-encoding", "gzip, br");
+        if !accepted.is_empty() {
+            request = request.header("accept-encoding", accepted);
         }
         request.send().await.unwrap()
     };
-    let zipped = get(&format!("/{wasm}"), true).await;
-    assert_eq!(zipped.status(), 200);
-    assert_eq!(zipped.headers()["content-encoding"], "gzip");
-    assert_eq!(zipped.headers()["content-type"], "application/wasm");
+    let brotli = get(&format!("/{wasm}"), "gzip, deflate, br").await;
+    assert_eq!(brotli.status(), 200);
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["content-type"], "application/wasm");
     assert_eq!(
-        zipped.headers()["cache-control"],
+        brotli.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
-    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    assert_eq!(brotli.headers()["vary"], "accept-encoding");
+    assert_eq!(brotli.bytes().await.unwrap(), "brotli bytes");
+    let zipped = get(&format!("/{wasm}"), "gzip").await;
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
     assert!(zipped.bytes().await.unwrap().starts_with(b"\x1f\x8b"));
-    let plain = get(&format!("/{wasm}"), false).await;
+    let plain = get(&format!("/{wasm}"), "").await;
     assert!(plain.headers().get("content-encoding").is_none());
     assert_eq!(plain.bytes().await.unwrap().len(), 4096);
     // The page that names them is checked on every load, at any route.
     for path in ["/", "/index.html", "/webhooks/wh_1/edit"] {
-        let page = get(path, true).await;
+        let page = get(path, "gzip, br").await;
         assert_eq!(page.headers()["cache-control"], "no-cache", "{path}");
     }
     // A name that looks hashed but is missing is the page, not cached for a year.
-    let missing = get("/pkg/app_bg-fedcba9876543210.wasm", true).await;
+    let missing = get("/pkg/app_bg-fedcba9876543210.wasm", "gzip, br").await;
     assert_eq!(missing.headers()["cache-control"], "no-cache");
 }
