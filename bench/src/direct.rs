@@ -12,6 +12,31 @@ pub fn data(seq: usize) -> Value {
     json!({"seq": seq, "pad": "x".repeat(1000)})
 }
 
+/// About 1 KiB of data as people write it: a ticket with a title and a text
+/// of ~100 words, each different from the last event's (the search index
+/// takes every word; `data`'s one long word costs it far less).
+pub fn words(seq: usize) -> Value {
+    const WORDS: [&str; 16] = [
+        "printer", "office", "paper", "invoice", "customer", "urgent", "network", "laptop",
+        "password", "reset", "shipment", "delayed", "refund", "order", "screen", "broken",
+    ];
+    let mut state = seq as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    let mut word = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let n = (state >> 33) as usize;
+        format!("{}{}", WORDS[n % WORDS.len()], n % 1000)
+    };
+    let title: Vec<String> = (0..8).map(|_| word()).collect();
+    let mut text = String::new();
+    while text.len() < 900 {
+        text.push_str(&word());
+        text.push(' ');
+    }
+    json!({"seq": seq, "ticket": format!("T-{seq}"), "title": title.join(" "), "text": text})
+}
+
 /// Posts `count` bodies to `url` from `in_flight` tasks sharing one pooled client;
 /// returns requests per second.
 pub async fn rate(url: &str, count: usize, in_flight: usize) -> anyhow::Result<f64> {
@@ -96,4 +121,14 @@ pub fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
     (at(0.50), at(0.99))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_are_about_a_kib_and_differ_between_events() {
+        let (a, b) = (super::words(1).to_string(), super::words(2).to_string());
+        assert!((950..1200).contains(&a.len()), "{} bytes: {a}", a.len());
+        assert_ne!(a, b);
+    }
 }

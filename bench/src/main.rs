@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
         step("latency", started);
     }
     if options.runs("ingest") {
-        rows.push(runs::ingest(&scale, &receiver).await?);
+        rows.extend(runs::ingest(&scale, &receiver).await?);
         step("ingest", started);
     }
     if options.runs("end-to-end") {

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::Scale;
-use crate::direct::{self, data, percentiles};
+use crate::direct::{self, data, percentiles, words};
 use crate::receiver::Receiver;
 use crate::report::{Row, ms};
 use crate::server::{Server, TOKEN};
@@ -297,20 +297,41 @@ fn arrival_latency(receiver: &Receiver, sent: &[u64]) -> anyhow::Result<(Duratio
 
 /// Concurrent clients for ingest.
 const CLIENTS: usize = 64;
+/// Distinct bodies the ingest clients post in turn.
+const BODIES: usize = 1000;
 
 /// 4: single events from 64 concurrent clients, each answered once durable.
-pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
+pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Vec<Row>> {
     let baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
     let server = Server::start(None).await?;
-    let rate = ingest_rate(std::slice::from_ref(&server), scale.ingest).await?;
-    Ok(Row::new(
-        "4 ingest, 64 clients",
-        format!("{rate:.0} events/s"),
-        format!("{baseline:.0} req/s"),
-        rate / baseline,
-        ">= 10,000/s",
-        rate >= 10_000.0,
-    ))
+    let rate = ingest_rate(std::slice::from_ref(&server), scale.ingest, data).await?;
+    drop(server);
+    let server = Server::start(None).await?;
+    let of_words = ingest_rate(std::slice::from_ref(&server), scale.ingest, words).await?;
+    Ok(vec![
+        Row::new(
+            "4 ingest, 64 clients",
+            format!("{rate:.0} events/s"),
+            format!("{baseline:.0} req/s"),
+            rate / baseline,
+            ">= 10,000/s",
+            rate >= 10_000.0,
+        ),
+        of_words_row("4 ingest, 64 clients, events of ~100 words", of_words, rate),
+    ])
+}
+
+/// Ingest of events written in words beside the same of one long word:
+/// what indexing every word of an event costs.
+fn of_words_row(name: &str, of_words: f64, rate: f64) -> Row {
+    Row::new(
+        name,
+        format!("{of_words:.0} events/s"),
+        format!("{rate:.0}/s of one word"),
+        of_words / rate,
+        "reported",
+        true,
+    )
 }
 
 /// 12: single events from 64 clients, one per request, to one webhook until
@@ -341,7 +362,7 @@ async fn end_to_end_rate(
         .await?;
     let before = receiver.counted.load(Ordering::Relaxed);
     let started = Instant::now();
-    ingest_rate(servers, total).await?;
+    ingest_rate(servers, total, data).await?;
     let accepted = started.elapsed();
     let arrived_then = receiver.counted.load(Ordering::Relaxed) - before;
     receiver.wait_for(before + total).await;
@@ -354,22 +375,34 @@ async fn end_to_end_rate(
 }
 
 /// Events per second accepted from `CLIENTS` clients, spread over `servers`.
-async fn ingest_rate(servers: &[Server], total: usize) -> anyhow::Result<f64> {
-    let body = serde_json::to_vec(&json!({"type": "ingest.item", "data": data(0)}))?;
+async fn ingest_rate(
+    servers: &[Server],
+    total: usize,
+    data: fn(usize) -> Value,
+) -> anyhow::Result<f64> {
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..BODIES)
+            .map(|n| serde_json::to_vec(&json!({"type": "ingest.item", "data": data(n)})))
+            .collect::<Result<_, _>>()?,
+    );
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
         let server = &servers[client % servers.len()];
         let (client, url) = (server.client.clone(), server.url("/api/events"));
-        let (body, next) = (body.clone(), next.clone());
+        let (bodies, next) = (bodies.clone(), next.clone());
         tasks.spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < total {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    break;
+                }
                 let response = client
                     .post(&url)
                     .bearer_auth(TOKEN)
                     .header("content-type", "application/json")
-                    .body(body.clone())
+                    .body(bodies[n % BODIES].clone())
                     .send()
                     .await?;
                 if response.status() != 202 {
@@ -455,7 +488,7 @@ pub async fn postgres(
         drop(servers);
 
         let servers = Server::start_on_postgres(postgres_url, instances).await?;
-        let rate = ingest_rate(&servers, scale.ingest).await?;
+        let rate = ingest_rate(&servers, scale.ingest, data).await?;
         rows.push(Row::new(
             &name("ingest, 64 clients"),
             format!("{rate:.0} events/s"),
@@ -463,6 +496,14 @@ pub async fn postgres(
             rate / ingest_baseline,
             "reported",
             true,
+        ));
+        drop(servers);
+        let servers = Server::start_on_postgres(postgres_url, instances).await?;
+        let of_words = ingest_rate(&servers, scale.ingest, words).await?;
+        rows.push(of_words_row(
+            &name("ingest, events of ~100 words"),
+            of_words,
+            rate,
         ));
         drop(servers);
 
