@@ -5,23 +5,11 @@
 // Prints the median of three visits in ms, then, as a baseline, the median of
 // three over the unthrottled loopback.
 // Used by the bench (bench/src/console.rs): node first-visit.mjs <base>
-import { chromium } from "@playwright/test";
+import { launch } from "./browser.mjs";
 
 const [base] = process.argv.slice(2);
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 
 async function visit(throttled) {
   const context = await browser.newContext();

@@ -2,24 +2,12 @@
 // ms after navigation start, until it has painted `rows` rows, or the first
 // rows of a long list with its "Showing the first …" line, or its empty state.
 // Used by the bench (bench/src/console.rs): node render.mjs <base> <token> <rows>
-import { chromium } from "@playwright/test";
+import { launch } from "./browser.mjs";
 
 const [base, token, rowsArg] = process.argv.slice(2);
 const rows = Number(rowsArg);
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const context = await browser.newContext();
 await context.addInitScript((token) => localStorage.setItem("hookhub.token", token), token);
 const page = await context.newPage();
