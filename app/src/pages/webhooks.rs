@@ -306,10 +306,6 @@ fn WebhookList(
     };
     // A long list shows its first rows at once; Find reaches every webhook,
     // and Show all draws the rest (docs/decisions.md, Console).
-    let hidden = move || match show_all.get() {
-        true => 0,
-        false => matching().len().saturating_sub(FIRST_ROWS),
-    };
     let visible = move || {
         let mut shown = matching();
         if !show_all.get() {
@@ -354,17 +350,17 @@ fn WebhookList(
                 </For>
             </tbody>
         </table>
-        {move || (hidden() > 0).then(|| {
+        {move || {
             let total = matching().len();
-            view! {
+            (!show_all.get() && total > FIRST_ROWS).then(|| view! {
                 <p class="list-more muted" role="status">
                     {format!("Showing the first {FIRST_ROWS} of {total} webhooks: Find narrows them. ")}
                     <button type="button" class="link" on:click=move |_| show_all.set(true)>
                         {format!("Show all {total}")}
                     </button>
                 </p>
-            }
-        })}
+            })
+        }}
     }
     .into_any()
 }
