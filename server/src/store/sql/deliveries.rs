@@ -194,7 +194,8 @@ pub(in super::super) async fn release_paused(
     if !Backend::LOCK_ROWS.is_empty() {
         let keys: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT ordering_key FROM deliveries
-             WHERE webhook_id = $1 AND status = 'paused' AND ordering_key IS NOT NULL",
+             WHERE webhook_id = $1 AND status = 'paused' AND status <> 'succeeded'
+               AND ordering_key IS NOT NULL",
         )
         .bind(webhook_id)
         .fetch_all(&mut *tx)
@@ -205,7 +206,7 @@ pub(in super::super) async fn release_paused(
         "UPDATE deliveries SET updated_at = $1,
              next_attempt_at = CASE WHEN ordering_key IS NULL THEN created_at END,
              status = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'pending' END
-         WHERE webhook_id = $2 AND status = 'paused'",
+         WHERE webhook_id = $2 AND status = 'paused' AND status <> 'succeeded'",
     )
     .bind(now_ms())
     .bind(webhook_id)
@@ -288,7 +289,7 @@ pub(in super::super) async fn consequences(
             // hold is set aside when they find it off.
             sqlx::query(
                 "UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = $1
-                 WHERE webhook_id = $2 AND status IN ('pending', 'retrying')
+                 WHERE webhook_id = $2 AND status IN ('pending', 'retrying') AND status <> 'succeeded'
                    AND (lease_until IS NULL OR lease_until < $1)",
             )
             .bind(now)
@@ -374,9 +375,9 @@ impl From<SigningSecretsRow> for SigningSecrets {
 /// The queue as `/metrics` shows it. `paused` is counted by name so that
 /// the gauge reads 0, not absent, while no delivery is paused.
 const SELECT_QUEUE_DEPTH: &str = "SELECT
-     (SELECT count(*) FROM deliveries WHERE status = 'pending') AS pending,
-     (SELECT count(*) FROM deliveries WHERE status = 'retrying') AS retrying,
-     (SELECT count(*) FROM deliveries WHERE status = 'paused') AS paused,
+     (SELECT count(*) FROM deliveries WHERE status = 'pending' AND status <> 'succeeded') AS pending,
+     (SELECT count(*) FROM deliveries WHERE status = 'retrying' AND status <> 'succeeded') AS retrying,
+     (SELECT count(*) FROM deliveries WHERE status = 'paused' AND status <> 'succeeded') AS paused,
      (SELECT min(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL) AS oldest_due_at";
 
 #[derive(sqlx::FromRow)]

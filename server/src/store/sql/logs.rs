@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use sqlx::{QueryBuilder, Row};
 
-use super::{Backend, Db};
+use super::{Backend, Db, UNSUCCEEDED};
 use crate::events::Event;
 use crate::model::{AttemptRequest, AttemptResponse, DeliveryStatus};
 use crate::store::rows::{EVENT_COLUMNS, EventRow};
@@ -91,7 +91,8 @@ impl LogStore for Backend {
     async fn attention(&self, since: i64) -> anyhow::Result<(u64, u64)> {
         let (disabled, failed): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM webhooks WHERE disabled_reason IS NOT NULL),
-                 (SELECT count(*) FROM deliveries WHERE status = 'failed' AND updated_at >= $1)",
+                 (SELECT count(*) FROM deliveries
+                  WHERE status = 'failed' AND status <> 'succeeded' AND updated_at >= $1)",
         )
         .bind(since)
         .fetch_one(self.reader())
@@ -104,7 +105,8 @@ impl LogStore for Backend {
         webhook_id: Option<&str>,
     ) -> anyhow::Result<HashMap<String, u64>> {
         let mut query = QueryBuilder::<Db>::new(
-            "SELECT webhook_id, COUNT(*) AS paused FROM deliveries WHERE status = 'paused'",
+            "SELECT webhook_id, COUNT(*) AS paused FROM deliveries
+             WHERE status = 'paused' AND status <> 'succeeded'",
         );
         of_webhook(&mut query, webhook_id);
         query.push(" GROUP BY webhook_id");
@@ -176,7 +178,8 @@ impl LogStore for Backend {
         let recovered = sqlx::query(
             "UPDATE deliveries SET status = 'pending', single_attempt = TRUE, next_attempt_at = $1,
                  updated_at = $1
-             WHERE webhook_id = $2 AND status = 'failed' AND created_at >= $3 AND created_at < $4",
+             WHERE webhook_id = $2 AND status = 'failed' AND status <> 'succeeded'
+               AND created_at >= $3 AND created_at < $4",
         )
         .bind(now)
         .bind(webhook_id)
@@ -271,6 +274,9 @@ fn push_delivery_filter<'a>(
     of_webhook(query, filter.webhook_id.as_deref());
     if let Some(status) = &filter.status {
         query.push(" AND status = ").push_bind(status.as_str());
+        if *status != DeliveryStatus::Succeeded {
+            query.push(UNSUCCEEDED);
+        }
     }
     match filter.event_type.as_deref() {
         None | Some("*") => {}

@@ -22,5 +22,12 @@ pub(super) use outbox::{enqueue, subscribers, write_events};
 
 type Db = <Backend as crate::store::Dialect>::Db;
 
+/// The status indexes hold only deliveries that did not succeed (most
+/// succeed at once, and each success moved entries in both). A query that
+/// filters on another status says `status <> 'succeeded'` too, word for word,
+/// so that the planners (SQLite's, and PostgreSQL's for a bound status) know
+/// those indexes serve it.
+const UNSUCCEEDED: &str = " AND status <> 'succeeded'";
+
 /// A statement with its values, before it runs.
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
