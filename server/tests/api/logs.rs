@@ -74,6 +74,28 @@ async fn deliveries_are_listed_newest_first_and_filtered() {
 
     let failed = get(&app, "/api/deliveries?status=failed").await;
     assert_eq!(ids(&failed), ids(&for_b));
+    // Succeeded ones are not in the status indexes (docs/decisions.md, View
+    // Logs): the filter finds them all the same, alone and with a webhook.
+    let a_id = a["id"].as_str().unwrap();
+    let for_a = get(&app, &format!("/api/deliveries?webhook_id={a_id}")).await;
+    for id in ids(&for_a) {
+        settled(&app, id.as_str(), "succeeded").await;
+    }
+    let succeeded = get(&app, "/api/deliveries?status=succeeded").await;
+    assert_eq!(ids(&succeeded), ids(&for_a));
+    assert_eq!(ids(&succeeded).len(), 2);
+    let none = get(
+        &app,
+        &format!("/api/deliveries?webhook_id={b_id}&status=succeeded"),
+    )
+    .await;
+    assert!(ids(&none).is_empty());
+    let b_failed = get(
+        &app,
+        &format!("/api/deliveries?webhook_id={b_id}&status=failed"),
+    )
+    .await;
+    assert_eq!(ids(&b_failed), ids(&for_b));
     let users = get(&app, "/api/deliveries?event_type=user.create").await;
     assert_eq!(users["data"][0]["webhook_id"], a["id"]);
     assert_eq!(users["data"][0]["webhook_name"], "up");
