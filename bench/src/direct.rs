@@ -37,6 +37,30 @@ pub fn words(seq: usize) -> Value {
     json!({"seq": seq, "ticket": format!("T-{seq}"), "title": title.join(" "), "text": text})
 }
 
+/// A baseline for a ratio: the median of three `rate`s, measured once the
+/// machine has settled. Measured at once after a hookhub of the run before
+/// had stopped, baselines came out a fifth to a third low for a few seconds
+/// (so the ratios beside them came out high), and a single round moves with
+/// every hiccup of a shared machine.
+pub async fn baseline(url: &str, count: usize, in_flight: usize) -> anyhow::Result<f64> {
+    tokio::time::sleep(SETTLE).await;
+    let mut rounds = Vec::with_capacity(3);
+    for _ in 0..3 {
+        rounds.push(rate(url, count, in_flight).await?);
+    }
+    let each: Vec<String> = rounds.iter().map(|r| format!("{r:.0}")).collect();
+    eprintln!(
+        "baseline rounds, {in_flight} in flight: {} req/s",
+        each.join(" / ")
+    );
+    rounds.sort_by(f64::total_cmp);
+    Ok(rounds[1])
+}
+
+/// How long a baseline waits for the machine to settle: 5 s brought the
+/// rounds back to where they are with nothing run before.
+const SETTLE: Duration = Duration::from_secs(5);
+
 /// Posts `count` bodies to `url` from `in_flight` tasks sharing one pooled client;
 /// returns requests per second.
 pub async fn rate(url: &str, count: usize, in_flight: usize) -> anyhow::Result<f64> {

@@ -96,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
         receiver::Receiver::start((scale.latency_seconds as usize).max(5) * 1000, started).await?;
 
     let mut rows = Vec::new();
-    let baseline = direct::rate(&receiver.url("/count"), scale.baseline, runs::IN_FLIGHT).await?;
+    let baseline =
+        direct::baseline(&receiver.url("/count"), scale.baseline, runs::IN_FLIGHT).await?;
     step("baseline", started);
     rows.push(report::Row::info(
         "0 baseline: pooled reqwest -> receiver, 16 in flight, 1 KiB",

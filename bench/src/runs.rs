@@ -302,7 +302,7 @@ const BODIES: usize = 1000;
 
 /// 4: single events from 64 concurrent clients, each answered once durable.
 pub async fn ingest(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Vec<Row>> {
-    let baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
+    let baseline = direct::baseline(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
     let server = Server::start(None).await?;
     let rate = ingest_rate(std::slice::from_ref(&server), scale.ingest, data).await?;
     drop(server);
@@ -337,7 +337,7 @@ fn of_words_row(name: &str, of_words: f64, rate: f64) -> Row {
 /// 12: single events from 64 clients, one per request, to one webhook until
 /// the receiver has them all; beside the same clients posting straight to it.
 pub async fn end_to_end(scale: &Scale, receiver: &Receiver) -> anyhow::Result<Row> {
-    let baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
+    let baseline = direct::baseline(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
     let server = Server::start(None).await?;
     let rate = end_to_end_rate(std::slice::from_ref(&server), receiver, scale.ingest).await?;
     Ok(Row::new(
@@ -427,9 +427,9 @@ pub async fn postgres(
     postgres_url: &str,
 ) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
-    let baseline = direct::rate(&receiver.url("/count"), scale.baseline, IN_FLIGHT).await?;
+    let baseline = direct::baseline(&receiver.url("/count"), scale.baseline, IN_FLIGHT).await?;
     let latency_baseline = latency_baseline(receiver).await?;
-    let ingest_baseline = direct::rate(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
+    let ingest_baseline = direct::baseline(&receiver.url("/count"), scale.ingest, CLIENTS).await?;
     rows.push(Row::info(
         "9 PostgreSQL: baselines again (throughput / latency p50, p99 / ingest)",
         format!(
