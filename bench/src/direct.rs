@@ -38,7 +38,7 @@ pub fn words(seq: usize) -> Value {
 }
 
 /// A baseline for a ratio: the median of three `rate`s, measured once the
-/// machine has settled. Measured at once after a hookhub of the run before
+/// machine has settled. Measured at once after a hookhub of the row before
 /// had stopped, baselines came out a fifth to a third low for a few seconds
 /// (so the ratios beside them came out high), and a single round moves with
 /// every hiccup of a shared machine.
